@@ -1,0 +1,37 @@
+# The two commands the README promises: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CONFIG ?= var/caja.toml
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint bench bench-quick clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Start the till on a local SQLite file with the demo catalog (works offline).
+run: $(STAMP)
+	$(BIN)/caja --config $(CONFIG) init --demo
+	$(BIN)/caja --config $(CONFIG)
+
+## Install what the tests need and run the whole suite.
+test: $(STAMP)
+	$(BIN)/ruff check caja_tui tests
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check caja_tui tests
+
+## Full benchmark (1,000,000-event figures); `make bench-quick` is the short one.
+bench: $(STAMP)
+	$(BIN)/caja bench --json
+
+bench-quick: $(STAMP)
+	$(BIN)/caja bench --json --quick
+
+clean:
+	rm -rf $(VENV) var build *.egg-info
