@@ -1,0 +1,77 @@
+"""The cash drawer: open a session with a float, pay in and out, close with the counted cash."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..domain import rules
+from ..domain.errors import DomainError
+from ..domain.events import MAX_PRICE, CashMoved, CashSessionClosed, CashSessionOpened
+from ..domain.ids import uuid7
+from .auth import require_manager, require_user
+from .ports import CashSummary, SessionView, Store
+
+
+def _check_money(amount: int, *, low: int, what: str) -> None:
+    if not isinstance(amount, int) or not low <= amount <= MAX_PRICE:
+        raise DomainError("BAD_AMOUNT", f"{what} must be between {low} and {MAX_PRICE} minor units", field="amount")
+
+
+def open_session(store: Store, actor: str, opening_float: int) -> SessionView:
+    _check_money(opening_float, low=0, what="the opening float")
+    with store.transaction() as tx:
+        require_user(tx, actor)
+        if tx.open_session() is not None:
+            raise DomainError("SESSION_OPEN", "a cash session is already open on this till")
+        sid = uuid7()
+        tx.emit(CashSessionOpened(session_id=sid, opening_float=opening_float), actor)
+        session = tx.open_session()
+    assert session is not None
+    return session
+
+
+def move_cash(store: Store, actor: str, kind: str, amount: int, reason: str = "") -> CashSummary:
+    """Pay in (any user) or pay out (a manager) cash that is not a sale."""
+    if kind not in ("in", "out"):
+        raise DomainError("BAD_KIND", "a cash movement is 'in' or 'out'")
+    _check_money(amount, low=1, what="the amount")
+    with store.transaction() as tx:
+        (require_manager if kind == "out" else require_user)(tx, actor)
+        session = tx.open_session()
+        if session is None:
+            raise DomainError("NO_SESSION", "open the cash session first")
+        tx.emit(CashMoved(session_id=session.id, movement_id=uuid7(), kind=kind, amount=amount,
+                          reason=reason.strip()), actor)
+        return tx.cash_summary(session.id)
+
+
+def current_summary(store: Store) -> CashSummary | None:
+    """The X report's figures for the open session (None when no session is open)."""
+    with store.read() as tx:
+        session = tx.open_session()
+        return tx.cash_summary(session.id) if session else None
+
+
+def close_session(store: Store, actor: str, *, counted: int | None = None,
+                  denominations: Mapping[str, int] | None = None) -> tuple[SessionView, CashSummary]:
+    """Close with the counted cash (a total, or a count by face value). Needs a manager."""
+    if denominations:
+        counted_total = rules.denominations_total(denominations)
+        if counted is not None and counted != counted_total:
+            raise DomainError("COUNT_MISMATCH", "the counted total does not match the count by denomination")
+        counted = counted_total
+    if counted is None:
+        raise DomainError("NO_COUNT", "count the cash in the drawer to close the session")
+    _check_money(counted, low=0, what="the counted cash")
+    with store.transaction() as tx:
+        require_manager(tx, actor)
+        session = tx.open_session()
+        if session is None:
+            raise DomainError("NO_SESSION", "no cash session is open")
+        summary = tx.cash_summary(session.id)
+        tx.emit(CashSessionClosed(session_id=session.id, counted=counted, expected=summary.expected,
+                                  difference=counted - summary.expected, denominations=dict(denominations or {})),
+                actor)
+        closed = tx.session(session.id)
+    assert closed is not None
+    return closed, summary

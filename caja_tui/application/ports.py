@@ -1,0 +1,124 @@
+"""What the use cases need from a store, and the read-model views it hands back.
+
+The SQLite store (caja_tui.store.sqlite) implements these; use cases depend only on this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from msgspec import Struct
+
+from ..domain.cart import Cart
+from ..domain.events import Event, Payload, SaleLine
+
+
+class ProductView(Struct, frozen=True, kw_only=True):
+    id: str
+    sku: str
+    name: str
+    price: int
+    tax_rate: int
+    barcodes: list[str]
+    category: str
+    stock: int
+    updated_hlc: int
+    deleted: bool = False
+
+
+class UserView(Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    role: str
+    pin_hash: str
+    active: bool
+    updated_hlc: int
+
+
+class SessionView(Struct, frozen=True, kw_only=True):
+    id: str
+    device_id: str
+    opening_float: int
+    opened_at: int
+    opened_by: str
+    closed_at: int | None = None
+    counted: int | None = None
+    expected: int | None = None
+    difference: int | None = None
+
+
+class CashSummary(Struct, frozen=True, kw_only=True):
+    session_id: str
+    opening_float: int
+    sales_count: int
+    sales_total: int
+    cash_taken: int  # cash tendered on sales
+    change_given: int
+    cash_refunded: int
+    paid_in: int
+    paid_out: int
+    card_total: int
+    other_total: int
+    refunds_total: int
+    expected: int
+
+
+class PaymentView(Struct, frozen=True, kw_only=True):
+    method: str
+    amount: int
+    reference: str = ""
+
+
+class SaleView(Struct, frozen=True, kw_only=True):
+    id: str
+    receipt_no: str
+    event_id: str
+    device_id: str
+    session_id: str
+    created_at: int
+    actor: str
+    subtotal: int
+    discount: int
+    tax: int
+    total: int
+    paid: int
+    change: int
+    prices_include_tax: bool
+    customer_id: str | None
+    lines: list[SaleLine]
+    payments: list[PaymentView]
+    refunded_qty: dict[int, int]
+    refunded_amount: dict[int, int]
+    refunded_tax: dict[int, int]
+
+
+class Tx(Protocol):
+    """One write transaction: everything emitted commits together, or nothing does."""
+
+    def emit(self, payload: Payload, actor: str) -> Event: ...
+    def next_receipt_no(self) -> str: ...
+    def save_draft(self, cart: Cart, slot: str = "current") -> None: ...
+    def clear_draft(self, slot: str = "current") -> None: ...
+
+    # reads inside the transaction see what was emitted before them
+    def product(self, product_id: str) -> ProductView | None: ...
+    def product_by_code(self, code: str) -> ProductView | None: ...
+    def products_using(self, skus: Sequence[str], barcodes: Sequence[str]) -> dict[str, str]: ...
+    def open_session(self) -> SessionView | None: ...
+    def cash_summary(self, session_id: str) -> CashSummary: ...
+    def sale(self, sale_id: str) -> SaleView | None: ...
+    def sale_by_receipt(self, receipt_no: str) -> SaleView | None: ...
+    def user(self, user_id: str) -> UserView | None: ...
+    def count_users(self) -> int: ...
+
+
+class Store(Protocol):
+    store_id: str
+    device_id: str
+
+    def transaction(self) -> AbstractContextManager[Tx]: ...
+    def read(self) -> AbstractContextManager[Tx]: ...
+    def load_draft(self, slot: str = "current") -> Cart | None: ...
+    def iter_events(self) -> Iterator[Event]: ...

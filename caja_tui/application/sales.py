@@ -1,0 +1,132 @@
+"""Selling: ring up a cart (kept as a draft that survives a crash), complete the sale, refund it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from msgspec import Struct
+
+from ..domain import rules
+from ..domain.cart import Cart
+from ..domain.errors import DomainError
+from ..domain.events import Event, SaleCreated, SaleRefunded, Tender
+from ..domain.ids import uuid7
+from .auth import require_manager, require_user
+from .ports import ProductView, SaleView, Store
+
+_QTY_CODE = re.compile(r"^\s*(\d{1,6})\s*[*xX]\s*(\S+)\s*$")
+
+
+class CompletedSale(Struct, frozen=True, kw_only=True):
+    sale_id: str
+    receipt_no: str
+    total: int
+    tax: int
+    change: int
+    event: Event
+
+
+class CompletedRefund(Struct, frozen=True, kw_only=True):
+    refund_id: str
+    sale_id: str
+    receipt_no: str
+    total: int
+    event: Event
+
+
+def parse_entry(text: str) -> tuple[int, str]:
+    """What the cashier typed or scanned: `CODE` or `3*CODE` -> (qty, code)."""
+    m = _QTY_CODE.match(text)
+    if m:
+        return int(m.group(1)), m.group(2)
+    return 1, text.strip()
+
+
+def scan(store: Store, cart: Cart, entry: str) -> ProductView | None:
+    """Add the product a barcode or SKU names (with an optional `N*` quantity); None if no product matches.
+
+    The cart is saved as the draft in the same call, so a crash right after a scan loses nothing.
+    """
+    qty, code = parse_entry(entry)
+    if not code:
+        return None
+    with store.transaction() as tx:
+        product = tx.product_by_code(code)
+        if product is None:
+            return None
+        cart.add(product_id=product.id, sku=product.sku, name=product.name, unit_price=product.price,
+                 tax_rate=product.tax_rate, qty=qty)
+        tx.save_draft(cart)
+    return product
+
+
+def save_cart(store: Store, cart: Cart, slot: str = "current") -> None:
+    """Persist the cart after any change (quantity, discount, removal)."""
+    with store.transaction() as tx:
+        if cart.is_empty and cart.discount == 0:
+            tx.clear_draft(slot)
+        else:
+            tx.save_draft(cart, slot)
+
+
+def complete_sale(store: Store, actor: str, cart: Cart, tenders: Sequence[Tender], *,
+                  prices_include_tax: bool, sale_id: str | None = None) -> CompletedSale:
+    """Write the sale: priced, paid, numbered, stock moved and the draft cleared, in one transaction."""
+    pricing = rules.price_sale(cart.lines, cart.discount, prices_include_tax)
+    change = rules.settle_payment(pricing.total, tenders)
+    with store.transaction() as tx:
+        require_user(tx, actor)
+        session = tx.open_session()
+        if session is None:
+            raise DomainError("NO_SESSION", "open the cash session before selling")
+        sid = sale_id or uuid7()
+        receipt_no = tx.next_receipt_no()
+        event = tx.emit(SaleCreated(
+            sale_id=sid, receipt_no=receipt_no, session_id=session.id, lines=pricing.lines,
+            discount=pricing.discount, subtotal=pricing.subtotal, tax=pricing.tax, total=pricing.total,
+            payments=list(tenders), change=change, prices_include_tax=prices_include_tax,
+            customer_id=cart.customer_id), actor)
+        tx.clear_draft()
+    return CompletedSale(sale_id=sid, receipt_no=receipt_no, total=pricing.total, tax=pricing.tax, change=change,
+                         event=event)
+
+
+def find_sale(store: Store, receipt_no: str) -> SaleView:
+    with store.read() as tx:
+        sale = tx.sale_by_receipt(receipt_no)
+    if sale is None:
+        raise DomainError("NO_SUCH_SALE", f"no sale with receipt number {receipt_no}")
+    return sale
+
+
+def refund_sale(store: Store, actor: str, receipt_no: str, lines: Mapping[int, int] | None = None, *,
+                method: str = "cash", restock: bool = True, reason: str = "") -> CompletedRefund:
+    """Refund a whole sale (`lines=None`) or some of its items ({line_no: qty}). Needs a manager.
+
+    Never more than was sold and not yet refunded; a cash refund leaves from the open cash session.
+    """
+    if method not in rules.PAYMENT_METHODS:
+        raise DomainError("BAD_METHOD", f"unknown refund method '{method}'")
+    with store.transaction() as tx:
+        require_manager(tx, actor)
+        sale = tx.sale_by_receipt(receipt_no)
+        if sale is None:
+            raise DomainError("NO_SUCH_SALE", f"no sale with receipt number {receipt_no}")
+        if lines is None:
+            lines = {ln.line_no: ln.qty - sale.refunded_qty.get(ln.line_no, 0) for ln in sale.lines}
+            lines = {k: v for k, v in lines.items() if v > 0}
+            if not lines:
+                raise DomainError("ALREADY_REFUNDED", f"sale {sale.receipt_no} has already been refunded in full")
+        refund_lines = rules.price_refund(sale.lines, lines, sale.refunded_qty, sale.refunded_amount,
+                                          sale.refunded_tax)
+        session = tx.open_session()
+        if method == "cash" and session is None:
+            raise DomainError("NO_SESSION", "open the cash session to give cash back")
+        total = sum(ln.amount for ln in refund_lines)
+        rid = uuid7()
+        event = tx.emit(SaleRefunded(
+            refund_id=rid, sale_id=sale.id, receipt_no=sale.receipt_no, session_id=session.id if session else None,
+            lines=refund_lines, total=total, tax=sum(ln.tax for ln in refund_lines), method=method,
+            restock=restock, reason=reason.strip()), actor)
+    return CompletedRefund(refund_id=rid, sale_id=sale.id, receipt_no=sale.receipt_no, total=total, event=event)

@@ -1,0 +1,78 @@
+"""Users: cashiers and managers, each with a PIN kept as a salted hash."""
+
+from __future__ import annotations
+
+import re
+
+from ..domain.errors import DomainError
+from ..domain.events import UserChanges, UserCreated, UserUpdated
+from ..domain.pins import check_pin_format, hash_pin, verify_pin
+from .auth import SYSTEM, require_manager
+from .ports import Store, UserView
+
+ROLES = ("cashier", "manager")
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")[:32] or "user"
+
+
+def create_user(store: Store, actor: str, *, name: str, role: str, pin: str, user_id: str | None = None) -> UserView:
+    """Add a user. The very first user of a till may be created by the system (and must be a manager)."""
+    name = name.strip()
+    if not name:
+        raise DomainError("BAD_NAME", "a user needs a name", field="name")
+    if role not in ROLES:
+        raise DomainError("BAD_ROLE", "role must be cashier or manager", field="role")
+    check_pin_format(pin)
+    with store.transaction() as tx:
+        if tx.count_users() == 0:
+            if role != "manager":
+                raise DomainError("FIRST_USER_MANAGER", "the first user of a till must be a manager")
+        elif actor != SYSTEM:  # the installer at the command line may add users; at the till, a manager
+            require_manager(tx, actor)
+        uid = user_id or _slug(name)
+        base, n = uid, 1
+        while tx.user(uid) is not None:
+            n += 1
+            uid = f"{base}-{n}"
+        tx.emit(UserCreated(user_id=uid, name=name, role=role, pin_hash=hash_pin(pin)), actor)
+        user = tx.user(uid)
+    assert user is not None
+    return user
+
+
+def update_user(store: Store, actor: str, user_id: str, *, name: str | None = None, role: str | None = None,
+                pin: str | None = None, active: bool | None = None) -> UserView:
+    changes: dict = {}
+    if name is not None:
+        if not name.strip():
+            raise DomainError("BAD_NAME", "a user needs a name", field="name")
+        changes["name"] = name.strip()
+    if role is not None:
+        if role not in ROLES:
+            raise DomainError("BAD_ROLE", "role must be cashier or manager", field="role")
+        changes["role"] = role
+    if pin is not None:
+        changes["pin_hash"] = hash_pin(pin)
+    if active is not None:
+        changes["active"] = active
+    with store.transaction() as tx:
+        require_manager(tx, actor)
+        user = tx.user(user_id)
+        if user is None:
+            raise DomainError("NO_SUCH_USER", f"there is no user '{user_id}'")
+        if changes:
+            tx.emit(UserUpdated(user_id=user_id, changes=UserChanges(**changes), base_hlc=user.updated_hlc), actor)
+        user = tx.user(user_id)
+    assert user is not None
+    return user
+
+
+def authenticate(store: Store, user_id: str, pin: str) -> UserView:
+    """Check a PIN. Wrong PIN and unknown user get the same answer."""
+    with store.read() as tx:
+        user = tx.user(user_id)
+    if user is None or not user.active or not verify_pin(pin, user.pin_hash):
+        raise DomainError("BAD_PIN", "wrong user or PIN")
+    return user

@@ -1,0 +1,221 @@
+"""The `caja` command. Every subcommand takes `--config`. Errors are one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__, config
+from .domain.errors import DomainError
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH",
+                        help="config file (default: $CAJA_CONFIG, else ~/.config/caja/config.toml)")
+
+    p = argparse.ArgumentParser(prog="caja", parents=[common],
+                                description="Caja: an offline-first cash register for the terminal.")
+    p.add_argument("--version", action="version", version=f"caja {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("init", parents=[common], help="write a config file if there is none and create its database")
+    s.add_argument("--demo", action="store_true", help="also load the demo catalog and demo users")
+    s.add_argument("--store", help="store id for a new config file")
+    s.add_argument("--device", help="device id for a new config file")
+    s.add_argument("--db", help="database path for a new config file")
+    s.add_argument("--server", help="sync server URL for a new config file")
+    s.add_argument("--token", help="sync token for a new config file")
+
+    s = sub.add_parser("import-products", parents=[common], help="import products from a CSV file (all or nothing)")
+    s.add_argument("file", metavar="FILE.csv")
+
+    sub.add_parser("rebuild", parents=[common], help="drop and rebuild the read models from the events")
+    sub.add_parser("verify", parents=[common], help="check seq gaps, the hash chain and the read models")
+
+    s = sub.add_parser("bench", parents=[common], help="measure this machine (see README)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--quick", action="store_true", help="smaller sizes; finishes in under 30 s")
+    s.add_argument("--dir", help="where to put the scratch databases (default: a temporary folder)")
+
+    sub.add_parser("till", parents=[common], help="start the till (the default command)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except CliError as exc:
+        print(f"caja: {exc}", file=sys.stderr)
+        return exc.code
+    except config.ConfigError as exc:
+        print(f"caja: config error: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"caja: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("caja: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: log it, say it calmly
+        from .store.sqlite import StoreError
+
+        if isinstance(exc, StoreError):
+            print(f"caja: {exc}", file=sys.stderr)
+            return 1
+        log = _crash_log(exc)
+        print(f"caja: unexpected error: {exc.__class__.__name__}: {exc} (details in {log})", file=sys.stderr)
+        return 1
+
+
+def _crash_log(exc: BaseException) -> Path:
+    path = config.data_dir() / "caja-errors.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        pass
+    return path
+
+
+def _run(args: argparse.Namespace) -> int:
+    cfg_path = getattr(args, "config", None)
+    command = args.command or "till"
+    if command == "init":
+        return cmd_init(args, cfg_path)
+    if command == "bench":
+        from .bench import run_bench
+
+        return run_bench(json_out=args.json, quick=args.quick, workdir=args.dir)
+    cfg = config.load(cfg_path)
+    if command == "import-products":
+        return cmd_import(cfg, args.file)
+    if command == "rebuild":
+        return cmd_rebuild(cfg)
+    if command == "verify":
+        return cmd_verify(cfg)
+    if command == "till":
+        from .plain import run_plain_till
+
+        return run_plain_till(cfg)
+    raise CliError(f"unknown command {command}")
+
+
+def _open(cfg: config.Config):
+    from .bootstrap import open_store
+
+    return open_store(cfg, create=False)
+
+
+def cmd_init(args: argparse.Namespace, cfg_path: str | None) -> int:
+    path = config.resolve_path(cfg_path)
+    if path.exists():
+        cfg = config.load(str(path))
+        print(f"config: {path} (kept as it is)")
+    else:
+        explicit = bool(cfg_path or os.environ.get("CAJA_CONFIG"))
+        till = {"store_id": args.store, "device_id": args.device,
+                "db": args.db or ("caja.db" if explicit else str(config.data_dir() / "caja.db"))}
+        sync = {"server_url": args.server, "token": args.token}
+        text = config.render(config.Config(
+            till=config.TillConfig(**{k: v for k, v in till.items() if v is not None}),
+            sync=config.SyncConfig(**{k: v for k, v in sync.items() if v is not None})))
+        cfg = config.parse(text.encode(), str(path))  # validates what the flags gave
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write {path} ({exc.strerror})") from None
+        print(f"config: wrote {path}")
+    from .bootstrap import open_store
+
+    with open_store(cfg, create=True) as store:
+        print(f"database: {store.path} (schema {store.schema_version()})")
+        if args.demo:
+            from .demo import CASHIER, MANAGER, load_demo
+
+            if load_demo(store):
+                with store.read() as tx:
+                    n = tx.count_products()
+                print(f"demo: {n} products with stock; users {MANAGER[0]} (manager, PIN {MANAGER[1]}) and "
+                      f"{CASHIER[0]} (cashier, PIN {CASHIER[1]})")
+            else:
+                print("demo: the till already has products or users; left as it is")
+    return 0
+
+
+def cmd_import(cfg: config.Config, file: str) -> int:
+    from .application.importing import ImportError_, import_rows, parse_csv
+
+    path = Path(file)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise CliError(f"{file}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{file}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+    except OSError as exc:
+        raise CliError(f"{file}: cannot read ({exc.strerror})") from None
+    t0 = time.perf_counter()
+    try:
+        rows = parse_csv(text, cfg.till.currency_exponent)
+        with _open(cfg) as store:
+            result = import_rows(store, "system", rows)
+    except ImportError_ as exc:
+        for err in exc.errors:
+            print(f"caja: {file}: {err}", file=sys.stderr)
+        print(f"caja: {file}: nothing was imported; fix the line(s) above and run the import again",
+              file=sys.stderr)
+        return 1
+    seconds = time.perf_counter() - t0
+    print(f"imported {len(rows)} products from {file} in {seconds:.2f} s: {result.created} new, "
+          f"{result.updated} updated, {result.unchanged} unchanged, {result.counted} stock counts")
+    return 0
+
+
+def cmd_rebuild(cfg: config.Config) -> int:
+    from .store.maintenance import rebuild
+
+    with _open(cfg) as store:
+        r = rebuild(store)
+    print(f"rebuilt the read models from {r.events} events in {r.seconds:.2f} s ({r.per_second:,.0f} events/s)"
+          + (f"; {r.unknown} events of unknown types kept but not projected" if r.unknown else ""))
+    return 0
+
+
+def cmd_verify(cfg: config.Config) -> int:
+    from .store.maintenance import verify
+
+    t0 = time.perf_counter()
+    with _open(cfg) as store:
+        report = verify(store)
+    for note in report.notes:
+        print(f"note: {note}")
+    if report.ok:
+        print(f"ok: {report.events} events from {report.devices} device(s): no gaps, hash chains intact, "
+              f"read models match a rebuild ({time.perf_counter() - t0:.1f} s)")
+        return 0
+    for problem in report.problems:
+        print(f"PROBLEM: {problem}")
+    print(f"verify failed: {len(report.problems)} problem(s) in {cfg.db_path}")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Configuration: a TOML file decoded into typed msgspec Structs.
+
+Where the file is: `--config PATH`, else `$CAJA_CONFIG`, else `$XDG_CONFIG_HOME/caja/config.toml`
+(`~/.config/caja/config.toml`). A missing file means the embedded defaults. A relative `db` path is taken
+relative to the config file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+Ident = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message is one line naming the key and what was expected."""
+
+
+class TillConfig(Struct, kw_only=True, forbid_unknown_fields=True):
+    store_id: Ident = "demo"
+    device_id: Ident = "T01"
+    db: str = ""  # empty: $XDG_DATA_HOME/caja/caja.db
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")] = "MXN"
+    currency_exponent: Annotated[int, Meta(ge=0, le=4)] = 2
+    prices_include_tax: bool = True
+    language: Literal["es", "en"] = "es"
+    receipt_prefix: Annotated[str, Meta(pattern=r"^[A-Za-z0-9]{0,8}$")] = ""  # empty: the device id
+    shop_name: str = "Caja"
+    timezone: str = ""
+
+
+class SyncConfig(Struct, kw_only=True, forbid_unknown_fields=True):
+    server_url: str = ""
+    token: str = ""
+    batch_size: Annotated[int, Meta(ge=1, le=1000)] = 50
+    batch_seconds: Annotated[float, Meta(gt=0, le=3600)] = 5.0
+
+
+class Config(Struct, kw_only=True, forbid_unknown_fields=True):
+    till: TillConfig = msgspec.field(default_factory=TillConfig)
+    sync: SyncConfig = msgspec.field(default_factory=SyncConfig)
+    path: str = ""  # where it was read from (not a TOML key)
+
+    @property
+    def db_path(self) -> Path:
+        if not self.till.db:
+            return data_dir() / "caja.db"
+        p = Path(os.path.expanduser(self.till.db))
+        if not p.is_absolute() and self.path:
+            p = Path(self.path).parent / p
+        return p
+
+    @property
+    def receipt_prefix(self) -> str:
+        prefix = self.till.receipt_prefix or re.sub(r"[^A-Za-z0-9]", "", self.till.device_id)[:8] or "T"
+        return prefix.upper()
+
+
+def default_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    return Path(base) / "caja" / "config.toml"
+
+
+def data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return Path(base) / "caja"
+
+
+def resolve_path(cli_path: str | None) -> Path:
+    if cli_path:
+        return Path(cli_path)
+    if os.environ.get("CAJA_CONFIG"):
+        return Path(os.environ["CAJA_CONFIG"])
+    return default_config_path()
+
+
+def _explain(err: msgspec.ValidationError) -> str:
+    """'Expected `int`, got `str` - at `$.till.currency_exponent`' -> 'till.currency_exponent: expected int, got str'."""
+    text = str(err)
+    m = re.match(r"^(.*?)(?: - at `\$\.?(.*)`)?$", text, re.S)
+    message, where = (m.group(1), m.group(2)) if m else (text, None)
+    unknown = re.match(r"Object contains unknown field `(.+)`", message)
+    if unknown:
+        key = f"{where}.{unknown.group(1)}" if where else unknown.group(1)
+        return f"{key}: unknown key (check the spelling; see config.example.toml)"
+    message = message.replace("`", "")
+    message = message[0].lower() + message[1:] if message else message
+    return f"{where}: {message}" if where else message
+
+
+def load(cli_path: str | None = None) -> Config:
+    path = resolve_path(cli_path)
+    if not path.exists():
+        if cli_path or os.environ.get("CAJA_CONFIG"):
+            # An explicit path that does not exist yet: defaults, remembered for `caja init` to write.
+            return Config(path=str(path))
+        return Config(path="")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    return parse(raw, str(path))
+
+
+def parse(raw: bytes | str, path: str = "<config>") -> Config:
+    try:
+        cfg = msgspec.toml.decode(raw, type=Config)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{path}: {_explain(exc)}") from None
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    if cfg.path:
+        raise ConfigError(f"{path}: path: unknown key (check the spelling; see config.example.toml)")
+    return msgspec.structs.replace(cfg, path=path)
+
+
+TEMPLATE = """\
+# Caja till configuration. Every key is optional; the values shown are the defaults.
+
+[till]
+store_id = "{store_id}"          # the shop; every till of one shop shares it
+device_id = "{device_id}"          # this till; unique within the store
+db = "{db}"              # SQLite file; relative paths are relative to this file
+currency = "{currency}"
+currency_exponent = {currency_exponent}       # digits after the decimal point (2: cents)
+prices_include_tax = {prices_include_tax}  # true: shelf prices include tax; false: tax is added at the till
+language = "{language}"               # "es" or "en"
+receipt_prefix = "{receipt_prefix}"          # receipt numbers look like PREFIX-000123; empty: the device id
+shop_name = "{shop_name}"
+
+[sync]
+server_url = "{server_url}"            # e.g. "http://192.168.1.10:8765"; empty: no sync (offline only)
+token = "{token}"                 # from `caja serve enroll --store STORE --device DEVICE`
+batch_size = {batch_size}
+batch_seconds = {batch_seconds}
+"""
+
+
+def render(cfg: Config) -> str:
+    t, s = cfg.till, cfg.sync
+    values = {**msgspec.structs.asdict(t), **msgspec.structs.asdict(s)}
+    values["prices_include_tax"] = "true" if t.prices_include_tax else "false"
+    return TEMPLATE.format(**values)

@@ -1,0 +1,242 @@
+"""Schema migrations, keyed by SQLite's `user_version`.
+
+A newer release opens an older file by running the migrations it lacks, each in its own transaction
+together with the version bump. A migration that changes what projections produce asks for a rebuild of
+the read models, done in the same transaction. A file from a newer release is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+READ_MODEL_TABLES = ("product", "barcode", "stock", "stock_movement", "sale", "sale_line", "sale_payment",
+                     "refund", "refund_line", "cash_session", "cash_movement", "user")
+
+V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+CREATE TABLE event (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    store_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    hlc INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    v INTEGER NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    aggregate TEXT NOT NULL,
+    sync_status TEXT NOT NULL DEFAULT 'pending',
+    sync_attempts INTEGER NOT NULL DEFAULT 0,
+    sync_error TEXT,
+    UNIQUE (device_id, seq)
+);
+CREATE INDEX event_sync_status_created ON event (sync_status, created_at);
+CREATE INDEX event_store_device_sync ON event (store_id, device_id, sync_status);
+CREATE INDEX event_outbox ON event (sync_status, priority DESC, seq);
+
+CREATE TABLE device_state (
+    device_id TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    last_hash TEXT NOT NULL,
+    last_hlc INTEGER NOT NULL,
+    last_receipt INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE product (
+    id TEXT PRIMARY KEY,
+    sku TEXT, sku_ts TEXT NOT NULL DEFAULT '',
+    name TEXT, name_ts TEXT NOT NULL DEFAULT '',
+    price INTEGER, price_ts TEXT NOT NULL DEFAULT '',
+    tax_rate INTEGER, tax_rate_ts TEXT NOT NULL DEFAULT '',
+    barcodes TEXT, barcodes_ts TEXT NOT NULL DEFAULT '',
+    category TEXT, category_ts TEXT NOT NULL DEFAULT '',
+    deleted INTEGER, deleted_ts TEXT NOT NULL DEFAULT '',
+    created_hlc INTEGER NOT NULL DEFAULT 0,
+    updated_hlc INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX product_sku ON product (sku);
+CREATE INDEX product_name ON product (name COLLATE NOCASE);
+
+CREATE TABLE barcode (
+    code TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    PRIMARY KEY (code, product_id)
+) WITHOUT ROWID;
+CREATE INDEX barcode_product ON barcode (product_id);
+
+CREATE TABLE stock (
+    product_id TEXT PRIMARY KEY,
+    qty INTEGER NOT NULL DEFAULT 0,
+    count_qty INTEGER NOT NULL DEFAULT 0,
+    count_ts TEXT NOT NULL DEFAULT '',
+    last_ts TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+
+CREATE TABLE stock_movement (
+    event_id TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    product_id TEXT NOT NULL,
+    delta INTEGER NOT NULL,
+    ts TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    PRIMARY KEY (event_id, line)
+) WITHOUT ROWID;
+CREATE INDEX stock_movement_product_ts ON stock_movement (product_id, ts);
+
+CREATE TABLE sale (
+    id TEXT PRIMARY KEY,
+    receipt_no TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    hlc INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    subtotal INTEGER NOT NULL,
+    discount INTEGER NOT NULL,
+    tax INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    paid INTEGER NOT NULL,
+    change INTEGER NOT NULL,
+    prices_include_tax INTEGER NOT NULL,
+    customer_id TEXT
+);
+CREATE INDEX sale_receipt ON sale (receipt_no);
+CREATE INDEX sale_session ON sale (session_id);
+CREATE INDEX sale_created ON sale (created_at);
+
+CREATE TABLE sale_line (
+    sale_id TEXT NOT NULL,
+    line_no INTEGER NOT NULL,
+    product_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    name TEXT NOT NULL,
+    qty INTEGER NOT NULL,
+    unit_price INTEGER NOT NULL,
+    tax_rate INTEGER NOT NULL,
+    discount INTEGER NOT NULL,
+    sale_discount INTEGER NOT NULL,
+    amount INTEGER NOT NULL,
+    tax INTEGER NOT NULL,
+    PRIMARY KEY (sale_id, line_no)
+) WITHOUT ROWID;
+
+CREATE TABLE sale_payment (
+    sale_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    reference TEXT NOT NULL,
+    PRIMARY KEY (sale_id, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE refund (
+    id TEXT PRIMARY KEY,
+    sale_id TEXT NOT NULL,
+    receipt_no TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    session_id TEXT,
+    hlc INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    tax INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    restock INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX refund_sale ON refund (sale_id);
+CREATE INDEX refund_session ON refund (session_id);
+
+CREATE TABLE refund_line (
+    refund_id TEXT NOT NULL,
+    line_no INTEGER NOT NULL,
+    sale_id TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    qty INTEGER NOT NULL,
+    amount INTEGER NOT NULL,
+    tax INTEGER NOT NULL,
+    PRIMARY KEY (refund_id, line_no)
+) WITHOUT ROWID;
+CREATE INDEX refund_line_sale ON refund_line (sale_id, line_no);
+
+CREATE TABLE cash_session (
+    id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    opening_float INTEGER,
+    opened_at INTEGER,
+    opened_by TEXT,
+    closed_at INTEGER,
+    closed_by TEXT,
+    counted INTEGER,
+    expected INTEGER,
+    difference INTEGER,
+    denominations TEXT
+);
+CREATE INDEX cash_session_device ON cash_session (device_id, closed_at);
+
+CREATE TABLE cash_movement (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    actor TEXT NOT NULL
+);
+CREATE INDEX cash_movement_session ON cash_movement (session_id);
+
+CREATE TABLE user (
+    id TEXT PRIMARY KEY,
+    name TEXT, name_ts TEXT NOT NULL DEFAULT '',
+    role TEXT, role_ts TEXT NOT NULL DEFAULT '',
+    pin_hash TEXT, pin_hash_ts TEXT NOT NULL DEFAULT '',
+    active INTEGER, active_ts TEXT NOT NULL DEFAULT '',
+    created_hlc INTEGER NOT NULL DEFAULT 0,
+    updated_hlc INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+V2 = """
+CREATE TABLE draft_cart (
+    slot TEXT PRIMARY KEY,
+    cart TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    sql: str
+    rebuild: bool = False
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "event log, outbox and read models", V1),
+    Migration(2, "draft carts that survive a crash", V2),
+)
+LATEST = MIGRATIONS[-1].version
+
+
+class NewerSchema(Exception):
+    pass
+
+
+def pending(current: int) -> list[Migration]:
+    if current > LATEST:
+        raise NewerSchema(
+            f"this database was written by a newer Caja (schema {current}, this release knows {LATEST}); "
+            "upgrade Caja to open it"
+        )
+    return [m for m in MIGRATIONS if m.version > current]

@@ -1,0 +1,196 @@
+"""Projections: events -> read-model rows, convergent whatever order events arrive in.
+
+- product and user fields: last-writer-wins per field by the stamp `(hlc, device_id)`, encoded as the
+  sortable text `ts` = 20-digit hlc + device id; a delete is a field that only ever becomes 1 (delete wins).
+- stock: `qty` = the latest count (by stamp) + every movement stamped after it. Movements are kept in
+  `stock_movement` (also the stock ledger); deltas commute, counts recompute from the ledger.
+- sales, refunds, cash movements: inserted once (the event itself is inserted once by `event_id`).
+
+Rows are queued per SQL statement and written with `executemany` on `flush()`. Every queued statement is
+order-independent; what depends on the result (a product's barcode index, the stock of a product that
+was counted) is derived again from the rows at the end of the flush.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from ..domain import events as ev
+from ..domain.events import PRODUCT_FIELDS, USER_FIELDS
+
+
+def stamp(hlc: int, device_id: str) -> str:
+    return f"{hlc:020d}{device_id}"
+
+
+def _lww_upsert(table: str, fields: Iterable[str]) -> str:
+    fields = list(fields)
+    cols = ["id"] + [c for f in fields for c in (f, f"{f}_ts")] + ["created_hlc", "updated_hlc"]
+    sets = []
+    for f in fields:
+        sets.append(f"{f} = CASE WHEN excluded.{f}_ts > {table}.{f}_ts THEN excluded.{f} ELSE {table}.{f} END")
+        sets.append(f"{f}_ts = MAX({table}.{f}_ts, excluded.{f}_ts)")
+    sets.append(f"created_hlc = MAX({table}.created_hlc, excluded.created_hlc)")
+    sets.append(f"updated_hlc = MAX({table}.updated_hlc, excluded.updated_hlc)")
+    return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT(id) DO UPDATE SET {', '.join(sets)}")
+
+
+_PRODUCT_LWW = PRODUCT_FIELDS + ("deleted",)
+SQL_PRODUCT = _lww_upsert("product", _PRODUCT_LWW)
+SQL_USER = _lww_upsert("user", USER_FIELDS)
+SQL_BARCODES_CLEAR = "DELETE FROM barcode WHERE product_id = ?"
+SQL_BARCODES_FILL = ("INSERT OR IGNORE INTO barcode (code, product_id) SELECT j.value, p.id "
+                     "FROM product p, json_each(COALESCE(p.barcodes, '[]')) j WHERE p.id = ? AND p.deleted IS NULL")
+SQL_MOVEMENT = ("INSERT INTO stock_movement (event_id, line, product_id, delta, ts, kind) "
+                "VALUES (?, ?, ?, ?, ?, ?)")
+SQL_STOCK_DELTA = ("INSERT INTO stock (product_id, qty, last_ts) VALUES (?, ?, ?) "
+                   "ON CONFLICT(product_id) DO UPDATE SET qty = stock.qty + excluded.qty, "
+                   "last_ts = MAX(stock.last_ts, excluded.last_ts) WHERE excluded.last_ts > stock.count_ts")
+SQL_STOCK_COUNT = ("INSERT INTO stock (product_id, qty, count_qty, count_ts) VALUES (?, 0, ?, ?) "
+                   "ON CONFLICT(product_id) DO UPDATE SET count_qty = excluded.count_qty, "
+                   "count_ts = excluded.count_ts WHERE excluded.count_ts > stock.count_ts")
+SQL_STOCK_RECOMPUTE = ("UPDATE stock SET qty = count_qty + COALESCE((SELECT SUM(m.delta) FROM stock_movement m "
+                       "WHERE m.product_id = stock.product_id AND m.ts > stock.count_ts), 0) "
+                       "WHERE product_id = ?")
+SQL_SALE = ("INSERT INTO sale (id, receipt_no, event_id, device_id, session_id, hlc, created_at, actor, subtotal, "
+            "discount, tax, total, paid, change, prices_include_tax, customer_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+SQL_SALE_LINE = ("INSERT INTO sale_line (sale_id, line_no, product_id, sku, name, qty, unit_price, tax_rate, "
+                 "discount, sale_discount, amount, tax) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+SQL_SALE_PAYMENT = ("INSERT INTO sale_payment (sale_id, idx, method, amount, reference) "
+                    "VALUES (?, ?, ?, ?, ?)")
+SQL_REFUND = ("INSERT INTO refund (id, sale_id, receipt_no, event_id, device_id, session_id, hlc, created_at, "
+              "actor, total, tax, method, restock, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+SQL_REFUND_LINE = ("INSERT INTO refund_line (refund_id, line_no, sale_id, product_id, qty, amount, tax) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)")
+SQL_SESSION_OPEN = ("INSERT INTO cash_session (id, device_id, opening_float, opened_at, opened_by) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET opening_float = excluded.opening_float, "
+                    "opened_at = excluded.opened_at, opened_by = excluded.opened_by")
+SQL_SESSION_CLOSE = ("INSERT INTO cash_session (id, device_id, closed_at, closed_by, counted, expected, "
+                     "difference, denominations) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                     "closed_at = excluded.closed_at, closed_by = excluded.closed_by, counted = excluded.counted, "
+                     "expected = excluded.expected, difference = excluded.difference, "
+                     "denominations = excluded.denominations")
+SQL_CASH_MOVE = ("INSERT INTO cash_movement (id, session_id, event_id, kind, amount, reason, created_at, actor) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+class Projector:
+    """Applies events to the read models through one sqlite3 connection, inside the caller's transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.queue: dict[str, list[tuple[Any, ...]]] = {}
+        self.barcodes_touched: set[str] = set()
+        self.counted: set[str] = set()
+
+    def _q(self, sql: str, row: tuple[Any, ...]) -> None:
+        rows = self.queue.get(sql)
+        if rows is None:
+            self.queue[sql] = [row]
+        else:
+            rows.append(row)
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.queue or self.counted or self.barcodes_touched)
+
+    def flush(self) -> None:
+        if self.queue:
+            queue, self.queue = self.queue, {}
+            for sql, rows in queue.items():
+                self.conn.executemany(sql, rows)
+        if self.counted:
+            ids = [(pid,) for pid in self.counted]
+            self.counted = set()
+            self.conn.executemany(SQL_STOCK_RECOMPUTE, ids)
+        if self.barcodes_touched:
+            ids = [(pid,) for pid in self.barcodes_touched]
+            self.barcodes_touched = set()
+            self.conn.executemany(SQL_BARCODES_CLEAR, ids)
+            self.conn.executemany(SQL_BARCODES_FILL, ids)
+
+    def _movement(self, event_id: str, line: int, product_id: str, delta: int, ts: str, kind: str) -> None:
+        self._q(SQL_MOVEMENT, (event_id, line, product_id, delta, ts, kind))
+        self._q(SQL_STOCK_DELTA, (product_id, delta, ts))
+
+    def apply(self, event_id: str, type_: str, device_id: str, hlc: int, created_at: int, actor: str,
+              p: ev.Payload) -> None:
+        ts = stamp(hlc, device_id)
+        match p:
+            case ev.SaleCreated():
+                self._q(SQL_SALE, (p.sale_id, p.receipt_no, event_id, device_id, p.session_id, hlc, created_at,
+                                   actor, p.subtotal, p.discount, p.tax, p.total,
+                                   sum(t.amount for t in p.payments), p.change, int(p.prices_include_tax),
+                                   p.customer_id))
+                for ln in p.lines:
+                    self._q(SQL_SALE_LINE, (p.sale_id, ln.line_no, ln.product_id, ln.sku, ln.name, ln.qty,
+                                            ln.unit_price, ln.tax_rate, ln.discount, ln.sale_discount, ln.amount,
+                                            ln.tax))
+                    self._movement(event_id, ln.line_no, ln.product_id, -ln.qty, ts, "sale")
+                for i, t in enumerate(p.payments):
+                    self._q(SQL_SALE_PAYMENT, (p.sale_id, i, t.method, t.amount, t.reference))
+            case ev.SaleRefunded():
+                self._q(SQL_REFUND, (p.refund_id, p.sale_id, p.receipt_no, event_id, device_id, p.session_id,
+                                     hlc, created_at, actor, p.total, p.tax, p.method, int(p.restock), p.reason))
+                for ln in p.lines:
+                    self._q(SQL_REFUND_LINE, (p.refund_id, ln.line_no, p.sale_id, ln.product_id, ln.qty,
+                                              ln.amount, ln.tax))
+                    if p.restock:
+                        self._movement(event_id, ln.line_no, ln.product_id, ln.qty, ts, "refund")
+            case ev.ProductCreated():
+                self._product(p.product_id, ts, hlc, hlc, sku=p.sku, name=p.name, price=p.price,
+                              tax_rate=p.tax_rate, barcodes=p.barcodes, category=p.category)
+            case ev.ProductUpdated():
+                self._product(p.product_id, ts, 0, hlc, **p.changes.fields())
+            case ev.ProductDeleted():
+                self._product(p.product_id, ts, 0, hlc, deleted=1)
+            case ev.StockAdjusted():
+                self._movement(event_id, 1, p.product_id, p.delta, ts, f"adjust:{p.reason}")
+            case ev.StockReceived():
+                self._movement(event_id, 1, p.product_id, p.qty, ts, "receive")
+            case ev.StockCounted():
+                self._q(SQL_STOCK_COUNT, (p.product_id, p.counted, ts))
+                self.counted.add(p.product_id)
+            case ev.CashSessionOpened():
+                self._q(SQL_SESSION_OPEN, (p.session_id, device_id, p.opening_float, created_at, actor))
+            case ev.CashMoved():
+                self._q(SQL_CASH_MOVE, (p.movement_id, p.session_id, event_id, p.kind, p.amount, p.reason,
+                                        created_at, actor))
+            case ev.CashSessionClosed():
+                self._q(SQL_SESSION_CLOSE, (p.session_id, device_id, created_at, actor, p.counted, p.expected,
+                                            p.difference, msgspec.json.encode(p.denominations).decode()))
+            case ev.UserCreated():
+                self._user(p.user_id, ts, hlc, hlc, name=p.name, role=p.role, pin_hash=p.pin_hash, active=1)
+            case ev.UserUpdated():
+                fields = p.changes.fields()
+                if "active" in fields:
+                    fields["active"] = int(fields["active"])
+                self._user(p.user_id, ts, 0, hlc, **fields)
+            case _:
+                raise TypeError(f"no projection for {type_}")
+
+    def _product(self, product_id: str, ts: str, created_hlc: int, hlc: int, **fields: Any) -> None:
+        row: list[Any] = [product_id]
+        for f in PRODUCT_FIELDS + ("deleted",):
+            if f in fields:
+                value = fields[f]
+                row += [msgspec.json.encode(value).decode() if f == "barcodes" else value, ts]
+            else:
+                row += [None, ""]
+        row += [created_hlc, hlc]
+        self._q(SQL_PRODUCT, tuple(row))
+        if "barcodes" in fields or "deleted" in fields:
+            self.barcodes_touched.add(product_id)
+
+    def _user(self, user_id: str, ts: str, created_hlc: int, hlc: int, **fields: Any) -> None:
+        row: list[Any] = [user_id]
+        for f in USER_FIELDS:
+            row += [fields[f], ts] if f in fields else [None, ""]
+        row += [created_hlc, hlc]
+        self._q(SQL_USER, tuple(row))

@@ -1,0 +1,399 @@
+"""The till's store: Peewee on a SQLite file in WAL mode with synchronous=FULL.
+
+One write transaction per use case (`BEGIN IMMEDIATE`): events are appended to the event table (which is
+also the sync outbox) with their per-device seq, hlc and hash chain, and projected into the read models;
+the commit makes all of it durable at once, or none of it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from peewee import SqliteDatabase
+
+from ..application.ports import (CashSummary, PaymentView, ProductView, SaleView, SessionView, UserView)
+from ..domain import rules
+from ..domain.cart import Cart
+from ..domain.chain import GENESIS, canonical, canonical_payload, link
+from ..domain.clock import HybridClock, system_ms
+from ..domain.events import Event, Payload, SaleLine, decode_payload
+from ..domain.ids import uuid7
+from . import migrations
+from .projections import Projector
+
+PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": 2,  # FULL: a committed sale survives a power cut
+    "busy_timeout": 10_000,
+    "foreign_keys": 0,  # read models converge whatever order remote events arrive in
+    "cache_size": -16_000,
+    "temp_store": "memory",
+}
+
+SQL_EVENT = ("INSERT INTO event (event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, "
+             "hash, payload, priority, aggregate, sync_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+_cart_decoder = msgspec.json.Decoder(Cart)
+
+
+class StoreError(Exception):
+    """The database cannot do what was asked; the message says what to do."""
+
+
+class DeviceState(msgspec.Struct):
+    last_seq: int
+    last_hash: str
+    last_hlc: int
+    last_receipt: int
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path, *, store_id: str, device_id: str, receipt_prefix: str | None = None,
+                 wall: Callable[[], int] = system_ms) -> None:
+        self.path = Path(path)
+        self.store_id = store_id
+        self.device_id = device_id
+        self.receipt_prefix = receipt_prefix or device_id
+        self.clock = HybridClock(wall)
+        self.wall = wall
+        self.db = SqliteDatabase(None)
+        self.db.init(str(self.path), pragmas=PRAGMAS, timeout=10)
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    def open(self, *, create: bool = True) -> SqliteStore:
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"no database at {self.path}; run `caja init` to create it")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db.connect(reuse_if_open=True)
+            self.migrate()
+            self._check_identity()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise StoreError(f"{self.path} is not a usable Caja database ({exc})") from None
+        except (StoreError, migrations.NewerSchema) as exc:
+            self.db.close()
+            raise StoreError(str(exc)) from None
+        return self
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.connection()
+
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self, upto: int | None = None) -> list[int]:
+        """Run the migrations this file lacks; returns the versions applied."""
+        from .maintenance import project_all  # a migration may ask for a rebuild
+
+        applied = []
+        for m in migrations.pending(self.schema_version()):
+            if upto is not None and m.version > upto:
+                break
+            with self.db.atomic("IMMEDIATE"):
+                if self.schema_version() >= m.version:  # another process got there first
+                    continue
+                for stmt in (s.strip() for s in m.sql.split(";\n")):
+                    if stmt:
+                        self.conn.execute(stmt)
+                if m.rebuild:
+                    project_all(self.conn, clear=True)
+                self.conn.execute(f"PRAGMA user_version = {m.version}")
+            applied.append(m.version)
+        return applied
+
+    def _check_identity(self) -> None:
+        with self.db.atomic("IMMEDIATE"):
+            meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+            if not meta:
+                self.conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                                      [("store_id", self.store_id), ("device_id", self.device_id)])
+                return
+        if (meta.get("store_id"), meta.get("device_id")) != (self.store_id, self.device_id):
+            raise StoreError(
+                f"{self.path} belongs to store '{meta.get('store_id')}' device '{meta.get('device_id')}', "
+                f"but the config says store '{self.store_id}' device '{self.device_id}'; "
+                "fix [till] store_id/device_id or point db at the right file"
+            )
+
+    # --- transactions -----------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqliteTx]:
+        """A write transaction: BEGIN IMMEDIATE ... COMMIT (fsync), or rollback on any exception."""
+        with self.db.atomic("IMMEDIATE"):
+            tx = SqliteTx(self, writable=True)
+            try:
+                yield tx
+                tx.finish()
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(f"the database refused the write ({exc}); nothing was saved") from None
+
+    @contextmanager
+    def read(self) -> Iterator[SqliteTx]:
+        """A consistent read snapshot."""
+        with self.db.atomic("DEFERRED"):
+            yield SqliteTx(self, writable=False)
+
+    # --- convenience reads ------------------------------------------------------------------------
+
+    def load_draft(self, slot: str = "current") -> Cart | None:
+        row = self.conn.execute("SELECT cart FROM draft_cart WHERE slot = ?", (slot,)).fetchone()
+        return _cart_decoder.decode(row[0]) if row else None
+
+    def iter_events(self, batch: int = 5000) -> Iterator[Event]:
+        cur = self.conn.execute(
+            "SELECT event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload "
+            "FROM event ORDER BY id")
+        while rows := cur.fetchmany(batch):
+            for r in rows:
+                yield Event(event_id=r[0], type=r[1], store_id=r[2], device_id=r[3], seq=r[4], hlc=r[5],
+                            created_at=r[6], actor=r[7], v=r[8], prev_hash=r[9], hash=r[10],
+                            payload=decode_payload(r[1], r[8], r[11]))
+
+    def count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.conn.execute(sql, params).fetchone()[0] or 0
+
+
+class SqliteTx:
+    """What a use case sees inside one transaction (see application.ports.Tx)."""
+
+    def __init__(self, store: SqliteStore, *, writable: bool) -> None:
+        self.store = store
+        self.conn = store.conn
+        self.writable = writable
+        self.projector = Projector(self.conn)
+        self.rows: list[tuple[Any, ...]] = []
+        self._state: DeviceState | None = None
+        self.emitted: list[Event] = []
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> DeviceState:
+        if self._state is None:
+            row = self.conn.execute("SELECT last_seq, last_hash, last_hlc, last_receipt FROM device_state "
+                                    "WHERE device_id = ?", (self.store.device_id,)).fetchone()
+            self._state = DeviceState(*row) if row else DeviceState(0, GENESIS, 0, 0)
+        return self._state
+
+    def emit(self, payload: Payload, actor: str) -> Event:
+        if not self.writable:
+            raise RuntimeError("emit() in a read-only transaction")
+        store, st = self.store, self.state
+        store.clock.observe(st.last_hlc)
+        hlc = store.clock.tick()
+        created_at = store.wall()
+        env = {"event_id": uuid7(created_at), "type": payload.TYPE, "store_id": store.store_id,
+               "device_id": store.device_id, "seq": st.last_seq + 1, "hlc": hlc, "created_at": created_at,
+               "actor": actor, "v": payload.VERSION, "prev_hash": st.last_hash}
+        payload_json = canonical_payload(payload)
+        digest = link(st.last_hash, canonical(env, payload_json))
+        self.rows.append((env["event_id"], payload.TYPE, store.store_id, store.device_id, env["seq"], hlc,
+                          created_at, actor, payload.VERSION, st.last_hash, digest, payload_json.decode(),
+                          int(payload.PRIORITY), payload.aggregate(), "pending"))
+        self.projector.apply(env["event_id"], payload.TYPE, store.device_id, hlc, created_at, actor, payload)
+        st.last_seq, st.last_hash, st.last_hlc = env["seq"], digest, hlc
+        event = Event(**env, hash=digest, payload=payload)
+        self.emitted.append(event)
+        return event
+
+    def next_receipt_no(self) -> str:
+        self.state.last_receipt += 1
+        return f"{self.store.receipt_prefix}-{self.state.last_receipt:06d}"
+
+    def flush(self) -> None:
+        if self.rows:
+            rows, self.rows = self.rows, []
+            self.conn.executemany(SQL_EVENT, rows)
+        self.projector.flush()
+
+    def finish(self) -> None:
+        self.flush()
+        if self._state is not None:
+            st = self._state
+            self.conn.execute(
+                "INSERT INTO device_state (device_id, last_seq, last_hash, last_hlc, last_receipt) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET last_seq = excluded.last_seq, "
+                "last_hash = excluded.last_hash, last_hlc = excluded.last_hlc, "
+                "last_receipt = excluded.last_receipt",
+                (self.store.device_id, st.last_seq, st.last_hash, st.last_hlc, st.last_receipt))
+
+    def save_draft(self, cart: Cart, slot: str = "current") -> None:
+        self.conn.execute("INSERT INTO draft_cart (slot, cart, updated_at) VALUES (?, ?, ?) "
+                          "ON CONFLICT(slot) DO UPDATE SET cart = excluded.cart, updated_at = excluded.updated_at",
+                          (slot, msgspec.json.encode(cart).decode(), self.store.wall()))
+
+    def clear_draft(self, slot: str = "current") -> None:
+        self.conn.execute("DELETE FROM draft_cart WHERE slot = ?", (slot,))
+
+    # --- reading (sees what this transaction emitted) ---------------------------------------------
+
+    def _q(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        if self.rows or self.projector.dirty:
+            self.flush()
+        return self.conn.execute(sql, params)
+
+    _PRODUCT_COLS = ("SELECT p.id, p.sku, p.name, p.price, p.tax_rate, COALESCE(p.barcodes, '[]'), "
+                     "COALESCE(p.category, ''), COALESCE(s.qty, 0), p.updated_hlc, p.deleted IS NOT NULL "
+                     "FROM product p LEFT JOIN stock s ON s.product_id = p.id ")
+    _LIVE = "p.created_hlc > 0 AND p.deleted IS NULL"
+
+    @staticmethod
+    def _product_view(r: Sequence[Any]) -> ProductView:
+        return ProductView(id=r[0], sku=r[1], name=r[2], price=r[3], tax_rate=r[4],
+                           barcodes=msgspec.json.decode(r[5]), category=r[6], stock=r[7], updated_hlc=r[8],
+                           deleted=bool(r[9]))
+
+    def product(self, product_id: str) -> ProductView | None:
+        r = self._q(self._PRODUCT_COLS + "WHERE p.id = ? AND p.created_hlc > 0", (product_id,)).fetchone()
+        return self._product_view(r) if r else None
+
+    def product_by_code(self, code: str) -> ProductView | None:
+        """A scanned or typed code: a barcode first (what scanners send), then a SKU."""
+        r = self._q(self._PRODUCT_COLS + f"JOIN barcode b ON b.product_id = p.id WHERE b.code = ? AND {self._LIVE} "
+                    "ORDER BY p.updated_hlc DESC LIMIT 1", (code,)).fetchone()
+        if r is None:
+            r = self._q(self._PRODUCT_COLS + f"WHERE p.sku = ? AND {self._LIVE} ORDER BY p.updated_hlc DESC "
+                        "LIMIT 1", (code,)).fetchone()
+        return self._product_view(r) if r else None
+
+    def search_products(self, text: str, limit: int = 50, offset: int = 0) -> list[ProductView]:
+        like = f"%{text.strip()}%"
+        rows = self._q(self._PRODUCT_COLS + f"WHERE {self._LIVE} AND (p.name LIKE ? OR p.sku LIKE ? OR "
+                       "p.category LIKE ?) ORDER BY p.name COLLATE NOCASE LIMIT ? OFFSET ?",
+                       (like, like, like, limit, offset)).fetchall()
+        return [self._product_view(r) for r in rows]
+
+    def products_using(self, skus: Sequence[str], barcodes: Sequence[str]) -> dict[str, str]:
+        """Which of these SKUs and barcodes live products already use: {sku or barcode: product_id}."""
+        used: dict[str, str] = {}
+        for chunk in _chunks(list(skus), 500):
+            marks = ",".join("?" * len(chunk))
+            for code, pid in self._q(f"SELECT p.sku, p.id FROM product p WHERE p.sku IN ({marks}) AND {self._LIVE}",
+                                     chunk):
+                used[code] = pid
+        for chunk in _chunks(list(barcodes), 500):
+            marks = ",".join("?" * len(chunk))
+            for code, pid in self._q(f"SELECT b.code, p.id FROM barcode b JOIN product p ON p.id = b.product_id "
+                                     f"WHERE b.code IN ({marks}) AND {self._LIVE}", chunk):
+                used[code] = pid
+        return used
+
+    def product_ids_by_sku(self) -> dict[str, str]:
+        return dict(self._q(f"SELECT p.sku, p.id FROM product p WHERE {self._LIVE}").fetchall())
+
+    def count_products(self) -> int:
+        return self._q(f"SELECT COUNT(*) FROM product p WHERE {self._LIVE}").fetchone()[0]
+
+    def stock_of(self, product_id: str) -> int:
+        r = self._q("SELECT qty FROM stock WHERE product_id = ?", (product_id,)).fetchone()
+        return r[0] if r else 0
+
+    _SESSION_COLS = ("SELECT id, device_id, opening_float, opened_at, opened_by, closed_at, counted, expected, "
+                     "difference FROM cash_session ")
+
+    @staticmethod
+    def _session_view(r: Sequence[Any]) -> SessionView:
+        return SessionView(id=r[0], device_id=r[1], opening_float=r[2], opened_at=r[3], opened_by=r[4],
+                           closed_at=r[5], counted=r[6], expected=r[7], difference=r[8])
+
+    def open_session(self) -> SessionView | None:
+        r = self._q(self._SESSION_COLS + "WHERE device_id = ? AND opened_at IS NOT NULL AND closed_at IS NULL "
+                    "ORDER BY opened_at DESC LIMIT 1", (self.store.device_id,)).fetchone()
+        return self._session_view(r) if r else None
+
+    def session(self, session_id: str) -> SessionView | None:
+        r = self._q(self._SESSION_COLS + "WHERE id = ?", (session_id,)).fetchone()
+        return self._session_view(r) if r else None
+
+    def cash_summary(self, session_id: str) -> CashSummary:
+        session = self.session(session_id)
+        opening = session.opening_float if session else 0
+        count, total, change = self._q("SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(change), 0) "
+                                       "FROM sale WHERE session_id = ?", (session_id,)).fetchone()
+        by_method = dict(self._q("SELECT p.method, SUM(p.amount) FROM sale_payment p JOIN sale s ON s.id = p.sale_id "
+                                 "WHERE s.session_id = ? GROUP BY p.method", (session_id,)).fetchall())
+        refunds = dict(self._q("SELECT method, SUM(total) FROM refund WHERE session_id = ? GROUP BY method",
+                               (session_id,)).fetchall())
+        moves = dict(self._q("SELECT kind, SUM(amount) FROM cash_movement WHERE session_id = ? GROUP BY kind",
+                             (session_id,)).fetchall())
+        cash_taken = by_method.get("cash", 0)
+        paid_in, paid_out = moves.get("in", 0), moves.get("out", 0)
+        return CashSummary(
+            session_id=session_id, opening_float=opening, sales_count=count, sales_total=total,
+            cash_taken=cash_taken, change_given=change, cash_refunded=refunds.get("cash", 0), paid_in=paid_in,
+            paid_out=paid_out, card_total=by_method.get("card", 0), other_total=by_method.get("other", 0),
+            refunds_total=sum(refunds.values()),
+            expected=rules.expected_cash(opening, cash_taken, change, refunds.get("cash", 0), paid_in, paid_out))
+
+    def sale(self, sale_id: str) -> SaleView | None:
+        return self._sale("id = ?", sale_id)
+
+    def sale_by_receipt(self, receipt_no: str) -> SaleView | None:
+        return self._sale("receipt_no = ?", receipt_no.strip().upper())
+
+    def _sale(self, where: str, value: str) -> SaleView | None:
+        r = self._q("SELECT id, receipt_no, event_id, device_id, session_id, created_at, actor, subtotal, discount, "
+                    f"tax, total, paid, change, prices_include_tax, customer_id FROM sale WHERE {where}",
+                    (value,)).fetchone()
+        if r is None:
+            return None
+        sale_id = r[0]
+        lines = [SaleLine(line_no=x[0], product_id=x[1], sku=x[2], name=x[3], qty=x[4], unit_price=x[5],
+                          tax_rate=x[6], discount=x[7], sale_discount=x[8], amount=x[9], tax=x[10])
+                 for x in self._q("SELECT line_no, product_id, sku, name, qty, unit_price, tax_rate, discount, "
+                                  "sale_discount, amount, tax FROM sale_line WHERE sale_id = ? ORDER BY line_no",
+                                  (sale_id,))]
+        payments = [PaymentView(method=x[0], amount=x[1], reference=x[2])
+                    for x in self._q("SELECT method, amount, reference FROM sale_payment WHERE sale_id = ? "
+                                     "ORDER BY idx", (sale_id,))]
+        rq, ra, rt = {}, {}, {}
+        for line_no, q, a, t in self._q("SELECT line_no, SUM(qty), SUM(amount), SUM(tax) FROM refund_line "
+                                        "WHERE sale_id = ? GROUP BY line_no", (sale_id,)):
+            rq[line_no], ra[line_no], rt[line_no] = q, a, t
+        return SaleView(id=sale_id, receipt_no=r[1], event_id=r[2], device_id=r[3], session_id=r[4],
+                        created_at=r[5], actor=r[6], subtotal=r[7], discount=r[8], tax=r[9], total=r[10], paid=r[11],
+                        change=r[12], prices_include_tax=bool(r[13]), customer_id=r[14], lines=lines,
+                        payments=payments, refunded_qty=rq, refunded_amount=ra, refunded_tax=rt)
+
+    _USER_COLS = "SELECT id, name, role, pin_hash, active, updated_hlc FROM user "
+
+    @staticmethod
+    def _user_view(r: Sequence[Any]) -> UserView:
+        return UserView(id=r[0], name=r[1], role=r[2], pin_hash=r[3], active=bool(r[4]), updated_hlc=r[5])
+
+    def user(self, user_id: str) -> UserView | None:
+        r = self._q(self._USER_COLS + "WHERE id = ? AND created_hlc > 0", (user_id,)).fetchone()
+        return self._user_view(r) if r else None
+
+    def users(self, *, active_only: bool = True) -> list[UserView]:
+        cond = "AND active = 1" if active_only else ""
+        rows = self._q(self._USER_COLS + f"WHERE created_hlc > 0 {cond} ORDER BY name COLLATE NOCASE").fetchall()
+        return [self._user_view(r) for r in rows]
+
+    def count_users(self) -> int:
+        return self._q("SELECT COUNT(*) FROM user WHERE created_hlc > 0").fetchone()[0]
+
+
+def _chunks(items: list[str], n: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
