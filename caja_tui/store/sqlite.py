@@ -153,6 +153,28 @@ class SqliteStore:
         with self.db.atomic("DEFERRED"):
             yield SqliteTx(self, writable=False)
 
+    def apply_remote(self, events: Sequence[Event]) -> int:
+        """Store other devices' events (pulled from the server) and project them, in one transaction.
+
+        Events already here (same event_id) are skipped, so applying a batch twice changes nothing. Remote
+        events arrive already synced. Returns how many were new.
+        """
+        new = 0
+        with self.db.atomic("IMMEDIATE"):
+            projector = Projector(self.conn)
+            for e in events:
+                payload_json = canonical_payload(e.payload)
+                cur = self.conn.execute(
+                    SQL_EVENT.replace("INSERT", "INSERT OR IGNORE", 1),
+                    (e.event_id, e.type, e.store_id, e.device_id, e.seq, e.hlc, e.created_at, e.actor, e.v,
+                     e.prev_hash, e.hash, payload_json.decode(), e.priority, e.payload.aggregate(), "synced"))
+                if cur.rowcount:
+                    new += 1
+                    projector.apply(e.event_id, e.type, e.device_id, e.hlc, e.created_at, e.actor, e.payload)
+                    self.clock.observe(e.hlc)
+            projector.flush()
+        return new
+
     # --- convenience reads ------------------------------------------------------------------------
 
     def load_draft(self, slot: str = "current") -> Cart | None:

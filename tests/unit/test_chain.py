@@ -1,0 +1,30 @@
+import hashlib
+
+import msgspec
+
+from caja_tui.domain.chain import GENESIS, canonical, canonical_of, canonical_payload, link
+from caja_tui.domain.events import ProductCreated
+
+
+def test_canonical_form_is_sorted_compact_raw_utf8_without_hash():
+    env = {"event_id": "e1", "type": "product.created", "store_id": "s1", "device_id": "t1", "seq": 1,
+           "hlc": 115677118955520001, "created_at": 1764270000000, "actor": "ana", "v": 1, "prev_hash": GENESIS}
+    payload = ProductCreated(product_id="p1", sku="A-1", name="Azúcar", price=3590, tax_rate=0)
+    got = canonical(env, canonical_payload(payload))
+    expected = (
+        '{"actor":"ana","created_at":1764270000000,"device_id":"t1","event_id":"e1","hlc":115677118955520001,'
+        '"payload":{"barcodes":[],"category":"","name":"Azúcar","price":3590,"product_id":"p1","sku":"A-1",'
+        '"tax_rate":0},"prev_hash":"' + GENESIS + '","seq":1,"store_id":"s1","type":"product.created","v":1}'
+    ).encode("utf-8")
+    assert got == expected
+    # the same bytes from the event as plain data (what the server will see), with a hash key present
+    plain = msgspec.json.decode(got)
+    plain["hash"] = "ff" * 32
+    assert canonical_of(plain) == expected
+
+
+def test_hash_links_the_previous_hash_and_the_canonical_bytes():
+    data = b'{"a":1}'
+    assert link(GENESIS, data) == hashlib.sha256(bytes(32) + data).hexdigest()
+    h1 = link(GENESIS, data)
+    assert link(h1, data) != h1

@@ -1,0 +1,44 @@
+from caja_tui.domain.clock import HybridClock, counter_of, pack, wall_of
+
+
+class Wall:
+    def __init__(self, t):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+def test_clock_follows_the_wall_clock_when_it_moves_forward():
+    w = Wall(1000)
+    c = HybridClock(w)
+    a = c.tick()
+    w.t = 2000
+    b = c.tick()
+    assert wall_of(a) == 1000 and wall_of(b) == 2000 and b > a
+
+
+def test_clock_stays_monotonic_when_the_wall_clock_jumps_back():
+    w = Wall(1_764_270_000_000)
+    c = HybridClock(w)
+    before = [c.tick() for _ in range(3)]
+    w.t = 0  # a Pi without an RTC boots in 1970
+    after = [c.tick() for _ in range(3)]
+    stamps = before + after
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    assert wall_of(after[-1]) == 1_764_270_000_000
+
+
+def test_observing_a_remote_stamp_puts_later_ticks_after_it():
+    w = Wall(1000)
+    c = HybridClock(w)
+    remote = pack(5000, 7)
+    c.observe(remote)
+    assert c.tick() > remote
+
+
+def test_counter_overflow_carries_into_the_milliseconds():
+    w = Wall(1000)
+    c = HybridClock(w, last=pack(1000, 0xFFFF))
+    t = c.tick()
+    assert wall_of(t) == 1001 and counter_of(t) == 0

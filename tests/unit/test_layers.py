@@ -1,0 +1,36 @@
+"""The layers of ARCHITECTURE.md, enforced: inner layers never import the outer ones' libraries."""
+
+import subprocess
+import sys
+
+import pytest
+
+FORBIDDEN = {
+    "caja_tui.domain": ["peewee", "textual", "requests", "falcon", "sqlite3", "caja_tui.store",
+                        "caja_tui.application", "caja_tui.tui", "caja_tui.sync", "caja_tui.server"],
+    "caja_tui.application": ["peewee", "textual", "requests", "falcon", "sqlite3", "caja_tui.store",
+                             "caja_tui.tui", "caja_tui.sync", "caja_tui.server"],
+    "caja_tui.store.sqlite": ["textual", "requests", "falcon", "caja_tui.tui", "caja_tui.server"],
+}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_layer_imports_nothing_from_outer_layers(package):
+    # import every module of the package, then list what got loaded
+    code = (
+        "import importlib, pkgutil, sys\n"
+        f"pkg = importlib.import_module({package!r})\n"
+        "for m in pkgutil.walk_packages(getattr(pkg, '__path__', []), pkg.__name__ + '.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    bad = [m for m in loaded for f in FORBIDDEN[package] if m == f or m.startswith(f + ".")]
+    assert bad == [], f"{package} pulls in {bad}"
+
+
+def test_importing_the_cli_opens_nothing_and_starts_no_thread():
+    code = ("import threading, caja_tui.cli, caja_tui.bootstrap\n"
+            "print(threading.active_count())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "1"
