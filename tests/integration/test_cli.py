@@ -1,0 +1,119 @@
+"""The `caja` command as a user runs it: a real process, real files, one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def caja(*args, cwd=None, env=None):
+    e = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "caja_tui.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env=e, timeout=120)
+
+
+@pytest.fixture
+def till(tmp_path):
+    cfg = tmp_path / "caja.toml"
+    r = caja("--config", str(cfg), "init", "--demo", "--device", "T09")
+    assert r.returncode == 0, r.stderr
+    return cfg
+
+
+def test_init_demo_writes_config_database_and_catalog(till):
+    assert 'device_id = "T09"' in till.read_text()
+    conn = sqlite3.connect(till.parent / "caja.db")
+    n_products = conn.execute("SELECT COUNT(*) FROM product").fetchone()[0]
+    n_barcodes = conn.execute("SELECT COUNT(DISTINCT code) FROM barcode").fetchone()[0]
+    in_stock = conn.execute("SELECT COUNT(*) FROM stock WHERE qty > 0").fetchone()[0]
+    users = dict(conn.execute("SELECT name, role FROM user").fetchall())
+    assert n_products >= 200 and n_barcodes >= 200 and in_stock >= 200
+    assert users == {"Ana": "manager", "Luis": "cashier"}
+    again = caja("--config", str(till), "init", "--demo")
+    assert again.returncode == 0 and "left as it is" in again.stdout
+    assert conn.execute("SELECT COUNT(*) FROM product").fetchone()[0] == n_products
+
+
+def test_init_reads_the_config_path_from_the_environment(tmp_path):
+    cfg = tmp_path / "env.toml"
+    r = caja("init", env={"CAJA_CONFIG": str(cfg)})
+    assert r.returncode == 0, r.stderr
+    assert cfg.exists() and (tmp_path / "caja.db").exists()
+
+
+def test_import_products_then_verify_and_rebuild(till, tmp_path):
+    csv = tmp_path / "p.csv"
+    csv.write_text("sku,barcode,name,price,tax_rate,stock,category\n"
+                   "NEW-1,8400000000017,Café 250 g,89.90,16,12,Bebidas\n"
+                   "ABA-01A,7500100100004,Arroz 1 kg,35.00,0,42,Abarrotes\n", encoding="utf-8")
+    r = caja("--config", str(till), "import-products", str(csv))
+    assert r.returncode == 0, r.stderr
+    assert "1 new, 1 updated" in r.stdout
+    conn = sqlite3.connect(till.parent / "caja.db")
+    assert conn.execute("SELECT price FROM product WHERE sku = 'ABA-01A'").fetchone()[0] == 3500
+    assert conn.execute("SELECT s.qty FROM product p JOIN stock s ON s.product_id = p.id "
+                        "WHERE p.sku = 'NEW-1'").fetchone()[0] == 12
+    v = caja("--config", str(till), "verify")
+    assert v.returncode == 0 and v.stdout.startswith("ok:"), v.stdout + v.stderr
+    rb = caja("--config", str(till), "rebuild")
+    assert rb.returncode == 0 and "events/s" in rb.stdout
+
+
+def test_a_bad_csv_row_is_reported_by_line_and_nothing_is_written(till, tmp_path):
+    conn = sqlite3.connect(till.parent / "caja.db")
+    before = conn.execute("SELECT COUNT(*) FROM event").fetchone()[0]
+    csv = tmp_path / "bad.csv"
+    csv.write_text("sku,barcode,name,price,tax_rate,stock,category\n"
+                   "OK-1,,Bueno,1.00,16,1,\n"
+                   "OK-2,,Precio malo,uno,16,1,\n", encoding="utf-8")
+    r = caja("--config", str(till), "import-products", str(csv))
+    assert r.returncode == 1
+    assert "line 3: price 'uno' is not a number" in r.stderr and "nothing was imported" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert conn.execute("SELECT COUNT(*) FROM event").fetchone()[0] == before
+    clash = tmp_path / "clash.csv"
+    clash.write_text("sku,barcode,name,price,tax_rate,stock,category\nZZ-1,7500100100004,Otro,1.00,16,1,\n")
+    r = caja("--config", str(till), "import-products", str(clash))
+    assert r.returncode == 1 and "line 2: barcode '7500100100004' already belongs to another product" in r.stderr
+
+
+def test_bad_config_gets_one_clear_line(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[till]\ncurrency_exponent = "dos"\n')
+    r = caja("--config", str(cfg), "verify")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0
+    assert "till.currency_exponent: expected int, got str" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_missing_database_says_to_run_init(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[till]\ndb = "nowhere.db"\n')
+    r = caja("--config", str(cfg), "verify")
+    assert r.returncode == 1 and "run `caja init`" in r.stderr
+
+
+def test_verify_fails_with_a_clear_report_on_tampering(till):
+    conn = sqlite3.connect(till.parent / "caja.db")
+    conn.execute("UPDATE event SET actor = 'mallory' WHERE seq = 5")
+    conn.commit()
+    r = caja("--config", str(till), "verify")
+    assert r.returncode == 1
+    assert "seq 5: hash does not match" in r.stdout and "verify failed" in r.stdout
+
+
+def test_the_plain_till_sells_from_typed_input(till):
+    script = "2\n0000\n500\n7500100100004\n2*LAC-01A\npay cash 200\nquit\n"
+    r = subprocess.run([sys.executable, "-m", "caja_tui.cli", "--config", str(till)], input=script,
+                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "receipt T09-000001" in r.stdout and "CHANGE" in r.stdout
+    conn = sqlite3.connect(till.parent / "caja.db")
+    assert conn.execute("SELECT total, change FROM sale").fetchone() == (3290 + 2 * 2890, 20000 - 3290 - 2 * 2890)
