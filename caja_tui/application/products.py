@@ -6,7 +6,14 @@ from typing import Any
 
 from ..domain import rules
 from ..domain.errors import DomainError
-from ..domain.events import PRODUCT_FIELDS, ProductChanges, ProductCreated, ProductDeleted, ProductUpdated, StockCounted
+from ..domain.events import (
+    PRODUCT_FIELDS,
+    ProductChanges,
+    ProductCreated,
+    ProductDeleted,
+    ProductUpdated,
+    StockCounted,
+)
 from ..domain.ids import uuid7
 from .ports import ProductView, Store, Tx
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 
 
 def uuid7(now_ms: int | None = None) -> str:
@@ -19,4 +18,5 @@ def uuid7(now_ms: int | None = None) -> str:
     value |= ((rand >> 62) & 0xFFF) << 64
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

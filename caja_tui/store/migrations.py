@@ -74,19 +74,17 @@ CREATE TABLE stock (
     product_id TEXT PRIMARY KEY,
     qty INTEGER NOT NULL DEFAULT 0,
     count_qty INTEGER NOT NULL DEFAULT 0,
-    count_ts TEXT NOT NULL DEFAULT '',
-    last_ts TEXT NOT NULL DEFAULT ''
+    count_ts TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 
 CREATE TABLE stock_movement (
-    event_id TEXT NOT NULL,
-    line INTEGER NOT NULL,
+    id INTEGER PRIMARY KEY,
     product_id TEXT NOT NULL,
     delta INTEGER NOT NULL,
     ts TEXT NOT NULL,
     kind TEXT NOT NULL,
-    PRIMARY KEY (event_id, line)
-) WITHOUT ROWID;
+    event_id TEXT NOT NULL
+);
 CREATE INDEX stock_movement_product_ts ON stock_movement (product_id, ts);
 
 CREATE TABLE sale (

@@ -7,8 +7,8 @@
 - sales, refunds, cash movements: inserted once (the event itself is inserted once by `event_id`).
 
 Rows are queued per SQL statement and written with `executemany` on `flush()`. Every queued statement is
-order-independent; what depends on the result (a product's barcode index, the stock of a product that
-was counted) is derived again from the rows at the end of the flush.
+order-independent; what depends on the result (the stock of a product with movements or a count, a
+product's barcode index) is derived from the rows at the end of the flush.
 """
 
 from __future__ import annotations
@@ -40,23 +40,21 @@ def _lww_upsert(table: str, fields: Iterable[str]) -> str:
             f"ON CONFLICT(id) DO UPDATE SET {', '.join(sets)}")
 
 
-_PRODUCT_LWW = PRODUCT_FIELDS + ("deleted",)
-SQL_PRODUCT = _lww_upsert("product", _PRODUCT_LWW)
+SQL_PRODUCT = _lww_upsert("product", PRODUCT_FIELDS + ("deleted",))
 SQL_USER = _lww_upsert("user", USER_FIELDS)
 SQL_BARCODES_CLEAR = "DELETE FROM barcode WHERE product_id = ?"
 SQL_BARCODES_FILL = ("INSERT OR IGNORE INTO barcode (code, product_id) SELECT j.value, p.id "
                      "FROM product p, json_each(COALESCE(p.barcodes, '[]')) j WHERE p.id = ? AND p.deleted IS NULL")
-SQL_MOVEMENT = ("INSERT INTO stock_movement (event_id, line, product_id, delta, ts, kind) "
-                "VALUES (?, ?, ?, ?, ?, ?)")
-SQL_STOCK_DELTA = ("INSERT INTO stock (product_id, qty, last_ts) VALUES (?, ?, ?) "
-                   "ON CONFLICT(product_id) DO UPDATE SET qty = stock.qty + excluded.qty, "
-                   "last_ts = MAX(stock.last_ts, excluded.last_ts) WHERE excluded.last_ts > stock.count_ts")
-SQL_STOCK_COUNT = ("INSERT INTO stock (product_id, qty, count_qty, count_ts) VALUES (?, 0, ?, ?) "
-                   "ON CONFLICT(product_id) DO UPDATE SET count_qty = excluded.count_qty, "
-                   "count_ts = excluded.count_ts WHERE excluded.count_ts > stock.count_ts")
+SQL_MOVEMENT = "INSERT INTO stock_movement (product_id, delta, ts, kind, event_id) VALUES (?, ?, ?, ?, ?)"
+SQL_STOCK_ROW = "INSERT OR IGNORE INTO stock (product_id) VALUES (?)"
+# a batch's deltas of one product, when all of them come after the product's latest count
+SQL_STOCK_ADD = "UPDATE stock SET qty = qty + ? WHERE product_id = ? AND count_ts < ?"
+SQL_STOCK_COUNT = ("UPDATE stock SET count_qty = ?, count_ts = ? WHERE product_id = ? AND count_ts < ?")
+# otherwise (or after a count): the latest count plus every movement stamped after it, from the ledger
 SQL_STOCK_RECOMPUTE = ("UPDATE stock SET qty = count_qty + COALESCE((SELECT SUM(m.delta) FROM stock_movement m "
                        "WHERE m.product_id = stock.product_id AND m.ts > stock.count_ts), 0) "
                        "WHERE product_id = ?")
+SQL_STOCK_RECOMPUTE_IF = SQL_STOCK_RECOMPUTE + " AND count_ts >= ?"
 SQL_SALE = ("INSERT INTO sale (id, receipt_no, event_id, device_id, session_id, hlc, created_at, actor, subtotal, "
             "discount, tax, total, paid, change, prices_include_tax, customer_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -86,25 +84,30 @@ class Projector:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.queue: dict[str, list[tuple[Any, ...]]] = {}
-        self.barcodes_touched: set[str] = set()
+        self.deltas: dict[str, list[Any]] = {}  # product_id -> [sum of deltas, earliest stamp]
         self.counted: set[str] = set()
-
-    def _q(self, sql: str, row: tuple[Any, ...]) -> None:
-        rows = self.queue.get(sql)
-        if rows is None:
-            self.queue[sql] = [row]
-        else:
-            rows.append(row)
+        self.barcodes_touched: set[str] = set()
 
     @property
     def dirty(self) -> bool:
-        return bool(self.queue or self.counted or self.barcodes_touched)
+        return bool(self.queue or self.deltas or self.counted or self.barcodes_touched)
+
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        rows = self.queue.get(sql)
+        if rows is None:
+            rows = self.queue[sql] = []
+        return rows
 
     def flush(self) -> None:
-        if self.queue:
-            queue, self.queue = self.queue, {}
-            for sql, rows in queue.items():
-                self.conn.executemany(sql, rows)
+        queue, self.queue = self.queue, {}
+        for sql, rows in queue.items():
+            self.conn.executemany(sql, rows)
+        if self.deltas:
+            deltas, self.deltas = self.deltas, {}
+            touched = [(pid,) for pid in deltas]
+            self.conn.executemany(SQL_STOCK_ROW, touched)
+            self.conn.executemany(SQL_STOCK_ADD, [(d, pid, first) for pid, (d, first) in deltas.items()])
+            self.conn.executemany(SQL_STOCK_RECOMPUTE_IF, [(pid, first) for pid, (_, first) in deltas.items()])
         if self.counted:
             ids = [(pid,) for pid in self.counted]
             self.counted = set()
@@ -115,34 +118,42 @@ class Projector:
             self.conn.executemany(SQL_BARCODES_CLEAR, ids)
             self.conn.executemany(SQL_BARCODES_FILL, ids)
 
-    def _movement(self, event_id: str, line: int, product_id: str, delta: int, ts: str, kind: str) -> None:
-        self._q(SQL_MOVEMENT, (event_id, line, product_id, delta, ts, kind))
-        self._q(SQL_STOCK_DELTA, (product_id, delta, ts))
+    def _movement(self, movements: list, event_id: str, product_id: str, delta: int, ts: str, kind: str) -> None:
+        movements.append((product_id, delta, ts, kind, event_id))
+        acc = self.deltas.get(product_id)
+        if acc is None:
+            self.deltas[product_id] = [delta, ts]
+        else:
+            acc[0] += delta
+            if ts < acc[1]:
+                acc[1] = ts
 
     def apply(self, event_id: str, type_: str, device_id: str, hlc: int, created_at: int, actor: str,
               p: ev.Payload) -> None:
         ts = stamp(hlc, device_id)
         match p:
             case ev.SaleCreated():
-                self._q(SQL_SALE, (p.sale_id, p.receipt_no, event_id, device_id, p.session_id, hlc, created_at,
-                                   actor, p.subtotal, p.discount, p.tax, p.total,
-                                   sum(t.amount for t in p.payments), p.change, int(p.prices_include_tax),
-                                   p.customer_id))
+                self._rows(SQL_SALE).append((
+                    p.sale_id, p.receipt_no, event_id, device_id, p.session_id, hlc, created_at, actor, p.subtotal,
+                    p.discount, p.tax, p.total, sum(t.amount for t in p.payments), p.change,
+                    int(p.prices_include_tax), p.customer_id))
+                lines, moves = self._rows(SQL_SALE_LINE), self._rows(SQL_MOVEMENT)
                 for ln in p.lines:
-                    self._q(SQL_SALE_LINE, (p.sale_id, ln.line_no, ln.product_id, ln.sku, ln.name, ln.qty,
-                                            ln.unit_price, ln.tax_rate, ln.discount, ln.sale_discount, ln.amount,
-                                            ln.tax))
-                    self._movement(event_id, ln.line_no, ln.product_id, -ln.qty, ts, "sale")
+                    lines.append((p.sale_id, ln.line_no, ln.product_id, ln.sku, ln.name, ln.qty, ln.unit_price,
+                                  ln.tax_rate, ln.discount, ln.sale_discount, ln.amount, ln.tax))
+                    self._movement(moves, event_id, ln.product_id, -ln.qty, ts, "sale")
+                pays = self._rows(SQL_SALE_PAYMENT)
                 for i, t in enumerate(p.payments):
-                    self._q(SQL_SALE_PAYMENT, (p.sale_id, i, t.method, t.amount, t.reference))
+                    pays.append((p.sale_id, i, t.method, t.amount, t.reference))
             case ev.SaleRefunded():
-                self._q(SQL_REFUND, (p.refund_id, p.sale_id, p.receipt_no, event_id, device_id, p.session_id,
-                                     hlc, created_at, actor, p.total, p.tax, p.method, int(p.restock), p.reason))
+                self._rows(SQL_REFUND).append((p.refund_id, p.sale_id, p.receipt_no, event_id, device_id,
+                                               p.session_id, hlc, created_at, actor, p.total, p.tax, p.method,
+                                               int(p.restock), p.reason))
+                lines, moves = self._rows(SQL_REFUND_LINE), self._rows(SQL_MOVEMENT)
                 for ln in p.lines:
-                    self._q(SQL_REFUND_LINE, (p.refund_id, ln.line_no, p.sale_id, ln.product_id, ln.qty,
-                                              ln.amount, ln.tax))
+                    lines.append((p.refund_id, ln.line_no, p.sale_id, ln.product_id, ln.qty, ln.amount, ln.tax))
                     if p.restock:
-                        self._movement(event_id, ln.line_no, ln.product_id, ln.qty, ts, "refund")
+                        self._movement(moves, event_id, ln.product_id, ln.qty, ts, "refund")
             case ev.ProductCreated():
                 self._product(p.product_id, ts, hlc, hlc, sku=p.sku, name=p.name, price=p.price,
                               tax_rate=p.tax_rate, barcodes=p.barcodes, category=p.category)
@@ -151,20 +162,22 @@ class Projector:
             case ev.ProductDeleted():
                 self._product(p.product_id, ts, 0, hlc, deleted=1)
             case ev.StockAdjusted():
-                self._movement(event_id, 1, p.product_id, p.delta, ts, f"adjust:{p.reason}")
+                self._movement(self._rows(SQL_MOVEMENT), event_id, p.product_id, p.delta, ts, f"adjust:{p.reason}")
             case ev.StockReceived():
-                self._movement(event_id, 1, p.product_id, p.qty, ts, "receive")
+                self._movement(self._rows(SQL_MOVEMENT), event_id, p.product_id, p.qty, ts, "receive")
             case ev.StockCounted():
-                self._q(SQL_STOCK_COUNT, (p.product_id, p.counted, ts))
+                self._rows(SQL_STOCK_ROW).append((p.product_id,))
+                self._rows(SQL_STOCK_COUNT).append((p.counted, ts, p.product_id, ts))
                 self.counted.add(p.product_id)
             case ev.CashSessionOpened():
-                self._q(SQL_SESSION_OPEN, (p.session_id, device_id, p.opening_float, created_at, actor))
+                self._rows(SQL_SESSION_OPEN).append((p.session_id, device_id, p.opening_float, created_at, actor))
             case ev.CashMoved():
-                self._q(SQL_CASH_MOVE, (p.movement_id, p.session_id, event_id, p.kind, p.amount, p.reason,
-                                        created_at, actor))
+                self._rows(SQL_CASH_MOVE).append((p.movement_id, p.session_id, event_id, p.kind, p.amount,
+                                                  p.reason, created_at, actor))
             case ev.CashSessionClosed():
-                self._q(SQL_SESSION_CLOSE, (p.session_id, device_id, created_at, actor, p.counted, p.expected,
-                                            p.difference, msgspec.json.encode(p.denominations).decode()))
+                self._rows(SQL_SESSION_CLOSE).append((
+                    p.session_id, device_id, created_at, actor, p.counted, p.expected, p.difference,
+                    msgspec.json.encode(p.denominations).decode()))
             case ev.UserCreated():
                 self._user(p.user_id, ts, hlc, hlc, name=p.name, role=p.role, pin_hash=p.pin_hash, active=1)
             case ev.UserUpdated():
@@ -184,7 +197,7 @@ class Projector:
             else:
                 row += [None, ""]
         row += [created_hlc, hlc]
-        self._q(SQL_PRODUCT, tuple(row))
+        self._rows(SQL_PRODUCT).append(tuple(row))
         if "barcodes" in fields or "deleted" in fields:
             self.barcodes_touched.add(product_id)
 
@@ -193,4 +206,4 @@ class Projector:
         for f in USER_FIELDS:
             row += [fields[f], ts] if f in fields else [None, ""]
         row += [created_hlc, hlc]
-        self._q(SQL_USER, tuple(row))
+        self._rows(SQL_USER).append(tuple(row))

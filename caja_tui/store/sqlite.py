@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from peewee import SqliteDatabase
 
-from ..application.ports import (CashSummary, PaymentView, ProductView, SaleView, SessionView, UserView)
+from ..application.ports import CashSummary, PaymentView, ProductView, SaleView, SessionView, UserView
 from ..domain import rules
 from ..domain.cart import Cart
 from ..domain.chain import GENESIS, canonical, canonical_payload, link

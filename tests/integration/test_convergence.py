@@ -53,7 +53,7 @@ def scenario(tmp_path_factory):
     stock.adjust_stock(b, "ana", p2.id, -3, "damaged")
     stock.receive_stock(c, "ana", p2.id, 12)
     stock.count_stock(c, "ana", p1.id, 45)
-    for i in range(3):
+    for _ in range(3):
         _sell(a, "ana", ["P1", "2*P2"])
         _sell(b, "ana", ["P2"], method="card")
         _sell(c, "ana", ["P1", "P3"])

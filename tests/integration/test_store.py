@@ -9,7 +9,7 @@ from caja_tui.domain.cart import Cart
 from caja_tui.domain.errors import DomainError
 from caja_tui.domain.events import Tender
 from caja_tui.store import migrations
-from caja_tui.store.maintenance import rebuild, read_model_digests, verify
+from caja_tui.store.maintenance import read_model_digests, rebuild, verify
 from caja_tui.store.sqlite import SqliteStore, StoreError
 from tests.conftest import make_store
 

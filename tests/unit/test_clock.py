@@ -42,3 +42,15 @@ def test_counter_overflow_carries_into_the_milliseconds():
     c = HybridClock(w, last=pack(1000, 0xFFFF))
     t = c.tick()
     assert wall_of(t) == 1001 and counter_of(t) == 0
+
+
+def test_uuid7_is_a_valid_version_7_uuid_ordered_by_time():
+    import uuid
+
+    from caja_tui.domain.ids import uuid7
+
+    a, b = uuid7(1000), uuid7(2000)
+    for x in (a, b):
+        u = uuid.UUID(x)
+        assert u.version == 7 and u.variant == uuid.RFC_4122 and str(u) == x
+    assert a < b and uuid7(1000) != a

@@ -1,0 +1,215 @@
+"""`caja bench [--json] [--quick]`: measure this machine with real SQLite files in a scratch folder.
+
+Every issue adds its figures here. Each figure says the size it was measured at (`sizes`); `--quick` uses
+smaller sizes and finishes in under 30 s. Times are medians or percentiles over many runs, never one run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import __version__
+
+GOALS = {
+    "checkout_p99_ms": "<= 5",
+    "import_products_per_s": ">= 30000",
+    "rebuild_events_per_s": ">= 50000 at 1,000,000 events",
+    "pending_query_ms": "<= 1 (next 50 of 1,000,000 pending)",
+}
+
+
+def _pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def _store(path: Path, device: str = "T01"):
+    from .store.sqlite import SqliteStore
+
+    return SqliteStore(path, store_id="bench", device_id=device).open()
+
+
+def _catalog_rows(n: int, seed: int = 1):
+    from .application.importing import ImportRow
+
+    rnd = random.Random(seed)
+    return [ImportRow(i + 2, f"SKU-{i:06d}", [f"750{i:010d}"], f"Product {i} {rnd.choice('ABCDEFGH')}",
+                      rnd.randint(100, 50_000), rnd.choice((0, 1600)), rnd.randint(0, 500), "Bench")
+            for i in range(n)]
+
+
+def bench_import(workdir: Path, n: int) -> dict:
+    from .application.importing import import_rows, parse_csv
+
+    rows = _catalog_rows(n)
+    text = "sku,barcode,name,price,tax_rate,stock,category\n" + "".join(
+        f"{r.sku},{r.barcodes[0]},{r.name},{r.price // 100}.{r.price % 100:02d},{r.tax_rate // 100},{r.stock},"
+        f"{r.category}\n" for r in rows)
+    s = _store(workdir / "import.db")
+    t0 = time.perf_counter()
+    parsed = parse_csv(text, 2)
+    import_rows(s, "system", parsed)
+    seconds = time.perf_counter() - t0
+    s.close()
+    return {"import_products_per_s": round(n / seconds)}
+
+
+def bench_checkout(workdir: Path, n_sales: int, n_products: int = 1000) -> dict:
+    from .application import cash, sales, users
+    from .application.importing import import_rows
+    from .domain.cart import Cart
+    from .domain.events import Tender
+
+    s = _store(workdir / "checkout.db")
+    users.create_user(s, "system", name="Bench", role="manager", pin="1234", user_id="bench")
+    import_rows(s, "system", _catalog_rows(n_products))
+    cash.open_session(s, "bench", 0)
+    rnd = random.Random(2)
+    times = []
+    for _ in range(n_sales):
+        cart = Cart()
+        for _ in range(5):
+            i = rnd.randrange(n_products)
+            sales.scan(s, cart, f"750{i:010d}")
+        total = sales.rules.price_sale(cart.lines, 0, True).total
+        t0 = time.perf_counter()
+        sales.complete_sale(s, "bench", cart, [Tender(method="cash", amount=total + 1000)], prices_include_tax=True)
+        times.append((time.perf_counter() - t0) * 1000)
+    s.close()
+    return {"checkout_p50_ms": round(statistics.median(times), 3), "checkout_p99_ms": round(_pct(times, 99), 3)}
+
+
+def generate_events(store, n_events: int, *, n_products: int = 10_000, seed: int = 3) -> int:
+    """Fill a till with a realistic history: products, stock, a cash session, and mostly sales (1-5 lines)."""
+    from .domain import rules
+    from .domain.cart import CartLine
+    from .domain.events import (
+        CashSessionOpened,
+        ProductCreated,
+        SaleCreated,
+        StockAdjusted,
+        StockCounted,
+        StockReceived,
+        Tender,
+        UserCreated,
+    )
+    from .domain.ids import uuid7
+
+    rnd = random.Random(seed)
+    made = 0
+    n_products = min(n_products, max(1, n_events // 20))
+    catalog = []
+    with store.transaction() as tx:
+        tx.emit(UserCreated(user_id="bench", name="Bench", role="manager", pin_hash="x"), "system")
+        session = uuid7()
+        tx.emit(CashSessionOpened(session_id=session, opening_float=0), "bench")
+        made += 2
+    while made < n_events:
+        with store.transaction() as tx:
+            for _ in range(min(10_000, n_events - made)):
+                if len(catalog) < n_products:
+                    pid = uuid7()
+                    price, rate = rnd.randint(100, 50_000), rnd.choice((0, 1600))
+                    n = len(catalog)
+                    tx.emit(ProductCreated(product_id=pid, sku=f"SKU-{n:06d}", name=f"Product {n}", price=price,
+                                           tax_rate=rate, barcodes=[f"750{n:010d}"], category="Bench"), "bench")
+                    catalog.append((pid, f"SKU-{n:06d}", price, rate))
+                else:
+                    roll = rnd.random()
+                    pid, sku, price, rate = rnd.choice(catalog)
+                    if roll < 0.02:
+                        tx.emit(StockCounted(product_id=pid, counted=rnd.randint(0, 500)), "bench")
+                    elif roll < 0.05:
+                        tx.emit(StockReceived(product_id=pid, qty=rnd.randint(1, 100)), "bench")
+                    elif roll < 0.06:
+                        tx.emit(StockAdjusted(product_id=pid, delta=-rnd.randint(1, 3), reason="damaged"), "bench")
+                    else:
+                        lines = []
+                        for _ in range(rnd.randint(1, 5)):
+                            pid, sku, price, rate = rnd.choice(catalog)
+                            lines.append(CartLine(product_id=pid, sku=sku, name=sku, qty=rnd.randint(1, 3),
+                                                  unit_price=price, tax_rate=rate))
+                        p = rules.price_sale(lines, 0, True)
+                        tx.emit(SaleCreated(sale_id=uuid7(), receipt_no=tx.next_receipt_no(), session_id=session,
+                                            lines=p.lines, subtotal=p.subtotal, tax=p.tax, total=p.total,
+                                            payments=[Tender(method="cash", amount=p.total)],
+                                            prices_include_tax=True), "bench")
+                made += 1
+    return made
+
+
+def bench_events(workdir: Path, n_events: int) -> dict:
+    from .store.maintenance import rebuild
+
+    path = workdir / "events.db"
+    s = _store(path)
+    t0 = time.perf_counter()
+    made = generate_events(s, n_events)
+    gen_s = time.perf_counter() - t0
+    s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = path.stat().st_size
+    r = rebuild(s)
+    # the outbox query the sync engine runs: the next 50 pending events by priority, then seq
+    q = ("SELECT event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload "
+         "FROM event WHERE sync_status = 'pending' ORDER BY priority DESC, seq LIMIT 50")
+    times = []
+    conn = s.conn
+    for i in range(300):
+        if i % 50 == 0:  # move the head of the queue, as a sync would
+            conn.execute("UPDATE event SET sync_status = 'synced' WHERE id IN (SELECT id FROM event "
+                         "WHERE sync_status = 'pending' ORDER BY priority DESC, seq LIMIT 50)")
+        t1 = time.perf_counter()
+        rows = conn.execute(q).fetchall()
+        times.append((time.perf_counter() - t1) * 1000)
+        assert len(rows) == 50
+    s.close()
+    return {"rebuild_events_per_s": round(r.per_second), "pending_query_ms": round(statistics.median(times), 3),
+            "pending_query_p99_ms": round(_pct(times, 99), 3), "db_bytes_per_event": round(size / made),
+            "generate_events_per_s": round(made / gen_s)}
+
+
+def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int:
+    sizes = {
+        "checkout": 300 if quick else 2000,
+        "import_products": 20_000 if quick else 100_000,
+        "events": 100_000 if quick else 1_000_000,
+    }
+    result: dict = {"caja_version": __version__, "quick": quick,
+                    "machine": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+                                "platform": platform.platform(), "cpus": os.cpu_count()}}
+    t_start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="caja-bench-", dir=workdir) as tmp:
+        work = Path(tmp)
+        steps = (("checkout", lambda: bench_checkout(work, sizes["checkout"])),
+                 ("import_products", lambda: bench_import(work, sizes["import_products"])),
+                 ("events", lambda: bench_events(work, sizes["events"])))
+        for name, step in steps:
+            if not json_out:
+                print(f"measuring {name} ({sizes[name]:,}) ...", file=sys.stderr)
+            result.update(step())
+    result["sizes"] = {
+        "checkout_p99_ms": f"{sizes['checkout']} sales of 5 lines, 1,000 products",
+        "import_products_per_s": f"{sizes['import_products']} products",
+        "rebuild_events_per_s": f"{sizes['events']} events",
+        "pending_query_ms": f"next 50 of {sizes['events']} pending events",
+        "db_bytes_per_event": f"{sizes['events']} events",
+    }
+    result["goals"] = GOALS
+    result["seconds"] = round(time.perf_counter() - t_start, 1)
+    if json_out:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            if k not in ("sizes", "goals", "machine"):
+                print(f"{k:28} {v}")
+    return 0
