@@ -121,22 +121,34 @@ def parse(raw: bytes | str, path: str = "<config>") -> Config:
 
 
 TEMPLATE = """\
-# Caja till configuration. Every key is optional; the values shown are the defaults.
+# Caja till configuration (TOML). Every key is optional; `caja init` writes this file.
 
 [till]
-store_id = "{store_id}"          # the shop; every till of one shop shares it
-device_id = "{device_id}"          # this till; unique within the store
-db = "{db}"              # SQLite file; relative paths are relative to this file
+# The shop; every till of one shop shares it.
+store_id = "{store_id}"
+# This till; unique within the store. Receipt numbers and the event log are per device.
+device_id = "{device_id}"
+# The SQLite file. A relative path is relative to this file's folder.
+db = "{db}"
 currency = "{currency}"
-currency_exponent = {currency_exponent}       # digits after the decimal point (2: cents)
-prices_include_tax = {prices_include_tax}  # true: shelf prices include tax; false: tax is added at the till
-language = "{language}"               # "es" or "en"
-receipt_prefix = "{receipt_prefix}"          # receipt numbers look like PREFIX-000123; empty: the device id
+# Digits after the decimal point: 2 for cents, 0 for currencies without minor units.
+currency_exponent = {currency_exponent}
+# true: shelf prices include tax; false: tax is added at the till.
+prices_include_tax = {prices_include_tax}
+# "es" or "en".
+language = "{language}"
+# Receipt numbers look like PREFIX-000123; empty: the device id.
+receipt_prefix = "{receipt_prefix}"
 shop_name = "{shop_name}"
+# IANA time zone for reports and receipts (e.g. "America/Mexico_City"); empty: the system's.
+timezone = "{timezone}"
 
 [sync]
-server_url = "{server_url}"            # e.g. "http://192.168.1.10:8765"; empty: no sync (offline only)
-token = "{token}"                 # from `caja serve enroll --store STORE --device DEVICE`
+# e.g. "http://192.168.1.10:8765"; empty: no sync (the till works offline only).
+server_url = "{server_url}"
+# From `caja serve enroll --store STORE --device DEVICE`.
+token = "{token}"
+# Events per push, and the longest an event waits before a push.
 batch_size = {batch_size}
 batch_seconds = {batch_seconds}
 """

@@ -47,3 +47,11 @@ def test_rendered_template_parses_back():
     cfg = config.Config(till=config.TillConfig(store_id="shop-2", device_id="T07", prices_include_tax=False))
     back = config.parse(config.render(cfg).encode())
     assert back.till.store_id == "shop-2" and back.till.prices_include_tax is False
+
+
+def test_the_example_file_in_the_repository_is_valid_and_shows_the_defaults():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    cfg = config.parse(example.read_bytes(), str(example))
+    assert cfg.till == config.TillConfig() and cfg.sync == config.SyncConfig()
