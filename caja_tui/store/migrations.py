@@ -81,9 +81,8 @@ CREATE TABLE stock_movement (
     id INTEGER PRIMARY KEY,
     product_id TEXT NOT NULL,
     delta INTEGER NOT NULL,
-    ts TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    event_id TEXT NOT NULL
+    ts TEXT NOT NULL,  -- the stamp (hlc + device id) of the event that moved it: identifies that event
+    kind TEXT NOT NULL
 );
 CREATE INDEX stock_movement_product_ts ON stock_movement (product_id, ts);
 

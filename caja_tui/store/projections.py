@@ -45,7 +45,7 @@ SQL_USER = _lww_upsert("user", USER_FIELDS)
 SQL_BARCODES_CLEAR = "DELETE FROM barcode WHERE product_id = ?"
 SQL_BARCODES_FILL = ("INSERT OR IGNORE INTO barcode (code, product_id) SELECT j.value, p.id "
                      "FROM product p, json_each(COALESCE(p.barcodes, '[]')) j WHERE p.id = ? AND p.deleted IS NULL")
-SQL_MOVEMENT = "INSERT INTO stock_movement (product_id, delta, ts, kind, event_id) VALUES (?, ?, ?, ?, ?)"
+SQL_MOVEMENT = "INSERT INTO stock_movement (product_id, delta, ts, kind) VALUES (?, ?, ?, ?)"
 SQL_STOCK_ROW = "INSERT OR IGNORE INTO stock (product_id) VALUES (?)"
 # a batch's deltas of one product, when all of them come after the product's latest count
 SQL_STOCK_ADD = "UPDATE stock SET qty = qty + ? WHERE product_id = ? AND count_ts < ?"
@@ -118,8 +118,8 @@ class Projector:
             self.conn.executemany(SQL_BARCODES_CLEAR, ids)
             self.conn.executemany(SQL_BARCODES_FILL, ids)
 
-    def _movement(self, movements: list, event_id: str, product_id: str, delta: int, ts: str, kind: str) -> None:
-        movements.append((product_id, delta, ts, kind, event_id))
+    def _movement(self, movements: list, product_id: str, delta: int, ts: str, kind: str) -> None:
+        movements.append((product_id, delta, ts, kind))
         acc = self.deltas.get(product_id)
         if acc is None:
             self.deltas[product_id] = [delta, ts]
@@ -141,7 +141,7 @@ class Projector:
                 for ln in p.lines:
                     lines.append((p.sale_id, ln.line_no, ln.product_id, ln.sku, ln.name, ln.qty, ln.unit_price,
                                   ln.tax_rate, ln.discount, ln.sale_discount, ln.amount, ln.tax))
-                    self._movement(moves, event_id, ln.product_id, -ln.qty, ts, "sale")
+                    self._movement(moves, ln.product_id, -ln.qty, ts, "sale")
                 pays = self._rows(SQL_SALE_PAYMENT)
                 for i, t in enumerate(p.payments):
                     pays.append((p.sale_id, i, t.method, t.amount, t.reference))
@@ -153,7 +153,7 @@ class Projector:
                 for ln in p.lines:
                     lines.append((p.refund_id, ln.line_no, p.sale_id, ln.product_id, ln.qty, ln.amount, ln.tax))
                     if p.restock:
-                        self._movement(moves, event_id, ln.product_id, ln.qty, ts, "refund")
+                        self._movement(moves, ln.product_id, ln.qty, ts, "refund")
             case ev.ProductCreated():
                 self._product(p.product_id, ts, hlc, hlc, sku=p.sku, name=p.name, price=p.price,
                               tax_rate=p.tax_rate, barcodes=p.barcodes, category=p.category)
@@ -162,9 +162,9 @@ class Projector:
             case ev.ProductDeleted():
                 self._product(p.product_id, ts, 0, hlc, deleted=1)
             case ev.StockAdjusted():
-                self._movement(self._rows(SQL_MOVEMENT), event_id, p.product_id, p.delta, ts, f"adjust:{p.reason}")
+                self._movement(self._rows(SQL_MOVEMENT), p.product_id, p.delta, ts, f"adjust:{p.reason}")
             case ev.StockReceived():
-                self._movement(self._rows(SQL_MOVEMENT), event_id, p.product_id, p.qty, ts, "receive")
+                self._movement(self._rows(SQL_MOVEMENT), p.product_id, p.qty, ts, "receive")
             case ev.StockCounted():
                 self._rows(SQL_STOCK_ROW).append((p.product_id,))
                 self._rows(SQL_STOCK_COUNT).append((p.counted, ts, p.product_id, ts))

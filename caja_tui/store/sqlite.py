@@ -127,6 +127,7 @@ class SqliteStore:
                 self.conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
                                       [("store_id", self.store_id), ("device_id", self.device_id)])
                 return
+        self.clock.observe(int(meta.get("max_hlc", 0)))
         if (meta.get("store_id"), meta.get("device_id")) != (self.store_id, self.device_id):
             raise StoreError(
                 f"{self.path} belongs to store '{meta.get('store_id')}' device '{meta.get('device_id')}', "
@@ -173,6 +174,10 @@ class SqliteStore:
                     projector.apply(e.event_id, e.type, e.device_id, e.hlc, e.created_at, e.actor, e.payload)
                     self.clock.observe(e.hlc)
             projector.flush()
+            # remembered so that this till's next events come after everything it has seen, after a restart too
+            self.conn.execute("INSERT INTO meta (key, value) VALUES ('max_hlc', ?) ON CONFLICT(key) DO UPDATE SET "
+                              "value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                              (str(self.clock.last),))
         return new
 
     # --- convenience reads ------------------------------------------------------------------------

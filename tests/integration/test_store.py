@@ -11,7 +11,7 @@ from caja_tui.domain.events import Tender
 from caja_tui.store import migrations
 from caja_tui.store.maintenance import read_model_digests, rebuild, verify
 from caja_tui.store.sqlite import SqliteStore, StoreError
-from tests.conftest import make_store
+from tests.conftest import StepClock, make_store
 
 
 def _catalog(store):
@@ -304,3 +304,22 @@ def test_remote_events_apply_once(tmp_path, staffed):
     assert other.apply_remote(events) == 0
     assert read_model_digests(other.conn) == read_model_digests(staffed.conn)
     other.close()
+
+
+def test_after_a_restart_new_events_come_after_every_remote_event_seen(tmp_path):
+    from caja_tui.domain.clock import pack
+
+    early = StepClock(1_000_000)  # this till's clock is far behind (no RTC)
+    a = make_store(tmp_path / "a.db", device_id="A", wall=StepClock(1_764_270_000_000))
+    users.create_user(a, "system", name="Ana", role="manager", pin="1234", user_id="ana")
+    remote = list(a.iter_events())
+    a.close()
+    b = make_store(tmp_path / "b.db", device_id="B", wall=early)
+    b.apply_remote(remote)
+    b.close()
+    b = make_store(tmp_path / "b.db", device_id="B", wall=early)
+    p = products.create_product(b, "ana", sku="X", name="X", price=1, tax_rate=0)
+    hlc = b.conn.execute("SELECT hlc FROM event WHERE device_id = 'B'").fetchone()[0]
+    assert hlc > max(e.hlc for e in remote) >= pack(1_764_270_000_000)
+    assert p.updated_hlc == hlc
+    b.close()
