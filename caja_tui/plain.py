@@ -4,7 +4,7 @@ It drives the same use cases the terminal UI will. Commands at the prompt:
   CODE or N*CODE  add a product by barcode or SKU      ?TEXT        search products
   -N              remove line N                         disc AMOUNT  discount the whole sale
   pay cash AMOUNT | pay card | pay other                 cancel       empty the cart
-  refund RECEIPT  (manager)                             x            cash report (X)
+  refund RECEIPT  (manager)   void RECEIPT (manager)    x            cash report (X)
   close           close the session (manager)           quit         leave (the cart is kept)
 """
 
@@ -109,6 +109,11 @@ def run_plain_till(cfg: Config) -> int:
                     mgr = _manager(store, ask)
                     r = sales.refund_sale(store, mgr.id, line.split(None, 1)[1])
                     print(f"  refunded {fmt(r.total)} in cash for {r.receipt_no}")
+                    continue
+                if line.startswith("void "):
+                    mgr = _manager(store, ask)
+                    sales.void_sale(store, mgr.id, line.split(None, 1)[1])
+                    print("  voided: the money goes back by the same tenders")
                     continue
                 if line.startswith("pay"):
                     parts = line.split()

@@ -52,7 +52,8 @@ class SessionView(Struct, frozen=True, kw_only=True):
 class CashSummary(Struct, frozen=True, kw_only=True):
     session_id: str
     opening_float: int
-    sales_count: int
+    sales_count: int  # sales not voided
+    voids_count: int
     sales_total: int
     cash_taken: int  # cash tendered on sales
     change_given: int
@@ -89,6 +90,7 @@ class SaleView(Struct, frozen=True, kw_only=True):
     customer_id: str | None
     lines: list[SaleLine]
     payments: list[PaymentView]
+    voided: bool
     refunded_qty: dict[int, int]
     refunded_amount: dict[int, int]
     refunded_tax: dict[int, int]

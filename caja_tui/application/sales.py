@@ -10,7 +10,7 @@ from msgspec import Struct
 from ..domain import rules
 from ..domain.cart import Cart
 from ..domain.errors import DomainError
-from ..domain.events import Event, SaleCreated, SaleRefunded, Tender
+from ..domain.events import Event, SaleCreated, SaleRefunded, SaleVoided, Tender, VoidLine
 from ..domain.ids import uuid7
 from .auth import require_manager, require_user
 from .ports import ProductView, SaleView, Store
@@ -118,6 +118,8 @@ def refund_sale(store: Store, actor: str, receipt_no: str, lines: Mapping[int, i
             lines = {k: v for k, v in lines.items() if v > 0}
             if not lines:
                 raise DomainError("ALREADY_REFUNDED", f"sale {sale.receipt_no} has already been refunded in full")
+        if sale.voided:
+            raise DomainError("SALE_VOIDED", f"sale {sale.receipt_no} was voided; there is nothing to refund")
         refund_lines = rules.price_refund(sale.lines, lines, sale.refunded_qty, sale.refunded_amount,
                                           sale.refunded_tax)
         session = tx.open_session()
@@ -130,3 +132,28 @@ def refund_sale(store: Store, actor: str, receipt_no: str, lines: Mapping[int, i
             lines=refund_lines, total=total, tax=sum(ln.tax for ln in refund_lines), method=method,
             restock=restock, reason=reason.strip()), actor)
     return CompletedRefund(refund_id=rid, sale_id=sale.id, receipt_no=sale.receipt_no, total=total, event=event)
+
+
+def void_sale(store: Store, actor: str, receipt_no: str, reason: str = "") -> Event:
+    """Cancel a whole sale of the open session (a mistake caught at the counter). Needs a manager.
+
+    The money goes back by the same tenders and the items back on the shelf; the sale stays in the log.
+    A sale of an earlier session, or one already partly refunded, is refunded instead.
+    """
+    with store.transaction() as tx:
+        require_manager(tx, actor)
+        sale = tx.sale_by_receipt(receipt_no)
+        if sale is None:
+            raise DomainError("NO_SUCH_SALE", f"no sale with receipt number {receipt_no}")
+        if sale.voided:
+            raise DomainError("SALE_VOIDED", f"sale {sale.receipt_no} was already voided")
+        session = tx.open_session()
+        if session is None or sale.session_id != session.id or sale.device_id != store.device_id:
+            raise DomainError("NOT_THIS_SESSION", f"sale {sale.receipt_no} is not from this till's open session; "
+                              "refund it instead")
+        if sale.refunded_qty:
+            raise DomainError("ALREADY_REFUNDED", f"sale {sale.receipt_no} was partly refunded; refund the rest")
+        return tx.emit(SaleVoided(sale_id=sale.id, receipt_no=sale.receipt_no, session_id=session.id,
+                                  lines=[VoidLine(line_no=ln.line_no, product_id=ln.product_id, qty=ln.qty)
+                                         for ln in sale.lines],
+                                  reason=reason.strip()), actor)

@@ -223,6 +223,12 @@ class SaleRefunded(Payload, frozen=True, kw_only=True):
         return f"sale:{self.sale_id}"
 
 
+class VoidLine(Struct, frozen=True, kw_only=True):
+    line_no: Annotated[int, Meta(ge=1, le=MAX_LINES)]
+    product_id: Id
+    qty: Qty
+
+
 @event_type("sale.voided", Priority.CRITICAL)
 class SaleVoided(Payload, frozen=True, kw_only=True):
     """Cancels a whole sale of the still-open session: money back by the same tenders, stock back."""
@@ -230,6 +236,7 @@ class SaleVoided(Payload, frozen=True, kw_only=True):
     sale_id: Id
     receipt_no: Code
     session_id: Id
+    lines: Annotated[list[VoidLine], Meta(min_length=1, max_length=MAX_LINES)]  # the items going back on the shelf
     reason: Text = ""
 
     def aggregate(self) -> str:

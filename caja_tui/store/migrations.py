@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-READ_MODEL_TABLES = ("product", "barcode", "stock", "stock_movement", "sale", "sale_line", "sale_payment",
+READ_MODEL_TABLES = ("product", "barcode", "stock", "stock_movement", "sale", "sale_line", "sale_payment", "sale_void",
                      "refund", "refund_line", "cash_session", "cash_movement", "user")
 
 V1 = """
@@ -131,6 +131,16 @@ CREATE TABLE sale_payment (
     amount INTEGER NOT NULL,
     reference TEXT NOT NULL,
     PRIMARY KEY (sale_id, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE sale_void (
+    sale_id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL
 ) WITHOUT ROWID;
 
 CREATE TABLE refund (

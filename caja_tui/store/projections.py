@@ -62,6 +62,8 @@ SQL_SALE_LINE = ("INSERT INTO sale_line (sale_id, line_no, product_id, sku, name
                  "discount, sale_discount, amount, tax) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 SQL_SALE_PAYMENT = ("INSERT INTO sale_payment (sale_id, idx, method, amount, reference) "
                     "VALUES (?, ?, ?, ?, ?)")
+SQL_SALE_VOID = ("INSERT INTO sale_void (sale_id, event_id, device_id, session_id, created_at, actor, reason) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?)")
 SQL_REFUND = ("INSERT INTO refund (id, sale_id, receipt_no, event_id, device_id, session_id, hlc, created_at, "
               "actor, total, tax, method, restock, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 SQL_REFUND_LINE = ("INSERT INTO refund_line (refund_id, line_no, sale_id, product_id, qty, amount, tax) "
@@ -154,6 +156,12 @@ class Projector:
                     lines.append((p.refund_id, ln.line_no, p.sale_id, ln.product_id, ln.qty, ln.amount, ln.tax))
                     if p.restock:
                         self._movement(moves, ln.product_id, ln.qty, ts, "refund")
+            case ev.SaleVoided():
+                self._rows(SQL_SALE_VOID).append((p.sale_id, event_id, device_id, p.session_id, created_at, actor,
+                                                  p.reason))
+                moves = self._rows(SQL_MOVEMENT)
+                for vl in p.lines:
+                    self._movement(moves, vl.product_id, vl.qty, ts, "void")
             case ev.ProductCreated():
                 self._product(p.product_id, ts, hlc, hlc, sku=p.sku, name=p.name, price=p.price,
                               tax_rate=p.tax_rate, barcodes=p.barcodes, category=p.category)

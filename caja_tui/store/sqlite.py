@@ -355,10 +355,12 @@ class SqliteTx:
     def cash_summary(self, session_id: str) -> CashSummary:
         session = self.session(session_id)
         opening = session.opening_float if session else 0
+        not_voided = "AND s.id NOT IN (SELECT sale_id FROM sale_void)"
         count, total, change = self._q("SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(change), 0) "
-                                       "FROM sale WHERE session_id = ?", (session_id,)).fetchone()
+                                       f"FROM sale s WHERE s.session_id = ? {not_voided}", (session_id,)).fetchone()
+        voids = self._q("SELECT COUNT(*) FROM sale_void WHERE session_id = ?", (session_id,)).fetchone()[0]
         by_method = dict(self._q("SELECT p.method, SUM(p.amount) FROM sale_payment p JOIN sale s ON s.id = p.sale_id "
-                                 "WHERE s.session_id = ? GROUP BY p.method", (session_id,)).fetchall())
+                                 f"WHERE s.session_id = ? {not_voided} GROUP BY p.method", (session_id,)).fetchall())
         refunds = dict(self._q("SELECT method, SUM(total) FROM refund WHERE session_id = ? GROUP BY method",
                                (session_id,)).fetchall())
         moves = dict(self._q("SELECT kind, SUM(amount) FROM cash_movement WHERE session_id = ? GROUP BY kind",
@@ -366,7 +368,7 @@ class SqliteTx:
         cash_taken = by_method.get("cash", 0)
         paid_in, paid_out = moves.get("in", 0), moves.get("out", 0)
         return CashSummary(
-            session_id=session_id, opening_float=opening, sales_count=count, sales_total=total,
+            session_id=session_id, opening_float=opening, sales_count=count, voids_count=voids, sales_total=total,
             cash_taken=cash_taken, change_given=change, cash_refunded=refunds.get("cash", 0), paid_in=paid_in,
             paid_out=paid_out, card_total=by_method.get("card", 0), other_total=by_method.get("other", 0),
             refunds_total=sum(refunds.values()),
@@ -397,7 +399,8 @@ class SqliteTx:
         for line_no, q, a, t in self._q("SELECT line_no, SUM(qty), SUM(amount), SUM(tax) FROM refund_line "
                                         "WHERE sale_id = ? GROUP BY line_no", (sale_id,)):
             rq[line_no], ra[line_no], rt[line_no] = q, a, t
-        return SaleView(id=sale_id, receipt_no=r[1], event_id=r[2], device_id=r[3], session_id=r[4],
+        voided = self._q("SELECT 1 FROM sale_void WHERE sale_id = ?", (sale_id,)).fetchone() is not None
+        return SaleView(id=sale_id, voided=voided, receipt_no=r[1], event_id=r[2], device_id=r[3], session_id=r[4],
                         created_at=r[5], actor=r[6], subtotal=r[7], discount=r[8], tax=r[9], total=r[10], paid=r[11],
                         change=r[12], prices_include_tax=bool(r[13]), customer_id=r[14], lines=lines,
                         payments=payments, refunded_qty=rq, refunded_amount=ra, refunded_tax=rt)

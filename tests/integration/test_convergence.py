@@ -59,6 +59,7 @@ def scenario(tmp_path_factory):
         _sell(c, "ana", ["P1", "P3"])
     sales.refund_sale(a, "ana", "A-000001", {2: 1})
     sales.refund_sale(c, "ana", "C-000002", restock=False, method="cash")
+    sales.void_sale(b, "ana", "B-000003", "wrong item")
     cash.move_cash(b, "ana", "in", 500)
     cash.close_session(c, "ana", counted=12_000)
     users.update_user(b, "ana", "ana", pin="4321")
@@ -80,7 +81,7 @@ def _digest(path, events):
 def test_the_scenario_is_rich_enough(scenario):
     types = {e.type for e in scenario}
     assert {"product.created", "product.updated", "product.deleted", "stock.counted", "stock.adjusted",
-            "stock.received", "sale.created", "sale.refunded", "cash.session_opened", "cash.moved",
+            "stock.received", "sale.created", "sale.refunded", "sale.voided", "cash.session_opened", "cash.moved",
             "cash.session_closed", "user.created", "user.updated"} <= types
 
 

@@ -323,3 +323,29 @@ def test_after_a_restart_new_events_come_after_every_remote_event_seen(tmp_path)
     assert hlc > max(e.hlc for e in remote) >= pack(1_764_270_000_000)
     assert p.updated_hlc == hlc
     b.close()
+
+
+def test_a_voided_sale_returns_stock_and_leaves_the_cash_figures(staffed):
+    _catalog(staffed)
+    keep = _sell(staffed, tenders=[Tender(method="cash", amount=10_000)])
+    gone = _sell(staffed, tenders=[Tender(method="card", amount=3000), Tender(method="cash", amount=5000)])
+    with pytest.raises(DomainError):
+        sales.void_sale(staffed, "luis", gone.receipt_no)  # needs a manager
+    sales.void_sale(staffed, "ana", gone.receipt_no, "customer changed their mind")
+    summary = cash.current_summary(staffed)
+    assert (summary.sales_count, summary.voids_count, summary.sales_total) == (1, 1, keep.total)
+    assert summary.card_total == 0
+    assert summary.expected == 50_000 + 10_000 - keep.change
+    with staffed.read() as tx:
+        assert tx.product_by_code("PAN-1").stock == 9  # only the kept sale took one
+        assert tx.sale_by_receipt(gone.receipt_no).voided
+    for again in (lambda: sales.void_sale(staffed, "ana", gone.receipt_no),
+                  lambda: sales.refund_sale(staffed, "ana", gone.receipt_no)):
+        with pytest.raises(DomainError) as e:
+            again()
+        assert e.value.code == "SALE_VOIDED"
+    sales.refund_sale(staffed, "ana", keep.receipt_no, {1: 1})
+    with pytest.raises(DomainError) as e:
+        sales.void_sale(staffed, "ana", keep.receipt_no)
+    assert e.value.code == "ALREADY_REFUNDED"
+    assert verify(staffed).ok

@@ -28,3 +28,28 @@ def test_hash_links_the_previous_hash_and_the_canonical_bytes():
     assert link(GENESIS, data) == hashlib.sha256(bytes(32) + data).hexdigest()
     h1 = link(GENESIS, data)
     assert link(h1, data) != h1
+
+
+def test_old_payload_versions_are_upcast_on_read_and_never_rewritten(monkeypatch):
+    from caja_tui.domain import events
+
+    # pretend product.created is now v2, and v1 named the field "title" instead of "name"
+    monkeypatch.setattr(events.ProductCreated, "VERSION", 2)
+    monkeypatch.setitem(events.UPCASTERS, ("product.created", 1),
+                        lambda d: {**{k: v for k, v in d.items() if k != "title"}, "name": d["title"]})
+    stored_v1 = b'{"product_id":"p1","sku":"A","title":"Pan","price":100,"tax_rate":0}'
+    p = events.decode_payload("product.created", 1, stored_v1)
+    assert isinstance(p, events.ProductCreated) and p.name == "Pan"
+    current = events.decode_payload("product.created", 2, canonical_payload(p))
+    assert current == p
+
+
+def test_unknown_types_and_future_versions_are_refused_by_name():
+    import pytest
+
+    from caja_tui.domain import events
+
+    with pytest.raises(events.UnknownEventType):
+        events.decode_payload("loyalty.points_added", 1, b"{}")
+    with pytest.raises(ValueError, match="newer than this release"):
+        events.decode_payload("product.deleted", 9, b'{"product_id":"p"}')
