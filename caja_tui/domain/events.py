@@ -83,7 +83,14 @@ class ProductCreated(Payload, frozen=True, kw_only=True):
         return f"product:{self.product_id}"
 
 
-class ProductChanges(Struct, frozen=True, kw_only=True):
+class Changes(Struct, frozen=True, kw_only=True):
+    """The fields an update changes; unchanged fields are UNSET and absent on the wire."""
+
+    def fields(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not UNSET}
+
+
+class ProductChanges(Changes, frozen=True, kw_only=True):
     """Only the fields that changed are present on the wire."""
 
     sku: Code | UnsetType = UNSET
@@ -92,9 +99,6 @@ class ProductChanges(Struct, frozen=True, kw_only=True):
     tax_rate: RateBP | UnsetType = UNSET
     barcodes: list[Code] | UnsetType = UNSET
     category: Text | UnsetType = UNSET
-
-    def fields(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not UNSET}
 
 
 PRODUCT_FIELDS: tuple[str, ...] = ProductChanges.__struct_fields__
@@ -293,14 +297,11 @@ class UserCreated(Payload, frozen=True, kw_only=True):
         return f"user:{self.user_id}"
 
 
-class UserChanges(Struct, frozen=True, kw_only=True):
+class UserChanges(Changes, frozen=True, kw_only=True):
     name: Name | UnsetType = UNSET
     role: Role | UnsetType = UNSET
     pin_hash: Annotated[str, Meta(min_length=1, max_length=300)] | UnsetType = UNSET
     active: bool | UnsetType = UNSET
-
-    def fields(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not UNSET}
 
 
 USER_FIELDS: tuple[str, ...] = UserChanges.__struct_fields__
