@@ -1,0 +1,122 @@
+"""`caja serve` and its admin commands: run gunicorn with the Falcon app, enroll and revoke devices."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ..config import data_dir
+from .storage import ServerStorage
+
+
+def default_db() -> str:
+    return str(data_dir() / "server.db")
+
+
+def open_storage(url: str, conflict_rule: str = "manual") -> ServerStorage:
+    if not url.startswith(("postgresql://", "postgres://")):
+        from pathlib import Path
+
+        path = Path(url[len("sqlite:///"):] if url.startswith("sqlite:///") else url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return ServerStorage(url, conflict_rule=conflict_rule).open()
+
+
+def serve(*, db: str, host: str, port: int, workers: int, threads: int, rate: float, burst: int,
+          conflict_rule: str, log_path: str | None) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from .app import JsonLog, Server, create_app
+
+    open_storage(db, conflict_rule).close()  # create the tables once, before the workers start
+
+    class Application(BaseApplication):
+        def load_config(self) -> None:
+            options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                       "worker_class": "gthread", "accesslog": None, "errorlog": log_path or "-",
+                       "loglevel": "warning", "keepalive": 30, "timeout": 60, "graceful_timeout": 10,
+                       "proc_name": "caja-serve"}
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            stream = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115 - lives as long as the worker
+            server = Server(lambda: open_storage(db, conflict_rule), rate=rate, burst=burst, log=JsonLog(stream))
+            return create_app(server)
+
+    print(f"caja serve: listening on http://{host}:{port}/v1 with {workers} worker(s); storage {_safe(db)}",
+          file=sys.stderr, flush=True)
+    Application().run()
+    return 0
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for logs."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        cred, host = rest.rsplit("@", 1)
+        return f"{scheme}://{cred.split(':')[0]}:***@{host}"
+    return url
+
+
+def enroll(db: str, store: str, device: str) -> int:
+    storage = open_storage(db)
+    try:
+        token = storage.enroll(store, device)
+    finally:
+        storage.close()
+    print(f"device {device} of store {store} enrolled. Its token (shown only now; the server keeps a hash):")
+    print(token)
+    print(f'Put it in the till\'s config: [sync] token = "{token}"', file=sys.stderr)
+    return 0
+
+
+def revoke(db: str, device: str, store: str | None) -> int:
+    storage = open_storage(db)
+    try:
+        n = storage.revoke(device, store)
+    finally:
+        storage.close()
+    if not n:
+        print(f"caja: no enrolled device '{device}'", file=sys.stderr)
+        return 1
+    print(f"device {device}: token revoked")
+    return 0
+
+
+def devices(db: str, as_json: bool) -> int:
+    import time
+
+    storage = open_storage(db)
+    try:
+        rows = storage.devices()
+    finally:
+        storage.close()
+    if as_json:
+        print(json.dumps(rows))
+        return 0
+    print(f"{'store':<14}{'device':<14}{'last seen':<22}{'last seq':>10}{'clock skew':>12}  state")
+    for r in rows:
+        seen = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["last_seen"] / 1000)) if r["last_seen"] else "never"
+        skew = f"{r['clock_skew_ms'] / 1000:+.1f} s" if r["clock_skew_ms"] is not None else "-"
+        print(f"{r['store_id']:<14}{r['device_id']:<14}{seen:<22}{r['last_seq']:>10}{skew:>12}  "
+              f"{'revoked' if r['revoked'] else 'active'}")
+    return 0
+
+
+def verify(db: str, device: str | None) -> int:
+    storage = open_storage(db)
+    try:
+        problems = storage.verify(device)
+        counts = storage.counts()
+    finally:
+        storage.close()
+    if problems:
+        for p in problems[:50]:
+            print(f"PROBLEM: {p}")
+        print(f"verify failed: {len(problems)} problem(s)")
+        return 1
+    print(f"ok: {counts['events']} events, hash chains intact ({counts['rejections']} rejected, "
+          f"{counts['conflicts']} conflicts recorded)")
+    return 0
