@@ -199,7 +199,7 @@ def open_database(url: str):
                               "password": unquote(u.password) if u.password else None,
                               "host": q.pop("host", None) or u.hostname, "port": u.port or q.pop("port", None)}
         kw.update(q)
-        return PostgresqlDatabase(u.path.lstrip("/"), autorollback=True,
+        return PostgresqlDatabase(u.path.lstrip("/"),
                                   **{k: v for k, v in kw.items() if v is not None})
     path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
     return SqliteDatabase(path, pragmas={"journal_mode": "wal", "synchronous": 2, "busy_timeout": 15_000,
@@ -336,8 +336,15 @@ class ServerStorage:
                 conflict_target=[Stat.store_id, Stat.type, Stat.status], update={Stat.n: Stat.n + n}).execute()
         return results
 
-    def _reject(self, auth: DeviceAuth, w: WireEvent, code: str, message: str, now: int, st: _BatchState) -> Result:
-        """Record the rejection: the event occupies its seq, and a retry of it gets the same answer."""
+    def _reject(self, auth: DeviceAuth, w: WireEvent, code: str, message: str, now: int, st: _BatchState,
+                *, occupy: bool = True) -> Result:
+        """Record the rejection: the event occupies its seq, and a retry of it gets the same answer.
+
+        Not when the device's next event, already stored, shows this is not the event of that seq (a
+        forgery or a stray): the genuine one may still come.
+        """
+        if not occupy:
+            return Result(event_id=w.event_id, status="rejected", code=code, message=message[:500])  # type: ignore[arg-type]
         st.new_rejections.append({"event_id": w.event_id, "store_id": auth.store_id, "device_id": auth.device_id,
                                   "seq": w.seq, "hash": w.hash, "code": code, "message": message[:500],
                                   "received_at": now})
@@ -374,7 +381,8 @@ class ServerStorage:
             return self._reject(auth, w, "BROKEN_CHAIN", f"prev_hash differs from the hash of seq {w.seq - 1}", now, st)
         nxt = st.at_seq.get(w.seq + 1)
         if nxt is not None and nxt[2] is not None and nxt[2] != w.hash:
-            return self._reject(auth, w, "BROKEN_CHAIN", f"seq {w.seq + 1} does not link to this event's hash", now, st)
+            return self._reject(auth, w, "BROKEN_CHAIN", f"seq {w.seq + 1} does not link to this event's hash", now, st,
+                                occupy=False)
         result = self._detect_conflict(auth, c)
         st.new_events.append({"event_id": w.event_id, "store_id": auth.store_id, "device_id": auth.device_id,
                               "seq": w.seq, "type": w.type, "hlc": w.hlc, "created_at": w.created_at, "actor": w.actor,

@@ -1,0 +1,69 @@
+"""Run the real `caja serve` (gunicorn) as a separate process on 127.0.0.1 for the tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.pg import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class ServerProcess:
+    def __init__(self, db: str, *, workers: int = 2, rate: float = 0, burst: int = 100, log: Path | None = None,
+                 extra: tuple[str, ...] = ()) -> None:
+        self.db = db
+        self.port = free_port()
+        self.workers = workers
+        self.rate = rate
+        self.burst = burst
+        self.log = log
+        self.extra = extra
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def caja(self, *args: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        return subprocess.run([sys.executable, "-m", "caja_tui.cli", "serve", "--db", self.db, *args],
+                              capture_output=True, text=True, env=env, timeout=60)
+
+    def enroll(self, store: str, device: str) -> str:
+        r = self.caja("enroll", "--store", store, "--device", device)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip().splitlines()[-1]
+
+    def start(self) -> ServerProcess:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        argv = [sys.executable, "-m", "caja_tui.cli", "serve", "--db", self.db, "--port", str(self.port),
+                "--workers", str(self.workers), "--rate", str(self.rate), "--burst", str(self.burst), *self.extra]
+        if self.log:
+            argv += ["--log", str(self.log)]
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"caja serve exited: {self.proc.stderr.read().decode()}")
+            try:
+                if requests.get(self.url + "/v1/health", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("caja serve did not answer within 30 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
