@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("till", parents=[common], help="start the till (the default command)")
 
     db_opt = argparse.ArgumentParser(add_help=False)
-    db_opt.add_argument("--db", default=None, metavar="URL",
+    db_opt.add_argument("--db", default=argparse.SUPPRESS, metavar="URL",
                         help="a SQLite path (default: ~/.local/share/caja/server.db) or postgresql://user:pw@host/db")
     s = sub.add_parser("serve", parents=[db_opt], help="run the sync server (see README)")
     s.add_argument("--host", default="127.0.0.1")
@@ -194,7 +194,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(f"the server needs its extra: pip install 'caja[server]' ({exc.name} is missing)") from None
     import re
 
-    db = args.db or run.default_db()
+    db = getattr(args, "db", None) or run.default_db()
     ident = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     match args.serve_command:
         case "enroll":
