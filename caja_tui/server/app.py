@@ -223,8 +223,8 @@ class EventsResource(Authenticated):
             include_own = (req.get_param("include_own") or "0") in ("1", "true")
         except ValueError:
             raise ApiError(400, "BAD_QUERY", "after and limit must be whole numbers") from None
-        if after < 0 or not 1 <= limit <= MAX_PULL:
-            raise ApiError(400, "BAD_QUERY", f"after must be >= 0 and limit between 1 and {MAX_PULL}")
+        if not 0 <= after < 2**63 or not 1 <= limit <= MAX_PULL:
+            raise ApiError(400, "BAD_QUERY", f"after must be a cursor from 0 up and limit between 1 and {MAX_PULL}")
         events, cursor, more = self.server.storage.pull(auth, after, limit, include_own)
         media = _accept(req)
         if media == MSGPACK:  # stored payloads are canonical JSON; msgpack needs them as data

@@ -36,7 +36,7 @@ from peewee import (
 )
 
 from ..domain.chain import GENESIS, canonical, link
-from ..domain.events import ProductUpdated, UserUpdated
+from ..domain.events import ProductUpdated, UserUpdated, decode_payload
 from ..protocol import Result, WireEvent
 from .validate import Candidate
 
@@ -336,14 +336,14 @@ class ServerStorage:
                 conflict_target=[Stat.store_id, Stat.type, Stat.status], update={Stat.n: Stat.n + n}).execute()
         return results
 
-    def _reject(self, auth: DeviceAuth, w: WireEvent, code: str, message: str, now: int, st: _BatchState,
-                *, occupy: bool = True) -> Result:
+    def _reject(self, auth: DeviceAuth, w: WireEvent, code: str, message: str, now: int, st: _BatchState) -> Result:
         """Record the rejection: the event occupies its seq, and a retry of it gets the same answer.
 
         Not when the device's next event, already stored, shows this is not the event of that seq (a
         forgery or a stray): the genuine one may still come.
         """
-        if not occupy:
+        nxt = st.at_seq.get(w.seq + 1)
+        if nxt is not None and nxt[2] is not None and nxt[2] != w.hash:
             return Result(event_id=w.event_id, status="rejected", code=code, message=message[:500])  # type: ignore[arg-type]
         st.new_rejections.append({"event_id": w.event_id, "store_id": auth.store_id, "device_id": auth.device_id,
                                   "seq": w.seq, "hash": w.hash, "code": code, "message": message[:500],
@@ -381,8 +381,7 @@ class ServerStorage:
             return self._reject(auth, w, "BROKEN_CHAIN", f"prev_hash differs from the hash of seq {w.seq - 1}", now, st)
         nxt = st.at_seq.get(w.seq + 1)
         if nxt is not None and nxt[2] is not None and nxt[2] != w.hash:
-            return self._reject(auth, w, "BROKEN_CHAIN", f"seq {w.seq + 1} does not link to this event's hash", now, st,
-                                occupy=False)
+            return self._reject(auth, w, "BROKEN_CHAIN", f"seq {w.seq + 1} does not link to this event's hash", now, st)
         result = self._detect_conflict(auth, c)
         st.new_events.append({"event_id": w.event_id, "store_id": auth.store_id, "device_id": auth.device_id,
                               "seq": w.seq, "type": w.type, "hlc": w.hlc, "created_at": w.created_at, "actor": w.actor,
@@ -462,6 +461,10 @@ class ServerStorage:
                    "prev_hash": e.prev_hash}
             if link(e.prev_hash, canonical(env, e.payload.encode())) != e.hash:
                 problems.append(f"{e.store_id}/{e.device_id} seq {e.seq}: hash does not match content")
+            try:
+                decode_payload(e.type, e.v, e.payload)
+            except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
+                problems.append(f"{e.store_id}/{e.device_id} seq {e.seq}: invalid {e.type} payload ({exc})")
             key = (e.store_id, e.device_id)
             prev_seq, prev_hash = last.get(key, (0, GENESIS))
             expected_prev = prev_hash if prev_seq == e.seq - 1 else rejected.get((*key, e.seq - 1))

@@ -161,3 +161,13 @@ def test_a_full_batch_is_stored(storage, n):
     results = push(storage, A, [d.sale_created(pid) for _ in range(n)])
     assert [r[0] for r in results] == ["accepted"] * n
     assert storage.device_me(A)[0] == n
+
+
+def test_a_rejected_stray_does_not_take_the_seq_of_a_stored_successor(storage):
+    d = Device("s1", "A")
+    e1, e2, e3 = d.product_created(), d.product_created(sku="B"), d.product_created(sku="C")
+    push(storage, A, [e1, e3])
+    stray = Device("s1", "A", seq=1).event("product.created", {"product_id": "x"})  # INVALID, seq 2
+    assert push(storage, A, [stray])[0][:2] == ("rejected", "INVALID")
+    assert push(storage, A, [e2])[0][:2] == ("accepted", None)
+    assert storage.verify() == []
