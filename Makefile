@@ -7,10 +7,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint bench bench-quick clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[server,test]'
 	touch $(STAMP)
 
 ## Start the till on a local SQLite file with the demo catalog (works offline).
@@ -20,6 +20,7 @@ run: $(STAMP)
 
 ## Install what the tests need and run the whole suite.
 test: $(STAMP)
+	bash .ci/ensure-postgres
 	$(BIN)/ruff check caja_tui tests
 	$(BIN)/python -m pytest -n 2 -q
 

@@ -24,6 +24,10 @@ GOALS = {
     "import_products_per_s": ">= 30000",
     "rebuild_events_per_s": ">= 50000 at 1,000,000 events",
     "pending_query_ms": "<= 1 (next 50 of 1,000,000 pending)",
+    "push_100_ms": "<= 5",
+    "push_events_per_s_sqlite": ">= 20000",
+    "push_events_per_s_postgresql": ">= 10000",
+    "pull_events_per_s": ">= 50000",
 }
 
 
@@ -178,11 +182,151 @@ def bench_events(workdir: Path, n_events: int) -> dict:
             "generate_events_per_s": round(made / gen_s)}
 
 
+def _till_backlog(workdir: Path, device: str, n: int) -> list[dict]:
+    """A real till's events (a history like generate_events makes), as wire dicts."""
+    import msgspec
+
+    s = _store(workdir / f"backlog-{device}.db", device=device)
+    generate_events(s, n, n_products=max(10, n // 50), seed=hash(device) % 1000)
+    events = [msgspec.to_builtins(e) for e in s.iter_events()]
+    s.close()
+    return events
+
+
+def _serve(db: str, port: int, workers: int = 2):
+    import subprocess
+
+    import requests
+
+    proc = subprocess.Popen([sys.executable, "-m", "caja_tui.cli", "serve", "--db", db, "--port", str(port),
+                             "--workers", str(workers), "--rate", "0", "--log", os.devnull],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).ok:
+                return proc
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("caja serve did not start")
+
+
+def _enroll(db: str, store: str, device: str) -> str:
+    from .server.run import enroll_token
+
+    return enroll_token(db, store, device)
+
+
+def _body(events: list[dict]) -> bytes:
+    import gzip
+
+    import msgspec
+
+    return gzip.compress(msgspec.msgpack.encode({"events": events}), compresslevel=5)
+
+
+def _push_all(url: str, token: str, bodies: list[bytes]) -> None:
+    import requests
+
+    s = requests.Session()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/msgpack",
+               "Content-Encoding": "gzip", "Accept": "application/msgpack", "Accept-Encoding": "gzip"}
+    for body in bodies:
+        r = s.post(url + "/v1/events", data=body, headers=headers, timeout=120)
+        r.raise_for_status()
+
+
+def bench_server_backend(db: str, backlogs: dict[str, list[dict]], *, measure_single: bool, rounds: int) -> dict:
+    import threading
+
+    import msgspec
+    import requests
+
+    from .server.devcluster import free_port
+
+    out: dict = {}
+    port = free_port()
+    proc = _serve(db, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        tokens = {d: _enroll(db, "bench", d) for d in [*backlogs, "READER", "SOLO"]}
+        if measure_single:
+            solo = _till_backlog(Path(tempfile.mkdtemp(prefix="caja-solo-")), "SOLO", rounds * 100)
+            bodies = [_body(solo[i:i + 100]) for i in range(0, len(solo), 100)]
+            out["wire_bytes_per_event"] = round(sum(len(b) for b in bodies) / len(solo), 1)
+            s = requests.Session()
+            headers = {"Authorization": f"Bearer {tokens['SOLO']}", "Content-Type": "application/msgpack",
+                       "Content-Encoding": "gzip", "Accept": "application/msgpack", "Accept-Encoding": "gzip"}
+            times = []
+            for body in bodies:
+                t0 = time.perf_counter()
+                r = s.post(url + "/v1/events", data=body, headers=headers, timeout=60)
+                times.append((time.perf_counter() - t0) * 1000)
+                r.raise_for_status()
+                assert all(x["status"] == "accepted" for x in msgspec.msgpack.decode(r.content)["results"])
+            out["push_100_ms"] = round(statistics.median(times), 2)
+            out["push_100_p99_ms"] = round(_pct(times, 99), 2)
+        total = sum(len(v) for v in backlogs.values())
+        bodies = {d: [_body(evs[i:i + 1000]) for i in range(0, len(evs), 1000)] for d, evs in backlogs.items()}
+        threads = [threading.Thread(target=_push_all, args=(url, tokens[d], bodies[d])) for d in backlogs]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        out["push_events_per_s"] = round(total / (time.perf_counter() - t0))
+        if measure_single:
+            s = requests.Session()
+            s.headers.update({"Authorization": f"Bearer {tokens['READER']}", "Accept": "application/msgpack",
+                              "Accept-Encoding": "gzip"})
+            t0 = time.perf_counter()
+            cursor, got, more = 0, 0, True
+            while more:
+                page = msgspec.msgpack.decode(s.get(url + "/v1/events", params={"after": cursor, "limit": 1000},
+                                                    timeout=60).content)
+                got += len(page["events"])
+                cursor, more = page["cursor"], page["more"]
+            out["pull_events_per_s"] = round(got / (time.perf_counter() - t0))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return out
+
+
+def bench_server(workdir: Path, n_events: int, rounds: int) -> dict:
+    try:
+        import falcon  # noqa: F401
+    except ImportError:
+        return {"server_note": "the server extra is not installed (pip install 'caja[server]')"}
+    backlogs = {f"D{i}": _till_backlog(workdir, f"D{i}", n_events // 4) for i in range(4)}
+    out = {}
+    sqlite_figs = bench_server_backend(str(workdir / "server.db"), backlogs, measure_single=True, rounds=rounds)
+    out.update({k: v for k, v in sqlite_figs.items() if k != "push_events_per_s"})
+    out["push_events_per_s_sqlite"] = sqlite_figs["push_events_per_s"]
+    try:
+        from .server.devcluster import Cluster
+
+        cluster = Cluster().start()
+    except Exception as exc:  # noqa: BLE001 - no PostgreSQL here: say so, measure the rest
+        out["push_events_per_s_postgresql"] = None
+        out["postgresql_note"] = f"no throwaway PostgreSQL cluster could be started ({exc})"
+        return out
+    try:
+        pg = bench_server_backend(cluster.new_database(), backlogs, measure_single=False, rounds=rounds)
+        out["push_events_per_s_postgresql"] = pg["push_events_per_s"]
+    finally:
+        cluster.stop()
+    return out
+
+
 def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int:
     sizes = {
         "checkout": 300 if quick else 2000,
         "import_products": 20_000 if quick else 100_000,
         "events": 100_000 if quick else 1_000_000,
+        "server_backlog": 8_000 if quick else 100_000,
+        "push_rounds": 50 if quick else 200,
     }
     result: dict = {"caja_version": __version__, "quick": quick,
                     "machine": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
@@ -192,7 +336,8 @@ def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int
         work = Path(tmp)
         steps = (("checkout", lambda: bench_checkout(work, sizes["checkout"])),
                  ("import_products", lambda: bench_import(work, sizes["import_products"])),
-                 ("events", lambda: bench_events(work, sizes["events"])))
+                 ("events", lambda: bench_events(work, sizes["events"])),
+                 ("server_backlog", lambda: bench_server(work, sizes["server_backlog"], sizes["push_rounds"])))
         for name, step in steps:
             if not json_out:
                 print(f"measuring {name} ({sizes[name]:,}) ...", file=sys.stderr)
@@ -203,6 +348,11 @@ def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int
         "rebuild_events_per_s": f"{sizes['events']} events",
         "pending_query_ms": f"next 50 of {sizes['events']} pending events",
         "db_bytes_per_event": f"{sizes['events']} events",
+        "push_100_ms": f"median of {sizes['push_rounds']} pushes of 100 events (msgpack, gzip), 2 workers, SQLite",
+        "push_events_per_s_sqlite": f"{sizes['server_backlog']} events from 4 devices at once, 1000 per push",
+        "push_events_per_s_postgresql": f"{sizes['server_backlog']} events from 4 devices at once, 1000 per push",
+        "pull_events_per_s": f"{sizes['server_backlog']} events, 1000 per pull (msgpack, gzip)",
+        "wire_bytes_per_event": "gzip msgpack push bodies of 100 events",
     }
     result["goals"] = GOALS
     result["seconds"] = round(time.perf_counter() - t_start, 1)

@@ -98,9 +98,24 @@ class Client:
             return msgspec.msgpack.decode(r.content)
         return r.json()
 
+    def _send(self, method: str, path: str, **kw: Any) -> requests.Response:
+        """Like a till: a dropped keep-alive connection or a 503 is retried (a push is idempotent)."""
+        for attempt in range(5):
+            try:
+                r = self.session.request(method, self.base + path, timeout=30, **kw)
+            except requests.ConnectionError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            if r.status_code != 503 or attempt == 4:
+                return r
+            time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
     def push_raw(self, body: Any) -> requests.Response:
         data, headers = self._encode(body)
-        return self.session.post(self.base + "/v1/events", data=data, headers=headers, timeout=30)
+        return self._send("POST", "/v1/events", data=data, headers=headers)
 
     def push(self, events: list[dict]) -> list[dict]:
         r = self.push_raw({"events": events})
@@ -111,9 +126,8 @@ class Client:
 
     def pull(self, after: int = 0, limit: int = 500, include_own: bool = False) -> dict:
         accept = "application/msgpack" if self.fmt == "msgpack" else "application/json"
-        r = self.session.get(self.base + "/v1/events", params={"after": after, "limit": limit,
-                                                               "include_own": int(include_own)},
-                             headers={"Accept": accept, "Accept-Encoding": "gzip"}, timeout=30)
+        r = self._send("GET", "/v1/events", params={"after": after, "limit": limit, "include_own": int(include_own)},
+                       headers={"Accept": accept, "Accept-Encoding": "gzip"})
         assert r.status_code == 200, (r.status_code, r.text[:500])
         return self._decode(r)
 
@@ -128,6 +142,6 @@ class Client:
         raise AssertionError("pull never finished")
 
     def me(self) -> dict:
-        r = self.session.get(self.base + "/v1/devices/me", timeout=10)
+        r = self._send("GET", "/v1/devices/me")
         assert r.status_code == 200, r.text
         return r.json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,13 +46,16 @@ class ServerProcess:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         argv = [sys.executable, "-m", "caja_tui.cli", "serve", "--db", self.db, "--port", str(self.port),
                 "--workers", str(self.workers), "--rate", str(self.rate), "--burst", str(self.burst), *self.extra]
-        if self.log:
-            argv += ["--log", str(self.log)]
-        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if self.log is None:
+            self.log = Path(tempfile.mkdtemp(prefix="caja-serve-")) / "server.jsonl"
+        argv += ["--log", str(self.log)]
+        # gunicorn's own messages go to a file too: a pipe nobody reads would block the server when full
+        self.stderr_path = self.log.with_suffix(".stderr")
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("wb"))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"caja serve exited: {self.proc.stderr.read().decode()}")
+                raise RuntimeError(f"caja serve exited: {self.stderr_path.read_text()}")
             try:
                 if requests.get(self.url + "/v1/health", timeout=1).status_code == 200:
                     return self

@@ -206,10 +206,9 @@ class EventsResource(Authenticated):
                                        "nothing was stored")
         now = now_ms()
         candidates = [check(e, now) for e in raw_events]
-        results = self.server.storage.ingest(auth, candidates)
         newest = max((e.get("created_at") for e in raw_events if isinstance(e, dict)
-                      and isinstance(e.get("created_at"), int)), default=None)
-        self.server.storage.touch(auth, skew_ms=None if newest is None else newest - now)
+                      and isinstance(e.get("created_at"), int) and 0 <= e["created_at"] < 2**62), default=None)
+        results = self.server.storage.ingest(auth, candidates, skew_ms=None if newest is None else newest - now)
         req.context.events = len(raw_events)
         _respond(req, resp, PushResponse(results=results, server_time_ms=now_ms()), _accept(req, media))
         self.server.push_latency.observe(time.perf_counter() - t0)

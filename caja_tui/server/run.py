@@ -14,13 +14,13 @@ def default_db() -> str:
     return str(data_dir() / "server.db")
 
 
-def open_storage(url: str, conflict_rule: str = "manual") -> ServerStorage:
+def open_storage(url: str, conflict_rule: str = "manual", *, create: bool = True) -> ServerStorage:
     if not url.startswith(("postgresql://", "postgres://")):
         from pathlib import Path
 
         path = Path(url[len("sqlite:///"):] if url.startswith("sqlite:///") else url)
         path.parent.mkdir(parents=True, exist_ok=True)
-    return ServerStorage(url, conflict_rule=conflict_rule).open()
+    return ServerStorage(url, conflict_rule=conflict_rule).open(create=create)
 
 
 def serve(*, db: str, host: str, port: int, workers: int, threads: int, rate: float, burst: int,
@@ -42,7 +42,7 @@ def serve(*, db: str, host: str, port: int, workers: int, threads: int, rate: fl
 
         def load(self) -> Any:
             stream = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115 - lives as long as the worker
-            server = Server(lambda: open_storage(db, conflict_rule), rate=rate, burst=burst, log=JsonLog(stream))
+            server = Server(lambda: open_storage(db, conflict_rule, create=False), rate=rate, burst=burst, log=JsonLog(stream))
             return create_app(server)
 
     print(f"caja serve: listening on http://{host}:{port}/v1 with {workers} worker(s); storage {_safe(db)}",
@@ -60,12 +60,16 @@ def _safe(url: str) -> str:
     return url
 
 
-def enroll(db: str, store: str, device: str) -> int:
+def enroll_token(db: str, store: str, device: str) -> str:
     storage = open_storage(db)
     try:
-        token = storage.enroll(store, device)
+        return storage.enroll(store, device)
     finally:
         storage.close()
+
+
+def enroll(db: str, store: str, device: str) -> int:
+    token = enroll_token(db, store, device)
     print(f"device {device} of store {store} enrolled. Its token (shown only now; the server keeps a hash):")
     print(token)
     print(f'Put it in the till\'s config: [sync] token = "{token}"', file=sys.stderr)

@@ -163,8 +163,8 @@ class _BatchState:
     stored: dict[str, tuple[str, str]]  # event_id -> (hash, store_id)
     rejected: dict[str, tuple[str, str, str, str]]  # event_id -> (hash, store_id, code, message)
     at_seq: dict[int, tuple[str, str, str | None]]  # seq -> (event_id, hash, prev_hash or None if rejected)
-    new_events: list[dict[str, Any]] = field(default_factory=list)
-    new_rejections: list[dict[str, Any]] = field(default_factory=list)
+    new_events: list[tuple] = field(default_factory=list)
+    new_rejections: list[tuple] = field(default_factory=list)
 
 
 def _chunks(items: list, n: int = 500) -> Iterable[list]:
@@ -216,10 +216,13 @@ class ServerStorage:
         self.conflict_rule = conflict_rule
         db.initialize(self.database)
 
-    def open(self) -> ServerStorage:
+    def open(self, *, create: bool = True) -> ServerStorage:
+        """Connect; with `create`, also create missing tables (done once, before the server's workers start:
+        DDL in a worker would take table locks that deadlock with other workers' ingest)."""
         self.database.connect(reuse_if_open=True)
-        with self.database.atomic():
-            self.database.create_tables(MODELS, safe=True)
+        if create:
+            with self.database.atomic():
+                self.database.create_tables(MODELS, safe=True)
         return self
 
     def close(self) -> None:
@@ -263,12 +266,6 @@ class ServerStorage:
                         "clock_skew_ms": d.clock_skew_ms})
         return out
 
-    def touch(self, auth: DeviceAuth, *, skew_ms: int | None = None) -> None:
-        values: dict[Any, Any] = {Device.last_seen: now_ms()}
-        if skew_ms is not None:
-            values[Device.clock_skew_ms] = skew_ms
-        Device.update(values).where((Device.store_id == auth.store_id) & (Device.device_id == auth.device_id)).execute()
-
     def device_me(self, auth: DeviceAuth) -> tuple[int, str]:
         """The highest seq the server holds of this device (stored or rejected) and that event's hash."""
         best = (0, GENESIS)
@@ -287,13 +284,18 @@ class ServerStorage:
             key = zlib.crc32(store_id.encode()) - 2**31
             self.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
 
-    def ingest(self, auth: DeviceAuth, candidates: Sequence[Candidate]) -> list[Result]:
-        """Store a push batch in one transaction; one Result per candidate, in order."""
+    def ingest(self, auth: DeviceAuth, candidates: Sequence[Candidate], *, skew_ms: int | None = None) -> list[Result]:
+        """Store a push batch in one transaction; one Result per candidate, in order.
+
+        The device's last-seen time and clock skew are updated in the same transaction.
+        """
         for attempt in range(3):
             try:
                 with self.database.atomic(*(() if self.is_pg else ("IMMEDIATE",))):
                     self._lock_store(auth.store_id)
-                    return self._ingest(auth, candidates, now_ms())
+                    results = self._ingest(auth, candidates, now_ms())
+                    self._touch(auth, skew_ms)
+                    return results
             except IntegrityError:
                 # a concurrent writer stored the same event between our check and insert (only possible
                 # without the lock, e.g. a lock timeout); the retry answers it as a duplicate
@@ -301,39 +303,64 @@ class ServerStorage:
                     raise
         raise AssertionError("unreachable")
 
+    # The hot path uses plain parameterised SQL: Peewee's query builder costs more than the database here.
+    def _sql(self, text: str) -> str:
+        return text.replace("?", "%s") if self.is_pg else text
+
+    def _rows(self, text: str, params: Sequence[Any]) -> list[tuple]:
+        return list(self.database.execute_sql(self._sql(text), params).fetchall())
+
+    def _many(self, text: str, rows: list[tuple]) -> None:
+        if rows:
+            cur = self.database.cursor()
+            cur.executemany(self._sql(text), rows)
+
+    def _touch(self, auth: DeviceAuth, skew_ms: int | None) -> None:
+        self.database.execute_sql(self._sql(
+            "UPDATE device SET last_seen = ?, clock_skew_ms = COALESCE(?, clock_skew_ms) "
+            "WHERE store_id = ? AND device_id = ?"), (now_ms(), skew_ms, auth.store_id, auth.device_id))
+
+    def touch(self, auth: DeviceAuth) -> None:
+        with self.database.atomic():
+            self._touch(auth, None)
+
     def _ingest(self, auth: DeviceAuth, candidates: Sequence[Candidate], now: int) -> list[Result]:
         """Look up everything the batch touches in a few queries, decide in order, write in bulk."""
         wires = [c.wire for c in candidates if c.wire is not None]
         ids = list({w.event_id for w in wires})
         seqs = list({s for w in wires for s in (w.seq - 1, w.seq, w.seq + 1)})
-        mine_e = (Event.store_id == auth.store_id) & (Event.device_id == auth.device_id)
-        mine_r = (Rejection.store_id == auth.store_id) & (Rejection.device_id == auth.device_id)
-        st = _BatchState(
-            stored={r[0]: (r[1], r[2]) for chunk in _chunks(ids) for r in
-                    Event.select(Event.event_id, Event.hash, Event.store_id).where(Event.event_id.in_(chunk)).tuples()},
-            rejected={r[0]: (r[1], r[2], r[3], r[4]) for chunk in _chunks(ids) for r in
-                      Rejection.select(Rejection.event_id, Rejection.hash, Rejection.store_id, Rejection.code,
-                                       Rejection.message).where(Rejection.event_id.in_(chunk)).tuples()},
-            at_seq={r[0]: (r[1], r[2], r[3]) for chunk in _chunks(seqs) for r in
-                    Event.select(Event.seq, Event.event_id, Event.hash, Event.prev_hash)
-                    .where(mine_e & Event.seq.in_(chunk)).tuples()},
-        )
+        st = _BatchState(stored={}, rejected={}, at_seq={})
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for event_id, hash_, store in self._rows(
+                    f"SELECT event_id, hash, store_id FROM event WHERE event_id IN ({marks})", chunk):
+                st.stored[event_id] = (hash_, store)
+            for event_id, hash_, store, code, message in self._rows(
+                    f"SELECT event_id, hash, store_id, code, message FROM rejection WHERE event_id IN ({marks})", chunk):
+                st.rejected[event_id] = (hash_, store, code, message)
+        mine = (auth.store_id, auth.device_id)
         for chunk in _chunks(seqs):
-            for seq, event_id, hash_ in (Rejection.select(Rejection.seq, Rejection.event_id, Rejection.hash)
-                                         .where(mine_r & Rejection.seq.in_(chunk)).tuples()):
+            marks = ",".join("?" * len(chunk))
+            for seq, event_id, hash_, prev in self._rows(
+                    "SELECT seq, event_id, hash, prev_hash FROM event WHERE store_id = ? AND device_id = ? "
+                    f"AND seq IN ({marks})", (*mine, *chunk)):
+                st.at_seq[seq] = (event_id, hash_, prev)
+            for seq, event_id, hash_ in self._rows(
+                    "SELECT seq, event_id, hash FROM rejection WHERE store_id = ? AND device_id = ? "
+                    f"AND seq IN ({marks})", (*mine, *chunk)):
                 st.at_seq.setdefault(seq, (event_id, hash_, None))
         results = [self._one(auth, c, now, st) for c in candidates]
-        for chunk in _chunks(st.new_events, 500):
-            Event.insert_many(chunk).execute()
-        for chunk in _chunks(st.new_rejections, 500):
-            Rejection.insert_many(chunk).execute()
+        self._many("INSERT INTO event (event_id, store_id, device_id, seq, type, hlc, created_at, actor, v, prev_hash, "
+                   "hash, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", st.new_events)
+        self._many("INSERT INTO rejection (event_id, store_id, device_id, seq, hash, code, message, received_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", st.new_rejections)
         stats: dict[tuple[str, str], int] = {}
         for c, res in zip(candidates, results, strict=True):
             key = (c.wire.type if c.wire else "?", res.status)
             stats[key] = stats.get(key, 0) + 1
-        for (type_, status), n in stats.items():
-            Stat.insert(store_id=auth.store_id, type=type_, status=status, n=n).on_conflict(
-                conflict_target=[Stat.store_id, Stat.type, Stat.status], update={Stat.n: Stat.n + n}).execute()
+        self._many("INSERT INTO stat (store_id, type, status, n) VALUES (?, ?, ?, ?) ON CONFLICT (store_id, type, "
+                   "status) DO UPDATE SET n = stat.n + excluded.n",
+                   [(auth.store_id, t, status, n) for (t, status), n in stats.items()])
         return results
 
     def _reject(self, auth: DeviceAuth, w: WireEvent, code: str, message: str, now: int, st: _BatchState) -> Result:
@@ -345,9 +372,7 @@ class ServerStorage:
         nxt = st.at_seq.get(w.seq + 1)
         if nxt is not None and nxt[2] is not None and nxt[2] != w.hash:
             return Result(event_id=w.event_id, status="rejected", code=code, message=message[:500])  # type: ignore[arg-type]
-        st.new_rejections.append({"event_id": w.event_id, "store_id": auth.store_id, "device_id": auth.device_id,
-                                  "seq": w.seq, "hash": w.hash, "code": code, "message": message[:500],
-                                  "received_at": now})
+        st.new_rejections.append((w.event_id, auth.store_id, auth.device_id, w.seq, w.hash, code, message[:500], now))
         st.rejected[w.event_id] = (w.hash, auth.store_id, code, message[:500])
         st.at_seq[w.seq] = (w.event_id, w.hash, None)
         return Result(event_id=w.event_id, status="rejected", code=code, message=message[:500])  # type: ignore[arg-type]
@@ -383,10 +408,8 @@ class ServerStorage:
         if nxt is not None and nxt[2] is not None and nxt[2] != w.hash:
             return self._reject(auth, w, "BROKEN_CHAIN", f"seq {w.seq + 1} does not link to this event's hash", now, st)
         result = self._detect_conflict(auth, c)
-        st.new_events.append({"event_id": w.event_id, "store_id": auth.store_id, "device_id": auth.device_id,
-                              "seq": w.seq, "type": w.type, "hlc": w.hlc, "created_at": w.created_at, "actor": w.actor,
-                              "v": w.v, "prev_hash": w.prev_hash, "hash": w.hash,
-                              "payload": c.canonical_payload.decode(), "received_at": now})
+        st.new_events.append((w.event_id, auth.store_id, auth.device_id, w.seq, w.type, w.hlc, w.created_at, w.actor,
+                              w.v, w.prev_hash, w.hash, c.canonical_payload.decode(), now))
         st.stored[w.event_id] = (w.hash, auth.store_id)
         st.at_seq[w.seq] = (w.event_id, w.hash, w.prev_hash)
         return result

@@ -33,6 +33,12 @@ def test_overlapping_pushes_and_a_concurrent_reader(backend, tmp_path, request):
         done = threading.Event()
 
         def pusher(dev: str, seed: int) -> None:
+            try:
+                push(dev, seed)
+            except Exception as exc:  # noqa: BLE001 - reported by the main thread
+                errors.append(f"{dev}: {exc!r}")
+
+        def push(dev: str, seed: int) -> None:
             rnd = random.Random(seed)
             c = Client(srv.url, tokens[dev], fmt="msgpack" if seed % 2 else "json")
             events = chains[dev]
@@ -48,6 +54,12 @@ def test_overlapping_pushes_and_a_concurrent_reader(backend, tmp_path, request):
         seen: list[dict] = []
 
         def reader() -> None:
+            try:
+                read()
+            except Exception as exc:  # noqa: BLE001 - reported by the main thread
+                errors.append(f"reader: {exc!r}")
+
+        def read() -> None:
             c = Client(srv.url, reader_token)
             cursor = 0
             deadline = time.monotonic() + 120

@@ -201,7 +201,8 @@ def test_storage_down_is_503_not_500(tmp_path):
         lock = sqlite3.connect(db, timeout=1)
         lock.execute("BEGIN EXCLUSIVE")  # another process holds the write lock past the busy timeout
         try:
-            r = c.push_raw({"events": [Device("s1", "T1", seq=1, last_hash="0" * 64).product_created(sku="x")]})
+            data, headers = c._encode({"events": [Device("s1", "T1", seq=1, last_hash="0" * 64).product_created()]})
+            r = c.session.post(srv.url + "/v1/events", data=data, headers=headers, timeout=60)  # no retry here
         finally:
             lock.rollback()
             lock.close()

@@ -101,6 +101,7 @@ def test_concurrent_updates_of_one_field_are_a_last_write_wins_conflict(storage)
     pid = created["payload"]["product_id"]
     push(storage, A, [created])
     base = created["hlc"]
+    b.hlc = max(b.hlc, base)  # B pulled the product (its clock observed it), then edited offline
     ua = a.product_updated(pid, {"price": 1100}, base)
     ub = b.product_updated(pid, {"price": 1200}, base)  # B did not see A's change
     uc = b.product_updated(pid, {"name": "Pan"}, base)  # another field: no conflict
