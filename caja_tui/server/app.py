@@ -130,7 +130,7 @@ def _accept(req: falcon.Request, default: str = JSON) -> str:
 def _respond(req: falcon.Request, resp: falcon.Response, obj: Any, media: str, status: int = 200) -> None:
     data = msgspec.msgpack.encode(obj) if media == MSGPACK else msgspec.json.encode(obj)
     if len(data) >= GZIP_MIN and "gzip" in (req.get_header("Accept-Encoding") or "").lower():
-        data = gzip.compress(data, compresslevel=5)
+        data = gzip.compress(data, compresslevel=1)
         resp.set_header("Content-Encoding", "gzip")
     resp.set_header("Vary", "Accept-Encoding")
     resp.status = status
@@ -226,9 +226,8 @@ class EventsResource(Authenticated):
             raise ApiError(400, "BAD_QUERY", f"after must be a cursor from 0 up and limit between 1 and {MAX_PULL}")
         events, cursor, more = self.server.storage.pull(auth, after, limit, include_own)
         media = _accept(req)
-        if media == MSGPACK:  # stored payloads are canonical JSON; msgpack needs them as data
-            for e in events:
-                e["payload"] = msgspec.json.decode(e["payload"])
+        for e in events:  # stored payloads are canonical JSON text: embedded as is in JSON, decoded for msgpack
+            e["payload"] = msgspec.json.decode(e["payload"]) if media == MSGPACK else msgspec.Raw(e["payload"].encode())
         req.context.events = len(events)
         body = {"events": events, "cursor": cursor, "more": more, "server_time_ms": now_ms()}
         _respond(req, resp, body, media)

@@ -451,20 +451,24 @@ class ServerStorage:
     # --- pull -------------------------------------------------------------------------------------
 
     def pull(self, auth: DeviceAuth, after: int, limit: int, include_own: bool) -> tuple[list[dict], int, bool]:
+        """The store's events after the cursor, in server_seq order; payloads as stored (canonical JSON text).
+
+        Only events at or below the highest server_seq visible when the pull starts are returned, and
+        writers of a store commit in server_seq order, so the cursor never passes an event not yet visible.
+        """
         with self.database.atomic():
-            top = Event.select(fn.MAX(Event.server_seq)).where(Event.store_id == auth.store_id).scalar() or 0
-            q = (Event.select(Event.server_seq, Event.event_id, Event.type, Event.store_id, Event.device_id,
-                              Event.seq, Event.hlc, Event.created_at, Event.actor, Event.v, Event.prev_hash,
-                              Event.hash, Event.payload)
-                 .where((Event.store_id == auth.store_id) & (Event.server_seq > after) & (Event.server_seq <= top)))
-            if not include_own:
-                q = q.where(Event.device_id != auth.device_id)
-            rows = list(q.order_by(Event.server_seq).limit(limit + 1).tuples())
+            top = self._rows("SELECT MAX(server_seq) FROM event WHERE store_id = ?", (auth.store_id,))[0][0] or 0
+            own = "" if include_own else " AND device_id <> ?"
+            params: tuple = (auth.store_id, after, top) + (() if include_own else (auth.device_id,)) + (limit + 1,)
+            rows = self._rows(
+                "SELECT server_seq, event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, "
+                f"hash, payload FROM event WHERE store_id = ? AND server_seq > ? AND server_seq <= ?{own} "
+                "ORDER BY server_seq LIMIT ?", params)
         more = len(rows) > limit
         rows = rows[:limit]
         events = [{"event_id": r[1], "type": r[2], "store_id": r[3], "device_id": r[4], "seq": r[5], "hlc": r[6],
-                   "created_at": r[7], "actor": r[8], "v": r[9], "prev_hash": r[10], "hash": r[11],
-                   "payload": msgspec.Raw(r[12].encode())} for r in rows]
+                   "created_at": r[7], "actor": r[8], "v": r[9], "prev_hash": r[10], "hash": r[11], "payload": r[12]}
+                  for r in rows]
         cursor = rows[-1][0] if more else max(after, top)
         return events, cursor, more
 

@@ -221,3 +221,23 @@ def test_msgpack_bodies_with_binary_or_float_values_are_rejected_not_crashing(se
                       headers={"Authorization": f"Bearer {tokens['T1']}", "Content-Type": "application/msgpack"})
     assert r.status_code == 200
     assert msgspec.msgpack.decode(r.content)["results"][0]["code"] == "INVALID"
+
+
+def test_the_readme_curl_example_works_as_written(server):
+    """The event in the README is accepted by a real server, and its hash is what the shell line computes."""
+    import hashlib
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    body = re.search(r"<<'END'\n(.*?)\nEND", readme, re.S).group(1)
+    canon = re.search(r"CANON='(.*?)'", readme).group(1)
+    event = json.loads(body)["events"][0]
+    assert hashlib.sha256(bytes(32) + canon.encode("utf-8")).hexdigest() == event["hash"]
+    token = server.enroll(event["store_id"], event["device_id"])
+    r = requests.post(server.url + "/v1/events", data=body.encode("utf-8"), timeout=10,
+                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert r.status_code == 200 and r.json()["results"][0]["status"] == "accepted"
+    again = requests.post(server.url + "/v1/events", data=body.encode("utf-8"), timeout=10,
+                          headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert again.json()["results"][0]["status"] == "duplicate"
