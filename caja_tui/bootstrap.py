@@ -8,5 +8,5 @@ from .store.sqlite import SqliteStore
 
 def open_store(cfg: Config, *, create: bool = False) -> SqliteStore:
     store = SqliteStore(cfg.db_path, store_id=cfg.till.store_id, device_id=cfg.till.device_id,
-                        receipt_prefix=cfg.receipt_prefix)
+                        receipt_prefix=cfg.receipt_prefix, emit_limit_per_minute=cfg.sync.emit_limit_per_minute)
     return store.open(create=create)

@@ -40,6 +40,7 @@ class SyncConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     token: str = ""
     batch_size: Annotated[int, Meta(ge=1, le=1000)] = 50
     batch_seconds: Annotated[float, Meta(gt=0, le=3600)] = 5.0
+    emit_limit_per_minute: Annotated[int, Meta(ge=1, le=1_000_000)] = 100
 
 
 class Config(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -151,6 +152,8 @@ token = "{token}"
 # Events per push, and the longest an event waits before a push.
 batch_size = {batch_size}
 batch_seconds = {batch_seconds}
+# A guard against a runaway loop: at most this many non-sale events a minute (a sale is never refused).
+emit_limit_per_minute = {emit_limit_per_minute}
 """
 
 

@@ -131,7 +131,7 @@ def import_rows(store: Store, actor: str, rows: Iterable[ImportRow]) -> ImportRe
     """Write every row in one transaction (all or nothing)."""
     rows = list(rows)
     created = updated = unchanged = counted = 0
-    with store.transaction() as tx:
+    with store.transaction(bulk=True) as tx:
         by_sku = {r.sku: r for r in rows}
         used = tx.products_using(list(by_sku), [c for r in rows for c in r.barcodes])
         existing = {sku: used[sku] for sku in by_sku if sku in used}

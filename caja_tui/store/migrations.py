@@ -221,6 +221,23 @@ CREATE TABLE draft_cart (
 """
 
 
+V3 = """
+CREATE INDEX event_aggregate_pending ON event (aggregate, sync_status, seq);
+
+CREATE TABLE sync_conflict (
+    event_id TEXT PRIMARY KEY,
+    conflict_with TEXT NOT NULL,
+    resolution TEXT NOT NULL,
+    type TEXT NOT NULL,
+    aggregate TEXT NOT NULL,
+    detected_at INTEGER NOT NULL,
+    resolved_at INTEGER,
+    resolved_by TEXT,
+    outcome TEXT
+) WITHOUT ROWID;
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -232,6 +249,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event log, outbox and read models", V1),
     Migration(2, "draft carts that survive a crash", V2),
+    Migration(3, "sync: the outbox's per-aggregate order, conflicts answered by the server", V3),
 )
 LATEST = MIGRATIONS[-1].version
 

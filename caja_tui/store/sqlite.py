@@ -8,6 +8,7 @@ the commit makes all of it durable at once, or none of it.
 from __future__ import annotations
 
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,8 +22,9 @@ from ..domain import rules
 from ..domain.cart import Cart
 from ..domain.chain import GENESIS, canonical, canonical_payload, link
 from ..domain.clock import HybridClock, system_ms
-from ..domain.events import Event, Payload, SaleLine, decode_payload
+from ..domain.events import Event, Payload, Priority, SaleLine, UnknownEventType, decode_payload, priority_of
 from ..domain.ids import uuid7
+from ..protocol import WireEvent
 from . import migrations
 from .projections import Projector
 
@@ -45,6 +47,17 @@ class StoreError(Exception):
     """The database cannot do what was asked; the message says what to do."""
 
 
+class RemoteApply(msgspec.Struct):
+    new: int = 0
+    duplicates: int = 0
+    unknown: int = 0
+    bad: list[str] = []
+
+
+class EmitLimitExceeded(Exception):
+    """The till tried to write more non-sale events than its limit allows (a runaway loop somewhere)."""
+
+
 class DeviceState(msgspec.Struct):
     last_seq: int
     last_hash: str
@@ -54,13 +67,15 @@ class DeviceState(msgspec.Struct):
 
 class SqliteStore:
     def __init__(self, path: str | Path, *, store_id: str, device_id: str, receipt_prefix: str | None = None,
-                 wall: Callable[[], int] = system_ms) -> None:
+                 wall: Callable[[], int] = system_ms, emit_limit_per_minute: int | None = None) -> None:
         self.path = Path(path)
         self.store_id = store_id
         self.device_id = device_id
         self.receipt_prefix = receipt_prefix or device_id
         self.clock = HybridClock(wall)
         self.wall = wall
+        self.emit_limit_per_minute = emit_limit_per_minute
+        self.recent_emits: deque[int] = deque()  # when this process wrote its recent non-sale events
         self.db = SqliteDatabase(None)
         self.db.init(str(self.path), pragmas=PRAGMAS, timeout=10)
 
@@ -138,10 +153,13 @@ class SqliteStore:
     # --- transactions -----------------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[SqliteTx]:
-        """A write transaction: BEGIN IMMEDIATE ... COMMIT (fsync), or rollback on any exception."""
+    def transaction(self, *, bulk: bool = False) -> Iterator[SqliteTx]:
+        """A write transaction: BEGIN IMMEDIATE ... COMMIT (fsync), or rollback on any exception.
+
+        `bulk` (imports by the installer) is exempt from the emission limit.
+        """
         with self.db.atomic("IMMEDIATE"):
-            tx = SqliteTx(self, writable=True)
+            tx = SqliteTx(self, writable=True, bulk=bulk)
             try:
                 yield tx
                 tx.finish()
@@ -154,31 +172,88 @@ class SqliteStore:
         with self.db.atomic("DEFERRED"):
             yield SqliteTx(self, writable=False)
 
-    def apply_remote(self, events: Sequence[Event]) -> int:
-        """Store other devices' events (pulled from the server) and project them, in one transaction.
+    def apply_remote(self, events: Sequence[Event | WireEvent], *, cursor: int | None = None,
+                     status: str = "synced") -> RemoteApply:
+        """Store events pulled from the server and project them, in one transaction with the pull cursor.
 
-        Events already here (same event_id) are skipped, so applying a batch twice changes nothing. Remote
-        events arrive already synced. Returns how many were new.
+        Events already here (same event_id) are skipped, so applying a page twice changes nothing. An event
+        whose hash does not match its content is refused (counted in `bad`). An event of a type this release
+        does not know is kept, not projected (a newer till's event; a rebuild after upgrading projects it).
         """
-        new = 0
+        result = RemoteApply()
         with self.db.atomic("IMMEDIATE"):
             projector = Projector(self.conn)
             for e in events:
-                payload_json = canonical_payload(e.payload)
+                if isinstance(e, Event):
+                    payload, payload_json = e.payload, canonical_payload(e.payload)
+                else:
+                    payload_json = canonical_payload(e.payload)
+                    try:
+                        payload = decode_payload(e.type, e.v, e.payload)
+                    except UnknownEventType:
+                        payload = None
+                    except (msgspec.ValidationError, ValueError, TypeError):
+                        result.bad.append(e.event_id)
+                        continue
+                env = {"event_id": e.event_id, "type": e.type, "store_id": e.store_id, "device_id": e.device_id,
+                       "seq": e.seq, "hlc": e.hlc, "created_at": e.created_at, "actor": e.actor, "v": e.v,
+                       "prev_hash": e.prev_hash}
+                if link(e.prev_hash, canonical(env, payload_json)) != e.hash:
+                    result.bad.append(e.event_id)
+                    continue
                 cur = self.conn.execute(
                     SQL_EVENT.replace("INSERT", "INSERT OR IGNORE", 1),
                     (e.event_id, e.type, e.store_id, e.device_id, e.seq, e.hlc, e.created_at, e.actor, e.v,
-                     e.prev_hash, e.hash, payload_json.decode(), e.priority, e.payload.aggregate(), "synced"))
-                if cur.rowcount:
-                    new += 1
-                    projector.apply(e.event_id, e.type, e.device_id, e.hlc, e.created_at, e.actor, e.payload)
-                    self.clock.observe(e.hlc)
+                     e.prev_hash, e.hash, payload_json.decode(), priority_of(e.type),
+                     payload.aggregate() if payload is not None else f"unknown:{e.type}", status))
+                if not cur.rowcount:
+                    result.duplicates += 1
+                    continue
+                result.new += 1
+                if payload is None:
+                    result.unknown += 1
+                else:
+                    projector.apply(e.event_id, e.type, e.device_id, e.hlc, e.created_at, e.actor, payload)
+                self.clock.observe(e.hlc)
             projector.flush()
-            # remembered so that this till's next events come after everything it has seen, after a restart too
-            self.conn.execute("INSERT INTO meta (key, value) VALUES ('max_hlc', ?) ON CONFLICT(key) DO UPDATE SET "
-                              "value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
-                              (str(self.clock.last),))
-        return new
+            self._save_max_hlc()
+            if cursor is not None:
+                self.conn.execute("INSERT INTO meta (key, value) VALUES ('pull_cursor', ?) "
+                                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(cursor),))
+        return result
+
+    def _save_max_hlc(self) -> None:
+        """Remembered so this till's next events come after everything it has seen, in any process."""
+        self.conn.execute("INSERT INTO meta (key, value) VALUES ('max_hlc', ?) ON CONFLICT(key) DO UPDATE SET "
+                          "value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                          (str(self.clock.last),))
+
+    def observe_time(self, server_time_ms: int) -> None:
+        """The server's clock moves this till's hybrid logical clock forward (a Pi without RTC boots behind)."""
+        from ..domain.clock import pack
+
+        if pack(server_time_ms) > self.clock.last:
+            self.clock.observe(pack(server_time_ms))
+            with self.db.atomic("IMMEDIATE"):
+                self._save_max_hlc()
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db.atomic("IMMEDIATE"):
+            self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                              "value = excluded.value", (key, value))
+
+    def resume_chain(self, last_seq: int, last_hash: str, last_hlc: int, last_receipt: int) -> None:
+        """After a restore: continue this device's seq, hash chain and receipt numbers where the server has them."""
+        with self.db.atomic("IMMEDIATE"):
+            self.conn.execute(
+                "INSERT INTO device_state (device_id, last_seq, last_hash, last_hlc, last_receipt) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(device_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash, "
+                "last_hlc = excluded.last_hlc, last_receipt = excluded.last_receipt",
+                (self.device_id, last_seq, last_hash, last_hlc, last_receipt))
 
     # --- convenience reads ------------------------------------------------------------------------
 
@@ -203,8 +278,10 @@ class SqliteStore:
 class SqliteTx:
     """What a use case sees inside one transaction (see application.ports.Tx)."""
 
-    def __init__(self, store: SqliteStore, *, writable: bool) -> None:
+    def __init__(self, store: SqliteStore, *, writable: bool, bulk: bool = False) -> None:
         self.store = store
+        self.bulk = bulk
+        self._limited = 0
         self.conn = store.conn
         self.writable = writable
         self.projector = Projector(self.conn)
@@ -220,11 +297,31 @@ class SqliteTx:
             row = self.conn.execute("SELECT last_seq, last_hash, last_hlc, last_receipt FROM device_state "
                                     "WHERE device_id = ?", (self.store.device_id,)).fetchone()
             self._state = DeviceState(*row) if row else DeviceState(0, GENESIS, 0, 0)
+            seen = self.conn.execute("SELECT value FROM meta WHERE key = 'max_hlc'").fetchone()
+            if seen:  # what another process (the sync service) has seen from the server and other tills
+                self.store.clock.observe(int(seen[0]))
         return self._state
+
+    def _check_emit_limit(self, payload: Payload) -> None:
+        """At most N non-sale events a minute from this process (bulk imports exempt); a sale is never refused."""
+        limit = self.store.emit_limit_per_minute
+        if not limit or self.bulk or payload.PRIORITY >= Priority.CRITICAL:
+            return
+        now = self.store.wall()
+        recent = self.store.recent_emits
+        while recent and recent[0] <= now - 60_000:
+            recent.popleft()
+        if len(recent) + self._limited >= limit:
+            raise EmitLimitExceeded(
+                f"this till has written {limit} non-sale events in the last minute, its limit; nothing was saved. "
+                "Wait a minute; if it keeps happening, something is looping (raise [sync] emit_limit_per_minute "
+                "only if the work is real)")
+        self._limited += 1
 
     def emit(self, payload: Payload, actor: str) -> Event:
         if not self.writable:
             raise RuntimeError("emit() in a read-only transaction")
+        self._check_emit_limit(payload)
         store, st = self.store, self.state
         store.clock.observe(st.last_hlc)
         hlc = store.clock.tick()
@@ -255,6 +352,8 @@ class SqliteTx:
 
     def finish(self) -> None:
         self.flush()
+        if self._limited:
+            self.store.recent_emits.extend([self.store.wall()] * self._limited)
         if self._state is not None:
             st = self._state
             self.conn.execute(

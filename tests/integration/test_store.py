@@ -300,8 +300,9 @@ def test_remote_events_apply_once(tmp_path, staffed):
     _sell(staffed)
     events = list(staffed.iter_events())
     other = make_store(tmp_path / "other.db", device_id="T02")
-    assert other.apply_remote(events) == len(events)
-    assert other.apply_remote(events) == 0
+    assert other.apply_remote(events).new == len(events)
+    again = other.apply_remote(events)
+    assert (again.new, again.duplicates) == (0, len(events))
     assert read_model_digests(other.conn) == read_model_digests(staffed.conn)
     other.close()
 
@@ -349,3 +350,36 @@ def test_a_voided_sale_returns_stock_and_leaves_the_cash_figures(staffed):
         sales.void_sale(staffed, "ana", keep.receipt_no)
     assert e.value.code == "ALREADY_REFUNDED"
     assert verify(staffed).ok
+
+
+def test_a_remote_event_whose_hash_does_not_match_is_refused(tmp_path, staffed):
+    import msgspec
+
+    _catalog(staffed)
+    events = list(staffed.iter_events())
+    forged = msgspec.structs.replace(events[-1], actor="mallory")
+    other = make_store(tmp_path / "other.db", device_id="T02")
+    r = other.apply_remote([*events[:-1], forged])
+    assert r.new == len(events) - 1 and r.bad == [forged.event_id]
+    other.close()
+
+
+def test_runaway_emission_is_refused_but_a_sale_never_is(tmp_path):
+    s = SqliteStore(tmp_path / "t.db", store_id="s1", device_id="T01", emit_limit_per_minute=5).open()
+    users.create_user(s, "system", name="Ana", role="manager", pin="1234", user_id="ana")
+    cash.open_session(s, "ana", 0)
+    p = products.create_product(s, "ana", sku="P", name="P", price=100, tax_rate=0)
+    stock.adjust_stock(s, "ana", p.id, 1, "correction")
+    stock.adjust_stock(s, "ana", p.id, 1, "correction")  # the 5th non-sale event of the minute
+    with pytest.raises(Exception, match="limit; nothing was saved"):
+        stock.adjust_stock(s, "ana", p.id, 1, "correction")
+    assert s.count("SELECT COUNT(*) FROM event WHERE type = 'stock.adjusted'") == 2
+    for _ in range(10):
+        cart = Cart()
+        sales.scan(s, cart, "P")
+        sales.complete_sale(s, "ana", cart, [Tender(method="cash", amount=100)], prices_include_tax=True)
+    assert s.count("SELECT COUNT(*) FROM sale") == 10
+    from caja_tui.application.importing import ImportRow, import_rows
+
+    import_rows(s, "system", [ImportRow(i, f"B{i}", [], f"B{i}", 1, 0, 1, "") for i in range(50)])  # bulk: exempt
+    s.close()

@@ -1,0 +1,149 @@
+"""The outbox over the event table: which of this till's events go next, and what the server answered.
+
+Order: priority (sales first), then seq; never an event ahead of an earlier unsent event of its own
+aggregate (a refund never before its sale). A rejected event is marked failed and never blocks the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+
+from .sqlite import SqliteStore
+
+COLS = "id, event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload, aggregate"
+
+
+class OutboxEvent(msgspec.Struct, frozen=True):
+    rowid: int
+    wire: dict[str, Any]  # the event as plain data, payload as its canonical JSON (msgspec.Raw)
+    aggregate: str
+
+
+class Outbox:
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    @property
+    def conn(self):
+        return self.store.conn
+
+    def recover(self) -> int:
+        """Events left 'syncing' by a process that died mid-push go back to pending (the server dedups)."""
+        with self.store.db.atomic("IMMEDIATE"):
+            return self.conn.execute("UPDATE event SET sync_status = 'pending' WHERE sync_status = 'syncing'").rowcount
+
+    def next_batch(self, limit: int) -> list[OutboxEvent]:
+        me = self.store.device_id
+        rows = self.conn.execute(
+            f"SELECT {COLS} FROM event WHERE sync_status = 'pending' AND device_id = ? "
+            "ORDER BY priority DESC, seq LIMIT ?", (me, limit * 2)).fetchall()
+        if not rows:
+            return []
+        # the earliest unsent seq of each aggregate the candidates touch
+        first: dict[str, int] = {}
+        for agg in {r[13] for r in rows}:
+            first[agg] = self.conn.execute(
+                "SELECT MIN(seq) FROM event WHERE aggregate = ? AND sync_status IN ('pending', 'syncing') "
+                "AND device_id = ?", (agg, me)).fetchone()[0]
+        picked: list[OutboxEvent] = []
+        taken: dict[str, set[int]] = {}
+        deferred = True
+        pending = list(rows)
+        while pending and deferred and len(picked) < limit:
+            deferred = False
+            rest = []
+            for r in pending:
+                agg, seq = r[13], r[5]
+                earlier = [s for s in _seqs_before(self.conn, agg, me, seq, first[agg])]
+                if all(s in taken.get(agg, ()) for s in earlier):
+                    picked.append(_outbox_event(r))
+                    taken.setdefault(agg, set()).add(seq)
+                    deferred = True
+                    if len(picked) >= limit:
+                        break
+                else:
+                    rest.append(r)
+            pending = rest
+        return picked
+
+    def mark_syncing(self, batch: Sequence[OutboxEvent]) -> None:
+        with self.store.db.atomic("IMMEDIATE"):
+            self.conn.executemany("UPDATE event SET sync_status = 'syncing', sync_attempts = sync_attempts + 1 "
+                                  "WHERE id = ?", [(e.rowid,) for e in batch])
+
+    def release(self, batch: Sequence[OutboxEvent]) -> None:
+        """The push did not get an answer: back to pending, to be sent again."""
+        with self.store.db.atomic("IMMEDIATE"):
+            self.conn.executemany("UPDATE event SET sync_status = 'pending' WHERE id = ? AND sync_status = 'syncing'",
+                                  [(e.rowid,) for e in batch])
+
+    def record_results(self, batch: Sequence[OutboxEvent], results: Sequence[Any]) -> dict[str, int]:
+        """Apply the server's per-event answers in one transaction; returns counts by status."""
+        counts: dict[str, int] = {}
+        now = int(time.time() * 1000)
+        by_id = {e.wire["event_id"]: e for e in batch}
+        synced, failed, conflicts = [], [], []
+        for res in results:
+            e = by_id.get(res.event_id)
+            if e is None:
+                continue
+            counts[res.status] = counts.get(res.status, 0) + 1
+            if res.status in ("accepted", "duplicate"):
+                synced.append((e.rowid,))
+            elif res.status == "conflict":
+                synced.append((e.rowid,))
+                conflicts.append((res.event_id, res.conflict_with or "", res.resolution or "last-write-wins",
+                                  e.wire["type"], e.aggregate, now))
+            else:
+                failed.append((f"{res.code}: {res.message or ''}"[:500], e.rowid))
+        with self.store.db.atomic("IMMEDIATE"):
+            self.conn.executemany("UPDATE event SET sync_status = 'synced', sync_error = NULL WHERE id = ?", synced)
+            self.conn.executemany("UPDATE event SET sync_status = 'failed', sync_error = ? WHERE id = ?", failed)
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO sync_conflict (event_id, conflict_with, resolution, type, aggregate, detected_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)", conflicts)
+        return counts
+
+    # --- what the owner sees ------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        out = dict(self.conn.execute("SELECT sync_status, COUNT(*) FROM event WHERE device_id = ? "
+                                     "GROUP BY sync_status", (self.store.device_id,)).fetchall())
+        out["conflicts_open"] = self.conn.execute(
+            "SELECT COUNT(*) FROM sync_conflict WHERE resolution = 'manual' AND resolved_at IS NULL").fetchone()[0]
+        out["conflicts"] = self.conn.execute("SELECT COUNT(*) FROM sync_conflict").fetchone()[0]
+        return out
+
+    def oldest_pending_ms(self) -> int | None:
+        row = self.conn.execute("SELECT MIN(created_at) FROM event WHERE sync_status IN ('pending', 'syncing') "
+                                "AND device_id = ?", (self.store.device_id,)).fetchone()
+        return row[0]
+
+    def failed(self, limit: int = 100) -> list[tuple[int, str, str, str]]:
+        return self.conn.execute("SELECT seq, type, event_id, sync_error FROM event WHERE sync_status = 'failed' "
+                                 "AND device_id = ? ORDER BY seq LIMIT ?", (self.store.device_id, limit)).fetchall()
+
+    def conflicts(self, *, open_only: bool = False) -> list[tuple]:
+        cond = "WHERE resolution = 'manual' AND resolved_at IS NULL" if open_only else ""
+        return self.conn.execute(f"SELECT event_id, conflict_with, resolution, type, aggregate, detected_at, "
+                                 f"resolved_at, resolved_by, outcome FROM sync_conflict {cond} "
+                                 "ORDER BY detected_at").fetchall()
+
+
+def _seqs_before(conn, agg: str, device: str, seq: int, first: int) -> Iterable[int]:
+    if seq == first:
+        return ()
+    return [r[0] for r in conn.execute(
+        "SELECT seq FROM event WHERE aggregate = ? AND device_id = ? AND sync_status IN ('pending', 'syncing') "
+        "AND seq < ?", (agg, device, seq))]
+
+
+def _outbox_event(r: Sequence[Any]) -> OutboxEvent:
+    wire = {"event_id": r[1], "type": r[2], "store_id": r[3], "device_id": r[4], "seq": r[5], "hlc": r[6],
+            "created_at": r[7], "actor": r[8], "v": r[9], "prev_hash": r[10], "hash": r[11],
+            "payload": msgspec.Raw(r[12].encode())}
+    return OutboxEvent(rowid=r[0], wire=wire, aggregate=r[13])

@@ -1,0 +1,116 @@
+"""HTTP transport to `caja serve` (PROTOCOL.md): requests.Session, msgpack bodies, gzip, timeouts, the token."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+import requests
+
+from ..protocol import MSGPACK, DeviceMe, Health, PullResponse, PushResponse, Result
+
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 20.0
+
+
+class TransportError(Exception):
+    """Could not get an answer; `retry_after` when the server asked to wait; `permanent` when retrying won't help."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False,
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+        self.status = status
+
+
+class Transport:
+    def __init__(self, base_url: str, token: str, *, timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+                 user_agent: str = "caja-till") -> None:
+        self.base = base_url.rstrip("/") + "/v1"
+        self.session = requests.Session()
+        self.session.headers.update({"Authorization": f"Bearer {token}", "Accept": MSGPACK,
+                                     "Accept-Encoding": "gzip", "User-Agent": user_agent})
+        self.timeout = timeout
+        self.bytes_sent = 0
+        self.bytes_received = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _call(self, method: str, path: str, *, body: bytes | None = None, params: dict | None = None,
+              auth: bool = True) -> bytes:
+        headers = {}
+        if body is not None:
+            headers = {"Content-Type": MSGPACK, "Content-Encoding": "gzip"}
+            self.bytes_sent += len(body)
+        try:
+            r = self.session.request(method, self.base + path, data=body, params=params, headers=headers,
+                                     timeout=self.timeout, stream=True)
+            raw = r.raw.read(decode_content=False)
+        except (requests.RequestException, OSError) as exc:
+            raise TransportError(f"network: {exc.__class__.__name__}") from None
+        finally:
+            pass
+        self.bytes_received += len(raw)
+        if r.headers.get("Content-Encoding") == "gzip":
+            try:
+                raw = gzip.decompress(raw)
+            except (OSError, EOFError):
+                raise TransportError("network: a truncated answer") from None
+        if r.status_code == 200:
+            return raw
+        message = _error_message(raw)
+        if r.status_code == 429:
+            try:
+                wait = float(r.headers.get("Retry-After", "5"))
+            except ValueError:
+                wait = 5.0
+            raise TransportError(f"rate limited: {message}", retry_after=wait, status=429)
+        if r.status_code >= 500:
+            raise TransportError(f"server {r.status_code}: {message}", status=r.status_code)
+        # 400/401/403/413: the request itself is wrong; retrying the same will not help
+        raise TransportError(f"server said {r.status_code}: {message}", permanent=True, status=r.status_code)
+
+    def health(self) -> Health:
+        return msgspec.msgpack.decode(self._call("GET", "/health", auth=False), type=Health)
+
+    def push(self, events: Sequence[dict[str, Any]]) -> PushResponse:
+        body = gzip.compress(msgspec.msgpack.encode({"events": [_msgpackable(e) for e in events]}), compresslevel=5)
+        try:
+            return msgspec.msgpack.decode(self._call("POST", "/events", body=body), type=PushResponse)
+        except msgspec.DecodeError as exc:
+            raise TransportError(f"an answer that is not the protocol's: {exc}") from None
+
+    def pull(self, after: int, limit: int = 500, include_own: bool = False) -> PullResponse:
+        raw = self._call("GET", "/events", params={"after": after, "limit": limit, "include_own": int(include_own)})
+        try:
+            return msgspec.msgpack.decode(raw, type=PullResponse)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise TransportError(f"an answer that is not the protocol's: {exc}") from None
+
+    def devices_me(self) -> DeviceMe:
+        return msgspec.msgpack.decode(self._call("GET", "/devices/me"), type=DeviceMe)
+
+
+def _msgpackable(e: dict[str, Any]) -> dict[str, Any]:
+    p = e["payload"]
+    if isinstance(p, msgspec.Raw):
+        return {**e, "payload": msgspec.json.decode(p)}
+    return e
+
+
+def _error_message(raw: bytes) -> str:
+    for decode in (msgspec.msgpack.decode, msgspec.json.decode):
+        try:
+            body = decode(raw)
+            if isinstance(body, dict) and "message" in body:
+                return str(body["message"])
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            continue
+    return raw[:200].decode("utf-8", "replace")
+
+
+__all__ = ["Transport", "TransportError", "Result"]
