@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("till", parents=[common], help="start the till (the default command)")
 
+    s = sub.add_parser("sync", parents=[common], help="run the sync engine headless (a service beside the till)")
+    s.add_argument("--once", action="store_true", help="push and pull once; exit 1 if anything failed")
+    sub.add_parser("status", parents=[common], help="pending, failed, conflicts, oldest pending age, last sync")
+    s = sub.add_parser("restore", parents=[common], help="rebuild this till from the server onto an empty database")
+    s.add_argument("--server", required=True, metavar="URL")
+    s.add_argument("--token", required=True)
+
     db_opt = argparse.ArgumentParser(add_help=False)
     db_opt.add_argument("--db", default=argparse.SUPPRESS, metavar="URL",
                         help="a SQLite path (default: ~/.local/share/caja/server.db) or postgresql://user:pw@host/db")
@@ -137,6 +144,12 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_rebuild(cfg)
     if command == "verify":
         return cmd_verify(cfg)
+    if command == "sync":
+        return cmd_sync(cfg, once=args.once)
+    if command == "status":
+        return cmd_status(cfg)
+    if command == "restore":
+        return cmd_restore(cfg, args.server, args.token)
     if command == "till":
         from .plain import run_plain_till
 
@@ -184,6 +197,77 @@ def cmd_init(args: argparse.Namespace, cfg_path: str | None) -> int:
                       f"{CASHIER[0]} (cashier, PIN {CASHIER[1]})")
             else:
                 print("demo: the till already has products or users; left as it is")
+    return 0
+
+
+def cmd_sync(cfg: config.Config, *, once: bool) -> int:
+    import signal
+    import threading
+
+    from .bootstrap import build_sync
+
+    if not cfg.sync.server_url:
+        raise CliError("no [sync] server_url in the config: this till works offline only")
+    with _open(cfg) as store:
+        engine = build_sync(cfg, store, log_stream=sys.stderr)
+        if once:
+            engine.outbox.recover()
+            ok = engine.sync_once()
+            m = engine.refresh_metrics()
+            print(f"pushed {m.pushed}, pulled {m.pulled}; pending {m.pending}, failed {m.failed}, "
+                  f"conflicts {m.conflicts}" + (f"; error: {m.last_error}" if not ok and m.last_error else ""))
+            return 0 if ok and m.failed == 0 else 1
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        engine.run(stop)
+    return 0
+
+
+def cmd_status(cfg: config.Config) -> int:
+    import datetime
+
+    from .sync.engine import status
+
+    with _open(cfg) as store:
+        m = status(store)
+        failed = store.conn.execute("SELECT seq, type, sync_error FROM event WHERE sync_status = 'failed' "
+                                    "ORDER BY seq LIMIT 10").fetchall()
+    when = (datetime.datetime.fromtimestamp(m.last_sync_at / 1000).strftime("%Y-%m-%d %H:%M:%S")
+            if m.last_sync_at else "never")
+    age = "-" if m.oldest_pending_age_s is None else _age(m.oldest_pending_age_s)
+    print(f"till {cfg.till.device_id} of store {cfg.till.store_id}: server {cfg.sync.server_url or '(none: offline only)'}")
+    print(f"pending {m.pending}  failed {m.failed}  conflicts {m.conflicts} ({m.conflicts_open} waiting for a manager)")
+    print(f"oldest pending {age}  last sync {when}  connectivity {m.connectivity}")
+    if m.last_error:
+        print(f"last error: {m.last_error}")
+    if m.clock_warning and m.clock_skew_ms is not None:
+        print(f"CLOCK WARNING: this till's clock is {m.clock_skew_ms / 1000:+.0f} s off the server's")
+    for seq, type_, error in failed:
+        print(f"failed: seq {seq} {type_}: {error}")
+    return 1 if m.failed else 0
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def cmd_restore(cfg: config.Config, server: str, token: str) -> int:
+    from .sync.restore import restore
+    from .sync.transport import Transport, TransportError
+
+    transport = Transport(server, token)
+    try:
+        with _open(cfg) as store:
+            r = restore(store, transport)
+    except TransportError as exc:
+        raise CliError(f"restore failed, nothing kept beyond what was fully received: {exc}", 1) from None
+    print(f"restored {r.events} events ({r.own_events} of this till, up to seq {r.last_seq}) in {r.seconds:.1f} s "
+          f"({r.events / max(r.seconds, 1e-9):,.0f} events/s); this till's next event continues its chain")
     return 0
 
 

@@ -39,8 +39,8 @@ class Outbox:
     def next_batch(self, limit: int) -> list[OutboxEvent]:
         me = self.store.device_id
         rows = self.conn.execute(
-            f"SELECT {COLS} FROM event WHERE sync_status = 'pending' AND device_id = ? "
-            "ORDER BY priority DESC, seq LIMIT ?", (me, limit * 2)).fetchall()
+            f"SELECT {COLS} FROM event WHERE sync_status = 'pending' ORDER BY priority DESC, seq LIMIT ?",
+            (limit * 2,)).fetchall()
         if not rows:
             return []
         # the earliest unsent seq of each aggregate the candidates touch
@@ -110,18 +110,22 @@ class Outbox:
 
     # --- what the owner sees ------------------------------------------------------------------------
 
+    def pending_count(self) -> int:
+        """Only this till's own events are ever pending (pulled events arrive synced): an index lookup."""
+        return self.conn.execute("SELECT COUNT(*) FROM event WHERE sync_status = 'pending'").fetchone()[0]
+
     def counts(self) -> dict[str, int]:
-        out = dict(self.conn.execute("SELECT sync_status, COUNT(*) FROM event WHERE device_id = ? "
-                                     "GROUP BY sync_status", (self.store.device_id,)).fetchall())
+        out = dict(self.conn.execute("SELECT sync_status, COUNT(*) FROM event WHERE store_id = ? AND device_id = ? "
+                                     "GROUP BY sync_status", (self.store.store_id, self.store.device_id)).fetchall())
         out["conflicts_open"] = self.conn.execute(
             "SELECT COUNT(*) FROM sync_conflict WHERE resolution = 'manual' AND resolved_at IS NULL").fetchone()[0]
         out["conflicts"] = self.conn.execute("SELECT COUNT(*) FROM sync_conflict").fetchone()[0]
         return out
 
     def oldest_pending_ms(self) -> int | None:
-        row = self.conn.execute("SELECT MIN(created_at) FROM event WHERE sync_status IN ('pending', 'syncing') "
-                                "AND device_id = ?", (self.store.device_id,)).fetchone()
-        return row[0]
+        rows = [self.conn.execute("SELECT MIN(created_at) FROM event WHERE sync_status = ?", (st,)).fetchone()[0]
+                for st in ("pending", "syncing")]
+        return min((r for r in rows if r is not None), default=None)
 
     def failed(self, limit: int = 100) -> list[tuple[int, str, str, str]]:
         return self.conn.execute("SELECT seq, type, event_id, sync_error FROM event WHERE sync_status = 'failed' "

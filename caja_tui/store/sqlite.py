@@ -54,7 +54,7 @@ class RemoteApply(msgspec.Struct):
     bad: list[str] = []
 
 
-class EmitLimitExceeded(Exception):
+class EmitLimitExceeded(StoreError):
     """The till tried to write more non-sale events than its limit allows (a runaway loop somewhere)."""
 
 

@@ -1,0 +1,363 @@
+"""The sync engine: push the outbox in prioritised batches, pull the other tills' events, retry with backoff.
+
+It runs as a worker thread in the TUI and as the headless `caja sync` service, against the same SQLite file
+as the till; the sale path never waits for it. Everything it knows survives a restart: what was sent is in
+the event table's `sync_status`, the pull cursor is committed with the events it covers, and its figures
+are kept in the `meta` table for `caja status`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import backoff
+import msgspec
+
+from ..domain.clock import system_ms
+from ..store.outbox import Outbox
+from ..store.sqlite import SqliteStore
+from .transport import Transport, TransportError
+
+CLOCK_WARNING_MS = 2 * 60 * 1000
+PULL_PAGE = 200  # small pages: each is applied in one short transaction, never delaying a checkout
+BACKLOG_BATCH = 1000
+POLL_S = 0.25
+
+
+class SyncMetrics(msgspec.Struct, kw_only=True):
+    pending: int = 0
+    synced: int = 0
+    failed: int = 0
+    conflicts: int = 0
+    conflicts_open: int = 0
+    oldest_pending_age_s: float | None = None
+    connectivity: str = "unknown"  # online, offline, unknown (no server configured: offline-only)
+    last_sync_at: int | None = None  # ms
+    last_sync_ms: float | None = None
+    avg_sync_ms: float | None = None
+    syncs: int = 0
+    errors: int = 0
+    error_rate: float = 0.0  # errors / attempts over the last 50 attempts
+    last_error: str | None = None
+    next_retry_at: int | None = None  # ms
+    events_per_min: float = 0.0  # events pushed and pulled in the last minute
+    bytes_per_s: float = 0.0  # on the wire, over the last minute
+    pushed: int = 0
+    pulled: int = 0
+    clock_skew_ms: int | None = None
+    clock_warning: bool = False
+
+
+class JsonLines:
+    """Structured sync log: one JSON object a line, each with the device and store."""
+
+    def __init__(self, stream: TextIO | None, **fields: Any) -> None:
+        self.stream = stream
+        self.fields = fields
+        self._lock = threading.Lock()
+
+    def __call__(self, event: str, **fields: Any) -> None:
+        if self.stream is None:
+            return
+        line = json.dumps({"ts": system_ms(), "event": event, **self.fields, **fields}, separators=(",", ":"),
+                          default=str)
+        with self._lock:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+
+class SyncEngine:
+    def __init__(self, store: SqliteStore, transport: Transport | None, *, batch_size: int = 50,
+                 batch_seconds: float = 5.0, log: JsonLines | None = None,
+                 on_metrics: Callable[[SyncMetrics], None] | None = None) -> None:
+        self.store = store
+        self.transport = transport
+        self.outbox = Outbox(store)
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
+        self.log = log or JsonLines(None)
+        self.on_metrics = on_metrics
+        self.metrics = SyncMetrics(**self._saved())
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._attempts: deque[bool] = deque(maxlen=50)
+        self._traffic: deque[tuple[float, int, int]] = deque()  # (monotonic time, events, bytes)
+        self._delays = self._new_delays()
+        self._last_pull = 0.0
+        self._data_version: int | None = None
+        self._saved_state = ""
+        self._counted_at = 0.0
+        self.last_exc: TransportError | None = None
+
+    # --- control ----------------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """New events were written: push soon (the till calls this after a use case)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    @staticmethod
+    def _new_delays():
+        gen = backoff.expo(base=2, factor=1, max_value=60)  # 1 s, 2 s, 4 s ... 60 s
+        next(gen)
+        return gen
+
+    # --- one round --------------------------------------------------------------------------------
+
+    def sync_once(self) -> bool:
+        """Push everything pending, then pull until the server has no more. True if it all went through."""
+        if self.transport is None:
+            self._set_connectivity("unknown")
+            self.refresh_metrics()
+            return False
+        t0 = time.perf_counter()
+        self.log("sync_start", pending=self.metrics.pending)
+        self.last_exc = None
+        try:
+            pushed, rejected, conflicts = self.push_pending()
+            pulled = self.pull_all()
+        except TransportError as exc:
+            self.last_exc = exc
+            self._failed(exc)
+            return False
+        ms = (time.perf_counter() - t0) * 1000
+        self._succeeded(ms)
+        self.log("sync_success", pushed=pushed, pulled=pulled, rejected=rejected, conflicts=conflicts,
+                 ms=round(ms, 1))
+        return rejected == 0
+
+    def push_pending(self) -> tuple[int, int, int]:
+        assert self.transport is not None
+        pushed = rejected = conflicts = 0
+        while True:
+            waiting = self.outbox.pending_count()
+            if not waiting:
+                break
+            batch = self.outbox.next_batch(BACKLOG_BATCH if waiting > self.batch_size else self.batch_size)
+            if not batch:
+                break
+            self.outbox.mark_syncing(batch)
+            try:
+                resp = self.transport.push([e.wire for e in batch])
+            except TransportError:
+                self.outbox.release(batch)
+                raise
+            self._server_time(resp.server_time_ms)
+            result = self.outbox.record_results(batch, resp.results)
+            pushed += len(batch)
+            rejected += result.get("rejected", 0)
+            conflicts += result.get("conflict", 0)
+            for r in resp.results:
+                if r.status == "rejected":
+                    self.log("event_rejected", event_id=r.event_id, code=r.code, message=r.message)
+                elif r.status == "conflict":
+                    self.log("event_conflict", event_id=r.event_id, conflict_with=r.conflict_with,
+                             resolution=r.resolution)
+            self._count_traffic(len(batch))
+            self.metrics.pushed += len(batch)
+        return pushed, rejected, conflicts
+
+    def pull_all(self, *, include_own: bool = False, page: int = PULL_PAGE) -> int:
+        assert self.transport is not None
+        cursor = int(self.store.meta("pull_cursor", "0") or 0)
+        pulled = 0
+        for _ in range(1_000_000):
+            resp = self.transport.pull(cursor, page, include_own)
+            self._server_time(resp.server_time_ms)
+            if resp.events or resp.cursor != cursor:
+                applied = self.store.apply_remote(resp.events, cursor=resp.cursor)
+                if applied.bad:
+                    self.log("pull_refused", reason="hash does not match", event_ids=applied.bad[:20])
+                pulled += applied.new
+                self._count_traffic(len(resp.events))
+            cursor = resp.cursor
+            if not resp.more:
+                break
+        self._last_pull = time.monotonic()
+        self.metrics.pulled += pulled
+        return pulled
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event | None = None, *, pull_every_s: float = 15.0) -> None:
+        """Until stopped: push when a batch is due, pull regularly, back off while the server is away."""
+        stop = stop or self._stop
+        self.outbox.recover()
+        self.refresh_metrics()
+        while not stop.is_set() and not self._stop.is_set():
+            if self.transport is None:
+                self._sleep(stop, 5.0)
+                self.refresh_metrics()
+                continue
+            if self.metrics.connectivity == "offline":
+                try:
+                    self.transport.health()
+                except TransportError as exc:
+                    self._failed(exc, probe=True)
+                    self._sleep(stop, self._next_delay(exc))
+                    continue
+                self._set_connectivity("online")
+            if self._due(pull_every_s) and not self.sync_once() and self.last_exc is not None:
+                self._sleep(stop, self._next_delay(self.last_exc))
+                continue
+            if time.monotonic() - self._counted_at >= 5 or self._wake.is_set():
+                self.refresh_metrics()
+            self._sleep(stop, POLL_S)
+
+    def _due(self, pull_every_s: float) -> bool:
+        self._check_data_version()
+        waiting = self.outbox.pending_count()
+        if waiting >= self.batch_size:
+            return True
+        oldest = self.outbox.oldest_pending_ms()
+        if waiting and oldest is not None and system_ms() - oldest >= self.batch_seconds * 1000:
+            return True
+        if self._wake.is_set() and waiting:
+            self._wake.clear()
+            # a fresh event starts the batch window; push now if the oldest one has waited long enough
+            return oldest is not None and system_ms() - oldest >= self.batch_seconds * 1000
+        return time.monotonic() - self._last_pull >= pull_every_s
+
+    def _check_data_version(self) -> None:
+        """Another process (the till) wrote to the file: a cheap way to notice new events."""
+        v = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
+        if self._data_version is not None and v != self._data_version:
+            self._wake.set()
+        self._data_version = v
+
+    def _sleep(self, stop: threading.Event, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not stop.is_set() and not self._stop.is_set():
+            if self._wake.wait(min(POLL_S, max(0.0, deadline - time.monotonic()))):
+                if self.metrics.connectivity != "offline":
+                    return
+                self._wake.clear()
+
+    # --- bookkeeping ------------------------------------------------------------------------------
+
+    def _next_delay(self, exc: TransportError | None) -> float:
+        if exc is not None and exc.retry_after:
+            delay = float(exc.retry_after)
+        else:
+            delay = backoff.full_jitter(next(self._delays))
+            delay = max(delay, 0.2)
+        if exc is not None and exc.permanent:
+            delay = 60.0
+        self.metrics.next_retry_at = system_ms() + int(delay * 1000)
+        return delay
+
+    def _failed(self, exc: TransportError, *, probe: bool = False) -> None:
+        self._attempts.append(False)
+        self.metrics.errors += 1
+        self.metrics.last_error = str(exc)
+        if exc.status is None or exc.status >= 500:
+            self._set_connectivity("offline")
+        self.log("sync_error", error=str(exc), status=exc.status, probe=probe)
+        self.refresh_metrics()
+
+    def _succeeded(self, ms: float) -> None:
+        self._attempts.append(True)
+        self._delays = self._new_delays()
+        m = self.metrics
+        m.syncs += 1
+        m.last_sync_at = system_ms()
+        m.last_sync_ms = round(ms, 1)
+        m.avg_sync_ms = round(ms if m.avg_sync_ms is None else m.avg_sync_ms * 0.8 + ms * 0.2, 1)
+        m.next_retry_at = None
+        self._set_connectivity("online")
+        self.refresh_metrics()
+
+    def _set_connectivity(self, state: str) -> None:
+        if state != self.metrics.connectivity:
+            self.log("connectivity", state=state)
+        self.metrics.connectivity = state
+
+    def _server_time(self, server_ms: int) -> None:
+        skew = system_ms() - server_ms
+        self.metrics.clock_skew_ms = skew
+        warn = abs(skew) > CLOCK_WARNING_MS
+        if warn and not self.metrics.clock_warning:
+            self.log("clock_warning", skew_ms=skew)
+        self.metrics.clock_warning = warn
+        self.store.observe_time(server_ms)
+
+    def _count_traffic(self, events: int) -> None:
+        now = time.monotonic()
+        t = self.transport
+        total = (t.bytes_sent + t.bytes_received) if t else 0
+        self._traffic.append((now, events, total))
+        while self._traffic and self._traffic[0][0] < now - 60:
+            self._traffic.popleft()
+
+    def refresh_metrics(self) -> SyncMetrics:
+        self._counted_at = time.monotonic()
+        m = self.metrics
+        counts = self.outbox.counts()
+        m.pending = counts.get("pending", 0) + counts.get("syncing", 0)
+        m.synced = counts.get("synced", 0)
+        m.failed = counts.get("failed", 0)
+        m.conflicts = counts.get("conflicts", 0)
+        m.conflicts_open = counts.get("conflicts_open", 0)
+        oldest = self.outbox.oldest_pending_ms()
+        m.oldest_pending_age_s = None if oldest is None else round(max(0, system_ms() - oldest) / 1000, 1)
+        m.error_rate = round(self._attempts.count(False) / len(self._attempts), 3) if self._attempts else 0.0
+        now = time.monotonic()
+        window = [x for x in self._traffic if x[0] >= now - 60]
+        m.events_per_min = float(sum(x[1] for x in window))
+        if len(window) >= 2:
+            span = max(1.0, window[-1][0] - window[0][0])
+            m.bytes_per_s = round((window[-1][2] - window[0][2]) / span, 1)
+        if m.connectivity == "unknown" and self.transport is None:
+            m.connectivity = "offline-only"
+        self._save()
+        if self.on_metrics:
+            self.on_metrics(msgspec.structs.replace(m))
+        return m
+
+    _SAVED = ("last_sync_at", "last_sync_ms", "avg_sync_ms", "syncs", "errors", "last_error", "connectivity",
+              "clock_skew_ms", "clock_warning", "next_retry_at")
+
+    def _save(self) -> None:
+        """Keep the figures for `caja status`, only when they changed (no write, no fsync while idle)."""
+        state = json.dumps({k: getattr(self.metrics, k) for k in self._SAVED})
+        if state == self._saved_state:
+            return
+        self._saved_state = state
+        try:
+            self.store.set_meta("sync_state", state)
+        except Exception as exc:  # noqa: BLE001 - figures are best effort; never stop syncing for them
+            print(f"caja sync: could not save figures: {exc}", file=sys.stderr)
+
+    def _saved(self) -> dict[str, Any]:
+        raw = self.store.meta("sync_state")
+        if not raw:
+            return {}
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return {}
+        return {k: v for k, v in data.items() if k in self._SAVED}
+
+
+def status(store: SqliteStore) -> SyncMetrics:
+    """What `caja status` prints: the outbox as it is now, and the sync service's last figures."""
+    engine = SyncEngine(store, None)
+    m = engine.metrics
+    counts = engine.outbox.counts()
+    m.pending = counts.get("pending", 0) + counts.get("syncing", 0)
+    m.synced = counts.get("synced", 0)
+    m.failed = counts.get("failed", 0)
+    m.conflicts = counts.get("conflicts", 0)
+    m.conflicts_open = counts.get("conflicts_open", 0)
+    oldest = engine.outbox.oldest_pending_ms()
+    m.oldest_pending_age_s = None if oldest is None else round(max(0, system_ms() - oldest) / 1000, 1)
+    return m

@@ -1,0 +1,43 @@
+"""`caja restore`: rebuild a till whose disk died, from the server, onto an empty database."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+
+from ..store.sqlite import SqliteStore, StoreError
+from .engine import SyncEngine
+from .transport import Transport
+
+
+class Restored(msgspec.Struct):
+    events: int
+    own_events: int
+    last_seq: int
+    seconds: float
+
+
+def restore(store: SqliteStore, transport: Transport) -> Restored:
+    if store.count("SELECT COUNT(*) FROM event") and store.meta("restoring") != "1":
+        raise StoreError(f"{store.path} already holds events; restore only fills an empty database "
+                         "(create one with `caja init` and a new db path)")
+    me = transport.devices_me()
+    if (me.store_id, me.device_id) != (store.store_id, store.device_id):
+        raise StoreError(f"the token belongs to store '{me.store_id}' device '{me.device_id}', but the config says "
+                         f"store '{store.store_id}' device '{store.device_id}'; fix [till] in the config")
+    t0 = time.perf_counter()
+    store.set_meta("restoring", "1")  # an interrupted restore may be run again: it goes on from its cursor
+    engine = SyncEngine(store, transport)
+    engine.pull_all(include_own=True, page=1000)
+    conn = store.conn
+    last_hlc = conn.execute("SELECT COALESCE(MAX(hlc), 0) FROM event WHERE device_id = ?",
+                            (store.device_id,)).fetchone()[0]
+    last_receipt = conn.execute(
+        "SELECT COALESCE(MAX(CAST(substr(receipt_no, instr(receipt_no, '-') + 1) AS INTEGER)), 0) FROM sale "
+        "WHERE device_id = ?", (store.device_id,)).fetchone()[0]
+    store.resume_chain(me.last_seq, me.last_hash, last_hlc, last_receipt)
+    store.set_meta("restoring", "0")
+    own = conn.execute("SELECT COUNT(*) FROM event WHERE device_id = ?", (store.device_id,)).fetchone()[0]
+    total = conn.execute("SELECT COUNT(*) FROM event").fetchone()[0]
+    return Restored(events=total, own_events=own, last_seq=me.last_seq, seconds=time.perf_counter() - t0)

@@ -1,0 +1,170 @@
+"""Tills syncing through a real `caja serve` on 127.0.0.1: push, pull, priorities, offline, restore."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from caja_tui.application import cash, products, sales, stock, users
+from caja_tui.domain.cart import Cart
+from caja_tui.domain.events import Tender
+from caja_tui.store.maintenance import read_model_digests, verify
+from caja_tui.sync.engine import SyncEngine
+from caja_tui.sync.restore import restore
+from caja_tui.sync.transport import Transport, TransportError
+from tests.conftest import make_store
+from tests.protocol_client import Client
+from tests.server_proc import ServerProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = ServerProcess(str(tmp_path / "server.db"), workers=2).start()
+    yield srv
+    srv.stop()
+
+
+def till(tmp_path, srv, device, store="s1"):
+    s = make_store(tmp_path / f"{device}.db", device_id=device, store_id=store)
+    token = srv.enroll(store, device)
+    return s, SyncEngine(s, Transport(srv.url, token), batch_size=50, batch_seconds=0.2), token
+
+
+def sell(store, actor, code, method="cash"):
+    cart = Cart()
+    assert sales.scan(store, cart, code) is not None
+    total = sales.rules.price_sale(cart.lines, 0, True).total
+    return sales.complete_sale(store, actor, cart, [Tender(method=method, amount=total)], prices_include_tax=True)
+
+
+def test_two_tills_exchange_events_and_converge(tmp_path, server):
+    a, ea, _ = till(tmp_path, server, "A")
+    b, eb, _ = till(tmp_path, server, "B")
+    users.create_user(a, "system", name="Ana", role="manager", pin="1234", user_id="ana")
+    p = products.create_product(a, "ana", sku="PAN", name="Pan", price=1000, tax_rate=0, stock=10)
+    assert ea.sync_once() and eb.sync_once()
+    cash.open_session(b, "ana", 0)  # B knows Ana and the product from the pull
+    sell(b, "ana", "PAN")
+    assert eb.sync_once() and ea.sync_once()
+    with a.read() as tx:
+        assert tx.product(p.id).stock == 9
+    assert read_model_digests(a.conn) == read_model_digests(b.conn)
+    assert ea.refresh_metrics().pending == 0 and eb.metrics.synced > 0
+    for s in (a, b):
+        assert verify(s).ok
+        s.close()
+
+
+def test_offline_for_a_while_then_back_drains_in_priority_order(tmp_path):
+    srv = ServerProcess(str(tmp_path / "server.db"), workers=1).start()
+    port = srv.port
+    a, ea, token = till(tmp_path, srv, "A")
+    srv.stop()  # the network goes away
+    users.create_user(a, "system", name="Ana", role="manager", pin="1234", user_id="ana")
+    cash.open_session(a, "ana", 0)
+    for i in range(30):
+        products.create_product(a, "ana", sku=f"P{i}", name=f"P{i}", price=100 + i, tax_rate=0, stock=5)
+    for i in range(40):
+        sell(a, "ana", f"P{i % 30}")
+    stop = threading.Event()
+    worker = threading.Thread(target=ea.run, args=(stop,), daemon=True)
+    worker.start()
+    time.sleep(2.5)
+    m = ea.refresh_metrics()
+    assert m.connectivity == "offline" and m.pending == 2 + 30 * 2 + 40 and m.errors >= 1
+    srv2 = ServerProcess(srv.db, workers=1)
+    srv2.port = port
+    srv2.start()  # the network is back
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and ea.refresh_metrics().pending:
+            time.sleep(0.3)
+        stop.set()
+        worker.join(10)
+        assert ea.metrics.pending == 0 and ea.metrics.connectivity == "online"
+        events = Client(srv2.url, token).pull_all(include_own=True)
+        assert len(events) == 102
+        priorities = [{"sale": 100, "cash": 50, "stock": 50}.get(e["type"].split(".")[0], 25) for e in events]
+        assert priorities == sorted(priorities, reverse=True)  # sales reached the server first
+    finally:
+        srv2.stop()
+        a.close()
+
+
+def test_a_rejected_event_is_failed_shown_and_does_not_block_the_queue(tmp_path, server):
+    a, ea, _ = till(tmp_path, server, "A")
+    users.create_user(a, "system", name="Ana", role="manager", pin="1234", user_id="ana")
+    a.conn.execute("UPDATE event SET payload = replace(payload, 'Ana', 'Eve') WHERE seq = 1")  # corrupt: BAD_HASH
+    products.create_product(a, "ana", sku="X", name="X", price=1, tax_rate=0)
+    assert not ea.sync_once()  # something failed
+    failed = ea.outbox.failed()
+    assert len(failed) == 1 and failed[0][0] == 1 and failed[0][3].startswith("BAD_HASH")
+    assert ea.refresh_metrics().pending == 0 and ea.metrics.synced == 1
+    a.close()
+
+
+def test_restore_rebuilds_a_dead_till_and_its_next_event_is_accepted(tmp_path, server):
+    a, ea, token = till(tmp_path, server, "A")
+    b, eb, _ = till(tmp_path, server, "B")
+    users.create_user(a, "system", name="Ana", role="manager", pin="1234", user_id="ana")
+    cash.open_session(a, "ana", 0)
+    p = products.create_product(a, "ana", sku="PAN", name="Pan", price=1000, tax_rate=0, stock=10)
+    receipts = [sell(a, "ana", "PAN").receipt_no for _ in range(3)]
+    stock.adjust_stock(a, "ana", p.id, -1, "damaged")
+    assert ea.sync_once()
+    eb.sync_once()
+    before = read_model_digests(a.conn)
+    a.close()
+    os.remove(tmp_path / "A.db")  # the disk died
+    fresh = make_store(tmp_path / "A-new.db", device_id="A")
+    r = restore(fresh, Transport(server.url, token))
+    assert r.own_events == fresh.count("SELECT COUNT(*) FROM event") and r.last_seq == 8
+    assert read_model_digests(fresh.conn) == before
+    done = sell(fresh, "ana", "PAN")  # the session is still open after the restore
+    assert done.receipt_no == "A-000004" and receipts[-1] == "A-000003"
+    engine = SyncEngine(fresh, Transport(server.url, token))
+    assert engine.sync_once() and engine.outbox.failed() == []
+    assert verify(fresh).ok
+    fresh.close()
+    b.close()
+
+
+def test_caja_sync_once_and_status_from_the_command_line(tmp_path, server):
+    cfg = tmp_path / "t.toml"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    token = server.enroll("demo", "T05")
+
+    def caja(*args):
+        return subprocess.run([sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), *args],
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    assert caja("init", "--demo", "--store", "demo", "--device", "T05", "--server", server.url,
+                "--token", token).returncode == 0
+    st = caja("status")
+    assert "pending 482" in st.stdout, st.stdout
+    once = caja("sync", "--once")
+    assert once.returncode == 0, once.stdout + once.stderr
+    assert "pushed 482" in once.stdout and '"event":"sync_success"' in once.stderr
+    st = caja("status")
+    assert st.returncode == 0 and "pending 0" in st.stdout and "last sync 20" in st.stdout
+    bad = caja("restore", "--server", server.url, "--token", token)
+    assert bad.returncode == 1 and "already holds events" in bad.stderr
+
+
+def test_a_wrong_token_is_an_error_that_says_so(tmp_path, server):
+    a = make_store(tmp_path / "A.db", device_id="A")
+    users.create_user(a, "system", name="Ana", role="manager", pin="1234", user_id="ana")
+    e = SyncEngine(a, Transport(server.url, "caja_wrong"))
+    assert not e.sync_once()
+    assert "401" in e.metrics.last_error and e.refresh_metrics().pending == 1
+    with pytest.raises(TransportError):
+        Transport(server.url, "caja_wrong").devices_me()
+    a.close()
