@@ -122,6 +122,16 @@ class ProductDeleted(Payload, frozen=True, kw_only=True):
         return f"product:{self.product_id}"
 
 
+@event_type("product.restored", Priority.NORMAL)
+class ProductRestored(Payload, frozen=True, kw_only=True):
+    """Undoes a delete (a manager's choice when another till updated a product this one deleted)."""
+
+    product_id: Id
+
+    def aggregate(self) -> str:
+        return f"product:{self.product_id}"
+
+
 # --- stock ---------------------------------------------------------------------------------------
 
 
@@ -315,6 +325,22 @@ class UserUpdated(Payload, frozen=True, kw_only=True):
 
     def aggregate(self) -> str:
         return f"user:{self.user_id}"
+
+
+# --- conflicts --------------------------------------------------------------------------------------
+
+
+@event_type("conflict.resolved", Priority.NORMAL)
+class ConflictResolved(Payload, frozen=True, kw_only=True):
+    """A manager's decision on a conflict the server left to a person (`manual`)."""
+
+    event_id: Id  # this till's event the server answered `conflict`
+    conflict_with: Id
+    outcome: Literal["keep", "apply"]  # keep the other till's change, or apply this till's after all
+    note: Text = ""
+
+    def aggregate(self) -> str:
+        return f"conflict:{self.event_id}"
 
 
 # --- the envelope --------------------------------------------------------------------------------

@@ -439,6 +439,9 @@ class ServerStorage:
                 self._record_conflict(auth, w.event_id, rival.event_id, "last-write-wins", w.created_at)
                 return Result(event_id=w.event_id, status="conflict", conflict_with=rival.event_id,
                               resolution="last-write-wins")
+        elif w.type == "product.restored":
+            self.database.execute_sql(self._sql("DELETE FROM deletion WHERE store_id = ? AND entity = ?"),
+                                      (auth.store_id, f"product:{w.payload['product_id']}"))
         elif w.type == "product.deleted":
             Deletion.insert(store_id=auth.store_id, entity=f"product:{w.payload['product_id']}",
                             event_id=w.event_id).on_conflict_ignore().execute()

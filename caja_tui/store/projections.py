@@ -169,6 +169,10 @@ class Projector:
                 self._product(p.product_id, ts, 0, hlc, **p.changes.fields())
             case ev.ProductDeleted():
                 self._product(p.product_id, ts, 0, hlc, deleted=1)
+            case ev.ProductRestored():
+                self._product(p.product_id, ts, 0, hlc, deleted=None)
+            case ev.ConflictResolved():
+                pass  # a decision for the audit; what it changes comes as its own events
             case ev.StockAdjusted():
                 self._movement(self._rows(SQL_MOVEMENT), p.product_id, p.delta, ts, f"adjust:{p.reason}")
             case ev.StockReceived():

@@ -522,6 +522,24 @@ class SqliteTx:
     def count_users(self) -> int:
         return self._q("SELECT COUNT(*) FROM user WHERE created_hlc > 0").fetchone()[0]
 
+    def sync_conflict(self, event_id: str) -> dict[str, Any] | None:
+        r = self._q("SELECT event_id, conflict_with, resolution, type, aggregate, resolved_at FROM sync_conflict "
+                    "WHERE event_id = ?", (event_id,)).fetchone()
+        return None if r is None else dict(zip(("event_id", "conflict_with", "resolution", "type", "aggregate",
+                                                "resolved_at"), r, strict=True))
+
+    def mark_conflict_resolved(self, event_id: str, actor: str, outcome: str) -> None:
+        self.conn.execute("UPDATE sync_conflict SET resolved_at = ?, resolved_by = ?, outcome = ? WHERE event_id = ?",
+                          (self.store.wall(), actor, outcome, event_id))
+
+    def local_event(self, event_id: str) -> Event | None:
+        r = self._q("SELECT event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, "
+                    "payload FROM event WHERE event_id = ?", (event_id,)).fetchone()
+        if r is None:
+            return None
+        return Event(event_id=r[0], type=r[1], store_id=r[2], device_id=r[3], seq=r[4], hlc=r[5], created_at=r[6],
+                     actor=r[7], v=r[8], prev_hash=r[9], hash=r[10], payload=decode_payload(r[1], r[8], r[11]))
+
 
 def _chunks(items: list[str], n: int) -> Iterator[list[str]]:
     for i in range(0, len(items), n):

@@ -127,7 +127,7 @@ def test_three_partitioned_tills_selling_the_same_products_converge(tmp_path, se
     # partitioned: nobody syncs while they sell, count, adjust and edit the same products
     rnd = random.Random(5)
     for dev, (s, _) in tills.items():
-        for i in range(40):
+        for _ in range(40):
             sell(s, "ana", f"P{rnd.randrange(10)}", method=rnd.choice(["cash", "card"]))
         stock.count_stock(s, "ana", items[0].id, 500 + ord(dev))
         stock.adjust_stock(s, "ana", items[1].id, -2, "damaged")
