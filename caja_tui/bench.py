@@ -28,6 +28,9 @@ GOALS = {
     "push_events_per_s_sqlite": ">= 20000",
     "push_events_per_s_postgresql": ">= 10000",
     "pull_events_per_s": ">= 50000",
+    "drain_100k_s": "<= 10",
+    "restore_events_per_s": ">= 20000",
+    "checkout_p99_ms_while_syncing": "<= 2 x checkout_p99_ms",
 }
 
 
@@ -320,12 +323,80 @@ def bench_server(workdir: Path, n_events: int, rounds: int) -> dict:
     return out
 
 
+def bench_sync(workdir: Path, n_events: int) -> dict:
+    """A till's backlog to a local server, a restore from it, and checkouts while a big pull is applied."""
+    try:
+        import falcon  # noqa: F401
+    except ImportError:
+        return {"sync_note": "the server extra is not installed (pip install 'caja[server]')"}
+    from .application import cash, sales, users
+    from .application.importing import import_rows
+    from .domain.cart import Cart
+    from .domain.events import Tender
+    from .server.devcluster import free_port
+    from .sync.engine import SyncEngine
+    from .sync.restore import restore
+    from .sync.transport import Transport
+
+    db = str(workdir / "sync-server.db")
+    port = free_port()
+    proc = _serve(db, port)
+    url = f"http://127.0.0.1:{port}"
+    out: dict = {}
+    try:
+        ta, tb = _enroll(db, "bench", "SA"), _enroll(db, "bench", "SB")
+        a = _store(workdir / "sync-a.db", device="SA")
+        generate_events(a, n_events, n_products=max(10, n_events // 50))
+        t0 = time.perf_counter()
+        SyncEngine(a, Transport(url, ta)).push_pending()
+        out["drain_s"] = round(time.perf_counter() - t0, 2)
+        a.close()
+        fresh = _store(workdir / "sync-a2.db", device="SA")
+        r = restore(fresh, Transport(url, ta))
+        out["restore_events_per_s"] = round(r.events / r.seconds)
+        fresh.close()
+        b = _store(workdir / "sync-b.db", device="SB")
+        users.create_user(b, "system", name="Bench", role="manager", pin="1234", user_id="bench-b")
+        import_rows(b, "system", _catalog_rows(1000, seed=9))
+        cash.open_session(b, "bench-b", 0)
+        # the pull is applied by the sync service, a process of its own beside the till (as in production)
+        import subprocess
+
+        code = ("import sys; from caja_tui.store.sqlite import SqliteStore; from caja_tui.sync.engine import SyncEngine;"
+                "from caja_tui.sync.transport import Transport; "
+                "s = SqliteStore(sys.argv[1], store_id='bench', device_id='SB').open(); "
+                "SyncEngine(s, Transport(sys.argv[2], sys.argv[3])).pull_all()")
+        rnd = random.Random(4)
+        times = []
+        t_pull = time.perf_counter()
+        puller = subprocess.Popen([sys.executable, "-c", code, str(workdir / "sync-b.db"), url, tb])
+        while puller.poll() is None and len(times) < 20_000:
+            time.sleep(0.01)  # a checkout every 10 ms: far busier than any counter, yet the pull goes on
+            cart = Cart()
+            for _ in range(5):
+                sales.scan(b, cart, f"750{rnd.randrange(1000):010d}")
+            total = sales.rules.price_sale(cart.lines, 0, True).total
+            t1 = time.perf_counter()
+            sales.complete_sale(b, "bench-b", cart, [Tender(method="cash", amount=total)], prices_include_tax=True)
+            times.append((time.perf_counter() - t1) * 1000)
+        puller.wait()
+        out["checkout_p99_ms_while_syncing"] = round(_pct(times, 99), 3) if len(times) >= 20 else None
+        out["checkouts_while_syncing"] = len(times)
+        out["pull_applied_while_selling_s"] = round(time.perf_counter() - t_pull, 2)
+        b.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return out
+
+
 def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int:
     sizes = {
         "checkout": 300 if quick else 2000,
-        "import_products": 20_000 if quick else 100_000,
-        "events": 100_000 if quick else 1_000_000,
+        "import_products": 10_000 if quick else 100_000,
+        "events": 40_000 if quick else 1_000_000,
         "server_backlog": 8_000 if quick else 100_000,
+        "sync_backlog": 10_000 if quick else 100_000,
         "push_rounds": 50 if quick else 200,
     }
     result: dict = {"caja_version": __version__, "quick": quick,
@@ -337,11 +408,14 @@ def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int
         steps = (("checkout", lambda: bench_checkout(work, sizes["checkout"])),
                  ("import_products", lambda: bench_import(work, sizes["import_products"])),
                  ("events", lambda: bench_events(work, sizes["events"])),
-                 ("server_backlog", lambda: bench_server(work, sizes["server_backlog"], sizes["push_rounds"])))
+                 ("server_backlog", lambda: bench_server(work, sizes["server_backlog"], sizes["push_rounds"])),
+                 ("sync_backlog", lambda: bench_sync(work, sizes["sync_backlog"])))
         for name, step in steps:
             if not json_out:
                 print(f"measuring {name} ({sizes[name]:,}) ...", file=sys.stderr)
             result.update(step())
+    if not quick and "drain_s" in result:
+        result["drain_100k_s"] = result["drain_s"]
     result["sizes"] = {
         "checkout_p99_ms": f"{sizes['checkout']} sales of 5 lines, 1,000 products",
         "import_products_per_s": f"{sizes['import_products']} products",
@@ -353,6 +427,11 @@ def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int
         "push_events_per_s_postgresql": f"{sizes['server_backlog']} events from 4 devices at once, 1000 per push",
         "pull_events_per_s": f"{sizes['server_backlog']} events, 1000 per pull (msgpack, gzip)",
         "wire_bytes_per_event": "gzip msgpack push bodies of 100 events",
+        "drain_s": f"a till pushing a backlog of {sizes['sync_backlog']} events to a local server (drain_100k_s "
+                   "is this at 100,000)",
+        "restore_events_per_s": f"restoring a till of {sizes['sync_backlog']} events from a local server",
+        "checkout_p99_ms_while_syncing": f"5-line sales while another connection applies a pull of "
+                                         f"{sizes['sync_backlog']} events",
     }
     result["goals"] = GOALS
     result["seconds"] = round(time.perf_counter() - t_start, 1)

@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sync", parents=[common], help="run the sync engine headless (a service beside the till)")
     s.add_argument("--once", action="store_true", help="push and pull once; exit 1 if anything failed")
     sub.add_parser("status", parents=[common], help="pending, failed, conflicts, oldest pending age, last sync")
+    s = sub.add_parser("conflicts", parents=[common], help="list conflicts; a manager resolves the manual ones")
+    cs = s.add_subparsers(dest="conflicts_command", metavar="ACTION")
+    r = cs.add_parser("resolve", parents=[common], help="keep theirs or apply ours (asks the manager's PIN)")
+    r.add_argument("event_id")
+    r.add_argument("outcome", choices=("keep", "apply"))
+    r.add_argument("--manager", required=True, metavar="USER_ID")
+    r.add_argument("--note", default="")
     s = sub.add_parser("restore", parents=[common], help="rebuild this till from the server onto an empty database")
     s.add_argument("--server", required=True, metavar="URL")
     s.add_argument("--token", required=True)
@@ -148,6 +155,8 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_sync(cfg, once=args.once)
     if command == "status":
         return cmd_status(cfg)
+    if command == "conflicts":
+        return cmd_conflicts(cfg, args)
     if command == "restore":
         return cmd_restore(cfg, args.server, args.token)
     if command == "till":
@@ -254,6 +263,34 @@ def _age(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def cmd_conflicts(cfg: config.Config, args: argparse.Namespace) -> int:
+    import datetime
+    import getpass
+
+    from .store.outbox import Outbox
+
+    with _open(cfg) as store:
+        if args.conflicts_command == "resolve":
+            from .application.conflicts import resolve_conflict
+            from .application.users import authenticate
+
+            pin = os.environ.get("CAJA_MANAGER_PIN") or getpass.getpass(f"PIN of {args.manager}: ")
+            authenticate(store, args.manager, pin)
+            resolve_conflict(store, args.manager, args.event_id, args.outcome, args.note)
+            print(f"conflict {args.event_id}: {args.outcome} (written as an event; it syncs like any other)")
+            return 0
+        rows = Outbox(store).conflicts()
+    if not rows:
+        print("no conflicts")
+        return 0
+    for event_id, other, resolution, type_, aggregate, detected, resolved_at, by, outcome in rows:
+        when = datetime.datetime.fromtimestamp(detected / 1000).strftime("%Y-%m-%d %H:%M")
+        state = (f"resolved by {by}: {outcome}" if resolved_at else
+                 "WAITING FOR A MANAGER" if resolution == "manual" else "settled automatically")
+        print(f"{when}  {type_:<16} {aggregate:<48} {resolution:<16} {state}\n    ours {event_id}  theirs {other}")
+    return 0
 
 
 def cmd_restore(cfg: config.Config, server: str, token: str) -> int:

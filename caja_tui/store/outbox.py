@@ -7,7 +7,7 @@ aggregate (a refund never before its sale). A rejected event is marked failed an
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -37,37 +37,31 @@ class Outbox:
             return self.conn.execute("UPDATE event SET sync_status = 'pending' WHERE sync_status = 'syncing'").rowcount
 
     def next_batch(self, limit: int) -> list[OutboxEvent]:
-        me = self.store.device_id
         rows = self.conn.execute(
             f"SELECT {COLS} FROM event WHERE sync_status = 'pending' ORDER BY priority DESC, seq LIMIT ?",
             (limit * 2,)).fetchall()
         if not rows:
             return []
-        # the earliest unsent seq of each aggregate the candidates touch
-        first: dict[str, int] = {}
+        # every unsent seq of the aggregates the candidates touch (only this till's events are ever unsent)
+        unsent: dict[str, list[int]] = {}
         for agg in {r[13] for r in rows}:
-            first[agg] = self.conn.execute(
-                "SELECT MIN(seq) FROM event WHERE aggregate = ? AND sync_status IN ('pending', 'syncing') "
-                "AND device_id = ?", (agg, me)).fetchone()[0]
+            unsent[agg] = [x[0] for x in self.conn.execute(
+                "SELECT seq FROM event INDEXED BY event_aggregate_pending WHERE aggregate = ? "
+                "AND sync_status IN ('pending', 'syncing')", (agg,))]
         picked: list[OutboxEvent] = []
-        taken: dict[str, set[int]] = {}
-        deferred = True
-        pending = list(rows)
-        while pending and deferred and len(picked) < limit:
-            deferred = False
-            rest = []
-            for r in pending:
-                agg, seq = r[13], r[5]
-                earlier = [s for s in _seqs_before(self.conn, agg, me, seq, first[agg])]
-                if all(s in taken.get(agg, ()) for s in earlier):
+        taken: set[int] = set()
+        waiting = list(rows)
+        progress = True
+        while waiting and progress and len(picked) < limit:
+            progress, rest = False, []
+            for r in waiting:
+                if len(picked) < limit and all(s in taken for s in unsent[r[13]] if s < r[5]):
                     picked.append(_outbox_event(r))
-                    taken.setdefault(agg, set()).add(seq)
-                    deferred = True
-                    if len(picked) >= limit:
-                        break
+                    taken.add(r[5])
+                    progress = True
                 else:
                     rest.append(r)
-            pending = rest
+            waiting = rest
         return picked
 
     def mark_syncing(self, batch: Sequence[OutboxEvent]) -> None:
@@ -136,14 +130,6 @@ class Outbox:
         return self.conn.execute(f"SELECT event_id, conflict_with, resolution, type, aggregate, detected_at, "
                                  f"resolved_at, resolved_by, outcome FROM sync_conflict {cond} "
                                  "ORDER BY detected_at").fetchall()
-
-
-def _seqs_before(conn, agg: str, device: str, seq: int, first: int) -> Iterable[int]:
-    if seq == first:
-        return ()
-    return [r[0] for r in conn.execute(
-        "SELECT seq FROM event WHERE aggregate = ? AND device_id = ? AND sync_status IN ('pending', 'syncing') "
-        "AND seq < ?", (agg, device, seq))]
 
 
 def _outbox_event(r: Sequence[Any]) -> OutboxEvent:

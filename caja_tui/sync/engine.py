@@ -27,6 +27,8 @@ from .transport import Transport, TransportError
 CLOCK_WARNING_MS = 2 * 60 * 1000
 PULL_PAGE = 200  # small pages: each is applied in one short transaction, never delaying a checkout
 BACKLOG_BATCH = 1000
+APPLY_CHUNK = 50  # events applied per transaction
+APPLY_PAUSE_S = 0.003
 POLL_S = 0.25
 
 
@@ -166,7 +168,9 @@ class SyncEngine:
             self.metrics.pushed += len(batch)
         return pushed, rejected, conflicts
 
-    def pull_all(self, *, include_own: bool = False, page: int = PULL_PAGE) -> int:
+    def pull_all(self, *, include_own: bool = False, page: int = PULL_PAGE, gentle: bool = True) -> int:
+        """Pull until the server has no more. `gentle`: short transactions with pauses, for a till that is
+        selling at the same time (a restore, with nobody selling, goes flat out)."""
         assert self.transport is not None
         cursor = int(self.store.meta("pull_cursor", "0") or 0)
         pulled = 0
@@ -174,10 +178,7 @@ class SyncEngine:
             resp = self.transport.pull(cursor, page, include_own)
             self._server_time(resp.server_time_ms)
             if resp.events or resp.cursor != cursor:
-                applied = self.store.apply_remote(resp.events, cursor=resp.cursor)
-                if applied.bad:
-                    self.log("pull_refused", reason="hash does not match", event_ids=applied.bad[:20])
-                pulled += applied.new
+                pulled += self._apply_page(resp.events, resp.cursor, gentle)
                 self._count_traffic(len(resp.events))
             cursor = resp.cursor
             if not resp.more:
@@ -185,6 +186,25 @@ class SyncEngine:
         self._last_pull = time.monotonic()
         self.metrics.pulled += pulled
         return pulled
+
+    def _apply_page(self, events: list, cursor: int, gentle: bool) -> int:
+        """Apply a pulled page in short transactions, so a checkout never waits long for the write lock.
+
+        The cursor is committed with the last chunk, so it is never saved ahead of the events it covers; a
+        crash between chunks pulls the page again and the events already here are skipped.
+        """
+        new = 0
+        size = APPLY_CHUNK if gentle else max(1, len(events))
+        chunks = [events[i:i + size] for i in range(0, len(events), size)] or [[]]
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            applied = self.store.apply_remote(chunk, cursor=cursor if last else None)
+            if applied.bad:
+                self.log("pull_refused", reason="hash does not match", event_ids=applied.bad[:20])
+            new += applied.new
+            if gentle and not last:
+                time.sleep(APPLY_PAUSE_S)  # let a waiting checkout take the lock first
+        return new
 
     # --- the loop ---------------------------------------------------------------------------------
 

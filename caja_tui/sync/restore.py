@@ -29,7 +29,7 @@ def restore(store: SqliteStore, transport: Transport) -> Restored:
     t0 = time.perf_counter()
     store.set_meta("restoring", "1")  # an interrupted restore may be run again: it goes on from its cursor
     engine = SyncEngine(store, transport)
-    engine.pull_all(include_own=True, page=1000)
+    engine.pull_all(include_own=True, page=1000, gentle=False)
     conn = store.conn
     last_hlc = conn.execute("SELECT COALESCE(MAX(hlc), 0) FROM event WHERE device_id = ?",
                             (store.device_id,)).fetchone()[0]
