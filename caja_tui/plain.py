@@ -35,103 +35,140 @@ def run_plain_till(cfg: Config) -> int:
             raise SystemExit(0) from None
 
     with open_store(cfg, create=False) as store:
-        with store.read() as tx:
-            people = tx.users()
-        if not people:
-            print("This till has no users yet. Run `caja init --demo` (demo users) first.")
-            return 1
-        print(f"Caja — {cfg.till.shop_name} — till {cfg.till.device_id}. Ctrl-D leaves.")
-        for i, u in enumerate(people, 1):
-            print(f"  {i}. {u.name} ({u.role})")
-        while True:
-            choice = ask("Who are you? number: ").strip()
-            if choice.isdigit() and 1 <= int(choice) <= len(people):
-                person = people[int(choice) - 1]
-                try:
-                    user = users.authenticate(store, person.id, getpass.getpass("PIN: ") if sys.stdin.isatty()
-                                              else ask("PIN: "))
-                    break
-                except DomainError as exc:
-                    print(f"  {exc.message}")
-        print(f"Hello, {user.name}.")
-        with store.read() as tx:
-            session = tx.open_session()
-        if session is None:
-            while True:
-                try:
-                    amount = money.parse_money(ask("Opening float: ") or "0", exp)
-                    cash.open_session(store, user.id, amount)
-                    break
-                except DomainError as exc:
-                    print(f"  {exc.message}")
-        cart = store.load_draft() or Cart()
-        if cart.lines:
-            print("The cart from before was kept:")
-        while True:
-            _show(cart, fmt, cfg.till.prices_include_tax)
-            line = ask("> ").strip()
+        worker = _start_sync(cfg)
+        try:
+            return _till(cfg, store, worker, ask, fmt, exp)
+        finally:
+            if worker is not None:
+                worker[0].stop()
+
+
+def _start_sync(cfg: Config):
+    """The sync engine as a worker thread beside the counter, on its own connection (none when offline-only)."""
+    if not cfg.sync.server_url:
+        return None
+    import threading
+
+    from .bootstrap import build_sync, open_store
+
+    sync_store = open_store(cfg)
+    log_path = cfg.db_path.with_suffix(".sync.log")
+    engine = build_sync(cfg, sync_store, log_stream=open(log_path, "a", encoding="utf-8"))  # noqa: SIM115
+    thread = threading.Thread(target=engine.run, name="sync", daemon=True)
+    thread.start()
+    return engine, thread
+
+
+def _till(cfg: Config, store, worker, ask, fmt, exp) -> int:
+    with store.read() as tx:
+        people = tx.users()
+    if not people:
+        print("This till has no users yet. Run `caja init --demo` (demo users) first.")
+        return 1
+    print(f"Caja — {cfg.till.shop_name} — till {cfg.till.device_id}. Ctrl-D leaves.")
+    for i, u in enumerate(people, 1):
+        print(f"  {i}. {u.name} ({u.role})")
+    while True:
+        choice = ask("Who are you? number: ").strip()
+        if choice.isdigit() and 1 <= int(choice) <= len(people):
+            person = people[int(choice) - 1]
             try:
-                if not line:
-                    continue
-                if line in ("quit", "exit"):
-                    return 0
-                if line.startswith("?"):
-                    with store.read() as tx:
-                        for p in tx.search_products(line[1:], limit=15):
-                            print(f"  {p.sku:<10} {p.name:<40} {fmt(p.price):>10}  stock {p.stock}")
-                    continue
-                if line.startswith("-") and line[1:].isdigit():
-                    cart.remove(int(line[1:]) - 1)
-                    sales.save_cart(store, cart)
-                    continue
-                if line.startswith("disc "):
-                    cart.set_discount(money.parse_money(line[5:], exp))
-                    sales.save_cart(store, cart)
-                    continue
-                if line == "cancel":
-                    cart = Cart()
-                    sales.save_cart(store, cart)
-                    continue
-                if line == "x":
-                    s = cash.current_summary(store)
-                    if s:
-                        print(f"  sales {s.sales_count} = {fmt(s.sales_total)}; cash expected in drawer "
-                              f"{fmt(s.expected)} (float {fmt(s.opening_float)}, card {fmt(s.card_total)})")
-                    continue
-                if line == "close":
-                    mgr = _manager(store, ask)
-                    counted = money.parse_money(ask("Counted cash: "), exp)
-                    closed, s = cash.close_session(store, mgr.id, counted=counted)
-                    print(f"  session closed: expected {fmt(s.expected)}, counted {fmt(counted)}, "
-                          f"difference {fmt(closed.difference or 0)}")
-                    return 0
-                if line.startswith("refund "):
-                    mgr = _manager(store, ask)
-                    r = sales.refund_sale(store, mgr.id, line.split(None, 1)[1])
-                    print(f"  refunded {fmt(r.total)} in cash for {r.receipt_no}")
-                    continue
-                if line.startswith("void "):
-                    mgr = _manager(store, ask)
-                    sales.void_sale(store, mgr.id, line.split(None, 1)[1])
-                    print("  voided: the money goes back by the same tenders")
-                    continue
-                if line.startswith("pay"):
-                    parts = line.split()
-                    method = parts[1] if len(parts) > 1 else "cash"
-                    total = _total(cart, cfg.till.prices_include_tax)
-                    amount = money.parse_money(parts[2], exp) if len(parts) > 2 else total
-                    done = sales.complete_sale(store, user.id, cart, [Tender(method=method, amount=amount)],
-                                               prices_include_tax=cfg.till.prices_include_tax)
-                    with store.read() as tx:
-                        sale = tx.sale(done.sale_id)
-                    assert sale is not None
-                    _receipt(sale, fmt, cfg)
-                    cart = Cart()
-                    continue
-                if sales.scan(store, cart, line) is None:
-                    print(f"  no product with barcode or SKU '{line}' (try ?{line} to search)")
+                user = users.authenticate(store, person.id, getpass.getpass("PIN: ") if sys.stdin.isatty()
+                                          else ask("PIN: "))
+                break
             except DomainError as exc:
                 print(f"  {exc.message}")
+    print(f"Hello, {user.name}.")
+    with store.read() as tx:
+        session = tx.open_session()
+    if session is None:
+        while True:
+            try:
+                amount = money.parse_money(ask("Opening float: ") or "0", exp)
+                cash.open_session(store, user.id, amount)
+                break
+            except DomainError as exc:
+                print(f"  {exc.message}")
+    cart = store.load_draft() or Cart()
+    if cart.lines:
+        print("The cart from before was kept:")
+    while True:
+        _show(cart, fmt, cfg.till.prices_include_tax)
+        if worker is not None:
+            worker[0].notify()
+        line = ask(f"[{_status(store, worker)}] > ").strip()
+        try:
+            if not line:
+                continue
+            if line in ("quit", "exit"):
+                return 0
+            if line.startswith("?"):
+                with store.read() as tx:
+                    for p in tx.search_products(line[1:], limit=15):
+                        print(f"  {p.sku:<10} {p.name:<40} {fmt(p.price):>10}  stock {p.stock}")
+                continue
+            if line.startswith("-") and line[1:].isdigit():
+                cart.remove(int(line[1:]) - 1)
+                sales.save_cart(store, cart)
+                continue
+            if line.startswith("disc "):
+                cart.set_discount(money.parse_money(line[5:], exp))
+                sales.save_cart(store, cart)
+                continue
+            if line == "cancel":
+                cart = Cart()
+                sales.save_cart(store, cart)
+                continue
+            if line == "x":
+                s = cash.current_summary(store)
+                if s:
+                    print(f"  sales {s.sales_count} = {fmt(s.sales_total)}; cash expected in drawer "
+                          f"{fmt(s.expected)} (float {fmt(s.opening_float)}, card {fmt(s.card_total)})")
+                continue
+            if line == "close":
+                mgr = _manager(store, ask)
+                counted = money.parse_money(ask("Counted cash: "), exp)
+                closed, s = cash.close_session(store, mgr.id, counted=counted)
+                print(f"  session closed: expected {fmt(s.expected)}, counted {fmt(counted)}, "
+                      f"difference {fmt(closed.difference or 0)}")
+                return 0
+            if line.startswith("refund "):
+                mgr = _manager(store, ask)
+                r = sales.refund_sale(store, mgr.id, line.split(None, 1)[1])
+                print(f"  refunded {fmt(r.total)} in cash for {r.receipt_no}")
+                continue
+            if line.startswith("void "):
+                mgr = _manager(store, ask)
+                sales.void_sale(store, mgr.id, line.split(None, 1)[1])
+                print("  voided: the money goes back by the same tenders")
+                continue
+            if line.startswith("pay"):
+                parts = line.split()
+                method = parts[1] if len(parts) > 1 else "cash"
+                total = _total(cart, cfg.till.prices_include_tax)
+                amount = money.parse_money(parts[2], exp) if len(parts) > 2 else total
+                done = sales.complete_sale(store, user.id, cart, [Tender(method=method, amount=amount)],
+                                           prices_include_tax=cfg.till.prices_include_tax)
+                with store.read() as tx:
+                    sale = tx.sale(done.sale_id)
+                assert sale is not None
+                _receipt(sale, fmt, cfg)
+                cart = Cart()
+                continue
+            if sales.scan(store, cart, line) is None:
+                print(f"  no product with barcode or SKU '{line}' (try ?{line} to search)")
+        except DomainError as exc:
+            print(f"  {exc.message}")
+
+
+def _status(store, worker) -> str:
+    """Never hidden: how many of this till's events have not reached the server."""
+    pending = store.count("SELECT COUNT(*) FROM event WHERE sync_status IN ('pending', 'syncing')")
+    if worker is None:
+        return f"offline only, {pending} not synced"
+    m = worker[0].metrics
+    warn = " CLOCK WRONG" if m.clock_warning else ""
+    return f"{m.connectivity}, {pending} not synced{warn}"
 
 
 def _manager(store, ask):

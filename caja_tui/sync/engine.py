@@ -77,8 +77,10 @@ class JsonLines:
 class SyncEngine:
     def __init__(self, store: SqliteStore, transport: Transport | None, *, batch_size: int = 50,
                  batch_seconds: float = 5.0, log: JsonLines | None = None,
-                 on_metrics: Callable[[SyncMetrics], None] | None = None) -> None:
+                 on_metrics: Callable[[SyncMetrics], None] | None = None,
+                 wall: Callable[[], int] = system_ms) -> None:
         self.store = store
+        self.wall = wall
         self.transport = transport
         self.outbox = Outbox(store)
         self.batch_size = batch_size
@@ -302,7 +304,7 @@ class SyncEngine:
         self.metrics.connectivity = state
 
     def _server_time(self, server_ms: int) -> None:
-        skew = system_ms() - server_ms
+        skew = self.wall() - server_ms
         self.metrics.clock_skew_ms = skew
         warn = abs(skew) > CLOCK_WARNING_MS
         if warn and not self.metrics.clock_warning:
