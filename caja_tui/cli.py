@@ -180,7 +180,8 @@ def cmd_init(args: argparse.Namespace, cfg_path: str | None) -> int:
     else:
         explicit = bool(cfg_path or os.environ.get("CAJA_CONFIG"))
         till = {"store_id": args.store, "device_id": args.device,
-                "db": args.db or ("caja.db" if explicit else str(config.data_dir() / "caja.db"))}
+                # next to its config file and named after it (t1.toml -> t1.db): two tills never share a file
+                "db": args.db or (f"{path.stem}.db" if explicit else str(config.data_dir() / "caja.db"))}
         sync = {"server_url": args.server, "token": args.token}
         text = config.render(config.Config(
             till=config.TillConfig(**{k: v for k, v in till.items() if v is not None}),

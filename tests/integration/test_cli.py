@@ -45,7 +45,7 @@ def test_init_reads_the_config_path_from_the_environment(tmp_path):
     cfg = tmp_path / "env.toml"
     r = caja("init", env={"CAJA_CONFIG": str(cfg)})
     assert r.returncode == 0, r.stderr
-    assert cfg.exists() and (tmp_path / "caja.db").exists()
+    assert cfg.exists() and (tmp_path / "env.db").exists()  # named after its config: tills never share a file
 
 
 def test_import_products_then_verify_and_rebuild(till, tmp_path):
