@@ -94,7 +94,7 @@ def test_a_till_killed_mid_push_loses_nothing_and_doubles_nothing(tmp_path, serv
             time.sleep(1.5 + attempt * 0.3)  # the push is in flight: the proxy holds it for 3 s
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
-        db = tmp_path / "caja.db"
+        db = tmp_path / "k.db"  # named after k.toml
         import sqlite3
 
         stuck = sqlite3.connect(db).execute("SELECT COUNT(*) FROM event WHERE sync_status = 'syncing'").fetchone()[0]
