@@ -320,8 +320,8 @@ class SyncEngine:
         while self._traffic and self._traffic[0][0] < now - 60:
             self._traffic.popleft()
 
-    def refresh_metrics(self) -> SyncMetrics:
-        self._counted_at = time.monotonic()
+    def count_outbox(self) -> SyncMetrics:
+        """The outbox as it is now: what is pending, synced, failed, in conflict, and how old the oldest is."""
         m = self.metrics
         counts = self.outbox.counts()
         m.pending = counts.get("pending", 0) + counts.get("syncing", 0)
@@ -331,6 +331,11 @@ class SyncEngine:
         m.conflicts_open = counts.get("conflicts_open", 0)
         oldest = self.outbox.oldest_pending_ms()
         m.oldest_pending_age_s = None if oldest is None else round(max(0, system_ms() - oldest) / 1000, 1)
+        return m
+
+    def refresh_metrics(self) -> SyncMetrics:
+        self._counted_at = time.monotonic()
+        m = self.count_outbox()
         m.error_rate = round(self._attempts.count(False) / len(self._attempts), 3) if self._attempts else 0.0
         now = time.monotonic()
         window = [x for x in self._traffic if x[0] >= now - 60]
@@ -372,14 +377,4 @@ class SyncEngine:
 
 def status(store: SqliteStore) -> SyncMetrics:
     """What `caja status` prints: the outbox as it is now, and the sync service's last figures."""
-    engine = SyncEngine(store, None)
-    m = engine.metrics
-    counts = engine.outbox.counts()
-    m.pending = counts.get("pending", 0) + counts.get("syncing", 0)
-    m.synced = counts.get("synced", 0)
-    m.failed = counts.get("failed", 0)
-    m.conflicts = counts.get("conflicts", 0)
-    m.conflicts_open = counts.get("conflicts_open", 0)
-    oldest = engine.outbox.oldest_pending_ms()
-    m.oldest_pending_age_s = None if oldest is None else round(max(0, system_ms() - oldest) / 1000, 1)
-    return m
+    return SyncEngine(store, None).count_outbox()

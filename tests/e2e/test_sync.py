@@ -25,13 +25,6 @@ from tests.server_proc import ServerProcess
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def server(tmp_path):
-    srv = ServerProcess(str(tmp_path / "server.db"), workers=2).start()
-    yield srv
-    srv.stop()
-
-
 def till(tmp_path, srv, device, store="s1"):
     s = make_store(tmp_path / f"{device}.db", device_id=device, store_id=store)
     token = srv.enroll(store, device)

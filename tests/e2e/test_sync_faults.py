@@ -10,8 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from caja_tui.application import cash, products, stock, users
 from caja_tui.store.maintenance import read_model_digests, verify
 from caja_tui.sync.engine import SyncEngine
@@ -20,16 +18,8 @@ from tests.conftest import make_store
 from tests.e2e.test_sync import sell
 from tests.faultproxy import FaultProxy
 from tests.protocol_client import Client
-from tests.server_proc import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def server(tmp_path):
-    srv = ServerProcess(str(tmp_path / "server.db"), workers=2).start()
-    yield srv
-    srv.stop()
 
 
 def _shop(store, n_products=20):
