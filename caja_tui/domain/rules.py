@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from msgspec import Struct
 
@@ -172,9 +172,3 @@ def denominations_total(counts: Mapping[str, int]) -> int:
             raise DomainError("BAD_COUNT", f"the count of {face} must be zero or more")
         total += int(face) * n
     return total
-
-
-def check_unique(value: str, taken: Iterable[str], *, what: str) -> None:
-    if value in set(taken):
-        raise DomainError(f"DUPLICATE_{what.upper()}", f"{what} '{value}' is already used by another product",
-                          field=what)

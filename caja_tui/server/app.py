@@ -33,8 +33,8 @@ from ..protocol import (
 )
 from . import openapi
 from .ratelimit import RateLimiter, retry_after_header
-from .storage import DeviceAuth, ServerStorage, now_ms, parse_events_lenient
-from .validate import check
+from .storage import DeviceAuth, ServerStorage, now_ms
+from .validate import check, parse_events_lenient
 
 GZIP_MIN = 1024
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -225,6 +225,8 @@ class EventsResource(Authenticated):
         if not 0 <= after < 2**63 or not 1 <= limit <= MAX_PULL:
             raise ApiError(400, "BAD_QUERY", f"after must be a cursor from 0 up and limit between 1 and {MAX_PULL}")
         events, cursor, more = self.server.storage.pull(auth, after, limit, include_own)
+        if after == 0 or not events:  # last seen, without a write for every page of a long pull
+            self.server.storage.touch(auth)
         media = _accept(req)
         for e in events:  # stored payloads are canonical JSON text: embedded as is in JSON, decoded for msgpack
             e["payload"] = msgspec.json.decode(e["payload"]) if media == MSGPACK else msgspec.Raw(e["payload"].encode())

@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import msgspec
 from peewee import (
-    SQL,
     AutoField,
     BigAutoField,
     BigIntegerField,
@@ -170,10 +169,6 @@ class _BatchState:
 def _chunks(items: list, n: int = 500) -> Iterable[list]:
     for i in range(0, len(items), n):
         yield items[i:i + n]
-
-
-class StorageUnavailable(Exception):
-    """The database cannot be reached or is locked too long: answered 503, the client retries."""
 
 
 @dataclass(frozen=True)
@@ -511,16 +506,3 @@ class ServerStorage:
     def counts(self) -> dict[str, int]:
         return {"events": Event.select().count(), "rejections": Rejection.select().count(),
                 "conflicts": Conflict.select().count(), "devices": Device.select().count()}
-
-
-def parse_events_lenient(body: Any) -> list[Any]:
-    """The `events` list of a push body, before per-event validation; raises ValueError on a wrong shape."""
-    if not isinstance(body, dict) or set(body) - {"events"} or not isinstance(body.get("events"), list):
-        raise ValueError('the body must be {"events": [...]}')
-    events = body["events"]
-    if not 1 <= len(events) <= 1000:
-        raise ValueError("a push holds 1 to 1000 events")
-    return events
-
-
-__all__ = ["ServerStorage", "StorageUnavailable", "DeviceAuth", "WireEvent", "parse_events_lenient", "SQL"]

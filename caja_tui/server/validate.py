@@ -60,3 +60,13 @@ def check(raw: Any, server_now_ms: int) -> Candidate:
         return cand
     cand.canonical_payload = msgspec.json.encode(wire.payload, order="sorted")
     return cand
+
+
+def parse_events_lenient(body: Any) -> list[Any]:
+    """The `events` list of a push body, before per-event validation; raises ValueError on a wrong shape."""
+    if not isinstance(body, dict) or set(body) - {"events"} or not isinstance(body.get("events"), list):
+        raise ValueError('the body must be {"events": [...]}')
+    events = body["events"]
+    if not 1 <= len(events) <= 1000:
+        raise ValueError("a push holds 1 to 1000 events")
+    return events
