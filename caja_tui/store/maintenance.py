@@ -67,7 +67,7 @@ class RebuildResult(msgspec.Struct):
 def rebuild(store) -> RebuildResult:
     """Drop every read model and build it again from the events, in one transaction."""
     t0 = time.perf_counter()
-    with store.db.atomic("IMMEDIATE"):
+    with store.write():
         events, unknown = project_all(store.conn, clear=True)
     seconds = time.perf_counter() - t0
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -33,7 +33,7 @@ class Outbox:
 
     def recover(self) -> int:
         """Events left 'syncing' by a process that died mid-push go back to pending (the server dedups)."""
-        with self.store.db.atomic("IMMEDIATE"):
+        with self.store.write():
             return self.conn.execute("UPDATE event SET sync_status = 'pending' WHERE sync_status = 'syncing'").rowcount
 
     def next_batch(self, limit: int) -> list[OutboxEvent]:
@@ -65,13 +65,13 @@ class Outbox:
         return picked
 
     def mark_syncing(self, batch: Sequence[OutboxEvent]) -> None:
-        with self.store.db.atomic("IMMEDIATE"):
+        with self.store.write():
             self.conn.executemany("UPDATE event SET sync_status = 'syncing', sync_attempts = sync_attempts + 1 "
                                   "WHERE id = ?", [(e.rowid,) for e in batch])
 
     def release(self, batch: Sequence[OutboxEvent]) -> None:
         """The push did not get an answer: back to pending, to be sent again."""
-        with self.store.db.atomic("IMMEDIATE"):
+        with self.store.write():
             self.conn.executemany("UPDATE event SET sync_status = 'pending' WHERE id = ? AND sync_status = 'syncing'",
                                   [(e.rowid,) for e in batch])
 
@@ -94,7 +94,7 @@ class Outbox:
                                   e.wire["type"], e.aggregate, now))
             else:
                 failed.append((f"{res.code}: {res.message or ''}"[:500], e.rowid))
-        with self.store.db.atomic("IMMEDIATE"):
+        with self.store.write():
             self.conn.executemany("UPDATE event SET sync_status = 'synced', sync_error = NULL WHERE id = ?", synced)
             self.conn.executemany("UPDATE event SET sync_status = 'failed', sync_error = ? WHERE id = ?", failed)
             self.conn.executemany(

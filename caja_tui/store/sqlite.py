@@ -8,6 +8,8 @@ the commit makes all of it durable at once, or none of it.
 from __future__ import annotations
 
 import sqlite3
+import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from peewee import SqliteDatabase
+from peewee import OperationalError, SqliteDatabase
 
 from ..application.ports import CashSummary, PaymentView, ProductView, SaleView, SessionView, UserView
 from ..domain import rules
@@ -112,6 +114,36 @@ class SqliteStore:
     def conn(self) -> sqlite3.Connection:
         return self.db.connection()
 
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, waiting for the write lock in fine steps.
+
+        SQLite's own busy handler sleeps 1, 2, 5, 10 ms and more between tries; a checkout waiting behind
+        the sync service's short transactions would lose those milliseconds. Here the lock is tried every
+        0.3 ms (only while someone else holds it), for up to the busy timeout.
+        """
+        conn = self.conn
+        deadline = time.monotonic() + PRAGMAS["busy_timeout"] / 1000
+        ctx = self.db.atomic("IMMEDIATE")
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    ctx.__enter__()
+                    break
+                except (OperationalError, sqlite3.OperationalError) as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.0003)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {PRAGMAS['busy_timeout']}")
+        try:
+            yield
+        except BaseException:
+            ctx.__exit__(*sys.exc_info())
+            raise
+        ctx.__exit__(None, None, None)
+
     def schema_version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
 
@@ -123,7 +155,7 @@ class SqliteStore:
         for m in migrations.pending(self.schema_version()):
             if upto is not None and m.version > upto:
                 break
-            with self.db.atomic("IMMEDIATE"):
+            with self.write():
                 if self.schema_version() >= m.version:  # another process got there first
                     continue
                 for stmt in (s.strip() for s in m.sql.split(";\n")):
@@ -136,7 +168,7 @@ class SqliteStore:
         return applied
 
     def _check_identity(self) -> None:
-        with self.db.atomic("IMMEDIATE"):
+        with self.write():
             meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
             if not meta:
                 self.conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
@@ -158,7 +190,7 @@ class SqliteStore:
 
         `bulk` (imports by the installer) is exempt from the emission limit.
         """
-        with self.db.atomic("IMMEDIATE"):
+        with self.write():
             tx = SqliteTx(self, writable=True, bulk=bulk)
             try:
                 yield tx
@@ -181,40 +213,50 @@ class SqliteStore:
         does not know is kept, not projected (a newer till's event; a rebuild after upgrading projects it).
         """
         result = RemoteApply()
-        with self.db.atomic("IMMEDIATE"):
-            projector = Projector(self.conn)
-            for e in events:
-                if isinstance(e, Event):
-                    payload, payload_json = e.payload, canonical_payload(e.payload)
-                else:
-                    payload_json = canonical_payload(e.payload)
-                    try:
-                        payload = decode_payload(e.type, e.v, e.payload)
-                    except UnknownEventType:
-                        payload = None
-                    except (msgspec.ValidationError, ValueError, TypeError):
-                        result.bad.append(e.event_id)
-                        continue
-                env = {"event_id": e.event_id, "type": e.type, "store_id": e.store_id, "device_id": e.device_id,
-                       "seq": e.seq, "hlc": e.hlc, "created_at": e.created_at, "actor": e.actor, "v": e.v,
-                       "prev_hash": e.prev_hash}
-                if link(e.prev_hash, canonical(env, payload_json)) != e.hash:
+        checked: list[tuple[Any, Payload | None, bytes]] = []
+        for e in events:  # checked before the lock is taken: the transaction stays short
+            if isinstance(e, Event):
+                payload, payload_json = e.payload, canonical_payload(e.payload)
+            else:
+                payload_json = canonical_payload(e.payload)
+                try:
+                    payload = decode_payload(e.type, e.v, e.payload)
+                except UnknownEventType:
+                    payload = None
+                except (msgspec.ValidationError, ValueError, TypeError):
                     result.bad.append(e.event_id)
                     continue
-                cur = self.conn.execute(
-                    SQL_EVENT.replace("INSERT", "INSERT OR IGNORE", 1),
-                    (e.event_id, e.type, e.store_id, e.device_id, e.seq, e.hlc, e.created_at, e.actor, e.v,
-                     e.prev_hash, e.hash, payload_json.decode(), priority_of(e.type),
-                     payload.aggregate() if payload is not None else f"unknown:{e.type}", status))
-                if not cur.rowcount:
+            env = {"event_id": e.event_id, "type": e.type, "store_id": e.store_id, "device_id": e.device_id,
+                   "seq": e.seq, "hlc": e.hlc, "created_at": e.created_at, "actor": e.actor, "v": e.v,
+                   "prev_hash": e.prev_hash}
+            if link(e.prev_hash, canonical(env, payload_json)) != e.hash:
+                result.bad.append(e.event_id)
+                continue
+            checked.append((e, payload, payload_json))
+        with self.write():
+            known: set[str] = set()
+            ids = [e.event_id for e, _, _ in checked]
+            for chunk in _chunks(ids, 500):
+                marks = ",".join("?" * len(chunk))
+                known.update(r[0] for r in self.conn.execute(
+                    f"SELECT event_id FROM event WHERE event_id IN ({marks})", chunk))
+            rows = []
+            projector = Projector(self.conn)
+            for e, payload, payload_json in checked:
+                if e.event_id in known:
                     result.duplicates += 1
                     continue
+                known.add(e.event_id)
+                rows.append((e.event_id, e.type, e.store_id, e.device_id, e.seq, e.hlc, e.created_at, e.actor, e.v,
+                             e.prev_hash, e.hash, payload_json.decode(), priority_of(e.type),
+                             payload.aggregate() if payload is not None else f"unknown:{e.type}", status))
                 result.new += 1
                 if payload is None:
                     result.unknown += 1
                 else:
                     projector.apply(e.event_id, e.type, e.device_id, e.hlc, e.created_at, e.actor, payload)
                 self.clock.observe(e.hlc)
+            self.conn.executemany(SQL_EVENT, rows)
             projector.flush()
             self._save_max_hlc()
             if cursor is not None:
@@ -234,7 +276,7 @@ class SqliteStore:
 
         if pack(server_time_ms) > self.clock.last:
             self.clock.observe(pack(server_time_ms))
-            with self.db.atomic("IMMEDIATE"):
+            with self.write():
                 self._save_max_hlc()
 
     def meta(self, key: str, default: str | None = None) -> str | None:
@@ -242,13 +284,13 @@ class SqliteStore:
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
-        with self.db.atomic("IMMEDIATE"):
+        with self.write():
             self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
                               "value = excluded.value", (key, value))
 
     def resume_chain(self, last_seq: int, last_hash: str, last_hlc: int, last_receipt: int) -> None:
         """After a restore: continue this device's seq, hash chain and receipt numbers where the server has them."""
-        with self.db.atomic("IMMEDIATE"):
+        with self.write():
             self.conn.execute(
                 "INSERT INTO device_state (device_id, last_seq, last_hash, last_hlc, last_receipt) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(device_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash, "

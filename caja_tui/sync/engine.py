@@ -14,6 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TextIO
 
 import backoff
@@ -176,15 +177,20 @@ class SyncEngine:
         assert self.transport is not None
         cursor = int(self.store.meta("pull_cursor", "0") or 0)
         pulled = 0
-        for _ in range(1_000_000):
-            resp = self.transport.pull(cursor, page, include_own)
-            self._server_time(resp.server_time_ms)
-            if resp.events or resp.cursor != cursor:
-                pulled += self._apply_page(resp.events, resp.cursor, gentle)
-                self._count_traffic(len(resp.events))
-            cursor = resp.cursor
-            if not resp.more:
-                break
+        # the next page is fetched while this one is applied: the network and the disk work at once
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull") as pool:
+            ahead = pool.submit(self.transport.pull, cursor, page, include_own)
+            for _ in range(10_000_000):
+                resp = ahead.result()
+                if resp.more:
+                    ahead = pool.submit(self.transport.pull, resp.cursor, page, include_own)
+                self._server_time(resp.server_time_ms)
+                if resp.events or resp.cursor != cursor:
+                    pulled += self._apply_page(resp.events, resp.cursor, gentle)
+                    self._count_traffic(len(resp.events))
+                cursor = resp.cursor
+                if not resp.more:
+                    break
         self._last_pull = time.monotonic()
         self.metrics.pulled += pulled
         return pulled
