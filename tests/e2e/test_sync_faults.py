@@ -78,17 +78,23 @@ def test_a_till_killed_mid_push_loses_nothing_and_doubles_nothing(tmp_path, serv
 
         assert caja("init", "--demo", "--store", "demo", "--device", "K1", "--server", proxy.url,
                     "--token", token).returncode == 0
-        for attempt in range(3):
-            proc = subprocess.Popen([sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), "sync", "--once"],
-                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(1.5 + attempt * 0.3)  # the push is in flight: the proxy holds it for 3 s
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-        db = tmp_path / "k.db"  # named after k.toml
         import sqlite3
 
-        stuck = sqlite3.connect(db).execute("SELECT COUNT(*) FROM event WHERE sync_status = 'syncing'").fetchone()[0]
-        assert stuck > 0  # it really died mid-push
+        db = tmp_path / "k.db"  # named after k.toml
+
+        def syncing() -> int:
+            return sqlite3.connect(db).execute("SELECT COUNT(*) FROM event WHERE sync_status = 'syncing'").fetchone()[0]
+
+        for _ in range(3):
+            proc = subprocess.Popen([sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), "sync", "--once"],
+                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 30
+            while not syncing() and time.monotonic() < deadline:  # wait until a push is in flight
+                time.sleep(0.05)
+            time.sleep(0.5)  # the proxy holds the push for 3 s: kill it in the middle
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            assert syncing() > 0  # it really died mid-push
         proxy.forced = "pass"
         proxy.weights = {"pass": 1}
         done = caja("sync", "--once")
