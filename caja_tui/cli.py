@@ -56,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sync", parents=[common], help="run the sync engine headless (a service beside the till)")
     s.add_argument("--once", action="store_true", help="push and pull once; exit 1 if anything failed")
     sub.add_parser("status", parents=[common], help="pending, failed, conflicts, oldest pending age, last sync")
+    s = sub.add_parser("report", parents=[common], help="X (open session), Z (closed session) or day report")
+    s.add_argument("kind", choices=("x", "z", "day"))
+    s.add_argument("--date", help="the day for `day` (YYYY-MM-DD; default: today in the shop's time zone)")
+    s.add_argument("--z", type=int, metavar="N", help="which Z report (default: the last)")
+    s.add_argument("--format", choices=("text", "csv", "json"), default="text")
     s = sub.add_parser("conflicts", parents=[common], help="list conflicts; a manager resolves the manual ones")
     cs = s.add_subparsers(dest="conflicts_command", metavar="ACTION")
     r = cs.add_parser("resolve", parents=[common], help="keep theirs or apply ours (asks the manager's PIN)")
@@ -155,6 +160,8 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_sync(cfg, once=args.once)
     if command == "status":
         return cmd_status(cfg)
+    if command == "report":
+        return cmd_report(cfg, args)
     if command == "conflicts":
         return cmd_conflicts(cfg, args)
     if command == "restore":
@@ -264,6 +271,28 @@ def _age(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def cmd_report(cfg: config.Config, args: argparse.Namespace) -> int:
+    import datetime
+
+    from .application import reports
+
+    tz = reports.zone(cfg.till.timezone)
+    money = {"currency": cfg.till.currency, "exponent": cfg.till.currency_exponent, "tz": tz}
+    with _open(cfg) as store:
+        if args.kind == "x":
+            report = reports.x_report(store, **money)
+        elif args.kind == "z":
+            report = reports.z_report(store, args.z, **money)
+        else:
+            try:
+                day = datetime.date.fromisoformat(args.date) if args.date else datetime.datetime.now(tz).date()
+            except ValueError:
+                raise CliError(f"--date '{args.date}' is not a date like 2026-11-27") from None
+            report = reports.day_report(store, day, **money)
+    sys.stdout.write(reports.render(report, args.format) + ("\n" if args.format == "json" else ""))
+    return 0
 
 
 def cmd_conflicts(cfg: config.Config, args: argparse.Namespace) -> int:

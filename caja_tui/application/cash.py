@@ -69,8 +69,11 @@ def close_session(store: Store, actor: str, *, counted: int | None = None,
         if session is None:
             raise DomainError("NO_SESSION", "no cash session is open")
         summary = tx.cash_summary(session.id)
+        last_z, last_grand = tx.last_z()
+        net = summary.sales_total - summary.refunds_total
         tx.emit(CashSessionClosed(session_id=session.id, counted=counted, expected=summary.expected,
-                                  difference=counted - summary.expected, denominations=dict(denominations or {})),
+                                  difference=counted - summary.expected, denominations=dict(denominations or {}),
+                                  z_number=last_z + 1, net_sales=net, grand_total=last_grand + net),
                 actor)
         closed = tx.session(session.id)
     assert closed is not None

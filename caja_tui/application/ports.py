@@ -47,6 +47,9 @@ class SessionView(Struct, frozen=True, kw_only=True):
     counted: int | None = None
     expected: int | None = None
     difference: int | None = None
+    z_number: int | None = None
+    net_sales: int | None = None
+    grand_total: int | None = None
 
 
 class CashSummary(Struct, frozen=True, kw_only=True):
@@ -115,6 +118,7 @@ class Tx(Protocol):
     def user(self, user_id: str) -> UserView | None: ...
     def count_users(self) -> int: ...
     def session(self, session_id: str) -> SessionView | None: ...
+    def last_z(self) -> tuple[int, int]: ...
 
 
 class Store(Protocol):

@@ -121,7 +121,7 @@ def refund_sale(store: Store, actor: str, receipt_no: str, lines: Mapping[int, i
         if sale.voided:
             raise DomainError("SALE_VOIDED", f"sale {sale.receipt_no} was voided; there is nothing to refund")
         refund_lines = rules.price_refund(sale.lines, lines, sale.refunded_qty, sale.refunded_amount,
-                                          sale.refunded_tax)
+                                          sale.refunded_tax, sale.prices_include_tax)
         session = tx.open_session()
         if method == "cash" and session is None:
             raise DomainError("NO_SESSION", "open the cash session to give cash back")

@@ -126,11 +126,13 @@ def price_refund(
     refunded_qty: Mapping[int, int],
     refunded_amount: Mapping[int, int],
     refunded_tax: Mapping[int, int],
+    prices_include_tax: bool = True,
 ) -> list[RefundLine]:
     """Refund lines for `requested` {line_no: qty}, never above what was sold and not yet refunded.
 
     A partial refund returns the line's amount pro rata (rounded); the refund that takes the last items of
-    a line returns exactly what is left, so a line refunded in parts returns exactly what it cost.
+    a line returns exactly what is left, so a line refunded in parts returns exactly what it cost. The
+    amount returned always includes the tax (added on top of the line when prices excluded it).
     """
     by_no = {ln.line_no: ln for ln in sale_lines}
     out: list[RefundLine] = []
@@ -145,11 +147,12 @@ def price_refund(
         if qty > left:
             raise DomainError("REFUND_TOO_BIG", f"line {line_no} ({line.name}): only {left} of {line.qty} "
                               "can still be refunded")
+        paid = line.amount if prices_include_tax else line.amount + line.tax
         if qty == left:
-            amount = line.amount - refunded_amount.get(line_no, 0)
+            amount = paid - refunded_amount.get(line_no, 0)
             tax = line.tax - refunded_tax.get(line_no, 0)
         else:
-            amount = div_round(line.amount * qty, line.qty)
+            amount = div_round(paid * qty, line.qty)
             tax = div_round(line.tax * qty, line.qty)
         out.append(RefundLine(line_no=line_no, product_id=line.product_id, qty=qty, amount=amount, tax=tax))
     if not out:

@@ -238,6 +238,14 @@ CREATE TABLE sync_conflict (
 """
 
 
+V4 = """
+ALTER TABLE cash_session ADD COLUMN z_number INTEGER;
+ALTER TABLE cash_session ADD COLUMN net_sales INTEGER;
+ALTER TABLE cash_session ADD COLUMN grand_total INTEGER;
+CREATE INDEX cash_session_z ON cash_session (device_id, z_number)
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -250,6 +258,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event log, outbox and read models", V1),
     Migration(2, "draft carts that survive a crash", V2),
     Migration(3, "sync: the outbox's per-aggregate order, conflicts answered by the server", V3),
+    Migration(4, "Z reports: numbers and a perpetual grand total on closed sessions", V4, rebuild=True),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -72,10 +72,12 @@ SQL_SESSION_OPEN = ("INSERT INTO cash_session (id, device_id, opening_float, ope
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET opening_float = excluded.opening_float, "
                     "opened_at = excluded.opened_at, opened_by = excluded.opened_by")
 SQL_SESSION_CLOSE = ("INSERT INTO cash_session (id, device_id, closed_at, closed_by, counted, expected, "
-                     "difference, denominations) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                     "difference, denominations, z_number, net_sales, grand_total) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
                      "closed_at = excluded.closed_at, closed_by = excluded.closed_by, counted = excluded.counted, "
                      "expected = excluded.expected, difference = excluded.difference, "
-                     "denominations = excluded.denominations")
+                     "denominations = excluded.denominations, z_number = excluded.z_number, "
+                     "net_sales = excluded.net_sales, grand_total = excluded.grand_total")
 SQL_CASH_MOVE = ("INSERT INTO cash_movement (id, session_id, event_id, kind, amount, reason, created_at, actor) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 
@@ -189,7 +191,7 @@ class Projector:
             case ev.CashSessionClosed():
                 self._rows(SQL_SESSION_CLOSE).append((
                     p.session_id, device_id, created_at, actor, p.counted, p.expected, p.difference,
-                    msgspec.json.encode(p.denominations).decode()))
+                    msgspec.json.encode(p.denominations).decode(), p.z_number, p.net_sales, p.grand_total))
             case ev.UserCreated():
                 self._user(p.user_id, ts, hlc, hlc, name=p.name, role=p.role, pin_hash=p.pin_hash, active=1)
             case ev.UserUpdated():

@@ -118,3 +118,12 @@ def test_expected_cash():
     assert rules.denominations_total({"50000": 1, "2000": 3, "50": 4}) == 56200
     with pytest.raises(DomainError):
         rules.denominations_total({"abc": 1})
+
+
+def test_a_refund_returns_the_tax_too_when_prices_exclude_it():
+    lines = rules.price_sale([line(3, 1000, 1600)], 0, prices_include_tax=False).lines
+    total_paid = lines[0].amount + lines[0].tax  # 3000 + 480
+    a = rules.price_refund(lines, {1: 1}, {}, {}, {}, prices_include_tax=False)[0]
+    assert a.amount == 1160 and a.tax == 160
+    rest = rules.price_refund(lines, {1: 2}, {1: 1}, {1: a.amount}, {1: a.tax}, prices_include_tax=False)[0]
+    assert a.amount + rest.amount == total_paid
