@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--date", help="the day for `day` (YYYY-MM-DD; default: today in the shop's time zone)")
     s.add_argument("--z", type=int, metavar="N", help="which Z report (default: the last)")
     s.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    s = sub.add_parser("receipt", parents=[common], help="show (reprint) a past receipt")
+    s.add_argument("receipt_no", metavar="RECEIPT")
+    s.add_argument("--width", type=int, choices=(32, 42, 48), help="characters (default: [till] receipt_width)")
     s = sub.add_parser("conflicts", parents=[common], help="list conflicts; a manager resolves the manual ones")
     cs = s.add_subparsers(dest="conflicts_command", metavar="ACTION")
     r = cs.add_parser("resolve", parents=[common], help="keep theirs or apply ours (asks the manager's PIN)")
@@ -162,6 +165,8 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_status(cfg)
     if command == "report":
         return cmd_report(cfg, args)
+    if command == "receipt":
+        return cmd_receipt(cfg, args.receipt_no, args.width)
     if command == "conflicts":
         return cmd_conflicts(cfg, args)
     if command == "restore":
@@ -292,6 +297,20 @@ def cmd_report(cfg: config.Config, args: argparse.Namespace) -> int:
                 raise CliError(f"--date '{args.date}' is not a date like 2026-11-27") from None
             report = reports.day_report(store, day, **money)
     sys.stdout.write(reports.render(report, args.format) + ("\n" if args.format == "json" else ""))
+    return 0
+
+
+def cmd_receipt(cfg: config.Config, receipt_no: str, width: int | None) -> int:
+    from .application.receipts import render_receipt, shop_of
+    from .application.reports import zone
+    from .application.sales import find_sale
+
+    with _open(cfg) as store:
+        sale = find_sale(store, receipt_no)
+        with store.read() as tx:
+            user = tx.user(sale.actor)
+    sys.stdout.write(render_receipt(sale, shop_of(cfg), width=width or cfg.till.receipt_width,
+                                    tz=zone(cfg.till.timezone), cashier=user.name if user else None, reprint=True))
     return 0
 
 

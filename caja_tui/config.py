@@ -32,6 +32,9 @@ class TillConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     language: Literal["es", "en"] = "es"
     receipt_prefix: Annotated[str, Meta(pattern=r"^[A-Za-z0-9]{0,8}$")] = ""  # empty: the device id
     shop_name: str = "Caja"
+    receipt_header: list[Annotated[str, Meta(max_length=48)]] = []  # address, tax id, phone: one line each
+    receipt_footer: Annotated[str, Meta(max_length=200)] = "Gracias por su compra"
+    receipt_width: Literal[32, 42, 48] = 42  # characters: 58 mm printers 32, 80 mm printers 42 or 48
     timezone: str = ""
 
 
@@ -141,6 +144,11 @@ language = "{language}"
 # Receipt numbers look like PREFIX-000123; empty: the device id.
 receipt_prefix = "{receipt_prefix}"
 shop_name = "{shop_name}"
+# Lines under the shop name on receipts (address, tax id, phone), and the last line.
+receipt_header = {receipt_header}
+receipt_footer = "{receipt_footer}"
+# Receipt width in characters: 32 for 58 mm printers, 42 or 48 for 80 mm.
+receipt_width = {receipt_width}
 # IANA time zone for reports and receipts (e.g. "America/Mexico_City"); empty: the system's.
 timezone = "{timezone}"
 
@@ -161,4 +169,5 @@ def render(cfg: Config) -> str:
     t, s = cfg.till, cfg.sync
     values = {**msgspec.structs.asdict(t), **msgspec.structs.asdict(s)}
     values["prices_include_tax"] = "true" if t.prices_include_tax else "false"
+    values["receipt_header"] = msgspec.json.encode(t.receipt_header).decode()
     return TEMPLATE.format(**values)

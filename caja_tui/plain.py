@@ -199,12 +199,7 @@ def _show(cart: Cart, fmt, include: bool) -> None:
 
 
 def _receipt(sale: SaleView, fmt, cfg: Config) -> None:
-    print(f"  ---- {cfg.till.shop_name} — receipt {sale.receipt_no} ----")
-    for ln in sale.lines:
-        print(f"  {ln.qty} x {ln.name[:30]:<30} {fmt(ln.amount):>10}")
-    print(f"  total {fmt(sale.total):>36}   tax {fmt(sale.tax)}")
-    for p in sale.payments:
-        print(f"  {p.method:<10} {fmt(p.amount):>32}")
-    if sale.change:
-        print(f"  CHANGE {fmt(sale.change):>35}")
-    print(f"  verification {sale.event_id[:8]}")
+    from .application.receipts import render_receipt, shop_of
+    from .application.reports import zone
+
+    print(render_receipt(sale, shop_of(cfg), width=cfg.till.receipt_width, tz=zone(cfg.till.timezone)))

@@ -94,6 +94,7 @@ class SaleView(Struct, frozen=True, kw_only=True):
     lines: list[SaleLine]
     payments: list[PaymentView]
     voided: bool
+    event_hash: str
     refunded_qty: dict[int, int]
     refunded_amount: dict[int, int]
     refunded_tax: dict[int, int]

@@ -594,7 +594,8 @@ class SqliteTx:
                                         "WHERE sale_id = ? GROUP BY line_no", (sale_id,)):
             rq[line_no], ra[line_no], rt[line_no] = q, a, t
         voided = self._q("SELECT 1 FROM sale_void WHERE sale_id = ?", (sale_id,)).fetchone() is not None
-        return SaleView(id=sale_id, voided=voided, receipt_no=r[1], event_id=r[2], device_id=r[3], session_id=r[4],
+        digest = self._q("SELECT hash FROM event WHERE event_id = ?", (r[2],)).fetchone()
+        return SaleView(id=sale_id, voided=voided, event_hash=digest[0] if digest else "", receipt_no=r[1], event_id=r[2], device_id=r[3], session_id=r[4],
                         created_at=r[5], actor=r[6], subtotal=r[7], discount=r[8], tax=r[9], total=r[10], paid=r[11],
                         change=r[12], prices_include_tax=bool(r[13]), customer_id=r[14], lines=lines,
                         payments=payments, refunded_qty=rq, refunded_amount=ra, refunded_tax=rt)

@@ -114,6 +114,6 @@ def test_the_plain_till_sells_from_typed_input(till):
     r = subprocess.run([sys.executable, "-m", "caja_tui.cli", "--config", str(till)], input=script,
                        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert "receipt T09-000001" in r.stdout and "CHANGE" in r.stdout
+    assert "Ticket T09-000001" in r.stdout and "CAMBIO" in r.stdout  # the receipt, in the till's language
     conn = sqlite3.connect(till.parent / "caja.db")
     assert conn.execute("SELECT total, change FROM sale").fetchone() == (3290 + 2 * 2890, 20000 - 3290 - 2 * 2890)
