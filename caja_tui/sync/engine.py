@@ -210,8 +210,11 @@ class SyncEngine:
             if applied.bad:
                 self.log("pull_refused", reason="hash does not match", event_ids=applied.bad[:20])
             new += applied.new
-            if gentle and not last:
-                time.sleep(APPLY_PAUSE_S)  # let a waiting checkout take the lock first
+            if gentle:
+                # the sync process, not a checkout, pays for moving the WAL into the database file
+                self.store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                if not last:
+                    time.sleep(APPLY_PAUSE_S)  # let a waiting checkout take the lock first
         return new
 
     # --- the loop ---------------------------------------------------------------------------------
