@@ -24,6 +24,7 @@ GOALS = {
     "import_products_per_s": ">= 30000",
     "rebuild_events_per_s": ">= 50000 at 1,000,000 events",
     "pending_query_ms": "<= 1 (next 50 of 1,000,000 pending)",
+    "z_report_ms": "<= 200 (a day of 5,000 sales)",
     "push_100_ms": "<= 5",
     "push_events_per_s_sqlite": ">= 20000",
     "push_events_per_s_postgresql": ">= 10000",
@@ -153,6 +154,42 @@ def generate_events(store, n_events: int, *, n_products: int = 10_000, seed: int
                                             prices_include_tax=True), "bench")
                 made += 1
     return made
+
+
+def bench_z_report(workdir: Path, n_sales: int = 5000) -> dict:
+    """A Z report over a day of n sales (1-5 lines, some mixed payments and refunds)."""
+    import datetime as dt
+
+    from .application import cash, reports
+    from .domain import rules
+    from .domain.cart import CartLine
+    from .domain.events import SaleCreated, Tender, UserCreated
+    from .domain.ids import uuid7
+
+    s = _store(workdir / "z.db")
+    with s.transaction() as tx:
+        tx.emit(UserCreated(user_id="bench", name="Bench", role="manager", pin_hash="x"), "system")
+    session = cash.open_session(s, "bench", 10_000)
+    rnd = random.Random(6)
+    with s.transaction(bulk=True) as tx:
+        for _ in range(n_sales):
+            lines = [CartLine(product_id=f"p{rnd.randrange(500)}", sku="S", name="Bench item", qty=rnd.randint(1, 3),
+                              unit_price=rnd.randint(100, 9000), tax_rate=rnd.choice((0, 1600)))
+                     for _ in range(rnd.randint(1, 5))]
+            p = rules.price_sale(lines, 0, True)
+            pays = ([Tender(method="card", amount=p.total // 2), Tender(method="cash", amount=p.total - p.total // 2)]
+                    if rnd.random() < 0.2 else [Tender(method="cash", amount=p.total)])
+            tx.emit(SaleCreated(sale_id=uuid7(), receipt_no=tx.next_receipt_no(), session_id=session.id, lines=p.lines,
+                                subtotal=p.subtotal, tax=p.tax, total=p.total, payments=pays,
+                                prices_include_tax=True), "bench")
+    cash.close_session(s, "bench", counted=0)
+    times = []
+    for _ in range(15):
+        t0 = time.perf_counter()
+        reports.z_report(s, currency="MXN", exponent=2, tz=dt.UTC)
+        times.append((time.perf_counter() - t0) * 1000)
+    s.close()
+    return {"z_report_ms": round(statistics.median(times), 1)}
 
 
 def bench_events(workdir: Path, n_events: int) -> dict:
@@ -393,6 +430,7 @@ def bench_sync(workdir: Path, n_events: int) -> dict:
 def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int:
     sizes = {
         "checkout": 300 if quick else 2000,
+        "z_report": 5000,
         "import_products": 10_000 if quick else 100_000,
         "events": 40_000 if quick else 1_000_000,
         "server_backlog": 8_000 if quick else 100_000,
@@ -407,6 +445,7 @@ def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int
         work = Path(tmp)
         steps = (("checkout", lambda: bench_checkout(work, sizes["checkout"])),
                  ("import_products", lambda: bench_import(work, sizes["import_products"])),
+                 ("z_report", lambda: bench_z_report(work, sizes["z_report"])),
                  ("events", lambda: bench_events(work, sizes["events"])),
                  ("server_backlog", lambda: bench_server(work, sizes["server_backlog"], sizes["push_rounds"])),
                  ("sync_backlog", lambda: bench_sync(work, sizes["sync_backlog"])))
@@ -422,6 +461,7 @@ def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int
         "rebuild_events_per_s": f"{sizes['events']} events",
         "pending_query_ms": f"next 50 of {sizes['events']} pending events",
         "db_bytes_per_event": f"{sizes['events']} events",
+        "z_report_ms": f"median of 15 Z reports over a session of {sizes['z_report']} sales",
         "push_100_ms": f"median of {sizes['push_rounds']} pushes of 100 events (msgpack, gzip), 2 workers, SQLite",
         "push_events_per_s_sqlite": f"{sizes['server_backlog']} events from 4 devices at once, 1000 per push",
         "push_events_per_s_postgresql": f"{sizes['server_backlog']} events from 4 devices at once, 1000 per push",
