@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--date", help="the day for `day` (YYYY-MM-DD; default: today in the shop's time zone)")
     s.add_argument("--z", type=int, metavar="N", help="which Z report (default: the last)")
     s.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    s = sub.add_parser("export", parents=[common], help="sales, products, stock or events as CSV or JSON lines")
+    s.add_argument("what", choices=("sales", "products", "stock", "events"))
+    s.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (sales, events)")
+    s.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day, included (sales, events)")
+    s.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    s.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     s = sub.add_parser("receipt", parents=[common], help="show (reprint) a past receipt")
     s.add_argument("receipt_no", metavar="RECEIPT")
     s.add_argument("--width", type=int, choices=(32, 42, 48), help="characters (default: [till] receipt_width)")
@@ -165,6 +171,8 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_status(cfg)
     if command == "report":
         return cmd_report(cfg, args)
+    if command == "export":
+        return cmd_export(cfg, args)
     if command == "receipt":
         return cmd_receipt(cfg, args.receipt_no, args.width)
     if command == "conflicts":
@@ -297,6 +305,32 @@ def cmd_report(cfg: config.Config, args: argparse.Namespace) -> int:
                 raise CliError(f"--date '{args.date}' is not a date like 2026-11-27") from None
             report = reports.day_report(store, day, **money)
     sys.stdout.write(reports.render(report, args.format) + ("\n" if args.format == "json" else ""))
+    return 0
+
+
+def cmd_export(cfg: config.Config, args: argparse.Namespace) -> int:
+    import datetime
+
+    from .application.export import export
+    from .application.reports import zone
+
+    days = {}
+    for key in ("start", "end"):
+        value = getattr(args, key)
+        try:
+            days[key] = datetime.date.fromisoformat(value) if value else None
+        except ValueError:
+            flag = "--from" if key == "start" else "--to"
+            raise CliError(f"{flag} '{value}' is not a date like 2026-11-27") from None
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        with _open(cfg) as store:
+            for chunk in export(store, args.what, args.format, exponent=cfg.till.currency_exponent,
+                                tz=zone(cfg.till.timezone), start=days["start"], end=days["end"]):
+                out.write(chunk)
+    finally:
+        if out is not sys.stdout:
+            out.close()
     return 0
 
 

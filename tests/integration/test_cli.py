@@ -117,3 +117,31 @@ def test_the_plain_till_sells_from_typed_input(till):
     assert "Ticket T09-000001" in r.stdout and "CAMBIO" in r.stdout  # the receipt, in the till's language
     conn = sqlite3.connect(till.parent / "caja.db")
     assert conn.execute("SELECT total, change FROM sale").fetchone() == (3290 + 2 * 2890, 20000 - 3290 - 2 * 2890)
+
+
+def test_exported_products_round_trip_through_import(till, tmp_path):
+    out = tmp_path / "products.csv"
+    assert caja("--config", str(till), "export", "products", "-o", str(out)).returncode == 0
+    again = caja("--config", str(till), "import-products", str(out))
+    assert again.returncode == 0 and "0 new, 0 updated, 240 unchanged, 0 stock counts" in again.stdout
+    other = tmp_path / "other.toml"
+    assert caja("--config", str(other), "init").returncode == 0
+    assert caja("--config", str(other), "import-products", str(out)).returncode == 0
+    second = tmp_path / "second.csv"
+    assert caja("--config", str(other), "export", "products", "-o", str(second)).returncode == 0
+    assert second.read_text(encoding="utf-8") == out.read_text(encoding="utf-8")
+
+
+def test_export_sales_and_events_by_day(till):
+    script = "2\n0000\n500\n7500100100004\npay cash 50\nquit\n"
+    subprocess.run([sys.executable, "-m", "caja_tui.cli", "--config", str(till)], input=script, capture_output=True,
+                   text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60, check=True)
+    sales_csv = caja("--config", str(till), "export", "sales").stdout.splitlines()
+    assert sales_csv[0].startswith("receipt_no,date,time") and sales_csv[1].startswith("T09-000001,")
+    assert "cash:50.00" in sales_csv[1]
+    events = caja("--config", str(till), "export", "events", "--format", "jsonl").stdout.splitlines()
+    assert len(events) == 484 and '"type":"sale.created"' in events[-1]
+    none = caja("--config", str(till), "export", "sales", "--from", "2001-01-01", "--to", "2001-01-02").stdout
+    assert none.strip().count("\n") == 0  # only the header
+    bad = caja("--config", str(till), "export", "sales", "--from", "yesterday")
+    assert bad.returncode == 2 and "--from 'yesterday' is not a date" in bad.stderr
