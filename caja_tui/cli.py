@@ -61,6 +61,20 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--date", help="the day for `day` (YYYY-MM-DD; default: today in the shop's time zone)")
     s.add_argument("--z", type=int, metavar="N", help="which Z report (default: the last)")
     s.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    s = sub.add_parser("customers", parents=[common], help="add, find and edit customers; a customer's sales")
+    cs = s.add_subparsers(dest="customers_command", metavar="ACTION", required=True)
+    for name, helptext in (("add", "add a customer"), ("edit", "change a customer's fields")):
+        c = cs.add_parser(name, parents=[common], help=helptext)
+        if name == "edit":
+            c.add_argument("customer_id")
+        c.add_argument("--name", required=name == "add")
+        c.add_argument("--tax-id", dest="tax_id")
+        c.add_argument("--phone")
+        c.add_argument("--email")
+    c = cs.add_parser("find", parents=[common], help="find customers by name, tax id, phone or email")
+    c.add_argument("text")
+    c = cs.add_parser("sales", parents=[common], help="a customer's sales")
+    c.add_argument("customer_id")
     s = sub.add_parser("export", parents=[common], help="sales, products, stock or events as CSV or JSON lines")
     s.add_argument("what", choices=("sales", "products", "stock", "events"))
     s.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (sales, events)")
@@ -171,6 +185,8 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_status(cfg)
     if command == "report":
         return cmd_report(cfg, args)
+    if command == "customers":
+        return cmd_customers(cfg, args)
     if command == "export":
         return cmd_export(cfg, args)
     if command == "receipt":
@@ -305,6 +321,39 @@ def cmd_report(cfg: config.Config, args: argparse.Namespace) -> int:
                 raise CliError(f"--date '{args.date}' is not a date like 2026-11-27") from None
             report = reports.day_report(store, day, **money)
     sys.stdout.write(reports.render(report, args.format) + ("\n" if args.format == "json" else ""))
+    return 0
+
+
+def cmd_customers(cfg: config.Config, args: argparse.Namespace) -> int:
+    import datetime
+
+    from .application import customers
+    from .domain.money import format_money
+
+    fields = {k: getattr(args, k, None) for k in ("name", "tax_id", "phone", "email")}
+    fields = {k: v for k, v in fields.items() if v is not None}
+    with _open(cfg) as store:
+        match args.customers_command:
+            case "add":
+                print(customers.create_customer(store, "system", **fields))
+            case "edit":
+                customers.update_customer(store, "system", args.customer_id, **fields)
+                print("saved")
+            case "find":
+                with store.read() as tx:
+                    found = tx.find_customers(args.text)
+                for c in found:
+                    print(f"{c['id']}  {c['name']:<32} {c['tax_id']:<14} {c['phone']:<16} {c['email']}")
+                if not found:
+                    print("no customer matches")
+            case "sales":
+                with store.read() as tx:
+                    rows = tx.sales_of_customer(args.customer_id)
+                for receipt, created, total in rows:
+                    when = datetime.datetime.fromtimestamp(created / 1000).strftime("%Y-%m-%d %H:%M")
+                    print(f"{receipt:<14} {when}  {format_money(total, cfg.till.currency_exponent):>12}")
+                if not rows:
+                    print("no sales for that customer")
     return 0
 
 

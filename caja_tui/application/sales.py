@@ -80,6 +80,8 @@ def complete_sale(store: Store, actor: str, cart: Cart, tenders: Sequence[Tender
         session = tx.open_session()
         if session is None:
             raise DomainError("NO_SESSION", "open the cash session before selling")
+        if cart.customer_id is not None and tx.customer(cart.customer_id) is None:  # type: ignore[attr-defined]
+            raise DomainError("NO_SUCH_CUSTOMER", "the customer on this sale does not exist; choose another")
         sid = sale_id or uuid7()
         receipt_no = tx.next_receipt_no()
         event = tx.emit(SaleCreated(

@@ -19,26 +19,35 @@ CHUNK = 20_000
 PROJECTION_INDEXES = {"stock_movement_product_ts", "barcode_product"}  # projections read through these
 
 
-def project_all(conn: sqlite3.Connection, *, clear: bool) -> tuple[int, int]:
+def _tables(conn: sqlite3.Connection) -> list[str]:
+    """The read-model tables this file has (an older schema, mid-migration, lacks the newer ones)."""
+    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return [t for t in READ_MODEL_TABLES if t in have]
+
+
+def project_all(conn: sqlite3.Connection, *, clear: bool, types: tuple[str, ...] = ()) -> tuple[int, int]:
     """Apply every stored event to the read models, inside the caller's transaction.
 
     Returns (events applied, events of types this release does not know, which are kept but not projected).
     """
     indexes: list[str] = []
+    tables = _tables(conn)
     if clear:
-        for table in READ_MODEL_TABLES:
+        for table in tables:
             conn.execute(f"DELETE FROM {table}")
         # bulk load: drop the read models' secondary indexes, fill the tables, build the indexes once
-        marks = ",".join("?" * len(READ_MODEL_TABLES))
+        marks = ",".join("?" * len(tables))
         for name, sql in conn.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                                      f"AND tbl_name IN ({marks})", READ_MODEL_TABLES).fetchall():
+                                      f"AND tbl_name IN ({marks})", tables).fetchall():
             if name in PROJECTION_INDEXES:
                 continue
             conn.execute(f"DROP INDEX {name}")
             indexes.append(sql)
     projector = Projector(conn)
     applied = unknown = 0
-    cur = conn.execute("SELECT event_id, type, device_id, hlc, created_at, actor, v, payload FROM event ORDER BY id")
+    only = f" WHERE type IN ({','.join('?' * len(types))})" if types else ""
+    cur = conn.execute(f"SELECT event_id, type, device_id, hlc, created_at, actor, v, payload FROM event{only} "
+                       "ORDER BY id", types)
     while rows := cur.fetchmany(CHUNK):
         for event_id, type_, device_id, hlc, created_at, actor, v, payload in rows:
             try:
@@ -77,7 +86,7 @@ def rebuild(store) -> RebuildResult:
 def read_model_digests(conn: sqlite3.Connection) -> dict[str, tuple[str, int]]:
     """A digest and row count per read-model table, independent of the order rows were written in."""
     out = {}
-    for table in READ_MODEL_TABLES:
+    for table in _tables(conn):
         info = list(conn.execute(f"PRAGMA table_info({table})"))
         # a rowid alias (stock_movement.id) numbers rows in arrival order: not part of the state
         cols = [r[1] for r in info if not (r[5] and r[2].upper() == "INTEGER")]
@@ -154,7 +163,7 @@ def verify(store) -> VerifyReport:
             copy.execute("ROLLBACK")
             if unknown:
                 report.notes.append(f"{unknown} events of types this release does not know were not projected")
-            for table in READ_MODEL_TABLES:
+            for table in live:
                 if live[table] != rebuilt[table]:
                     report.problems.append(
                         f"read model '{table}' differs from a rebuild from the events "

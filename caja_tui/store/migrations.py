@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 READ_MODEL_TABLES = ("product", "barcode", "stock", "stock_movement", "sale", "sale_line", "sale_payment", "sale_void",
-                     "refund", "refund_line", "cash_session", "cash_movement", "user")
+                     "refund", "refund_line", "cash_session", "cash_movement", "user", "customer")
 
 V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -246,12 +246,28 @@ CREATE INDEX cash_session_z ON cash_session (device_id, z_number)
 """
 
 
+V5 = """
+CREATE TABLE customer (
+    id TEXT PRIMARY KEY,
+    name TEXT, name_ts TEXT NOT NULL DEFAULT '',
+    tax_id TEXT, tax_id_ts TEXT NOT NULL DEFAULT '',
+    phone TEXT, phone_ts TEXT NOT NULL DEFAULT '',
+    email TEXT, email_ts TEXT NOT NULL DEFAULT '',
+    created_hlc INTEGER NOT NULL DEFAULT 0,
+    updated_hlc INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX customer_name ON customer (name COLLATE NOCASE);
+CREATE INDEX sale_customer ON sale (customer_id)
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
     description: str
     sql: str
     rebuild: bool = False
+    project_types: tuple[str, ...] = ()  # events of these types (kept, unprojected, by an older release) projected now
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -259,6 +275,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "draft carts that survive a crash", V2),
     Migration(3, "sync: the outbox's per-aggregate order, conflicts answered by the server", V3),
     Migration(4, "Z reports: numbers and a perpetual grand total on closed sessions", V4, rebuild=True),
+    Migration(5, "customers", V5, project_types=("customer.created", "customer.updated")),
 )
 LATEST = MIGRATIONS[-1].version
 

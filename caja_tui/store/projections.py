@@ -42,6 +42,7 @@ def _lww_upsert(table: str, fields: Iterable[str]) -> str:
 
 SQL_PRODUCT = _lww_upsert("product", PRODUCT_FIELDS + ("deleted",))
 SQL_USER = _lww_upsert("user", USER_FIELDS)
+SQL_CUSTOMER = _lww_upsert("customer", ev.CUSTOMER_FIELDS)
 SQL_BARCODES_CLEAR = "DELETE FROM barcode WHERE product_id = ?"
 SQL_BARCODES_FILL = ("INSERT OR IGNORE INTO barcode (code, product_id) SELECT j.value, p.id "
                      "FROM product p, json_each(COALESCE(p.barcodes, '[]')) j WHERE p.id = ? AND p.deleted IS NULL")
@@ -173,6 +174,11 @@ class Projector:
                 self._product(p.product_id, ts, 0, hlc, deleted=1)
             case ev.ProductRestored():
                 self._product(p.product_id, ts, 0, hlc, deleted=None)
+            case ev.CustomerCreated():
+                self._lww(SQL_CUSTOMER, ev.CUSTOMER_FIELDS, p.customer_id, ts, hlc, hlc, name=p.name, tax_id=p.tax_id,
+                          phone=p.phone, email=p.email)
+            case ev.CustomerUpdated():
+                self._lww(SQL_CUSTOMER, ev.CUSTOMER_FIELDS, p.customer_id, ts, 0, hlc, **p.changes.fields())
             case ev.ConflictResolved():
                 pass  # a decision for the audit; what it changes comes as its own events
             case ev.StockAdjusted():
@@ -216,8 +222,12 @@ class Projector:
             self.barcodes_touched.add(product_id)
 
     def _user(self, user_id: str, ts: str, created_hlc: int, hlc: int, **fields: Any) -> None:
-        row: list[Any] = [user_id]
-        for f in USER_FIELDS:
+        self._lww(SQL_USER, USER_FIELDS, user_id, ts, created_hlc, hlc, **fields)
+
+    def _lww(self, sql: str, all_fields: tuple[str, ...], row_id: str, ts: str, created_hlc: int, hlc: int,
+             **fields: Any) -> None:
+        row: list[Any] = [row_id]
+        for f in all_fields:
             row += [fields[f], ts] if f in fields else [None, ""]
         row += [created_hlc, hlc]
-        self._rows(SQL_USER).append(tuple(row))
+        self._rows(sql).append(tuple(row))

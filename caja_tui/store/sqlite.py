@@ -163,6 +163,8 @@ class SqliteStore:
                         self.conn.execute(stmt)
                 if m.rebuild:
                     project_all(self.conn, clear=True)
+                elif m.project_types:
+                    project_all(self.conn, clear=False, types=m.project_types)
                 self.conn.execute(f"PRAGMA user_version = {m.version}")
             applied.append(m.version)
         return applied
@@ -614,6 +616,27 @@ class SqliteTx:
         cond = "AND active = 1" if active_only else ""
         rows = self._q(self._USER_COLS + f"WHERE created_hlc > 0 {cond} ORDER BY name COLLATE NOCASE").fetchall()
         return [self._user_view(r) for r in rows]
+
+    _CUSTOMER_COLS = "SELECT id, name, COALESCE(tax_id, ''), COALESCE(phone, ''), COALESCE(email, ''), updated_hlc FROM customer "
+
+    @staticmethod
+    def _customer(r: Sequence[Any]) -> dict[str, Any]:
+        return dict(zip(("id", "name", "tax_id", "phone", "email", "updated_hlc"), r, strict=True))
+
+    def customer(self, customer_id: str) -> dict[str, Any] | None:
+        r = self._q(self._CUSTOMER_COLS + "WHERE id = ? AND created_hlc > 0", (customer_id,)).fetchone()
+        return self._customer(r) if r else None
+
+    def find_customers(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
+        like = f"%{text.strip()}%"
+        return [self._customer(r) for r in self._q(
+            self._CUSTOMER_COLS + "WHERE created_hlc > 0 AND (name LIKE ? OR tax_id LIKE ? OR phone LIKE ? OR email LIKE ?) "
+            "ORDER BY name COLLATE NOCASE LIMIT ?", (like, like, like, like, limit))]
+
+    def sales_of_customer(self, customer_id: str, limit: int = 200) -> list[tuple[str, int, int]]:
+        """(receipt_no, created_at, total) of a customer's sales, newest first."""
+        return self._q("SELECT receipt_no, created_at, total FROM sale WHERE customer_id = ? ORDER BY created_at DESC "
+                       "LIMIT ?", (customer_id, limit)).fetchall()
 
     def count_users(self) -> int:
         return self._q("SELECT COUNT(*) FROM user WHERE created_hlc > 0").fetchone()[0]
