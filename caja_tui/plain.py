@@ -6,6 +6,7 @@ It drives the same use cases the terminal UI will. Commands at the prompt:
   pay cash AMOUNT | pay card | pay other                 cancel       empty the cart
   refund RECEIPT  (manager)   void RECEIPT (manager)    x            cash report (X)
   close           close the session (manager)           quit         leave (the cart is kept)
+  cust TEXT       put the first customer matching TEXT on the sale
 """
 
 from __future__ import annotations
@@ -136,6 +137,16 @@ def _till(cfg: Config, store, worker, ask, fmt, exp) -> int:
                 mgr = _manager(store, ask)
                 r = sales.refund_sale(store, mgr.id, line.split(None, 1)[1])
                 print(f"  refunded {fmt(r.total)} in cash for {r.receipt_no}")
+                continue
+            if line.startswith("cust "):
+                with store.read() as tx:
+                    found = tx.find_customers(line[5:], limit=1)
+                if not found:
+                    print("  no customer matches")
+                    continue
+                cart.customer_id = found[0]["id"]
+                sales.save_cart(store, cart)
+                print(f"  customer: {found[0]['name']}")
                 continue
             if line.startswith("void "):
                 mgr = _manager(store, ask)
