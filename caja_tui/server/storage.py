@@ -323,7 +323,7 @@ class ServerStorage:
         """Look up everything the batch touches in a few queries, decide in order, write in bulk."""
         wires = [c.wire for c in candidates if c.wire is not None]
         ids = list({w.event_id for w in wires})
-        seqs = list({s for w in wires for s in (w.seq - 1, w.seq, w.seq + 1)})
+        seqs = sorted({s for w in wires for s in (w.seq - 1, w.seq, w.seq + 1)})
         st = _BatchState(stored={}, rejected={}, at_seq={})
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
@@ -336,13 +336,14 @@ class ServerStorage:
         mine = (auth.store_id, auth.device_id)
         for chunk in _chunks(seqs):
             marks = ",".join("?" * len(chunk))
+            span = (min(chunk), max(chunk))  # a range the index can seek; IN alone scans the device's events
             for seq, event_id, hash_, prev in self._rows(
                     "SELECT seq, event_id, hash, prev_hash FROM event WHERE store_id = ? AND device_id = ? "
-                    f"AND seq IN ({marks})", (*mine, *chunk)):
+                    f"AND seq BETWEEN ? AND ? AND seq IN ({marks})", (*mine, *span, *chunk)):
                 st.at_seq[seq] = (event_id, hash_, prev)
             for seq, event_id, hash_ in self._rows(
                     "SELECT seq, event_id, hash FROM rejection WHERE store_id = ? AND device_id = ? "
-                    f"AND seq IN ({marks})", (*mine, *chunk)):
+                    f"AND seq BETWEEN ? AND ? AND seq IN ({marks})", (*mine, *span, *chunk)):
                 st.at_seq.setdefault(seq, (event_id, hash_, None))
         results = [self._one(auth, c, now, st) for c in candidates]
         self._many("INSERT INTO event (event_id, store_id, device_id, seq, type, hlc, created_at, actor, v, prev_hash, "
