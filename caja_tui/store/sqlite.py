@@ -132,8 +132,11 @@ class SqliteStore:
                     ctx.__enter__()
                     break
                 except (OperationalError, sqlite3.OperationalError) as exc:
-                    if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
                         raise
+                    if time.monotonic() > deadline:
+                        raise StoreError(f"{self.path} stayed busy for {PRAGMAS['busy_timeout'] // 1000} s (another "
+                                         "program is writing to it); nothing was saved, try again") from None
                     time.sleep(0.0003)
         finally:
             conn.execute(f"PRAGMA busy_timeout = {PRAGMAS['busy_timeout']}")

@@ -383,3 +383,20 @@ def test_runaway_emission_is_refused_but_a_sale_never_is(tmp_path):
 
     import_rows(s, "system", [ImportRow(i, f"B{i}", [], f"B{i}", 1, 0, 1, "") for i in range(50)])  # bulk: exempt
     s.close()
+
+
+def test_a_database_held_by_another_program_is_a_clear_error_not_a_hang(tmp_path, monkeypatch):
+    from caja_tui.store import sqlite as sq
+
+    s = make_store(tmp_path / "busy.db")
+    monkeypatch.setitem(sq.PRAGMAS, "busy_timeout", 300)
+    holder = sqlite3.connect(tmp_path / "busy.db")
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError, match="stayed busy"):
+            users.create_user(s, "system", name="Ana", role="manager", pin="1234")
+    finally:
+        holder.rollback()
+        holder.close()
+    users.create_user(s, "system", name="Ana", role="manager", pin="1234")  # and works once it is free
+    s.close()
