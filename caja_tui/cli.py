@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("receipt", parents=[common], help="show (reprint) a past receipt")
     s.add_argument("receipt_no", metavar="RECEIPT")
     s.add_argument("--width", type=int, choices=(32, 42, 48), help="characters (default: [till] receipt_width)")
+    s.add_argument("--print", action="store_true", help="also send it to the configured printer (via the queue)")
+    s = sub.add_parser("print-queue", parents=[common], help="receipts waiting for the printer; --retry prints them")
+    s.add_argument("--retry", action="store_true")
     s = sub.add_parser("conflicts", parents=[common], help="list conflicts; a manager resolves the manual ones")
     cs = s.add_subparsers(dest="conflicts_command", metavar="ACTION")
     r = cs.add_parser("resolve", parents=[common], help="keep theirs or apply ours (asks the manager's PIN)")
@@ -190,7 +193,9 @@ def _run(args: argparse.Namespace) -> int:
     if command == "export":
         return cmd_export(cfg, args)
     if command == "receipt":
-        return cmd_receipt(cfg, args.receipt_no, args.width)
+        return cmd_receipt(cfg, args.receipt_no, args.width, to_printer=args.print)
+    if command == "print-queue":
+        return cmd_print_queue(cfg, retry=args.retry)
     if command == "conflicts":
         return cmd_conflicts(cfg, args)
     if command == "restore":
@@ -383,7 +388,24 @@ def cmd_export(cfg: config.Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_receipt(cfg: config.Config, receipt_no: str, width: int | None) -> int:
+def cmd_print_queue(cfg: config.Config, *, retry: bool) -> int:
+    import datetime
+
+    from .printing import print_pending, queued
+
+    with _open(cfg) as store:
+        if retry:
+            printed, error = print_pending(store, cfg.printer, limit=1000)
+            print(f"printed {printed}" + (f"; the printer said: {error}" if error else ""))
+        jobs = queued(store)
+    for job_id, _sale_id, attempts, error, created in jobs:
+        when = datetime.datetime.fromtimestamp(created / 1000).strftime("%Y-%m-%d %H:%M")
+        print(f"#{job_id} {when} tries {attempts}: {error or 'waiting'}")
+    print(f"{len(jobs)} receipt(s) waiting for the printer" if jobs else "nothing waiting for the printer")
+    return 1 if jobs else 0
+
+
+def cmd_receipt(cfg: config.Config, receipt_no: str, width: int | None, *, to_printer: bool = False) -> int:
     from .application.receipts import render_receipt, shop_of
     from .application.reports import zone
     from .application.sales import find_sale
@@ -392,8 +414,18 @@ def cmd_receipt(cfg: config.Config, receipt_no: str, width: int | None) -> int:
         sale = find_sale(store, receipt_no)
         with store.read() as tx:
             user = tx.user(sale.actor)
-    sys.stdout.write(render_receipt(sale, shop_of(cfg), width=width or cfg.till.receipt_width,
-                                    tz=zone(cfg.till.timezone), cashier=user.name if user else None, reprint=True))
+    text = render_receipt(sale, shop_of(cfg), width=width or cfg.till.receipt_width, tz=zone(cfg.till.timezone),
+                          cashier=user.name if user else None, reprint=True)
+    sys.stdout.write(text)
+    if to_printer:
+        from .printing import enqueue, print_pending
+
+        with _open(cfg) as store:
+            enqueue(store, text, sale_id=sale.id)
+            printed, error = print_pending(store, cfg.printer)
+        if error:
+            print(f"caja: the receipt waits in the print queue: {error}", file=sys.stderr)
+            return 1
     return 0
 
 

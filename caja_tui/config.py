@@ -46,9 +46,23 @@ class SyncConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     emit_limit_per_minute: Annotated[int, Meta(ge=1, le=1_000_000)] = 100
 
 
+class PrinterConfig(Struct, kw_only=True, forbid_unknown_fields=True):
+    kind: Literal["none", "file", "network", "usb", "serial"] = "none"
+    path: str = ""  # file: a device or file, e.g. /dev/usb/lp0
+    host: str = ""  # network
+    port: Annotated[int, Meta(ge=1, le=65535)] = 9100
+    usb_vendor: Annotated[int, Meta(ge=0, le=0xFFFF)] = 0  # usb: ids as integers, e.g. 0x04b8 = 1208
+    usb_product: Annotated[int, Meta(ge=0, le=0xFFFF)] = 0
+    serial_device: str = ""  # serial: e.g. /dev/ttyUSB0
+    baudrate: Annotated[int, Meta(ge=1200, le=921600)] = 9600
+    cut: bool = True
+    drawer_kick: bool = True  # open the cash drawer (pin 2) after a cash sale
+
+
 class Config(Struct, kw_only=True, forbid_unknown_fields=True):
     till: TillConfig = msgspec.field(default_factory=TillConfig)
     sync: SyncConfig = msgspec.field(default_factory=SyncConfig)
+    printer: PrinterConfig = msgspec.field(default_factory=PrinterConfig)
     path: str = ""  # where it was read from (not a TOML key)
 
     @property
@@ -162,12 +176,28 @@ batch_size = {batch_size}
 batch_seconds = {batch_seconds}
 # A guard against a runaway loop: at most this many non-sale events a minute (a sale is never refused).
 emit_limit_per_minute = {emit_limit_per_minute}
+
+[printer]
+# "none", "file" (a device such as /dev/usb/lp0, or a file), "network", "usb" or "serial"; needs the
+# printer extra (pip install 'caja[printer]'). A printer that is off never blocks a sale: receipts queue.
+kind = "{kind}"
+path = "{path}"
+host = "{host}"
+port = {port}
+usb_vendor = {usb_vendor}
+usb_product = {usb_product}
+serial_device = "{serial_device}"
+baudrate = {baudrate}
+cut = {cut}
+drawer_kick = {drawer_kick}
 """
 
 
 def render(cfg: Config) -> str:
-    t, s = cfg.till, cfg.sync
-    values = {**msgspec.structs.asdict(t), **msgspec.structs.asdict(s)}
+    t, s, p = cfg.till, cfg.sync, cfg.printer
+    values = {**msgspec.structs.asdict(t), **msgspec.structs.asdict(s), **msgspec.structs.asdict(p)}
+    values["cut"] = "true" if p.cut else "false"
+    values["drawer_kick"] = "true" if p.drawer_kick else "false"
     values["prices_include_tax"] = "true" if t.prices_include_tax else "false"
     values["receipt_header"] = msgspec.json.encode(t.receipt_header).decode()
     return TEMPLATE.format(**values)

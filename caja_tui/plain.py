@@ -164,6 +164,7 @@ def _till(cfg: Config, store, worker, ask, fmt, exp) -> int:
                     sale = tx.sale(done.sale_id)
                 assert sale is not None
                 _receipt(sale, fmt, cfg)
+                _print(store, cfg, sale)
                 cart = Cart()
                 continue
             if sales.scan(store, cart, line) is None:
@@ -207,6 +208,21 @@ def _show(cart: Cart, fmt, include: bool) -> None:
     for i, ln in enumerate(cart.lines, 1):
         print(f"  {i:>2}. {ln.qty:>3} x {ln.name:<36} {fmt(ln.qty * ln.unit_price - ln.discount):>10}")
     print(f"      TOTAL {fmt(_total(cart, include)):>44}")
+
+
+def _print(store, cfg: Config, sale: SaleView) -> None:
+    """Queue the receipt (and the drawer kick of a cash sale) for the printer; never blocks the sale."""
+    if cfg.printer.kind == "none":
+        return
+    from .application.receipts import render_receipt, shop_of
+    from .application.reports import zone
+    from .printing import enqueue, print_pending
+
+    text = render_receipt(sale, shop_of(cfg), width=cfg.till.receipt_width, tz=zone(cfg.till.timezone))
+    enqueue(store, text, sale_id=sale.id, drawer=any(p.method == "cash" for p in sale.payments))
+    printed, error = print_pending(store, cfg.printer)
+    if error:
+        print(f"  PRINTER: {error} - the receipt waits in the print queue (caja print-queue --retry)")
 
 
 def _receipt(sale: SaleView, fmt, cfg: Config) -> None:

@@ -261,6 +261,22 @@ CREATE INDEX sale_customer ON sale (customer_id)
 """
 
 
+V6 = """
+CREATE TABLE print_job (
+    id INTEGER PRIMARY KEY,
+    sale_id TEXT,
+    text TEXT NOT NULL,
+    drawer INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    printed_at INTEGER
+);
+CREATE INDEX print_job_status ON print_job (status, id)
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -276,6 +292,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "sync: the outbox's per-aggregate order, conflicts answered by the server", V3),
     Migration(4, "Z reports: numbers and a perpetual grand total on closed sessions", V4, rebuild=True),
     Migration(5, "customers", V5, project_types=("customer.created", "customer.updated")),
+    Migration(6, "the print queue", V6),
 )
 LATEST = MIGRATIONS[-1].version
 
