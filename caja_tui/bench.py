@@ -217,8 +217,14 @@ def bench_events(workdir: Path, n_events: int) -> dict:
         rows = conn.execute(q).fetchall()
         times.append((time.perf_counter() - t1) * 1000)
         assert len(rows) == 50
+    # the archive: every event synced and old enough, into compressed chunks
+    from .store.archive import archive
+
+    conn.execute("UPDATE event SET sync_status = 'synced'")
+    a = archive(s, 0)
     s.close()
-    return {"rebuild_events_per_s": round(r.per_second), "pending_query_ms": round(statistics.median(times), 3),
+    return {"archive_events_per_s": round(a.events / a.seconds), "archive_ratio": round(a.ratio, 2),
+            "rebuild_events_per_s": round(r.per_second), "pending_query_ms": round(statistics.median(times), 3),
             "pending_query_p99_ms": round(_pct(times, 99), 3), "db_bytes_per_event": round(size / made),
             "generate_events_per_s": round(made / gen_s)}
 
@@ -463,6 +469,8 @@ def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int
         "pending_query_ms": f"next 50 of {sizes['events']} pending events",
         "db_bytes_per_event": f"{sizes['events']} events",
         "z_report_ms": f"median of 15 Z reports over a session of {sizes['z_report']} sales",
+        "archive_events_per_s": f"{sizes['events']} events",
+        "archive_ratio": f"bytes of {sizes['events']} archived events before / after",
         "push_100_ms": f"median of {sizes['push_rounds']} pushes of 100 events (msgpack, gzip), 2 workers, SQLite",
         "push_events_per_s_sqlite": f"{sizes['server_backlog']} events from 4 devices at once, 1000 per push",
         "push_events_per_s_postgresql": f"{sizes['server_backlog']} events from 4 devices at once, 1000 per push",

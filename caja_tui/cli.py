@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("rebuild", parents=[common], help="drop and rebuild the read models from the events")
     sub.add_parser("verify", parents=[common], help="check seq gaps, the hash chain and the read models")
 
+    s = sub.add_parser("archive", parents=[common], help="move old synced events into a compressed archive")
+    s.add_argument("--older-than-days", type=int, default=90, metavar="N")
+    s.add_argument("--vacuum", action="store_true", help="then shrink the file (needs free space of its size)")
     s = sub.add_parser("bench", parents=[common], help="measure this machine (see README)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--quick", action="store_true", help="smaller sizes; finishes in under 30 s")
@@ -178,6 +181,8 @@ def _run(args: argparse.Namespace) -> int:
     cfg = config.load(cfg_path)
     if command == "import-products":
         return cmd_import(cfg, args.file)
+    if command == "archive":
+        return cmd_archive(cfg, args.older_than_days, vacuum=args.vacuum)
     if command == "rebuild":
         return cmd_rebuild(cfg)
     if command == "verify":
@@ -524,6 +529,31 @@ def cmd_import(cfg: config.Config, file: str) -> int:
     print(f"imported {len(rows)} products from {file} in {seconds:.2f} s: {result.created} new, "
           f"{result.updated} updated, {result.unchanged} unchanged, {result.counted} stock counts")
     return 0
+
+
+def cmd_archive(cfg: config.Config, days: int, *, vacuum: bool) -> int:
+    from .store.archive import archive
+
+    if days < 0:
+        raise CliError("--older-than-days must be 0 or more")
+    with _open(cfg) as store:
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        before = _file_size(store.path)
+        r = archive(store, days)
+        if vacuum:
+            store.conn.execute("VACUUM")
+            store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        after = _file_size(store.path)
+        pending = store.count("SELECT COUNT(*) FROM event WHERE sync_status != 'synced'")
+    print(f"archived {r.events} synced events older than {days} days in {r.chunks} chunks ({r.seconds:.1f} s): "
+          f"{r.raw_bytes:,} bytes of events now take {r.packed_bytes:,} ({r.ratio:.1f}x smaller)")
+    print(f"database file: {before:,} -> {after:,} bytes" + ("" if vacuum else
+          " (freed pages are reused; --vacuum shrinks the file)") + f"; {pending} unsynced events kept as they are")
+    return 0
+
+
+def _file_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
 
 
 def cmd_rebuild(cfg: config.Config) -> int:

@@ -12,6 +12,7 @@ import msgspec
 
 from ..domain.chain import GENESIS, canonical, link
 from ..domain.events import UnknownEventType, decode_payload
+from .archive import archived_rows, unarchive_all
 from .migrations import READ_MODEL_TABLES
 from .projections import Projector
 
@@ -45,22 +46,42 @@ def project_all(conn: sqlite3.Connection, *, clear: bool, types: tuple[str, ...]
             indexes.append(sql)
     projector = Projector(conn)
     applied = unknown = 0
+    # archived events first (old, synced), then the live ones; projections converge in any order
+    batch: list[tuple] = []
+    for r in archived_rows(conn):
+        if types and r[1] not in types:
+            continue
+        batch.append((r[0], r[1], r[3], r[5], r[6], r[7], r[8], r[11]))
+        if len(batch) >= CHUNK:
+            a, u = _project_rows(projector, batch)
+            applied, unknown = applied + a, unknown + u
+            batch = []
+    if batch:
+        a, u = _project_rows(projector, batch)
+        applied, unknown = applied + a, unknown + u
     only = f" WHERE type IN ({','.join('?' * len(types))})" if types else ""
     cur = conn.execute(f"SELECT event_id, type, device_id, hlc, created_at, actor, v, payload FROM event{only} "
                        "ORDER BY id", types)
     while rows := cur.fetchmany(CHUNK):
-        for event_id, type_, device_id, hlc, created_at, actor, v, payload in rows:
-            try:
-                p = decode_payload(type_, v, payload)
-            except UnknownEventType:
-                unknown += 1
-                continue
-            projector.apply(event_id, type_, device_id, hlc, created_at, actor, p)
-        applied += len(rows)
-        projector.flush()
+        a, u = _project_rows(projector, rows)
+        applied, unknown = applied + a, unknown + u
     for sql in indexes:
         conn.execute(sql)
-    return applied - unknown, unknown
+    return applied, unknown
+
+
+def _project_rows(projector: Projector, rows) -> tuple[int, int]:
+    """Apply (event_id, type, device_id, hlc, created_at, actor, v, payload) rows; (applied, unknown)."""
+    unknown = 0
+    for event_id, type_, device_id, hlc, created_at, actor, v, payload in rows:
+        try:
+            p = decode_payload(type_, v, payload)
+        except UnknownEventType:
+            unknown += 1
+            continue
+        projector.apply(event_id, type_, device_id, hlc, created_at, actor, p)
+    projector.flush()
+    return len(rows) - unknown, unknown
 
 
 class RebuildResult(msgspec.Struct):
@@ -152,6 +173,7 @@ def verify(store) -> VerifyReport:
             store.conn.backup(copy)  # one consistent snapshot; the till keeps selling meanwhile
             copy.execute("PRAGMA journal_mode=OFF")
             copy.execute("PRAGMA synchronous=OFF")
+            unarchive_all(copy)  # the archive is part of the history: check it like the rest
             integrity = copy.execute("PRAGMA integrity_check").fetchone()[0]
             if integrity != "ok":
                 report.problems.append(f"SQLite integrity check: {integrity}")

@@ -277,6 +277,25 @@ CREATE INDEX print_job_status ON print_job (status, id)
 """
 
 
+V7 = """
+CREATE TABLE event_archive (
+    id INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    raw_bytes INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    archived_at INTEGER NOT NULL
+);
+CREATE INDEX event_archive_device ON event_archive (device_id, first_seq);
+CREATE TABLE archived_event (
+    event_id TEXT PRIMARY KEY,
+    chunk INTEGER NOT NULL
+) WITHOUT ROWID
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -293,6 +312,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "Z reports: numbers and a perpetual grand total on closed sessions", V4, rebuild=True),
     Migration(5, "customers", V5, project_types=("customer.created", "customer.updated")),
     Migration(6, "the print queue", V6),
+    Migration(7, "the event archive", V7),
 )
 LATEST = MIGRATIONS[-1].version
 

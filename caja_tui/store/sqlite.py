@@ -244,7 +244,8 @@ class SqliteStore:
             for chunk in _chunks(ids, 500):
                 marks = ",".join("?" * len(chunk))
                 known.update(r[0] for r in self.conn.execute(
-                    f"SELECT event_id FROM event WHERE event_id IN ({marks})", chunk))
+                    f"SELECT event_id FROM event WHERE event_id IN ({marks}) UNION ALL "
+                    f"SELECT event_id FROM archived_event WHERE event_id IN ({marks})", chunk + chunk))
             rows = []
             projector = Projector(self.conn)
             for e, payload, payload_json in checked:
@@ -600,7 +601,11 @@ class SqliteTx:
             rq[line_no], ra[line_no], rt[line_no] = q, a, t
         voided = self._q("SELECT 1 FROM sale_void WHERE sale_id = ?", (sale_id,)).fetchone() is not None
         digest = self._q("SELECT hash FROM event WHERE event_id = ?", (r[2],)).fetchone()
-        return SaleView(id=sale_id, voided=voided, event_hash=digest[0] if digest else "", receipt_no=r[1], event_id=r[2], device_id=r[3], session_id=r[4],
+        if digest is None:  # an archived sale
+            from .archive import archived_hash
+
+            digest = (archived_hash(self.conn, r[2]),)
+        return SaleView(id=sale_id, voided=voided, event_hash=digest[0] or "", receipt_no=r[1], event_id=r[2], device_id=r[3], session_id=r[4],
                         created_at=r[5], actor=r[6], subtotal=r[7], discount=r[8], tax=r[9], total=r[10], paid=r[11],
                         change=r[12], prices_include_tax=bool(r[13]), customer_id=r[14], lines=lines,
                         payments=payments, refunded_qty=rq, refunded_amount=ra, refunded_tax=rt)
