@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--dir", help="where to put the scratch databases (default: a temporary folder)")
 
     sub.add_parser("till", parents=[common], help="start the till (the default command)")
+    sub.add_parser("tui", parents=[common], help="the Textual till (in progress: sign in, open the session, sell, pay)")
 
     s = sub.add_parser("sync", parents=[common], help="run the sync engine headless (a service beside the till)")
     s.add_argument("--once", action="store_true", help="push and pull once; exit 1 if anything failed")
@@ -205,6 +206,10 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_conflicts(cfg, args)
     if command == "restore":
         return cmd_restore(cfg, args.server, args.token)
+    if command == "tui":
+        from .tui.app import run_tui
+
+        return run_tui(cfg)
     if command == "till":
         from .plain import run_plain_till
 
