@@ -28,6 +28,9 @@ def test_a_full_cash_sale_with_scanner_speed_input(tmp_path):
             await pilot.press(*"500", "enter")  # opening float
             await pilot.pause()
             assert isinstance(app.screen, SalesScreen)
+            status, entry = app.screen.query_one("#status"), app.screen.query_one("#entry")
+            assert status.region.y == 0 and status.region.height == 1 and entry.region.y >= 1  # never hidden
+            assert "Ana | session open" in str(status.render()) and "not synced" in str(status.render())
             for code in ("7500100100004", "2*LAC-01A"):  # keys a few ms apart, then Enter
                 await pilot.press(*code, "enter")
             await pilot.pause()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label
 
@@ -25,11 +25,12 @@ class SalesScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         yield Input(placeholder="scan a barcode, type a SKU or 3*SKU, Enter", id="entry")
-        yield DataTable(id="cart", cursor_type="row", zebra_stripes=False)
-        with Vertical(id="totals"):
-            yield Label("", id="total", classes="big")
-            yield Label("", id="tax")
-            yield Label("", id="message", classes="error")
+        with Horizontal(id="main"):
+            yield DataTable(id="cart", cursor_type="row", zebra_stripes=False)
+            with Vertical(id="totals"):
+                yield Label("", id="total", classes="big")
+                yield Label("", id="tax")
+                yield Label("", id="message", classes="error")
         yield Footer()
 
     def on_mount(self) -> None:
