@@ -37,15 +37,16 @@ def test_sigkill_while_selling_loses_nothing_committed(tmp_path):
     for round_no in range(ROUNDS):
         proc = subprocess.Popen([sys.executable, str(ROOT / "tests/e2e/crash_worker.py"), str(path), str(round_no)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        time.sleep(rnd.uniform(0.4, 1.0))
+        first = proc.stdout.readline()  # it is selling (whatever the machine's load made startup cost)
+        time.sleep(rnd.uniform(0.0, 0.5))  # then a kill at a random moment of the loop
         proc.send_signal(signal.SIGKILL)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == -signal.SIGKILL, err
-        for line in out.splitlines():
+        for line in (first + out).splitlines():
             if line.count(" ") == 1:  # a line cut by the kill is not a report
                 sale_id, receipt = line.split(" ")
                 reported[sale_id] = receipt
-    assert len(reported) > ROUNDS, len(reported)  # the worker really sold between kills
+    assert len(reported) >= ROUNDS, len(reported)  # the worker really sold between kills
 
     s = make_store(path)
     conn = s.conn

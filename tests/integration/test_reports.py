@@ -131,9 +131,19 @@ def test_z_numbering_survives_a_crash_mid_close(tmp_path):
     s.close()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     rnd = random.Random(3)
+    import sqlite3
+
+    def closed() -> int:
+        with sqlite3.connect(path, timeout=30) as c:
+            return c.execute("SELECT COUNT(*) FROM cash_session WHERE closed_at IS NOT NULL").fetchone()[0]
+
     for _ in range(8):
+        before = closed()
         p = subprocess.Popen([sys.executable, "-c", CLOSER, str(path)], env=env, stderr=subprocess.PIPE)
-        time.sleep(rnd.uniform(0.5, 1.2))
+        deadline = time.monotonic() + 30
+        while closed() == before and time.monotonic() < deadline:  # it is closing sessions now
+            time.sleep(0.02)
+        time.sleep(rnd.uniform(0.0, 0.3))  # then a kill at a random moment, mid-close or not
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=30)
     s = make_store(path)
