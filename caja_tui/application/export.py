@@ -82,6 +82,11 @@ def _sales(store, *, exponent: int, tz: dt.tzinfo, lo: int, hi: int) -> Iterator
 def _events(store, *, lo: int, hi: int, **_) -> Iterator:
     yield ["event_id", "type", "store_id", "device_id", "seq", "hlc", "created_at", "actor", "v", "prev_hash", "hash",
            "payload", "sync_status"]
+    from ..store.archive import archived_rows  # the archive is part of the history: exported first
+
+    for r in archived_rows(store.conn):
+        if lo <= r[6] < hi:
+            yield (*r[:12], r[14])
     cur = store.conn.execute(
         "SELECT event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload, "
         "sync_status FROM event WHERE created_at >= ? AND created_at < ? ORDER BY id", (lo, hi))

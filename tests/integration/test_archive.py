@@ -61,3 +61,16 @@ def test_an_archived_event_pulled_again_is_a_duplicate(tmp_path, staffed):
     assert (again.new, again.duplicates) == (0, len(events))
     assert verify(other).ok
     other.close()
+
+
+def test_exported_events_include_the_archived_ones(staffed):
+    import datetime as dt
+
+    from caja_tui.application.export import export
+
+    _history(staffed, 5)
+    total = staffed.count("SELECT COUNT(*) FROM event")
+    staffed.conn.execute("UPDATE event SET sync_status = 'synced' WHERE seq <= 4")
+    assert archive(staffed, 0).events == 4
+    lines = "".join(export(staffed, "events", "jsonl", exponent=2, tz=dt.UTC)).splitlines()
+    assert len(lines) == total and '"seq":1,' in lines[0]
