@@ -330,10 +330,7 @@ def cmd_report(cfg: config.Config, args: argparse.Namespace) -> int:
         elif args.kind == "z":
             report = reports.z_report(store, args.z, **money)
         else:
-            try:
-                day = datetime.date.fromisoformat(args.date) if args.date else datetime.datetime.now(tz).date()
-            except ValueError:
-                raise CliError(f"--date '{args.date}' is not a date like 2026-11-27") from None
+            day = _date(args.date, "--date") or datetime.datetime.now(tz).date()
             report = reports.day_report(store, day, **money)
     sys.stdout.write(reports.render(report, args.format) + ("\n" if args.format == "json" else ""))
     return 0
@@ -372,20 +369,21 @@ def cmd_customers(cfg: config.Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(cfg: config.Config, args: argparse.Namespace) -> int:
+def _date(value: str | None, flag: str):
+    """A YYYY-MM-DD option, or None when it was not given."""
     import datetime
 
+    try:
+        return datetime.date.fromisoformat(value) if value else None
+    except ValueError:
+        raise CliError(f"{flag} '{value}' is not a date like 2026-11-27") from None
+
+
+def cmd_export(cfg: config.Config, args: argparse.Namespace) -> int:
     from .application.export import export
     from .application.reports import zone
 
-    days = {}
-    for key in ("start", "end"):
-        value = getattr(args, key)
-        try:
-            days[key] = datetime.date.fromisoformat(value) if value else None
-        except ValueError:
-            flag = "--from" if key == "start" else "--to"
-            raise CliError(f"{flag} '{value}' is not a date like 2026-11-27") from None
+    days = {"start": _date(args.start, "--from"), "end": _date(args.end, "--to")}
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
         with _open(cfg) as store:

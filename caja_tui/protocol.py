@@ -7,12 +7,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import msgspec
 from msgspec import Meta, Struct
 
-from .domain.chain import GENESIS
-
-PROTOCOL_VERSION = 1
 MAX_BATCH = 1000
 MAX_BODY = 8 * 1024 * 1024  # decoded bytes
 MAX_PULL = 1000
@@ -87,16 +83,3 @@ class ErrorBody(Struct, kw_only=True):
     error: str
     message: str
     server_time_ms: int
-
-
-GENESIS_HASH = GENESIS
-
-
-def encoder_for(content_type: str):
-    return msgspec.msgpack.encode if content_type == MSGPACK else msgspec.json.encode
-
-
-def decode(body: bytes, content_type: str, type_: Any = Any) -> Any:
-    if content_type == MSGPACK:
-        return msgspec.msgpack.decode(body, type=type_)
-    return msgspec.json.decode(body, type=type_)

@@ -37,9 +37,6 @@ class HybridClock:
         self._wall = wall
         self.last = last
 
-    def wall_ms(self) -> int:
-        return self._wall()
-
     def tick(self) -> int:
         """A timestamp for a new local event, greater than every one given or observed before."""
         candidate = pack(self._wall())
@@ -50,7 +47,3 @@ class HybridClock:
         """Take in a timestamp from elsewhere (a pulled event, the server's time) so later ticks exceed it."""
         if remote > self.last:
             self.last = remote
-
-    def drift_ms(self, reference_ms: int) -> int:
-        """How far the local wall clock is from a reference (the server's time): positive = ahead."""
-        return self._wall() - reference_ms

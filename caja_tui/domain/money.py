@@ -40,11 +40,6 @@ def tax_added(net: int, rate_bp: int) -> int:
     return div_round(net * rate_bp, BP)
 
 
-def percent_of(amount: int, percent_bp: int) -> int:
-    """`percent_bp` basis points of `amount`, rounded."""
-    return div_round(amount * percent_bp, BP)
-
-
 def allocate(total: int, weights: list[int]) -> list[int]:
     """Split `total` over `weights` proportionally, exactly (largest remainder); sum(result) == total."""
     if not weights:

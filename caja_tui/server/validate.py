@@ -17,7 +17,6 @@ LWW_FAMILIES = ("product.", "customer.", "config.", "user.")
 
 class Candidate(msgspec.Struct, kw_only=True):
     event_id: str
-    raw: dict[str, Any] | None = None
     wire: WireEvent | None = None
     payload: Payload | None = None
     reject: tuple[str, str] | None = None  # (code, message)
@@ -31,7 +30,6 @@ def check(raw: Any, server_now_ms: int) -> Candidate:
     if not isinstance(raw, dict):
         cand.reject = ("INVALID", "an event must be an object")
         return cand
-    cand.raw = raw
     try:
         wire = msgspec.convert(raw, WireEvent)
     except msgspec.ValidationError as exc:

@@ -70,9 +70,6 @@ class Queries:
                 used[code] = pid
         return used
 
-    def product_ids_by_sku(self) -> dict[str, str]:
-        return dict(self._q(f"SELECT p.sku, p.id FROM product p WHERE {self._LIVE}").fetchall())
-
     def count_products(self) -> int:
         return self._q(f"SELECT COUNT(*) FROM product p WHERE {self._LIVE}").fetchone()[0]
 

@@ -253,9 +253,8 @@ class SyncEngine:
         if waiting and oldest is not None and system_ms() - oldest >= self.batch_seconds * 1000:
             return True
         if self._wake.is_set() and waiting:
-            self._wake.clear()
-            # a fresh event starts the batch window; push now if the oldest one has waited long enough
-            return oldest is not None and system_ms() - oldest >= self.batch_seconds * 1000
+            self._wake.clear()  # a new event ended the sleep; it waits for its batch like the others
+            return False
         return time.monotonic() - self._last_pull >= pull_every_s
 
     def _check_data_version(self) -> None:

@@ -40,8 +40,7 @@ class Transport:
     def close(self) -> None:
         self.session.close()
 
-    def _call(self, method: str, path: str, *, body: bytes | None = None, params: dict | None = None,
-              auth: bool = True) -> bytes:
+    def _call(self, method: str, path: str, *, body: bytes | None = None, params: dict | None = None) -> bytes:
         headers = {}
         if body is not None:
             headers = {"Content-Type": MSGPACK, "Content-Encoding": "gzip"}
@@ -52,8 +51,6 @@ class Transport:
             raw = r.raw.read(decode_content=False)
         except (requests.RequestException, OSError) as exc:
             raise TransportError(f"network: {exc.__class__.__name__}") from None
-        finally:
-            pass
         self.bytes_received += len(raw)
         if r.headers.get("Content-Encoding") == "gzip":
             try:
@@ -75,7 +72,7 @@ class Transport:
         raise TransportError(f"server said {r.status_code}: {message}", permanent=True, status=r.status_code)
 
     def health(self) -> Health:
-        return msgspec.msgpack.decode(self._call("GET", "/health", auth=False), type=Health)
+        return msgspec.msgpack.decode(self._call("GET", "/health"), type=Health)
 
     def push(self, events: Sequence[dict[str, Any]]) -> PushResponse:
         body = gzip.compress(msgspec.msgpack.encode({"events": [_msgpackable(e) for e in events]}), compresslevel=5)
