@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="caja", parents=[common],
                                 description="Caja: an offline-first cash register for the terminal.")
     p.add_argument("--version", action="version", version=f"caja {__version__}")
+    p.add_argument("--kiosk", action="store_true", help="start the till in kiosk mode (see `caja till --kiosk`)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("init", parents=[common], help="write a config file if there is none and create its database")
@@ -54,8 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="smaller sizes; finishes in under 30 s")
     s.add_argument("--dir", help="where to put the scratch databases (default: a temporary folder)")
 
-    sub.add_parser("till", parents=[common], help="start the till (the default command)")
-    sub.add_parser("tui", parents=[common], help="the Textual till (in progress: sign in, open the session, sell, pay)")
+    s = sub.add_parser("till", parents=[common], help="start the till (the default command)")
+    s.add_argument("--kiosk", action="store_true", default=argparse.SUPPRESS,
+                   help="leaving, suspending and the command palette need a manager PIN; a crash restarts the till")
+    sub.add_parser("line", parents=[common], help="a line-mode till for terminals that cannot show the screens")
 
     s = sub.add_parser("sync", parents=[common], help="run the sync engine headless (a service beside the till)")
     s.add_argument("--once", action="store_true", help="push and pull once; exit 1 if anything failed")
@@ -206,11 +209,11 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_conflicts(cfg, args)
     if command == "restore":
         return cmd_restore(cfg, args.server, args.token)
-    if command == "tui":
+    if command == "till":
         from .tui.app import run_tui
 
-        return run_tui(cfg)
-    if command == "till":
+        return run_tui(cfg, kiosk=getattr(args, "kiosk", False) or cfg.till.kiosk)
+    if command == "line":
         from .plain import run_plain_till
 
         return run_plain_till(cfg)
@@ -269,7 +272,10 @@ def cmd_sync(cfg: config.Config, *, once: bool) -> int:
 
     if not cfg.sync.server_url:
         raise CliError("no [sync] server_url in the config: this till works offline only")
-    with _open(cfg) as store:
+    lock = _sync_lock(cfg, wait=not os.environ.get("CAJA_SYNC_CHILD"))
+    if lock is None:
+        return 0  # the till's own sync child, while a sync service already runs for this database
+    with lock, _open(cfg) as store:
         engine = build_sync(cfg, store, log_stream=sys.stderr)
         if once:
             engine.outbox.recover()
@@ -283,6 +289,25 @@ def cmd_sync(cfg: config.Config, *, once: bool) -> int:
             signal.signal(sig, lambda *_: stop.set())
         engine.run(stop)
     return 0
+
+
+def _sync_lock(cfg: config.Config, *, wait: bool):
+    """One sync engine per database: an exclusive lock on `<db>.sync.lock`. The till starts `caja sync` as a
+    child (CAJA_SYNC_CHILD=1), which leaves at once if a service holds the lock; a service waits for it."""
+    import fcntl
+
+    path = cfg.db_path.with_suffix(".sync.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "a")  # noqa: SIM115 - held for the life of the process
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if not wait:
+            fh.close()
+            return None
+        print(f"caja sync: another sync process holds {path}; waiting for it to stop", file=sys.stderr)
+        fcntl.flock(fh, fcntl.LOCK_EX)
+    return fh
 
 
 def cmd_status(cfg: config.Config) -> int:

@@ -36,6 +36,8 @@ class TillConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     receipt_footer: Annotated[str, Meta(max_length=200)] = "Gracias por su compra"
     receipt_width: Literal[32, 42, 48] = 42  # characters: 58 mm printers 32, 80 mm printers 42 or 48
     timezone: str = ""
+    kiosk: bool = False  # quitting, suspending and the command palette need a manager PIN
+    low_stock: Annotated[int, Meta(ge=0, le=1_000_000)] = 5  # the stock screen's low-stock filter: at most this
 
 
 class SyncConfig(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -165,6 +167,11 @@ receipt_footer = "{receipt_footer}"
 receipt_width = {receipt_width}
 # IANA time zone for reports and receipts (e.g. "America/Mexico_City"); empty: the system's.
 timezone = "{timezone}"
+# Kiosk mode (also `caja --kiosk`): quitting, suspending and the command palette need a manager's PIN,
+# and a crash restarts the till into sign-in.
+kiosk = {kiosk}
+# The stock screen's low-stock filter shows products with at most this many in stock.
+low_stock = {low_stock}
 
 [sync]
 # e.g. "http://192.168.1.10:8765"; empty: no sync (the till works offline only).
@@ -199,5 +206,6 @@ def render(cfg: Config) -> str:
     values["cut"] = "true" if p.cut else "false"
     values["drawer_kick"] = "true" if p.drawer_kick else "false"
     values["prices_include_tax"] = "true" if t.prices_include_tax else "false"
+    values["kiosk"] = "true" if t.kiosk else "false"
     values["receipt_header"] = msgspec.json.encode(t.receipt_header).decode()
     return TEMPLATE.format(**values)

@@ -11,6 +11,18 @@ from ..domain.ids import uuid7
 from .auth import require_manager, require_user
 from .ports import CashSummary, SessionView, Store
 
+# Face values in minor units (notes, then coins) for counting the drawer; others count with a total.
+_DENOMINATIONS = {
+    "MXN": (100000, 50000, 20000, 10000, 5000, 2000, 1000, 500, 200, 100, 50),
+    "EUR": (50000, 20000, 10000, 5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1),
+    "USD": (10000, 5000, 2000, 1000, 500, 100, 25, 10, 5, 1),
+}
+
+
+def denominations_for(currency: str, exponent: int) -> tuple[int, ...]:
+    """The notes and coins a drawer holds, largest first (empty when we do not know the currency)."""
+    return _DENOMINATIONS.get(currency, ()) if exponent == 2 else ()
+
 
 def _check_money(amount: int, *, low: int, what: str) -> None:
     if not isinstance(amount, int) or not low <= amount <= MAX_PRICE:

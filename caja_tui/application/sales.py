@@ -70,6 +70,33 @@ def save_cart(store: Store, cart: Cart, slot: str = "current") -> None:
             tx.save_draft(cart, slot)
 
 
+PARKED = "parked:"
+
+
+def park_cart(store: Store, cart: Cart) -> str:
+    """Set the cart aside (a customer went to fetch something) and start an empty one; returns its slot."""
+    if cart.is_empty:
+        raise DomainError("EMPTY_CART", "there is nothing in the cart to park")
+    slot = PARKED + uuid7()
+    with store.transaction() as tx:
+        tx.save_draft(cart, slot)
+        tx.clear_draft()
+    return slot
+
+
+def recall_cart(store: Store, current: Cart, slot: str) -> Cart:
+    """Bring a parked cart back as the current one. The current cart must be empty (park it first)."""
+    if not current.is_empty:
+        raise DomainError("CART_NOT_EMPTY", "finish or park the current sale before recalling another")
+    with store.transaction() as tx:
+        carts = {s: c for s, c, _at in tx.drafts(slot)}
+        if slot not in carts or not slot.startswith(PARKED):
+            raise DomainError("NO_SUCH_CART", "that parked sale is no longer there")
+        tx.save_draft(carts[slot])
+        tx.clear_draft(slot)
+    return carts[slot]
+
+
 def complete_sale(store: Store, actor: str, cart: Cart, tenders: Sequence[Tender], *,
                   prices_include_tax: bool, sale_id: str | None = None) -> CompletedSale:
     """Write the sale: priced, paid, numbered, stock moved and the draft cleared, in one transaction."""

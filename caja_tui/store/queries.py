@@ -14,6 +14,7 @@ import msgspec
 
 from ..application.ports import CashSummary, PaymentView, ProductView, SaleView, SessionView, UserView
 from ..domain import rules
+from ..domain.cart import Cart
 from ..domain.events import Event, SaleLine, decode_payload
 
 
@@ -48,11 +49,18 @@ class Queries:
                         "LIMIT 1", (code,)).fetchone()
         return self._product_view(r) if r else None
 
-    def search_products(self, text: str, limit: int = 50, offset: int = 0) -> list[ProductView]:
-        like = f"%{text.strip()}%"
+    def search_products(self, text: str, limit: int = 50, offset: int = 0, *,
+                        max_stock: int | None = None) -> list[ProductView]:
+        """Live products whose name, SKU or category contains `text` (or a barcode equal to it), by name;
+        with `max_stock`, only those with at most that many in stock (the low-stock list)."""
+        text = text.strip()
+        like = f"%{text}%"
+        low = "" if max_stock is None else " AND COALESCE(s.qty, 0) <= ?"
+        args: tuple[Any, ...] = (like, like, like, text) + (() if max_stock is None else (max_stock,))
         rows = self._q(self._PRODUCT_COLS + f"WHERE {self._LIVE} AND (p.name LIKE ? OR p.sku LIKE ? OR "
-                       "p.category LIKE ?) ORDER BY p.name COLLATE NOCASE LIMIT ? OFFSET ?",
-                       (like, like, like, limit, offset)).fetchall()
+                       "p.category LIKE ? OR p.id IN (SELECT product_id FROM barcode WHERE code = ?))"
+                       f"{low} ORDER BY p.name COLLATE NOCASE LIMIT ? OFFSET ?",
+                       (*args, limit, offset)).fetchall()
         return [self._product_view(r) for r in rows]
 
     def products_using(self, skus: Sequence[str], barcodes: Sequence[str]) -> dict[str, str]:
@@ -253,6 +261,40 @@ class Queries:
     def mark_conflict_resolved(self, event_id: str, actor: str, outcome: str) -> None:
         self.conn.execute("UPDATE sync_conflict SET resolved_at = ?, resolved_by = ?, outcome = ? WHERE event_id = ?",
                           (self.store.wall(), actor, outcome, event_id))
+
+    def drafts(self, prefix: str) -> list[tuple[str, Cart, int]]:
+        """Saved carts whose slot starts with `prefix`: (slot, cart, updated_at), oldest first."""
+        rows = self._q("SELECT slot, cart, updated_at FROM draft_cart WHERE slot LIKE ? ORDER BY updated_at, slot",
+                       (prefix.replace("%", "") + "%",)).fetchall()
+        return [(slot, msgspec.json.decode(cart, type=Cart), at) for slot, cart, at in rows]
+
+    def failed_events(self, limit: int = 100) -> list[tuple[int, str, str]]:
+        """(seq, type, reason) of this till's events the server refused, oldest first."""
+        return self._q("SELECT seq, type, COALESCE(sync_error, '') FROM event WHERE sync_status = 'failed' "
+                       "ORDER BY seq LIMIT ?", (limit,)).fetchall()
+
+    def event_types(self) -> list[str]:
+        return [r[0] for r in self._q("SELECT DISTINCT type FROM event ORDER BY type")]
+
+    def event_log(self, *, type_prefix: str = "", actor: str = "", start_ms: int | None = None,
+                  end_ms: int | None = None, limit: int = 200, offset: int = 0) -> list[tuple[Any, ...]]:
+        """The audit log, newest first: (created_at, device_id, seq, type, actor, sync_status, hash, payload)."""
+        where, args = ["1=1"], []
+        if type_prefix:
+            where.append("type LIKE ?")
+            args.append(type_prefix.replace("%", "") + "%")
+        if actor:
+            where.append("actor = ?")
+            args.append(actor)
+        if start_ms is not None:
+            where.append("created_at >= ?")
+            args.append(start_ms)
+        if end_ms is not None:
+            where.append("created_at < ?")
+            args.append(end_ms)
+        return self._q(f"SELECT created_at, device_id, seq, type, actor, sync_status, hash, payload FROM event "
+                       f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                       (*args, limit, offset)).fetchall()
 
     def local_event(self, event_id: str) -> Event | None:
         r = self._q("SELECT event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, "

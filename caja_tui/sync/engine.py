@@ -359,7 +359,7 @@ class SyncEngine:
         return m
 
     _SAVED = ("last_sync_at", "last_sync_ms", "avg_sync_ms", "syncs", "errors", "last_error", "connectivity",
-              "clock_skew_ms", "clock_warning", "next_retry_at")
+              "clock_skew_ms", "clock_warning", "next_retry_at", "error_rate", "events_per_min", "bytes_per_s")
 
     def _save(self) -> None:
         """Keep the figures for `caja status`, only when they changed (no write, no fsync while idle)."""

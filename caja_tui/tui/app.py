@@ -1,79 +1,335 @@
-"""The Textual app: sign in, open the session, sell. Screens call use cases; none holds business rules."""
+"""The Textual app: sign in, then the screens the function keys reach. Screens call use cases; none holds
+business rules. This module also owns what every screen shares: the signed-in cashier, the manager approval,
+calm error handling, the status line's figures, the printer queue and the sync process beside the till."""
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from typing import Any, ClassVar
+
 from textual.app import App
+from textual.binding import Binding
+from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from ..application import cash
 from ..application.ports import UserView
+from ..application.receipts import render_receipt, shop_of
+from ..application.reports import zone
 from ..config import Config
 from ..domain.errors import DomainError
-from ..store.sqlite import SqliteStore
-from .screens.dialogs import OpenSessionScreen
-from .screens.sales import SalesScreen
+from ..i18n import _, money_style
+from ..store.sqlite import SqliteStore, StoreError
+from .base import translate_bindings
+from .screens.dialogs import ManagerPinScreen, OpenSessionScreen
 from .screens.signin import SignInScreen
 from .widgets import StatusLine
+
+log = logging.getLogger("caja.tui")
+
+
+class AsciiScrollBarRender(ScrollBarRender):
+    """Scrollbars drawn with spaces and colour only: the Linux console's font has no eighth-block glyphs."""
+
+    VERTICAL_BARS: ClassVar[list[str]] = [" "] * 8
+    HORIZONTAL_BARS: ClassVar[list[str]] = [" "] * 8
+
+
+ScrollBar.renderer = AsciiScrollBarRender  # Textual's documented way to replace the scrollbar's look
+
+SCREENS = ("sales", "products", "stock", "cash", "sync", "audit", "reports", "customers")
+STATUS_EVERY_S = 2.0
 
 
 class CajaApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "Caja"
-    ENABLE_COMMAND_PALETTE = False
+    # The Linux console has 8 colours and no true colour: the look comes from app.tcss, not from a theme's
+    # gradients; the palette is kept off the screen in kiosk mode unless a manager approves.
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+z", "suspend_process", "Suspend", show=False, priority=True),
+    ]
 
-    def __init__(self, cfg: Config, store: SqliteStore, engine=None) -> None:
+    def __init__(self, cfg: Config, store: SqliteStore, *, kiosk: bool = False, sync_proc=None,
+                 clock: Callable[[], float] = time.time) -> None:
         super().__init__()
+        translate_bindings(self)
         self.cfg = cfg
         self.store = store
-        self.engine = engine
+        self.kiosk = kiosk
+        self.sync_proc = sync_proc
+        self.clock = clock
         self.user: UserView | None = None
-        self.exponent = cfg.till.currency_exponent
+        self.money = money_style(cfg.till.currency, cfg.till.currency_exponent)
         self.prices_include_tax = cfg.till.prices_include_tax
+        self.tz = zone(cfg.till.timezone)
+        self.throughput: deque[float] = deque(maxlen=120)  # events a minute, one sample per status refresh
+        self.sync_metrics = None
+        self.notice = ""
+        self._approved_exit = False
+
+    # --- start, sign in, sign out -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.push_screen(SignInScreen())
-        self.set_interval(2.0, self.refresh_status)
+        self.set_interval(STATUS_EVERY_S, self.refresh_status)
 
     def signed_in(self, user: UserView) -> None:
         self.user = user
+        log.info("signed in: %s", user.id)
         with self.store.read() as tx:
             session = tx.open_session()
         if session is None:
-            self.push_screen(OpenSessionScreen(), self._opened)
+            self.push_screen(OpenSessionScreen(self.money.parse), self._opened)
         else:
-            self.switch_screen(SalesScreen())
+            self.goto("sales")
 
     def _opened(self, opening_float: int | None) -> None:
-        if opening_float is None:
-            return
-        try:
-            cash.open_session(self.store, self.user.id, opening_float)
-        except DomainError as exc:
-            self.notify(exc.message, severity="error")
-            return
-        self.switch_screen(SalesScreen())
+        if opening_float is not None:
+            if self.guard(lambda: cash.open_session(self.store, self.user.id, opening_float)) is None:
+                return
+            self.after_write()
+        self.goto("sales")  # without a session the cashier can still look around; paying asks for one
 
-    def notify_sync(self) -> None:
-        if self.engine is not None:
-            self.engine.notify()
+    def action_goto(self, name: str) -> None:
+        self.goto(name)
+
+    def goto(self, name: str) -> None:
+        if name not in SCREENS or self.user is None:
+            return
+        from .screens import load_screen
+
+        current = self.screen
+        if getattr(current, "NAME", None) == name:
+            return
+        screen = load_screen(name)
+        # One full screen at a time under the dialogs: switch, never stack.
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(screen)
+
+    def action_sign_out(self) -> None:
+        log.info("signed out: %s", self.user.id if self.user else "-")
+        self.user = None
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(SignInScreen())
+
+    # --- kiosk: leaving needs a manager ---------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        if self.kiosk and not self._approved_exit:
+            self.with_manager(_("leave kiosk mode"), lambda _m: self._approved_quit())
+            return
+        self.exit()
+
+    def _approved_quit(self) -> None:
+        self._approved_exit = True
+        self.exit()
+
+    def action_suspend_process(self) -> None:
+        if self.kiosk:
+            self.with_manager(_("suspend the till"), lambda _m: super(CajaApp, self).action_suspend_process())
+        else:
+            super().action_suspend_process()
+
+    def action_command_palette(self) -> None:
+        if self.kiosk:
+            self.with_manager(_("open the command palette"), lambda _m: super(CajaApp, self).action_command_palette())
+        else:
+            super().action_command_palette()
+
+    # --- what screens share ------------------------------------------------------------------------------
+
+    def with_manager(self, why: str, then: Callable[[UserView], Any]) -> None:
+        """Run `then(manager)` now if a manager is signed in, else after a manager enters their PIN."""
+        if self.user is not None and self.user.role == "manager":
+            user = self.user
+            self.guard(lambda: then(user))
+            return
+
+        def approved(manager: UserView | None) -> None:
+            if manager is not None:
+                log.info("manager %s approved: %s", manager.id, why)
+                self.guard(lambda: then(manager))
+
+        self.push_screen(ManagerPinScreen(why), approved)
+
+    def guard(self, action: Callable[[], Any], screen=None) -> Any:
+        """Run a use case; a refusal becomes a calm message on the screen (and in the log), never a traceback."""
+        try:
+            return action()
+        except DomainError as exc:
+            target = screen or self.screen_with_message()
+            if hasattr(target, "fail"):
+                target.fail(exc)
+            else:
+                self.notify(exc.message, severity="error")
+            log.info("refused: %s (%s)", exc.message, exc.code)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            log.warning("store: %s", exc)
+        return None
+
+    def screen_with_message(self):
+        for screen in reversed(self.screen_stack):
+            if hasattr(screen, "fail"):
+                return screen
+        return self.screen
+
+    def parse_int(self, text: str, low: int = 1, high: int = 1_000_000) -> int:
+        text = text.strip()
+        if not text.lstrip("-").isdigit() or not low <= int(text) <= high:
+            raise DomainError("BAD_NUMBER", _("type a whole number from {low} to {high}").format(low=low, high=high))
+        return int(text)
+
+    def after_write(self) -> None:
+        """Something was written: the status line shows it at once (the sync process sees it by itself)."""
+        self.refresh_status()
+
+    def receipt_text(self, receipt_no: str, width: int | None = None) -> str:
+        with self.store.read() as tx:
+            sale = tx.sale_by_receipt(receipt_no)
+        if sale is None:
+            return ""
+        return render_receipt(sale, shop_of(self.cfg), width=width or self.cfg.till.receipt_width, tz=self.tz,
+                              cashier=self._name_of(sale.actor))
+
+    def _name_of(self, user_id: str) -> str:
+        with self.store.read() as tx:
+            user = tx.user(user_id)
+        return user.name if user else user_id
+
+    def print_receipt(self, sale_id: str) -> None:
+        """Queue the receipt for the printer and print in a worker thread: a slow or absent printer never
+        holds up the counter. The screen says when it waits in the queue."""
+        if self.cfg.printer.kind == "none":
+            return
+        from ..printing import enqueue
+
+        with self.store.read() as tx:
+            sale = tx.sale(sale_id)
+        if sale is None:
+            return
+        text = render_receipt(sale, shop_of(self.cfg), width=self.cfg.till.receipt_width, tz=self.tz,
+                              cashier=self._name_of(sale.actor))
+        enqueue(self.store, text, sale_id=sale.id, drawer=any(p.method == "cash" for p in sale.payments))
+        self.run_worker(self._print_pending, thread=True, exclusive=True, group="printer")
+
+    def _print_pending(self) -> None:
+        from ..bootstrap import open_store
+        from ..printing import print_pending
+
+        try:
+            with open_store(self.cfg) as store:
+                _printed, error = print_pending(store, self.cfg.printer)
+        except Exception as exc:  # noqa: BLE001 - the printer is best effort; the sale is already safe
+            error = str(exc)
+        self.notice = _("receipt waits in the print queue") if error else ""
+        if error:
+            log.warning("printer: %s", error)
+        self.call_from_thread(self.refresh_status)
+
+    # --- the status line ---------------------------------------------------------------------------------
 
     def refresh_status(self) -> None:
+        from ..sync.engine import status
+
         try:
-            status = self.screen.query_one("#status", StatusLine)
-        except Exception:  # noqa: BLE001 - a screen without the status line (sign-in)
+            status_line = self.screen.query_one("#status", StatusLine)
+        except Exception:  # noqa: BLE001 - a screen without the status line (sign-in, dialogs)
+            status_line = None
+            for screen in reversed(self.screen_stack):
+                try:
+                    status_line = screen.query_one("#status", StatusLine)
+                    break
+                except Exception:  # noqa: BLE001
+                    continue
+        m = status(self.store)
+        self.sync_metrics = m
+        self.throughput.append(m.events_per_min)
+        if status_line is None:
             return
-        unsynced = self.store.count("SELECT COUNT(*) FROM event WHERE sync_status IN ('pending', 'syncing')")
         with self.store.read() as tx:
             session = tx.open_session()
-        m = self.engine.metrics if self.engine is not None else None
-        status.show(cashier=self.user.name if self.user else "-",
-                    session="session open" if session else "no session",
-                    connectivity=m.connectivity if m else "offline only", unsynced=unsynced,
-                    clock_warning=bool(m and m.clock_warning))
+        if not self.cfg.sync.server_url:
+            connectivity = _("offline only")
+        elif self.sync_proc is not None and self.sync_proc.poll() is not None and not self._sync_elsewhere():
+            connectivity = _("sync stopped")
+        else:
+            connectivity = _(m.connectivity)
+        status_line.show(cashier=self.user.name if self.user else "-",
+                         session=_("session open") if session else _("no session"),
+                         connectivity=connectivity, unsynced=m.pending, clock_warning=m.clock_warning or
+                         self.clock_wrong(), notice=self.notice)
+
+    def _sync_elsewhere(self) -> bool:
+        """The child exited because a sync service already runs for this till (it holds the lock)."""
+        return self.sync_proc is not None and self.sync_proc.returncode == 0
+
+    def clock_wrong(self) -> bool:
+        """A till without a real-time clock boots in 1970 (or at its last shutdown); a clock behind the
+        newest event this till has seen is wrong too."""
+        now_ms = int(self.clock() * 1000)
+        if now_ms < 1_700_000_000_000:  # before November 2023: no till of ours was ever sold then
+            return True
+        newest = self.store.count("SELECT created_at FROM event ORDER BY id DESC LIMIT 1")
+        return newest - now_ms > 5 * 60 * 1000
+
+    # --- crashes: a calm line and the log, never a traceback on the cashier's screen ----------------------
+
+    def _fatal_error(self) -> None:
+        log.error("the till stopped on an unexpected error:\n%s", traceback.format_exc())
+        self._close_messages_no_wait()
 
 
-def run_tui(cfg: Config) -> int:
+def start_sync_process(cfg: Config) -> subprocess.Popen | None:
+    """`caja sync` beside the till when a server is configured. If a sync service already runs for this
+    till, the child sees its lock and leaves at once (exit 0): one engine per database."""
+    if not cfg.sync.server_url:
+        return None
+    log_path = cfg.db_path.with_suffix(".sync.log")
+    cmd = [sys.executable, "-m", "caja_tui.cli"] + (["--config", cfg.path] if cfg.path else []) + ["sync"]
+    with open(log_path, "a", encoding="utf-8") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True,
+                                env={**os.environ, "CAJA_SYNC_CHILD": "1"})
+
+
+def run_tui(cfg: Config, *, kiosk: bool = False) -> int:
+    """Run the till. In kiosk mode a crash restarts it into sign-in (the draft cart is in the database)."""
     from ..bootstrap import open_store
+    from ..i18n import set_language
 
-    with open_store(cfg) as store:
-        CajaApp(cfg, store).run()
-    return 0
+    set_language(cfg.till.language)
+    log_path = cfg.db_path.with_suffix(".tui.log")
+    logging.basicConfig(filename=log_path, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    sync_proc = start_sync_process(cfg)
+    try:
+        while True:
+            with open_store(cfg) as store:
+                app = CajaApp(cfg, store, kiosk=kiosk, sync_proc=sync_proc)
+                app.run()
+            code = app.return_code or 0
+            if code == 0:
+                return 0
+            print(_("Caja stopped on an unexpected error; the details are in {log}.").format(log=log_path),
+                  file=sys.stderr)
+            if not kiosk:
+                return code
+            print(_("Restarting the till (the sale in progress is kept)..."), file=sys.stderr)
+            time.sleep(1)
+    finally:
+        if sync_proc is not None and sync_proc.poll() is None:
+            sync_proc.terminate()
+            try:
+                sync_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                sync_proc.kill()

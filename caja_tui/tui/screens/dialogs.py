@@ -1,40 +1,146 @@
-"""Modal dialogs: open the cash session, take payment. They return their result with dismiss()."""
+"""Modal dialogs. Each returns its result with dismiss(); None means cancelled (Escape)."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label
+from collections.abc import Callable
+from typing import Any
 
-from ...domain import money
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ...application import users
 from ...domain.errors import DomainError
 from ...domain.events import Tender
+from ...i18n import _
+from ..base import CajaModal
 
 
-class OpenSessionScreen(ModalScreen[int | None]):
-    BINDINGS = [("escape", "cancel", "Cancel")]
+class AskScreen(CajaModal):
+    """One question, one line of input. `parse` turns the text into the result or raises DomainError."""
+
+    def __init__(self, question: str, *, parse: Callable[[str], Any] = str, default: str = "",
+                 placeholder: str = "", password: bool = False) -> None:
+        super().__init__()
+        self.question, self.parse, self.default = question, parse, default
+        self.placeholder, self.password = placeholder, password
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Open the cash session: opening float")
-            yield Input(placeholder="0.00", id="float")
+            yield Label(self.question)
+            yield Input(value=self.default, placeholder=self.placeholder, password=self.password, id="answer")
             yield Label("", id="message", classes="error")
+            yield Label(_("Enter: accept   Esc: cancel"), classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
-            self.dismiss(money.parse_money(event.value or "0", self.app.exponent))
+            self.dismiss(self.parse(event.value))
         except DomainError as exc:
-            self.query_one("#message", Label).update(exc.message)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+            self.say(exc.message)
+            event.input.value = ""
 
 
-class PaymentScreen(ModalScreen[list[Tender] | None]):
-    """Enter = cash for the amount typed (or exact); c / k / o + Enter = cash, card, other. Mixed tenders add up."""
+class ManagerPinScreen(CajaModal):
+    """A manager approves a privileged action with their PIN; returns that manager."""
 
-    BINDINGS = [("escape", "cancel", "Cancel")]
+    def __init__(self, why: str) -> None:
+        super().__init__()
+        self.why = why
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(_("Manager approval: {why}").format(why=self.why))
+            yield OptionList(id="managers")
+            yield Input(placeholder=_("manager PIN"), password=True, id="pin")
+            yield Label("", id="message", classes="error")
+
+    def on_mount(self) -> None:
+        with self.app.store.read() as tx:
+            self.managers = [u for u in tx.users() if u.role == "manager"]
+        box = self.query_one("#managers", OptionList)
+        for u in self.managers:
+            box.add_option(u.name)
+        box.highlighted = 0 if self.managers else None
+        if not self.managers:
+            self.say(_("This till has no manager; create one with `caja users add`."))
+        self.query_one("#pin", Input).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.query_one("#pin", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        index = self.query_one("#managers", OptionList).highlighted
+        pin, event.input.value = event.value, ""
+        if index is None or not self.managers:
+            return
+        try:
+            self.dismiss(users.authenticate(self.app.store, self.managers[index].id, pin))
+        except DomainError as exc:
+            self.say(exc.message)
+
+
+class MenuScreen(CajaModal):
+    """A list of actions, each with a letter: press the letter, or move and press Enter."""
+
+    def __init__(self, title: str, items: list[tuple[str, str, str]]) -> None:
+        """items: (letter, label, result)."""
+        super().__init__()
+        self.title_text, self.items = title, items
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text)
+            yield OptionList(*[Option(f"{letter}  {label}", id=result) for letter, label, result in self.items],
+                             id="menu")
+
+    def on_mount(self) -> None:
+        self.query_one("#menu", OptionList).focus()
+
+    def on_key(self, event) -> None:
+        for letter, _label, result in self.items:
+            if event.character and event.character.lower() == letter:
+                event.stop()
+                self.dismiss(result)
+                return
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class TextScreen(CajaModal):
+    """Read-only text (a receipt, a report): scroll with the arrows, Esc or Enter closes."""
+
+    BINDINGS = [Binding("enter", "cancel", "Close")]
+
+    def __init__(self, text: str, *, title: str = "") -> None:
+        super().__init__()
+        self.text, self.title_text = text, title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            if self.title_text:
+                yield Label(self.title_text)
+            with VerticalScroll(id="text"):
+                yield Static(self.text, markup=False)
+            yield Label(_("Enter or Esc: close   arrows: scroll"), classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#text", VerticalScroll).focus()
+
+
+class OpenSessionScreen(AskScreen):
+    def __init__(self, parse: Callable[[str], int]) -> None:
+        super().__init__(_("Open the cash session: opening float"), parse=lambda t: parse(t or "0"),
+                         placeholder="0")
+
+
+class PaymentScreen(CajaModal):
+    """Enter = cash for the amount typed (or the exact amount due); `c`, `k`, `o` + amount = cash, card, other.
+    Tenders add up until the total is covered; the change is shown big before the sale is written."""
+
+    BINDINGS = [Binding(f"f{i}", f"quick({i})", f"quick {i}", show=False) for i in range(1, 5)]
 
     def __init__(self, total: int) -> None:
         super().__init__()
@@ -43,20 +149,42 @@ class PaymentScreen(ModalScreen[list[Tender] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("", id="due")
-            yield Input(placeholder="amount, or c 100 / k / o 50 (card k, other o)", id="amount")
+            yield Label("", id="due", classes="big")
+            yield Label("", id="paid")
+            yield Input(placeholder=_("amount, or c 100 / k / o 50"), id="amount")
+            yield Label(_("Enter alone: exact cash.  k: card  o: other  c: cash"), classes="hint")
+            yield Label("", id="quick", classes="hint")
             yield Label("", id="message", classes="error")
 
     def on_mount(self) -> None:
         self._refresh()
+        self.query_one("#amount", Input).focus()
 
     def _paid(self) -> int:
         return sum(t.amount for t in self.tenders)
 
+    def quick_amounts(self) -> list[int]:
+        """Round notes above what is due: what a customer usually hands over."""
+        due = max(0, self.total - self._paid())
+        unit = 10 ** self.app.money.exponent
+        out: list[int] = []
+        for step in (10, 20, 50, 100, 200, 500, 1000):
+            amount = -(-due // (step * unit)) * step * unit
+            if amount > due and amount not in out:
+                out.append(amount)
+            if len(out) == 4:
+                break
+        return out
+
     def _refresh(self) -> None:
-        fmt = lambda v: money.format_money(v, self.app.exponent)  # noqa: E731
-        self.query_one("#due", Label).update(f"TOTAL {fmt(self.total)}   paid {fmt(self._paid())}   "
-                                             f"due {fmt(max(0, self.total - self._paid()))}")
+        fmt = self.app.money
+        due = max(0, self.total - self._paid())
+        self.query_one("#due", Label).update(_("TO PAY {amount}").format(amount=fmt(due)))
+        lines = [f"{_(t.method)} {fmt(t.amount)}" for t in self.tenders]
+        self.query_one("#paid", Label).update(_("Total {total}").format(total=fmt(self.total))
+                                              + ("   " + ", ".join(lines) if lines else ""))
+        quick = "  ".join(f"F{i} {fmt(a)}" for i, a in enumerate(self.quick_amounts(), 1))
+        self.query_one("#quick", Label).update(_("Quick cash:") + " " + quick)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip().lower()
@@ -64,17 +192,28 @@ class PaymentScreen(ModalScreen[list[Tender] | None]):
         amount_text = text[1:].strip() if text[:1] in ("c", "k", "o") else text
         due = max(0, self.total - self._paid())
         try:
-            amount = money.parse_money(amount_text, self.app.exponent) if amount_text else due
+            amount = self.app.money.parse(amount_text) if amount_text else due
         except DomainError as exc:
-            self.query_one("#message", Label).update(exc.message)
+            self.say(exc.message)
             return
         event.input.value = ""
-        if amount > 0:
-            self.tenders.append(Tender(method=method, amount=amount))
+        self.tender(method, amount, due)
+
+    def action_quick(self, i: int) -> None:
+        quick = self.quick_amounts()
+        if i <= len(quick):
+            self.tender("cash", quick[i - 1], max(0, self.total - self._paid()))
+
+    def tender(self, method: str, amount: int, due: int) -> None:
+        if amount <= 0:
+            self.say(_("the amount must be more than zero"))
+            return
+        if method != "cash" and amount > due:
+            self.say(_("card and other payments cannot be more than what is due"))
+            return
+        self.tenders.append(Tender(method=method, amount=amount))
         if self._paid() >= self.total:
             self.dismiss(self.tenders)
         else:
+            self.say("")
             self._refresh()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

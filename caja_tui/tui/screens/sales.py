@@ -1,64 +1,164 @@
-"""The sales screen: one input line always focused (scanner, SKU, 3*SKU), the cart, the totals."""
+"""The sales screen (home): one input line always focused, the cart, big totals; F5 pays, F8 opens the actions."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import ContentSwitcher, DataTable, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 from ...application import sales
-from ...domain import money, rules
+from ...application.ports import ProductView
+from ...domain import rules
 from ...domain.cart import Cart
 from ...domain.errors import DomainError
-from ..widgets import StatusLine
-from .dialogs import PaymentScreen
+from ...i18n import _
+from ..base import CajaModal, CajaScreen
+from .dialogs import AskScreen, MenuScreen, PaymentScreen
 
 
-class SalesScreen(Screen):
-    BINDINGS = [
-        ("f5", "pay", "Pay"),
-        ("f8", "remove_line", "Remove line"),
-        ("escape", "clear_entry", "Clear"),
-    ]
+class ProductSearchScreen(CajaModal):
+    """Type to narrow the list; Enter picks the highlighted product."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.found: list[ProductView] = []
 
     def compose(self) -> ComposeResult:
-        yield StatusLine(id="status")
-        yield Input(placeholder="scan a barcode, type a SKU or 3*SKU, Enter", id="entry")
+        with Vertical(classes="dialog wide"):
+            yield Label(_("Find a product (name, SKU, category)"))
+            yield Input(value=self.text, id="find")
+            yield OptionList(id="results")
+            yield Label("", id="message", classes="error")
+
+    def on_mount(self) -> None:
+        self.search(self.text)
+        self.query_one("#find", Input).focus()
+
+    def search(self, text: str) -> None:
+        with self.app.store.read() as tx:
+            self.found = tx.search_products(text, limit=30)
+        box = self.query_one("#results", OptionList)
+        box.clear_options()
+        fmt = self.app.money
+        for p in self.found:
+            box.add_option(Option(f"{p.name[:34]:<34} {p.sku[:12]:<12} {fmt(p.price):>12}"))
+        box.highlighted = 0 if self.found else None
+        self.say("" if self.found else _("nothing matches '{text}'").format(text=text))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.search(event.value)
+
+    def on_key(self, event) -> None:
+        box = self.query_one("#results", OptionList)
+        if event.key in ("down", "up") and self.found:
+            event.stop()
+            box.action_cursor_down() if event.key == "down" else box.action_cursor_up()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        index = self.query_one("#results", OptionList).highlighted
+        if index is not None and self.found:
+            self.dismiss(self.found[index])
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.found[event.option_index])
+
+
+class SalesScreen(CajaScreen):
+    NAME = "sales"
+    BINDINGS = [
+        Binding("f5", "pay", "Pay"),
+        Binding("f8", "actions", "Actions"),
+        Binding("escape", "clear_entry", "Clear", show=False),
+        Binding("up", "cursor(-1)", "Line up", show=False),
+        Binding("down", "cursor(1)", "Line down", show=False),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Input(placeholder=_("scan, type a SKU, 3*SKU, or words to search; Enter"), id="entry")
         with Horizontal(id="main"):
-            yield DataTable(id="cart", cursor_type="row", zebra_stripes=False)
+            with ContentSwitcher(initial="cart", id="left"):
+                yield DataTable(id="cart", cursor_type="row", zebra_stripes=False)
+                with VerticalScroll(id="receipt"):
+                    yield Static("", id="receipt-text", markup=False)
             with Vertical(id="totals"):
-                yield Label("", id="total", classes="big")
+                yield Label("", id="subtotal")
                 yield Label("", id="tax")
-                yield Label("", id="message", classes="error")
-        yield Footer()
+                yield Label("", id="discount")
+                yield Label("", id="total", classes="big")
+                yield Label("", id="change", classes="big")
+                yield Label("", id="customer")
+                yield Label("", id="parked")
+                yield Label("", id="message")
 
     def on_mount(self) -> None:
         table = self.query_one("#cart", DataTable)
-        table.add_columns("#", "Qty", "Item", "Amount")
+        table.add_column("#", width=2)
+        table.add_column(_("Qty"), width=4)
+        table.add_column(_("Item"), width=22)
+        table.add_column(_("Amount"), width=11)
         self.cart = self.app.store.load_draft() or Cart()
         self.refresh_cart()
+        if self.cart.lines:
+            self.say(_("the sale in progress was restored"))
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
         self.query_one("#entry", Input).focus()
 
-    def _fmt(self, value: int) -> str:
-        return money.format_money(value, self.app.exponent)
+    # --- the cart -----------------------------------------------------------------------------------------
 
-    def refresh_cart(self) -> None:
+    def refresh_cart(self, *, keep_receipt: bool = False) -> None:
+        fmt = self.app.money
         table = self.query_one("#cart", DataTable)
+        row = table.cursor_row
         table.clear()
         for i, ln in enumerate(self.cart.lines, 1):
-            table.add_row(str(i), str(ln.qty), ln.name[:40], self._fmt(ln.qty * ln.unit_price - ln.discount))
+            name = ln.name + (" *" if ln.price_overridden else "") + (f" -{fmt(ln.discount)}" if ln.discount else "")
+            table.add_row(str(i), str(ln.qty), name, fmt(ln.qty * ln.unit_price - ln.discount))
+        if self.cart.lines:
+            table.move_cursor(row=min(max(row, 0), len(self.cart.lines) - 1))
+        subtotal = tax = discount = total = 0
         if self.cart.lines:
             p = rules.price_sale(self.cart.lines, self.cart.discount, self.app.prices_include_tax)
-            self.query_one("#total", Label).update(f"TOTAL {self._fmt(p.total)}")
-            self.query_one("#tax", Label).update(f"tax {self._fmt(p.tax)}")
-        else:
-            self.query_one("#total", Label).update("TOTAL 0")
-            self.query_one("#tax", Label).update("")
-        self.app.refresh_status()
+            subtotal, tax, discount, total = p.subtotal, p.tax, p.discount, p.total
+        self.query_one("#subtotal", Label).update(_("Subtotal {amount}").format(amount=fmt(subtotal)))
+        self.query_one("#tax", Label).update(_("Tax {amount}").format(amount=fmt(tax)))
+        self.query_one("#discount", Label).update(
+            _("Discount {amount}").format(amount=fmt(discount)) if discount else "")
+        self.query_one("#total", Label).update(_("TOTAL {amount}").format(amount=fmt(total)))
+        if self.cart.lines or not keep_receipt:
+            self.query_one("#left", ContentSwitcher).current = "cart"
+            self.query_one("#change", Label).update("")
+        name = ""
+        if self.cart.customer_id:
+            with self.app.store.read() as tx:
+                c = tx.customer(self.cart.customer_id)
+            name = _("Customer: {name}").format(name=c["name"][:14]) if c else ""
+        self.query_one("#customer", Label).update(name)
+        with self.app.store.read() as tx:
+            parked = len(tx.drafts(sales.PARKED))
+        self.query_one("#parked", Label).update(_("{n} parked").format(n=parked) if parked else "")
 
-    def say(self, text: str) -> None:
-        self.query_one("#message", Label).update(text)
+    def _save(self) -> None:
+        sales.save_cart(self.app.store, self.cart)
+        self.refresh_cart()
+
+    def _line_index(self) -> int | None:
+        if not self.cart.lines:
+            self.say(_("the cart is empty"), error=True)
+            return None
+        row = self.query_one("#cart", DataTable).cursor_row
+        return row if 0 <= row < len(self.cart.lines) else len(self.cart.lines) - 1
+
+    def action_cursor(self, step: int) -> None:
+        table = self.query_one("#cart", DataTable)
+        if self.cart.lines:
+            table.move_cursor(row=min(max(table.cursor_row + step, 0), len(self.cart.lines) - 1))
+
+    # --- entry --------------------------------------------------------------------------------------------
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         entry = event.value.strip()
@@ -68,28 +168,35 @@ class SalesScreen(Screen):
         try:
             found = sales.scan(self.app.store, self.cart, entry)
         except DomainError as exc:
-            self.say(exc.message)
+            self.fail(exc)
             return
-        self.say("" if found else f"no product '{entry}'")
+        if found is None:
+            qty, code = sales.parse_entry(entry)
+            self.app.push_screen(ProductSearchScreen(code), lambda p: self._picked(p, qty))
+            return
+        self.say(f"+{sales.parse_entry(entry)[0]} {found.name[:22]}")
         self.refresh_cart()
-        self.app.notify_sync()
+
+    def _picked(self, product: ProductView | None, qty: int) -> None:
+        if product is None:
+            return
+        self.app.guard(lambda: (self.cart.add(product_id=product.id, sku=product.sku, name=product.name,
+                                              unit_price=product.price, tax_rate=product.tax_rate, qty=qty),
+                                self._save()), self)
 
     def action_clear_entry(self) -> None:
         self.query_one("#entry", Input).value = ""
 
-    def action_remove_line(self) -> None:
-        if not self.cart.lines:
-            return
-        row = self.query_one("#cart", DataTable).cursor_row
-        index = row if 0 <= row < len(self.cart.lines) else len(self.cart.lines) - 1
-        self.cart.remove(index)
-        sales.save_cart(self.app.store, self.cart)
-        self.refresh_cart()
+    # --- paying -------------------------------------------------------------------------------------------
 
     def action_pay(self) -> None:
         if not self.cart.lines:
-            self.say("the cart is empty")
+            self.say(_("the cart is empty"), error=True)
             return
+        with self.app.store.read() as tx:
+            if tx.open_session() is None:
+                self.say(_("open the cash session first (F4)"), error=True)
+                return
         total = rules.price_sale(self.cart.lines, self.cart.discount, self.app.prices_include_tax).total
         self.app.push_screen(PaymentScreen(total), self._paid)
 
@@ -100,12 +207,144 @@ class SalesScreen(Screen):
             done = sales.complete_sale(self.app.store, self.app.user.id, self.cart, tenders,
                                        prices_include_tax=self.app.prices_include_tax)
         except DomainError as exc:
-            self.say(exc.message)
+            self.fail(exc)
             return
         self.cart = Cart()
         self.refresh_cart()
-        change = f"  CHANGE {self._fmt(done.change)}" if done.change else ""
-        self.say(f"{done.receipt_no} paid{change}")
-        self.app.notify_sync()
+        self.show_receipt(done.receipt_no)
+        fmt = self.app.money
+        self.query_one("#change", Label).update(_("CHANGE {amount}").format(amount=fmt(done.change))
+                                                if done.change else "")
+        self.say(_("{receipt} paid").format(receipt=done.receipt_no))
+        self.app.after_write()
+        self.app.print_receipt(done.sale_id)
         self.query_one("#entry", Input).focus()
 
+    def show_receipt(self, receipt_no: str) -> None:
+        """The receipt replaces the cart until the next scan."""
+        self.query_one("#receipt-text", Static).update(self.app.receipt_text(receipt_no, width=42))
+        self.query_one("#left", ContentSwitcher).current = "receipt"
+
+    # --- the actions menu ---------------------------------------------------------------------------------
+
+    ACTIONS = [
+        ("q", "Quantity of the line", "qty"),
+        ("d", "Discount on the line", "line_discount"),
+        ("t", "Discount on the sale", "sale_discount"),
+        ("p", "Price of the line (manager)", "price"),
+        ("r", "Remove the line", "remove"),
+        ("k", "Park the sale", "park"),
+        ("l", "Recall a parked sale", "recall"),
+        ("c", "Customer on the sale", "customer"),
+        ("f", "Refund a receipt (manager)", "refund"),
+        ("v", "Void a sale of this session (manager)", "void"),
+        ("x", "Show a receipt again", "reprint"),
+    ]
+
+    def action_actions(self) -> None:
+        items = [(k, _(label), result) for k, label, result in self.ACTIONS]
+        self.app.push_screen(MenuScreen(_("Sale actions"), items), self._chosen)
+
+    def _chosen(self, what: str | None) -> None:
+        if what:
+            getattr(self, f"do_{what}")()
+
+    def _ask(self, question: str, parse, then, default: str = "") -> None:
+        self.app.push_screen(AskScreen(question, parse=parse, default=default),
+                             lambda value: value is not None and self.app.guard(lambda: then(value), self))
+
+    def do_qty(self) -> None:
+        i = self._line_index()
+        if i is not None:
+            self._ask(_("New quantity for line {n}").format(n=i + 1), self.app.parse_int,
+                      lambda q: (self.cart.set_qty(i, q), self._save()), str(self.cart.lines[i].qty))
+
+    def do_line_discount(self) -> None:
+        i = self._line_index()
+        if i is not None:
+            self._ask(_("Discount on line {n} (amount)").format(n=i + 1), self.app.money.parse,
+                      lambda a: (self.cart.set_line_discount(i, a), self._save()))
+
+    def do_sale_discount(self) -> None:
+        if self._line_index() is not None:
+            self._ask(_("Discount on the whole sale (amount)"), self.app.money.parse,
+                      lambda a: (self.cart.set_discount(a), self._save()))
+
+    def do_price(self) -> None:
+        i = self._line_index()
+        if i is None:
+            return
+
+        def approved(_manager) -> None:
+            self._ask(_("New unit price for line {n}").format(n=i + 1), self.app.money.parse,
+                      lambda a: (self.cart.override_price(i, a), self._save()))
+
+        self.app.with_manager(_("change a price"), approved)
+
+    def do_remove(self) -> None:
+        i = self._line_index()
+        if i is not None:
+            self.cart.remove(i)
+            self._save()
+
+    def do_park(self) -> None:
+        if self.app.guard(lambda: sales.park_cart(self.app.store, self.cart), self) is not None:
+            self.cart = Cart()
+            self.refresh_cart()
+            self.say(_("sale parked; recall it with F8 l"))
+
+    def do_recall(self) -> None:
+        with self.app.store.read() as tx:
+            parked = tx.drafts(sales.PARKED)
+        if not parked:
+            self.say(_("no parked sales"), error=True)
+            return
+        fmt = self.app.money
+        items = []
+        for n, (slot, cart, _at) in enumerate(parked[:9], 1):
+            total = rules.price_sale(cart.lines, cart.discount, self.app.prices_include_tax).total
+            first = cart.lines[0].name[:20] if cart.lines else ""
+            items.append((str(n), f"{first} ... {fmt(total)}", slot))
+        self.app.push_screen(MenuScreen(_("Recall a parked sale"), items), self._recall)
+
+    def _recall(self, slot: str | None) -> None:
+        if slot:
+            cart = self.app.guard(lambda: sales.recall_cart(self.app.store, self.cart, slot), self)
+            if cart is not None:
+                self.cart = cart
+                self.refresh_cart()
+
+    def do_customer(self) -> None:
+        from .customers import CustomerPickScreen
+
+        self.app.push_screen(CustomerPickScreen(), self._customer)
+
+    def _customer(self, customer_id: str | None) -> None:
+        if customer_id is not None:
+            self.cart.customer_id = customer_id or None
+            self._save()
+
+    def do_refund(self) -> None:
+        from .refund import RefundScreen
+
+        self._ask(_("Receipt number to refund"), lambda t: sales.find_sale(self.app.store, t.strip().upper()),
+                  lambda sale: self.app.push_screen(RefundScreen(sale), self._refunded))
+
+    def _refunded(self, done) -> None:
+        if done is not None:
+            self.say(_("refund of {receipt}: {amount}").format(receipt=done.receipt_no,
+                                                               amount=self.app.money(done.total)))
+            self.app.after_write()
+
+    def do_void(self) -> None:
+        def approved(manager) -> None:
+            self._ask(_("Receipt number to void"), lambda t: t.strip().upper(),
+                      lambda receipt: (sales.void_sale(self.app.store, manager.id, receipt, "voided at the till"),
+                                       self.say(_("{receipt} voided").format(receipt=receipt)),
+                                       self.app.after_write()))
+
+        self.app.with_manager(_("void a sale"), approved)
+
+    def do_reprint(self) -> None:
+        self._ask(_("Receipt number"), lambda t: sales.find_sale(self.app.store, t.strip().upper()),
+                  lambda sale: (self.show_receipt(sale.receipt_no), self.app.print_receipt(sale.id)))

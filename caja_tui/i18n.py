@@ -1,0 +1,98 @@
+"""Spanish and English for the screens: gettext catalogs, and money written the way the shop writes it.
+
+The catalogs are `caja_tui/locale/<lang>/LC_MESSAGES/caja.po` (the source, edited by translators) and the
+compiled `caja.mo` beside it (`make i18n` extracts, merges and compiles; a test checks they agree). English
+is the source language, so it needs no catalog. The language is `[till] language` in the config.
+"""
+
+from __future__ import annotations
+
+import gettext
+from pathlib import Path
+
+from msgspec import Struct
+
+from .domain import money
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "caja"
+
+_translation: gettext.NullTranslations = gettext.NullTranslations()
+_language = "en"
+
+
+def set_language(language: str) -> None:
+    """Use `language` ('es', 'en') from now on; an unknown language or missing catalog means English."""
+    global _translation, _language
+    _translation = gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
+    _language = language
+
+
+def language() -> str:
+    return _language
+
+
+def _(message: str) -> str:
+    return _translation.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _translation.ngettext(singular, plural, n)
+
+
+# --- money for the locale and currency ------------------------------------------------------------------
+
+# Currencies written with a "$" sign; the others are written with their ISO code (the Linux console's font
+# has no glyph for most currency signs, so codes are the legible choice there).
+DOLLAR_SIGN = frozenset({"MXN", "USD", "ARS", "CLP", "COP", "UYU", "CAD", "AUD", "NZD"})
+# Where Spanish-speaking shops write a decimal comma (Spain and most of South America); Mexico, the US and
+# Central America write a decimal point.
+COMMA_DECIMAL = frozenset({"EUR", "ARS", "CLP", "COP", "UYU", "PYG", "BOB", "VES", "BRL"})
+
+
+class MoneyStyle(Struct, frozen=True, kw_only=True):
+    currency: str = "MXN"
+    exponent: int = 2
+    decimal: str = "."
+    group: str = ","
+    symbol: str = "$"
+    symbol_first: bool = True
+
+    def number(self, minor: int) -> str:
+        """1234567 -> '12,345.67' (or '12.345,67'): the amount without the currency."""
+        text = money.format_money(abs(minor), self.exponent)
+        whole, _sep, frac = text.partition(".")
+        groups = []
+        while len(whole) > 3:
+            whole, tail = whole[:-3], whole[-3:]
+            groups.insert(0, tail)
+        whole = self.group.join([whole, *groups])
+        sign = "-" if minor < 0 else ""
+        return f"{sign}{whole}{self.decimal}{frac}" if frac else f"{sign}{whole}"
+
+    def __call__(self, minor: int) -> str:
+        """With the currency: '$12.50', '12,50 EUR', 'EUR 12.50'."""
+        number = self.number(minor)
+        if self.symbol_first:
+            sep = "" if self.symbol == "$" else " "
+            if number.startswith("-"):
+                return f"-{self.symbol}{sep}{number[1:]}"
+            return f"{self.symbol}{sep}{number}"
+        return f"{number} {self.symbol}"
+
+    def parse(self, text: str) -> int:
+        """What a cashier types: '12.50', '12,50' or '1.234,50' as the locale writes it -> minor units."""
+        cleaned = text.strip().replace(self.symbol, "").replace(" ", "")
+        if self.group and cleaned.count(self.group) and self.group != self.decimal:
+            if self.decimal in cleaned or cleaned.count(self.group) > 1 or len(cleaned.rsplit(self.group, 1)[1]) == 3:
+                cleaned = cleaned.replace(self.group, "")
+        return money.parse_money(cleaned.replace(self.decimal, "."), self.exponent)
+
+
+def money_style(currency: str, exponent: int, lang: str | None = None) -> MoneyStyle:
+    lang = lang or _language
+    comma = lang == "es" and currency in COMMA_DECIMAL
+    symbol = "$" if currency in DOLLAR_SIGN else currency
+    return MoneyStyle(currency=currency, exponent=exponent, decimal="," if comma else ".",
+                      group="." if comma else ",", symbol=symbol,
+                      symbol_first=symbol == "$" or lang != "es")

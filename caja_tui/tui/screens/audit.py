@@ -1,0 +1,123 @@
+"""Audit: the event log, filtered by type, cashier and date, and the hash chain's verification status."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Label
+
+from ...application.reports import day_bounds
+from ...domain.errors import DomainError
+from ...i18n import _
+from ..base import CajaScreen
+from .dialogs import TextScreen
+
+SHOWN = 300
+
+
+class AuditScreen(CajaScreen):
+    NAME = "audit"
+    BINDINGS = [Binding("f5", "verify", "Verify chain"), Binding("f8", "show", "Show event")]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="filters"):
+            yield Input(placeholder=_("type, e.g. sale"), id="f-type")
+            yield Input(placeholder=_("cashier id"), id="f-actor")
+            yield Input(placeholder=_("date YYYY-MM-DD"), id="f-date")
+        yield Label("", id="chain")
+        yield DataTable(id="log", cursor_type="row", zebra_stripes=False)
+        yield Label("", id="message")
+
+    def on_mount(self) -> None:
+        t = self.query_one("#log", DataTable)
+        for title, width in ((_("Time"), 14), (_("Till"), 5), (_("Seq"), 6), (_("Type"), 18), (_("Who"), 8),
+                             (_("Sync"), 8), (_("Hash"), 8)):
+            t.add_column(title, width=width)
+        self.rows: list[tuple] = []
+        self.show_chain_status()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.query_one("#f-type", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.reload()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#log", DataTable).focus()
+
+    def reload(self) -> None:
+        start = end = None
+        day_text = self.query_one("#f-date", Input).value.strip()
+        if day_text:
+            try:
+                start, end = day_bounds(datetime.date.fromisoformat(day_text), self.app.tz)
+            except ValueError:
+                self.say(_("the date must look like 2026-11-27"), error=True)
+                return
+        self.say("")
+        with self.app.store.read() as tx:
+            self.rows = tx.event_log(type_prefix=self.query_one("#f-type", Input).value.strip(),
+                                     actor=self.query_one("#f-actor", Input).value.strip(),
+                                     start_ms=start, end_ms=end, limit=SHOWN)
+        t = self.query_one("#log", DataTable)
+        t.clear()
+        for created, device, seq, type_, actor, status, hash_, _payload in self.rows:
+            when = datetime.datetime.fromtimestamp(created / 1000, self.app.tz).strftime("%m-%d %H:%M:%S")
+            t.add_row(when, device[:5], str(seq), type_[:18], actor[:8], _(status), hash_[:8])
+        if len(self.rows) == SHOWN:
+            self.say(_("showing the newest {n}; narrow the filters to see older events").format(n=SHOWN))
+
+    def action_show(self) -> None:
+        row = self.query_one("#log", DataTable).cursor_row
+        if not 0 <= row < len(self.rows):
+            return
+        created, device, seq, type_, actor, status, hash_, payload = self.rows[row]
+        body = json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
+        head = f"{type_}  {device} #{seq}\n{_('by')} {actor}  {_(status)}\n{_('hash')} {hash_}\n\n"
+        self.app.push_screen(TextScreen(head + body, title=_("Event")))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_show()
+
+    # --- the chain --------------------------------------------------------------------------------------------
+
+    def show_chain_status(self) -> None:
+        raw = self.app.store.meta("last_verify")
+        label = self.query_one("#chain", Label)
+        if not raw:
+            label.update(_("Chain: not verified yet. F5 verifies it (the till keeps working)."))
+            return
+        last = json.loads(raw)
+        when = datetime.datetime.fromtimestamp(last["at"], self.app.tz).strftime("%Y-%m-%d %H:%M")
+        if last["ok"]:
+            label.update(_("Chain verified {when}: {events} events from {devices} tills, no problems").format(
+                when=when, events=last["events"], devices=last["devices"]))
+        else:
+            label.update(_("Chain CHECK FAILED {when}: {problem}").format(when=when, problem=last["problems"][0]))
+        label.set_class(not last["ok"], "error")
+
+    def action_verify(self) -> None:
+        self.query_one("#chain", Label).update(_("Verifying the chain and the read models..."))
+        self.run_worker(self._verify, thread=True, exclusive=True, group="verify")
+
+    def _verify(self) -> None:
+        from ...bootstrap import open_store
+        from ...store.maintenance import verify
+
+        try:
+            with open_store(self.app.cfg) as store:
+                report = verify(store)
+                store.set_meta("last_verify", json.dumps({
+                    "at": time.time(), "ok": report.ok, "events": report.events, "devices": report.devices,
+                    "problems": report.problems[:5]}))
+        except (DomainError, OSError, Exception) as exc:  # noqa: BLE001 - shown, never a traceback
+            self.app.call_from_thread(self.say, _("could not verify: {error}").format(error=exc), error=True)
+            return
+        self.app.call_from_thread(self.show_chain_status)

@@ -1,0 +1,84 @@
+"""Inventory: stock per product, a low-stock filter, adjust with a reason, count, receive goods."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+from ...application import stock
+from ...application.ports import ProductView
+from ...domain.events import ADJUST_REASONS
+from ...i18n import _
+from .dialogs import AskScreen, MenuScreen
+from .products import SHOWN, ListScreen
+
+REASON_LABELS = {"damaged": "damaged", "lost": "lost", "theft": "theft", "expired": "expired",
+                 "correction": "correction", "supplier_return": "returned to the supplier", "other": "other"}
+
+
+class StockScreen(ListScreen):
+    NAME = "stock"
+    BINDINGS = [Binding("f5", "low", "Low stock"), Binding("f8", "count", "Count")]
+    COLUMNS = [("SKU", 12), ("Name", 34), ("Stock", 8), ("", 8)]
+    PLACEHOLDER = "search; Enter: adjust, count or receive the highlighted product"
+
+    def on_mount(self) -> None:
+        self.low_only = False
+        super().on_mount()
+
+    def fetch(self, text: str) -> list[ProductView]:
+        with self.app.store.read() as tx:
+            return tx.search_products(text, limit=SHOWN,
+                                      max_stock=self.app.cfg.till.low_stock if self.low_only else None)
+
+    def cells(self, p: ProductView) -> list[str]:
+        low = p.stock <= self.app.cfg.till.low_stock
+        return [p.sku[:12], p.name[:34], str(p.stock), _("LOW") if low else ""]
+
+    def action_low(self) -> None:
+        self.low_only = not self.low_only
+        self.reload()
+        self.say(_("showing products with {n} or fewer in stock").format(n=self.app.cfg.till.low_stock)
+                 if self.low_only else _("showing all products"))
+
+    def open(self, p: ProductView) -> None:
+        items = [("a", _("Adjust (damaged, lost, ...)"), "adjust"), ("c", _("Count: set what is on the shelf"),
+                                                                      "count"),
+                 ("r", _("Receive goods"), "receive")]
+        self.app.push_screen(MenuScreen(f"{p.name[:40]}: {p.stock}", items),
+                             lambda what: what and getattr(self, f"do_{what}")(p))
+
+    def action_count(self) -> None:
+        if self.current() is not None:
+            self.do_count(self.current())
+
+    def _done(self, p: ProductView, new_stock) -> None:
+        if new_stock is not None:
+            self.reload()
+            self.say(_("{name}: {n} in stock").format(name=p.name[:30], n=new_stock))
+            self.app.after_write()
+
+    def do_count(self, p: ProductView) -> None:
+        self.app.push_screen(AskScreen(_("Counted on the shelf: {name}").format(name=p.name[:30]),
+                                       parse=lambda t: self.app.parse_int(t, low=0), default=str(max(p.stock, 0))),
+                             lambda n: n is not None and self._done(p, self.app.guard(
+                                 lambda: stock.count_stock(self.app.store, self.app.user.id, p.id, n), self)))
+
+    def do_receive(self, p: ProductView) -> None:
+        self.app.push_screen(AskScreen(_("Received: {name} (quantity)").format(name=p.name[:30]),
+                                       parse=self.app.parse_int),
+                             lambda n: n is not None and self._done(p, self.app.guard(
+                                 lambda: stock.receive_stock(self.app.store, self.app.user.id, p.id, n), self)))
+
+    def do_adjust(self, p: ProductView) -> None:
+        items = [(str(i), _(REASON_LABELS[r]), r) for i, r in enumerate(ADJUST_REASONS, 1)]
+
+        def reason_chosen(reason: str | None) -> None:
+            if reason is None:
+                return
+            self.app.push_screen(
+                AskScreen(_("Change in stock for {name} (e.g. -2 or 3)").format(name=p.name[:30]),
+                          parse=lambda t: self.app.parse_int(t.replace("+", ""), low=-1_000_000)),
+                lambda delta: delta is not None and self._done(p, self.app.guard(
+                    lambda: stock.adjust_stock(self.app.store, self.app.user.id, p.id, delta, reason), self)))
+
+        self.app.push_screen(MenuScreen(_("Why does the stock change?"), items), reason_chosen)

@@ -1,0 +1,121 @@
+"""Sync: live figures with a throughput sparkline, the events the server refused and why, and the conflicts
+waiting for a manager (Enter on one resolves it)."""
+
+from __future__ import annotations
+
+import datetime
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Label, Static
+
+from ...application.conflicts import resolve_conflict
+from ...i18n import _
+from ...store.outbox import Outbox
+from ..base import CajaScreen
+from ..widgets import sparkline
+from .dialogs import MenuScreen
+
+
+class SyncScreen(CajaScreen):
+    NAME = "sync"
+    BINDINGS = [Binding("f5", "resolve", "Resolve conflict"), Binding("f8", "focus_next_table", "Next list")]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="sync-top"):
+            yield Static("", id="figures", markup=False)
+            with Vertical(id="spark-box"):
+                yield Label(_("events a minute"), classes="hint")
+                yield Static("", id="spark", markup=False)
+        yield Label(_("Refused by the server"), classes="section")
+        yield DataTable(id="failed", cursor_type="row")
+        yield Label(_("Conflicts"), classes="section")
+        yield DataTable(id="conflicts", cursor_type="row")
+        yield Label("", id="message")
+
+    def on_mount(self) -> None:
+        t = self.query_one("#failed", DataTable)
+        t.add_column(_("Seq"), width=7)
+        t.add_column(_("Type"), width=18)
+        t.add_column(_("Reason"), width=45)
+        c = self.query_one("#conflicts", DataTable)
+        c.add_column(_("When"), width=11)
+        c.add_column(_("Type"), width=16)
+        c.add_column(_("State"), width=44)
+        self.conflicts: list[tuple] = []
+        self.set_interval(2.0, self.draw)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.draw()
+        self.query_one("#conflicts", DataTable).focus()
+
+    def draw(self) -> None:
+        if not self.is_current:
+            return
+        m = self.app.sync_metrics
+        if m is None:
+            return
+        age = "-" if m.oldest_pending_age_s is None else f"{m.oldest_pending_age_s:.0f} s"
+        last = "-" if not m.last_sync_at else datetime.datetime.fromtimestamp(m.last_sync_at / 1000, self.app.tz) \
+            .strftime("%H:%M:%S")
+        rows = [
+            (_("connectivity"), _(m.connectivity) if self.app.cfg.sync.server_url else _("offline only")),
+            (_("pending"), str(m.pending)), (_("synced"), str(m.synced)), (_("failed"), str(m.failed)),
+            (_("conflicts"), f"{m.conflicts} ({m.conflicts_open} " + _("open") + ")"),
+            (_("error rate"), f"{m.error_rate * 100:.0f} %"), (_("events a minute"), f"{m.events_per_min:.0f}"),
+            (_("bytes a second"), f"{m.bytes_per_s:.0f}"), (_("last sync"), last),
+            (_("oldest pending"), age),
+        ]
+        if m.last_error:
+            rows.append((_("last error"), m.last_error[:40]))
+        self.query_one("#figures", Static).update("\n".join(f"{k:<16} {v}" for k, v in rows))
+        self.query_one("#spark", Static).update(sparkline(list(self.app.throughput), 24))
+        with self.app.store.read() as tx:
+            failed = tx.failed_events(50)
+        t = self.query_one("#failed", DataTable)
+        t.clear()
+        for seq, type_, reason in failed:
+            t.add_row(str(seq), type_, reason[:45])
+        self.conflicts = Outbox(self.app.store).conflicts()
+        c = self.query_one("#conflicts", DataTable)
+        row = c.cursor_row
+        c.clear()
+        for _eid, _other, resolution, type_, _aggregate, detected, resolved_at, by, outcome in self.conflicts:
+            when = datetime.datetime.fromtimestamp(detected / 1000, self.app.tz).strftime("%m-%d %H:%M")
+            state = (_("resolved by {who}: {outcome}").format(who=by, outcome=outcome) if resolved_at else
+                     _("WAITING FOR A MANAGER") if resolution == "manual" else _("settled automatically"))
+            c.add_row(when, type_, state)
+        if self.conflicts:
+            c.move_cursor(row=min(max(row, 0), len(self.conflicts) - 1))
+
+    def action_focus_next_table(self) -> None:
+        self.focus_next(DataTable)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "conflicts":
+            self.action_resolve()
+
+    def action_resolve(self) -> None:
+        row = self.query_one("#conflicts", DataTable).cursor_row
+        if not 0 <= row < len(self.conflicts):
+            self.say(_("no conflict chosen"), error=True)
+            return
+        event_id, _other, resolution, type_, aggregate, *_rest = self.conflicts[row]
+        items = [("k", _("Keep theirs (the other till's change stands)"), "keep"),
+                 ("a", _("Apply ours (this till's change after all)"), "apply")]
+
+        def chosen(outcome: str | None) -> None:
+            if outcome is None:
+                return
+            self.app.with_manager(_("resolve a conflict"), lambda manager: self._resolve(manager, event_id, outcome))
+
+        self.app.push_screen(MenuScreen(_("Conflict on {what}").format(what=f"{type_} {aggregate[:30]}"), items),
+                             chosen)
+
+    def _resolve(self, manager, event_id: str, outcome: str) -> None:
+        resolve_conflict(self.app.store, manager.id, event_id, outcome, note="resolved at the till")
+        self.say(_("conflict resolved: {outcome}").format(outcome=outcome))
+        self.app.after_write()
+        self.draw()
