@@ -4,6 +4,7 @@ calm error handling, the status line's figures, the printer queue and the sync p
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import subprocess
@@ -74,6 +75,10 @@ class CajaApp(App):
         self.sync_metrics = None
         self.notice = ""
         self._approved_exit = False
+        self.animation_level = "none"  # no animations: calm on a slow console, and ~0% CPU when idle
+
+    def now(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.clock(), self.tz)
 
     # --- start, sign in, sign out -------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from ..i18n import _
 
@@ -49,3 +49,11 @@ def bar_chart(rows: list[tuple[str, int, str]], width: int) -> list[str]:
     room = max(1, width - label_w - shown_w - 3)
     return [f"{label:>{label_w}} {'#' * round(value / top * room):<{room}} {shown:>{shown_w}}"
             for label, value, shown in rows]
+
+
+class Entry(Input):
+    """An input line whose cursor does not blink: no animation, and no timer waking the till twice a second."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.cursor_blink = False

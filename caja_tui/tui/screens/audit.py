@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import time
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +14,7 @@ from ...application.reports import day_bounds
 from ...domain.errors import DomainError
 from ...i18n import _
 from ..base import CajaScreen
+from ..widgets import Entry
 from .dialogs import TextScreen
 
 SHOWN = 300
@@ -26,9 +26,9 @@ class AuditScreen(CajaScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="filters"):
-            yield Input(placeholder=_("type, e.g. sale"), id="f-type")
-            yield Input(placeholder=_("cashier id"), id="f-actor")
-            yield Input(placeholder=_("date YYYY-MM-DD"), id="f-date")
+            yield Entry(placeholder=_("type, e.g. sale"), id="f-type")
+            yield Entry(placeholder=_("cashier id"), id="f-actor")
+            yield Entry(placeholder=_("date YYYY-MM-DD"), id="f-date")
         yield Label("", id="chain")
         yield DataTable(id="log", cursor_type="row", zebra_stripes=False)
         yield Label("", id="message")
@@ -115,7 +115,7 @@ class AuditScreen(CajaScreen):
             with open_store(self.app.cfg) as store:
                 report = verify(store)
                 store.set_meta("last_verify", json.dumps({
-                    "at": time.time(), "ok": report.ok, "events": report.events, "devices": report.devices,
+                    "at": self.app.clock(), "ok": report.ok, "events": report.events, "devices": report.devices,
                     "problems": report.problems[:5]}))
         except (DomainError, OSError, Exception) as exc:  # noqa: BLE001 - shown, never a traceback
             self.app.call_from_thread(self.say, _("could not verify: {error}").format(error=exc), error=True)

@@ -12,6 +12,7 @@ from ...application import cash, reports
 from ...domain.errors import DomainError
 from ...i18n import _
 from ..base import CajaModal, CajaScreen
+from ..widgets import Entry
 from .dialogs import AskScreen, OpenSessionScreen, TextScreen
 
 
@@ -32,10 +33,10 @@ class CountScreen(CajaModal):
             with Grid(id="count-grid"):
                 for face in self.faces:
                     yield Label(fmt(face), classes="face")
-                    yield Input(placeholder="0", id=f"n-{face}", classes="count")
+                    yield Entry(placeholder="0", id=f"n-{face}", classes="count")
                 if not self.faces:
                     yield Label(_("Counted total"), classes="face")
-                    yield Input(placeholder="0", id="n-total", classes="count")
+                    yield Entry(placeholder="0", id="n-total", classes="count")
             yield Label("", id="counted", classes="big")
             yield Label(_("Enter: next   F5: close the session   Esc: cancel"), classes="hint")
             yield Label("", id="message", classes="error")

@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 from ...application import customers
 from ...i18n import _
 from ..base import CajaModal
+from ..widgets import Entry
 from .dialogs import TextScreen
 from .form import Field, FormScreen
 from .products import SHOWN, ListScreen
@@ -76,7 +77,7 @@ class CustomerPickScreen(CajaModal):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label(_("Customer on this sale"))
-            yield Input(placeholder=_("find by name, tax id, phone or email"), id="find")
+            yield Entry(placeholder=_("find by name, tax id, phone or email"), id="find")
             yield OptionList(id="results")
             yield Label(_("Enter: choose  F5: new  F8: no customer  Esc: back"), classes="hint")
             yield Label("", id="message", classes="error")

@@ -16,6 +16,7 @@ from ...domain.errors import DomainError
 from ...domain.events import Tender
 from ...i18n import _
 from ..base import CajaModal
+from ..widgets import Entry
 
 
 class AskScreen(CajaModal):
@@ -30,7 +31,7 @@ class AskScreen(CajaModal):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.question)
-            yield Input(value=self.default, placeholder=self.placeholder, password=self.password, id="answer")
+            yield Entry(value=self.default, placeholder=self.placeholder, password=self.password, id="answer")
             yield Label("", id="message", classes="error")
             yield Label(_("Enter: accept   Esc: cancel"), classes="hint")
 
@@ -53,7 +54,7 @@ class ManagerPinScreen(CajaModal):
         with Vertical(classes="dialog"):
             yield Label(_("Manager approval: {why}").format(why=self.why))
             yield OptionList(id="managers")
-            yield Input(placeholder=_("manager PIN"), password=True, id="pin")
+            yield Entry(placeholder=_("manager PIN"), password=True, id="pin")
             yield Label("", id="message", classes="error")
 
     def on_mount(self) -> None:
@@ -151,7 +152,7 @@ class PaymentScreen(CajaModal):
         with Vertical(classes="dialog"):
             yield Label("", id="due", classes="big")
             yield Label("", id="paid")
-            yield Input(placeholder=_("amount, or c 100 / k / o 50"), id="amount")
+            yield Entry(placeholder=_("amount, or c 100 / k / o 50"), id="amount")
             yield Label(_("Enter alone: exact cash.  k: card  o: other  c: cash"), classes="hint")
             yield Label("", id="quick", classes="hint")
             yield Label("", id="message", classes="error")

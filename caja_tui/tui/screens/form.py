@@ -14,6 +14,7 @@ from textual.widgets import Input, Label
 from ...domain.errors import DomainError
 from ...i18n import _
 from ..base import CajaModal
+from ..widgets import Entry
 
 
 class Field(Struct, frozen=True, kw_only=True):
@@ -39,7 +40,7 @@ class FormScreen(CajaModal):
             for f in self.fields:
                 with Horizontal(classes="field"):
                     yield Label(f.label, classes="field-label")
-                    yield Input(value=f.value, id=f"f-{f.name}", classes="field-input")
+                    yield Entry(value=f.value, id=f"f-{f.name}", classes="field-input")
                 yield Label("", id=f"e-{f.name}", classes="field-error error")
             yield Label(_("Enter: next field   F5: save   Esc: cancel"), classes="hint")
             yield Label("", id="message", classes="error")

@@ -11,6 +11,7 @@ from ...application.ports import ProductView
 from ...domain import money
 from ...i18n import _
 from ..base import CajaScreen
+from ..widgets import Entry
 from .form import Field, FormScreen
 
 SHOWN = 200
@@ -23,7 +24,7 @@ class ListScreen(CajaScreen):
     PLACEHOLDER = ""
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder=_(self.PLACEHOLDER), id="search")
+        yield Entry(placeholder=_(self.PLACEHOLDER), id="search")
         yield DataTable(id="list", cursor_type="row", zebra_stripes=False)
         yield Label("", id="message")
 

@@ -60,6 +60,10 @@ class RefundScreen(CajaModal):
         estimate = sum(by_line[n].amount * q // by_line[n].qty for n, q in self.chosen.items())
         self.query_one("#total", Label).update(_("To refund about {amount}").format(amount=self.app.money(estimate)))
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_qty()
+
     def action_all(self) -> None:
         self.chosen = {n: q for n, q in self.left.items() if q > 0}
         self.draw()

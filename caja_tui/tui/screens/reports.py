@@ -32,7 +32,7 @@ class ReportsScreen(CajaScreen):
         yield Label("", id="message")
 
     def on_mount(self) -> None:
-        self.show_day(datetime.datetime.now(self.app.tz).date())
+        self.show_day(self.app.now().date())
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
@@ -67,7 +67,7 @@ class ReportsScreen(CajaScreen):
         def parse(text: str) -> datetime.date:
             text = text.strip()
             if not text:
-                return datetime.datetime.now(self.app.tz).date()
+                return self.app.now().date()
             try:
                 return datetime.date.fromisoformat(text)
             except ValueError:

@@ -15,6 +15,7 @@ from ...domain.cart import Cart
 from ...domain.errors import DomainError
 from ...i18n import _
 from ..base import CajaModal, CajaScreen
+from ..widgets import Entry
 from .dialogs import AskScreen, MenuScreen, PaymentScreen
 
 
@@ -29,7 +30,7 @@ class ProductSearchScreen(CajaModal):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label(_("Find a product (name, SKU, category)"))
-            yield Input(value=self.text, id="find")
+            yield Entry(value=self.text, id="find")
             yield OptionList(id="results")
             yield Label("", id="message", classes="error")
 
@@ -77,7 +78,7 @@ class SalesScreen(CajaScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder=_("scan, type a SKU, 3*SKU, or words to search; Enter"), id="entry")
+        yield Entry(placeholder=_("scan, type a SKU, 3*SKU, or words to search; Enter"), id="entry")
         with Horizontal(id="main"):
             with ContentSwitcher(initial="cart", id="left"):
                 yield DataTable(id="cart", cursor_type="row", zebra_stripes=False)

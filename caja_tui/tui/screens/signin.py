@@ -10,6 +10,7 @@ from ...application import users
 from ...domain.errors import DomainError
 from ...i18n import _
 from ..base import CajaModal
+from ..widgets import Entry
 
 
 class SignInScreen(CajaModal):
@@ -19,7 +20,7 @@ class SignInScreen(CajaModal):
         with Vertical(classes="dialog"):
             yield Label(_("{shop} - sign in").format(shop=self.app.cfg.till.shop_name))
             yield OptionList(id="people")
-            yield Input(placeholder=_("PIN"), password=True, id="pin")
+            yield Entry(placeholder=_("PIN"), password=True, id="pin")
             yield Label("", id="message", classes="error")
             yield Label(_("arrows: choose   Enter: sign in"), classes="hint")
 

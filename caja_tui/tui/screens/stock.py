@@ -18,7 +18,7 @@ REASON_LABELS = {"damaged": "damaged", "lost": "lost", "theft": "theft", "expire
 class StockScreen(ListScreen):
     NAME = "stock"
     BINDINGS = [Binding("f5", "low", "Low stock"), Binding("f8", "count", "Count")]
-    COLUMNS = [("SKU", 12), ("Name", 34), ("Stock", 8), ("", 8)]
+    COLUMNS = [("SKU", 12), ("Name", 34), ("Stock", 8), ("Low", 8)]
     PLACEHOLDER = "search; Enter: adjust, count or receive the highlighted product"
 
     def on_mount(self) -> None:
@@ -59,7 +59,8 @@ class StockScreen(ListScreen):
 
     def do_count(self, p: ProductView) -> None:
         self.app.push_screen(AskScreen(_("Counted on the shelf: {name}").format(name=p.name[:30]),
-                                       parse=lambda t: self.app.parse_int(t, low=0), default=str(max(p.stock, 0))),
+                                       parse=lambda t: self.app.parse_int(t, low=0),
+                                       placeholder=_("now {n}").format(n=p.stock)),
                              lambda n: n is not None and self._done(p, self.app.guard(
                                  lambda: stock.count_stock(self.app.store, self.app.user.id, p.id, n), self)))
 

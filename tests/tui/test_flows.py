@@ -1,0 +1,192 @@
+"""Pilot tests of each flow of the till, at 80x24, checked in the database afterwards."""
+
+from __future__ import annotations
+
+from caja_tui.tui.screens.sales import SalesScreen
+from tests.tui.conftest import drive, make_app, message, screen_text, sign_in
+
+
+def test_a_full_cash_sale_at_scanner_speed_shows_the_change_and_the_receipt(till):
+    app = make_app(till)
+    seen = {}
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        assert isinstance(app.screen, SalesScreen)
+        status, entry = app.screen.query_one("#status"), app.screen.query_one("#entry")
+        assert status.region.y == 0 and status.region.height == 1 and entry.region.y >= 1  # never hidden
+        for code in ("7500100100004", "2*LAC-01A"):  # keys a few ms apart, then Enter, as a scanner sends them
+            await pilot.press(*code, "enter")
+        await pilot.pause()
+        assert [ln.qty for ln in app.screen.cart.lines] == [1, 2]
+        await pilot.press("f5")
+        await pilot.pause()
+        await pilot.press(*"c 200", "enter")
+        await pilot.pause()
+        seen["screen"] = screen_text(app)
+
+    drive(app, steps)
+    assert till.conn.execute("SELECT total, change FROM sale").fetchone() == (3290 + 2 * 2890, 20000 - 3290 - 5780)
+    assert till.load_draft() is None
+    text = seen["screen"]
+    assert "CHANGE $109.30" in text and "T01-000001" in text and "Leche entera" in text  # receipt on screen
+    assert "Ana | session open | offline only" in text
+
+
+def test_a_wrong_pin_then_a_mixed_payment(till):
+    app = make_app(till)
+
+    async def steps(pilot):
+        await pilot.press(*"9999", "enter")
+        await pilot.pause()
+        assert "wrong" in screen_text(app).lower()
+        await sign_in(pilot, opening_float="0")
+        await pilot.press(*"7500100100004", "enter", "f5")
+        await pilot.pause()
+        await pilot.press(*"k 20", "enter")  # card 20.00, then Enter: the rest in exact cash
+        await pilot.pause()
+        assert "TO PAY $12.90" in screen_text(app)
+        await pilot.press("enter")
+
+    drive(app, steps)
+    assert till.conn.execute("SELECT method, amount FROM sale_payment ORDER BY idx").fetchall() == [
+        ("card", 2000), ("cash", 1290)]
+
+
+def test_words_open_the_product_search_and_the_cart_survives_a_restart(till):
+    app = make_app(till)
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        await pilot.press(*"3*arroz", "enter")  # not a code: the search opens with 'arroz'
+        await pilot.pause()
+        assert "Find a product" in screen_text(app)
+        await pilot.press("enter")  # the first match
+        await pilot.pause()
+
+    drive(app, steps)
+    draft = till.load_draft()
+    assert [(ln.name, ln.qty) for ln in draft.lines] == [("Arroz 1 kg", 3)]
+
+    again = make_app(till)  # a new process after a crash: sign in, and the cart is there
+
+    async def steps2(pilot):
+        await sign_in(pilot, opening_float=None)
+        assert [ln.qty for ln in again.screen.cart.lines] == [3]
+        assert "restored" in screen_text(again)
+
+    drive(again, steps2)
+
+
+def test_a_cashier_refunds_a_receipt_with_a_managers_pin(till):
+    app = make_app(till)
+
+    async def steps(pilot):
+        await sign_in(pilot, pin="0000")  # Luis, a cashier
+        await pilot.press(*"2*7500100100004", "enter", "f5")
+        await pilot.pause()
+        await pilot.press("enter")  # exact cash
+        await pilot.pause()
+        await pilot.press("f8", "f")  # actions: refund
+        await pilot.pause()
+        await pilot.press(*"T01-000001", "enter")
+        await pilot.pause()
+        assert "Refund of T01-000001" in screen_text(app)
+        await pilot.press("enter")  # quantity on line 1
+        await pilot.pause()
+        await pilot.press("backspace", "1", "enter")  # one of the two
+        await pilot.pause()
+        await pilot.press("f5", "c")  # refund, in cash
+        await pilot.pause()
+        assert "Manager approval" in screen_text(app)
+        await pilot.press(*"0000", "enter")  # Luis's PIN is not a manager's
+        await pilot.pause()
+        assert "wrong" in screen_text(app).lower()
+        await pilot.press(*"1234", "enter")  # Ana approves
+        await pilot.pause()
+        assert message(app) == "refund of T01-000001: $32.90"
+
+    drive(app, steps)
+    assert till.conn.execute("SELECT total, method FROM refund").fetchall() == [(3290, "cash")]
+    actor = till.conn.execute("SELECT actor FROM event WHERE type = 'sale.refunded'").fetchone()[0]
+    assert actor == "ana"
+
+
+def test_the_cash_session_from_opening_to_the_z_report(till):
+    app = make_app(till)
+
+    async def steps(pilot):
+        await sign_in(pilot, opening_float="500")
+        await pilot.press(*"7500100100004", "enter", "f5", "enter")  # a 32.90 cash sale
+        await pilot.pause()
+        await pilot.press("f4")
+        await pilot.pause()
+        await pilot.press("i", *"100", "enter", *"change from the bank", "enter")  # pay in
+        await pilot.pause()
+        assert "Cash expected in the drawer" in screen_text(app) and "$632.90" in screen_text(app)
+        await pilot.press("x")
+        await pilot.pause()
+        assert "X REPORT" in screen_text(app)
+        await pilot.press("escape", "f8")  # close: Ana is a manager, so the count opens at once
+        await pilot.pause()
+        assert "Count the cash in the drawer" in screen_text(app)
+        # MXN: 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1, 0.50
+        for n in ("0", "1", "0", "1", "0", "1", "1", "0", "1"):
+            await pilot.press(*n, "enter")
+        await pilot.press("f5")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Z report #1" in text and "Expected $632.90" in text and "counted $632.00" in text
+        assert "difference -$0.90" in text
+
+    drive(app, steps)
+    z, counted, expected = till.conn.execute("SELECT z_number, counted, expected FROM cash_session").fetchone()
+    assert (z, counted, expected) == (1, 63200, 63290)
+
+
+def test_editing_a_product_checks_each_field_and_saves(till):
+    app = make_app(till)
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        await pilot.press("f2", *"Arroz 1 kg", "enter")
+        await pilot.pause()
+        assert "Edit Arroz 1 kg" in screen_text(app)
+        await pilot.press("enter")  # to the name field
+        for _ in range(len("Arroz 1 kg")):
+            await pilot.press("backspace")
+        await pilot.press("f5")  # an empty name
+        await pilot.pause()
+        assert "name must be" in screen_text(app)
+        await pilot.press(*"Arroz blanco 1 kg", "enter")
+        for _ in range(len("32.90")):
+            await pilot.press("backspace")
+        await pilot.press(*"35,50", "f5")  # a comma works as the decimal mark too
+        await pilot.pause()
+        assert "saved Arroz blanco 1 kg" in screen_text(app)
+
+    drive(app, steps)
+    assert till.conn.execute("SELECT name, price FROM product WHERE sku = 'ABA-01A'").fetchone() == (
+        "Arroz blanco 1 kg", 3550)
+
+
+def test_a_stock_count_and_the_low_stock_filter(till):
+    app = make_app(till, low_stock=10)
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        await pilot.press("f3", *"ABA-01A")
+        await pilot.pause()
+        await pilot.press("f8")  # count the highlighted product
+        await pilot.pause()
+        await pilot.press(*"7", "enter")
+        await pilot.pause()
+        assert "Arroz 1 kg: 7 in stock" in screen_text(app)
+        await pilot.press("ctrl+u", "f5")  # all products, low stock only
+        await pilot.pause()
+        assert "LOW" in screen_text(app)
+        assert all(p.stock <= 10 for p in app.screen.rows) and app.screen.rows
+
+    drive(app, steps)
+    assert till.conn.execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
+                             ).fetchone() == (7,)
