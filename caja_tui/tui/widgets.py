@@ -23,14 +23,31 @@ class StatusLine(Static):
 
 
 class KeyBar(Static):
-    """The screen's keys, wrapping onto a second line at 80 columns; each one can be clicked too."""
+    """The screen's keys, wrapping between keys (never inside one) at the terminal's width; each one can be
+    clicked too."""
+
+    keys: list[tuple[str, str]] = []
 
     def show(self, keys: list[tuple[str, str]]) -> None:
-        parts = []
-        for key, label in keys:
+        self.keys = keys
+        self._draw()
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        width = self.size.width or 80
+        lines: list[list[str]] = [[]]
+        used = 0
+        for key, label in self.keys:
+            length = len(key) + 1 + len(label)
+            if lines[-1] and used + 2 + length > width:
+                lines.append([])
+                used = 0
+            used += length + (2 if lines[-1] else 0)
             safe = label.replace("[", r"\[")
-            parts.append(f"[@click=screen.key('{key}')][b reverse]{key.upper()}[/b reverse] {safe}[/]")
-        self.update("  ".join(parts))
+            lines[-1].append(f"[@click=screen.key('{key}')][b reverse]{key.upper()}[/b reverse] {safe}[/]")
+        self.update("\n".join("  ".join(line) for line in lines))
 
 
 def sparkline(values: list[float], width: int) -> str:

@@ -43,7 +43,6 @@ class AuditScreen(CajaScreen):
         self.reload()
 
     def on_screen_resume(self) -> None:
-        super().on_screen_resume()
         self.query_one("#f-type", Input).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -99,7 +99,6 @@ class CashScreen(CajaScreen):
             yield Label("", id="message")
 
     def on_screen_resume(self) -> None:
-        super().on_screen_resume()
         self.show_summary()
 
     def show_summary(self) -> None:

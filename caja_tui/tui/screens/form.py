@@ -41,7 +41,7 @@ class FormScreen(CajaModal):
                 with Horizontal(classes="field"):
                     yield Label(f.label, classes="field-label")
                     yield Entry(value=f.value, id=f"f-{f.name}", classes="field-input")
-                yield Label("", id=f"e-{f.name}", classes="field-error error")
+                    yield Label("", id=f"e-{f.name}", classes="field-error error")
             yield Label(_("Enter: next field   F5: save   Esc: cancel"), classes="hint")
             yield Label("", id="message", classes="error")
 

@@ -36,7 +36,6 @@ class ListScreen(CajaScreen):
         self.reload()
 
     def on_screen_resume(self) -> None:
-        super().on_screen_resume()
         self.query_one("#search", Input).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -35,7 +35,6 @@ class ReportsScreen(CajaScreen):
         self.show_day(self.app.now().date())
 
     def on_screen_resume(self) -> None:
-        super().on_screen_resume()
         self.query_one("#report", VerticalScroll).focus()
 
     def _args(self) -> dict:

@@ -106,7 +106,6 @@ class SalesScreen(CajaScreen):
             self.say(_("the sale in progress was restored"))
 
     def on_screen_resume(self) -> None:
-        super().on_screen_resume()
         self.query_one("#entry", Input).focus()
 
     # --- the cart -----------------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ class StockScreen(ListScreen):
 
     def on_mount(self) -> None:
         self.low_only = False
-        super().on_mount()
 
     def fetch(self, text: str) -> list[ProductView]:
         with self.app.store.read() as tx:

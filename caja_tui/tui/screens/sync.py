@@ -47,7 +47,6 @@ class SyncScreen(CajaScreen):
         self.set_interval(2.0, self.draw)
 
     def on_screen_resume(self) -> None:
-        super().on_screen_resume()
         self.draw()
         self.query_one("#conflicts", DataTable).focus()
 
