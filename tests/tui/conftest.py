@@ -26,6 +26,10 @@ class _Bytes:
     def urandom(self, n: int) -> bytes:
         return self.rng.randbytes(n)
 
+    @staticmethod
+    def time_ns() -> int:
+        return START_MS * 1_000_000
+
 
 @pytest.fixture
 def fixed(monkeypatch):
@@ -36,6 +40,7 @@ def fixed(monkeypatch):
     source = _Bytes()
     monkeypatch.setattr(ids, "os", source)
     monkeypatch.setattr(pins, "os", source)
+    monkeypatch.setattr(ids, "time", source)
     monkeypatch.setattr(engine, "system_ms", lambda: START_MS + 60_000)
     i18n.set_language("en")
     yield
