@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= var/caja.toml
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-quick clean
+.PHONY: run test lint bench bench-quick i18n clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,11 @@ run: $(STAMP)
 ## Install what the tests need and run the whole suite.
 test: $(STAMP)
 	bash .ci/ensure-postgres
-	$(BIN)/ruff check caja_tui tests
+	$(BIN)/ruff check caja_tui tests tools
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check caja_tui tests
+	$(BIN)/ruff check caja_tui tests tools
 
 ## Full benchmark (1,000,000-event figures); `make bench-quick` is the short one.
 bench: $(STAMP)
@@ -33,6 +33,10 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/caja bench --json --quick
+
+## Extract the screens' strings and rewrite the catalogs (tools/es.py holds the Spanish).
+i18n: $(STAMP)
+	$(BIN)/python tools/i18n.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

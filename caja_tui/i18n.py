@@ -33,7 +33,19 @@ def language() -> str:
 
 
 def _(message: str) -> str:
-    return _translation.gettext(message)
+    return _translation.gettext(message) if message else message
+
+
+def N_(message: str) -> str:
+    """Marks a string for the catalog where it is defined; it is translated where it is shown, with _()."""
+    return message
+
+
+# Words the screens show from data (an event's sync status, connectivity, roles, payment methods).
+SHOWN_FROM_DATA = [
+    N_("pending"), N_("syncing"), N_("synced"), N_("failed"), N_("online"), N_("offline"), N_("unknown"),
+    N_("offline-only"), N_("manager"), N_("cashier"), N_("cash"), N_("card"), N_("other"),
+]
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -25,7 +25,7 @@ from ..application.receipts import render_receipt, shop_of
 from ..application.reports import zone
 from ..config import Config
 from ..domain.errors import DomainError
-from ..i18n import _, money_style
+from ..i18n import N_, _, money_style
 from ..store.sqlite import SqliteStore, StoreError
 from .base import translate_bindings
 from .screens.dialogs import ManagerPinScreen, OpenSessionScreen
@@ -54,8 +54,8 @@ class CajaApp(App):
     # The Linux console has 8 colours and no true colour: the look comes from app.tcss, not from a theme's
     # gradients; the palette is kept off the screen in kiosk mode unless a manager approves.
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
-        Binding("ctrl+z", "suspend_process", "Suspend", show=False, priority=True),
+        Binding("ctrl+q", "quit", N_("Quit"), show=False, priority=True),
+        Binding("ctrl+z", "suspend_process", N_("Suspend"), show=False, priority=True),
     ]
 
     def __init__(self, cfg: Config, store: SqliteStore, *, kiosk: bool = False, sync_proc=None,

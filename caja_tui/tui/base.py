@@ -12,22 +12,22 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label
 
 from ..domain.errors import DomainError
-from ..i18n import _
+from ..i18n import N_, _
 from .widgets import KeyBar, StatusLine
 
 log = logging.getLogger("caja.tui")
 
 # The screens the function keys reach from anywhere (F5 and F8 belong to each screen).
 NAV = [
-    Binding("f1", "app.goto('sales')", "Sale"),
-    Binding("f2", "app.goto('products')", "Products"),
-    Binding("f3", "app.goto('stock')", "Stock"),
-    Binding("f4", "app.goto('cash')", "Cash"),
-    Binding("f6", "app.goto('sync')", "Sync"),
-    Binding("f7", "app.goto('audit')", "Audit"),
-    Binding("f9", "app.goto('reports')", "Reports"),
-    Binding("f10", "app.goto('customers')", "Customers"),
-    Binding("f12", "app.sign_out", "Sign out"),
+    Binding("f1", "app.goto('sales')", N_("Sale")),
+    Binding("f2", "app.goto('products')", N_("Products")),
+    Binding("f3", "app.goto('stock')", N_("Stock")),
+    Binding("f4", "app.goto('cash')", N_("Cash")),
+    Binding("f6", "app.goto('sync')", N_("Sync")),
+    Binding("f7", "app.goto('audit')", N_("Audit")),
+    Binding("f9", "app.goto('reports')", N_("Reports")),
+    Binding("f10", "app.goto('customers')", N_("Customers")),
+    Binding("f12", "app.sign_out", N_("Sign out")),
 ]
 
 
@@ -95,7 +95,7 @@ class CajaScreen(Screen):
 class CajaModal(ModalScreen):
     """A dialog: Escape cancels; key labels translated."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"))]
 
     def __init__(self) -> None:
         super().__init__()

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input, Label
 
 from ...application.reports import day_bounds
 from ...domain.errors import DomainError
-from ...i18n import _
+from ...i18n import N_, _
 from ..base import CajaScreen
 from ..widgets import Entry
 from .dialogs import TextScreen
@@ -22,7 +22,7 @@ SHOWN = 300
 
 class AuditScreen(CajaScreen):
     NAME = "audit"
-    BINDINGS = [Binding("f5", "verify", "Verify chain"), Binding("f8", "show", "Show event")]
+    BINDINGS = [Binding("f5", "verify", N_("Verify chain")), Binding("f8", "show", N_("Show event"))]
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="filters"):

@@ -10,7 +10,7 @@ from textual.widgets import Input, Label, Static
 
 from ...application import cash, reports
 from ...domain.errors import DomainError
-from ...i18n import _
+from ...i18n import N_, _
 from ..base import CajaModal, CajaScreen
 from ..widgets import Entry
 from .dialogs import AskScreen, OpenSessionScreen, TextScreen
@@ -20,7 +20,7 @@ class CountScreen(CajaModal):
     """Count the drawer by face value (or type one total when the currency has no list); returns
     (counted, {face: n})."""
 
-    BINDINGS = [Binding("f5", "done", "Close the session")]
+    BINDINGS = [Binding("f5", "done", N_("Close the session"))]
 
     def __init__(self, faces: tuple[int, ...]) -> None:
         super().__init__()
@@ -85,12 +85,12 @@ class CountScreen(CajaModal):
 class CashScreen(CajaScreen):
     NAME = "cash"
     BINDINGS = [
-        Binding("f5", "open", "Open session"),
-        Binding("f8", "close", "Close (Z)"),
-        Binding("i", "pay_in", "Pay in"),
-        Binding("o", "pay_out", "Pay out"),
-        Binding("x", "x_report", "X report"),
-        Binding("z", "last_z", "Last Z"),
+        Binding("f5", "open", N_("Open session")),
+        Binding("f8", "close", N_("Close (Z)")),
+        Binding("i", "pay_in", N_("Pay in")),
+        Binding("o", "pay_out", N_("Pay out")),
+        Binding("x", "x_report", N_("X report")),
+        Binding("z", "last_z", N_("Last Z")),
     ]
 
     def compose_body(self) -> ComposeResult:

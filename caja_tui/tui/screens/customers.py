@@ -11,7 +11,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from ...application import customers
-from ...i18n import _
+from ...i18n import N_, _
 from ..base import CajaModal
 from ..widgets import Entry
 from .dialogs import TextScreen
@@ -26,9 +26,9 @@ def customer_fields(c: dict | None) -> list[Field]:
 
 class CustomersScreen(ListScreen):
     NAME = "customers"
-    BINDINGS = [Binding("f5", "new", "New"), Binding("f8", "sales", "Their sales")]
-    COLUMNS = [("Name", 26), ("Tax id", 14), ("Phone", 14), ("Email", 20)]
-    PLACEHOLDER = "find by name, tax id, phone or email; Enter edits"
+    BINDINGS = [Binding("f5", "new", N_("New")), Binding("f8", "sales", N_("Their sales"))]
+    COLUMNS = [(N_("Name"), 26), (N_("Tax id"), 14), (N_("Phone"), 14), (N_("Email"), 20)]
+    PLACEHOLDER = N_("find by name, tax id, phone or email; Enter edits")
 
     def fetch(self, text: str) -> list[dict]:
         with self.app.store.read() as tx:
@@ -72,7 +72,7 @@ class CustomersScreen(ListScreen):
 class CustomerPickScreen(CajaModal):
     """Returns a customer id, '' to take the customer off the sale, or None (Esc)."""
 
-    BINDINGS = [Binding("f5", "new", "New customer"), Binding("f8", "none", "No customer")]
+    BINDINGS = [Binding("f5", "new", N_("New customer")), Binding("f8", "none", N_("No customer"))]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):

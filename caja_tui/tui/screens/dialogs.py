@@ -14,7 +14,7 @@ from textual.widgets.option_list import Option
 from ...application import users
 from ...domain.errors import DomainError
 from ...domain.events import Tender
-from ...i18n import _
+from ...i18n import N_, _
 from ..base import CajaModal
 from ..widgets import Entry
 
@@ -113,7 +113,7 @@ class MenuScreen(CajaModal):
 class TextScreen(CajaModal):
     """Read-only text (a receipt, a report): scroll with the arrows, Esc or Enter closes."""
 
-    BINDINGS = [Binding("enter", "cancel", "Close")]
+    BINDINGS = [Binding("enter", "cancel", N_("Close"))]
 
     def __init__(self, text: str, *, title: str = "") -> None:
         super().__init__()

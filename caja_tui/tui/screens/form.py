@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label
 
 from ...domain.errors import DomainError
-from ...i18n import _
+from ...i18n import N_, _
 from ..base import CajaModal
 from ..widgets import Entry
 
@@ -28,7 +28,7 @@ class FormScreen(CajaModal):
     """Enter moves to the next field, and saves from the last; F5 saves from anywhere. `save(values)` runs
     the use case: a DomainError naming a field shows beside that field, nothing is written."""
 
-    BINDINGS = [Binding("f5", "save", "Save")]
+    BINDINGS = [Binding("f5", "save", N_("Save"))]
 
     def __init__(self, title: str, fields: list[Field], save: Callable[[dict[str, Any]], Any]) -> None:
         super().__init__()

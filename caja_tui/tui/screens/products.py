@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Input, Label
 from ...application import products
 from ...application.ports import ProductView
 from ...domain import money
-from ...i18n import _
+from ...i18n import N_, _
 from ..base import CajaScreen
 from ..widgets import Entry
 from .form import Field, FormScreen
@@ -83,9 +83,9 @@ class ListScreen(CajaScreen):
 
 class ProductsScreen(ListScreen):
     NAME = "products"
-    BINDINGS = [Binding("f5", "new", "New"), Binding("f8", "delete", "Delete")]
-    COLUMNS = [("SKU", 12), ("Name", 30), ("Price", 11), ("Tax %", 6), ("Stock", 6)]
-    PLACEHOLDER = "search by name, SKU, category or barcode; Enter edits"
+    BINDINGS = [Binding("f5", "new", N_("New")), Binding("f8", "delete", N_("Delete"))]
+    COLUMNS = [(N_("SKU"), 12), (N_("Name"), 30), (N_("Price"), 11), (N_("Tax %"), 6), (N_("Stock"), 6)]
+    PLACEHOLDER = N_("search by name, SKU, category or barcode; Enter edits")
 
     def fetch(self, text: str) -> list[ProductView]:
         with self.app.store.read() as tx:

@@ -10,16 +10,16 @@ from textual.widgets import DataTable, Label
 from ...application import sales
 from ...application.ports import SaleView
 from ...domain.errors import DomainError
-from ...i18n import _
+from ...i18n import N_, _
 from ..base import CajaModal
 from .dialogs import AskScreen, MenuScreen
 
 
 class RefundScreen(CajaModal):
     BINDINGS = [
-        Binding("enter", "qty", "Quantity"),
-        Binding("a", "all", "All"),
-        Binding("f5", "refund", "Refund"),
+        Binding("enter", "qty", N_("Quantity")),
+        Binding("a", "all", N_("All")),
+        Binding("f5", "refund", N_("Refund")),
     ]
 
     def __init__(self, sale: SaleView) -> None:

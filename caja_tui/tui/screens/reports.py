@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Label, Static
 
 from ...application import reports
-from ...i18n import _
+from ...i18n import N_, _
 from ..base import CajaScreen
 from ..widgets import bar_chart
 from .dialogs import AskScreen
@@ -19,9 +19,9 @@ from .dialogs import AskScreen
 class ReportsScreen(CajaScreen):
     NAME = "reports"
     BINDINGS = [
-        Binding("f5", "day", "Day"),
-        Binding("f8", "z", "Z report"),
-        Binding("x", "x", "X report"),
+        Binding("f5", "day", N_("Day")),
+        Binding("f8", "z", N_("Z report")),
+        Binding("x", "x", N_("X report")),
     ]
 
     def compose_body(self) -> ComposeResult:

@@ -13,7 +13,7 @@ from ...application.ports import ProductView
 from ...domain import rules
 from ...domain.cart import Cart
 from ...domain.errors import DomainError
-from ...i18n import _
+from ...i18n import N_, _
 from ..base import CajaModal, CajaScreen
 from ..widgets import Entry
 from .dialogs import AskScreen, MenuScreen, PaymentScreen
@@ -70,11 +70,11 @@ class ProductSearchScreen(CajaModal):
 class SalesScreen(CajaScreen):
     NAME = "sales"
     BINDINGS = [
-        Binding("f5", "pay", "Pay"),
-        Binding("f8", "actions", "Actions"),
-        Binding("escape", "clear_entry", "Clear", show=False),
-        Binding("up", "cursor(-1)", "Line up", show=False),
-        Binding("down", "cursor(1)", "Line down", show=False),
+        Binding("f5", "pay", N_("Pay")),
+        Binding("f8", "actions", N_("Actions")),
+        Binding("escape", "clear_entry", N_("Clear"), show=False),
+        Binding("up", "cursor(-1)", N_("Line up"), show=False),
+        Binding("down", "cursor(1)", N_("Line down"), show=False),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -228,17 +228,17 @@ class SalesScreen(CajaScreen):
     # --- the actions menu ---------------------------------------------------------------------------------
 
     ACTIONS = [
-        ("q", "Quantity of the line", "qty"),
-        ("d", "Discount on the line", "line_discount"),
-        ("t", "Discount on the sale", "sale_discount"),
-        ("p", "Price of the line (manager)", "price"),
-        ("r", "Remove the line", "remove"),
-        ("k", "Park the sale", "park"),
-        ("l", "Recall a parked sale", "recall"),
-        ("c", "Customer on the sale", "customer"),
-        ("f", "Refund a receipt (manager)", "refund"),
-        ("v", "Void a sale of this session (manager)", "void"),
-        ("x", "Show a receipt again", "reprint"),
+        ("q", N_("Quantity of the line"), "qty"),
+        ("d", N_("Discount on the line"), "line_discount"),
+        ("t", N_("Discount on the sale"), "sale_discount"),
+        ("p", N_("Price of the line (manager)"), "price"),
+        ("r", N_("Remove the line"), "remove"),
+        ("k", N_("Park the sale"), "park"),
+        ("l", N_("Recall a parked sale"), "recall"),
+        ("c", N_("Customer on the sale"), "customer"),
+        ("f", N_("Refund a receipt (manager)"), "refund"),
+        ("v", N_("Void a sale of this session (manager)"), "void"),
+        ("x", N_("Show a receipt again"), "reprint"),
     ]
 
     def action_actions(self) -> None:

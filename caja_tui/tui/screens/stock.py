@@ -7,19 +7,19 @@ from textual.binding import Binding
 from ...application import stock
 from ...application.ports import ProductView
 from ...domain.events import ADJUST_REASONS
-from ...i18n import _
+from ...i18n import N_, _
 from .dialogs import AskScreen, MenuScreen
 from .products import SHOWN, ListScreen
 
-REASON_LABELS = {"damaged": "damaged", "lost": "lost", "theft": "theft", "expired": "expired",
-                 "correction": "correction", "supplier_return": "returned to the supplier", "other": "other"}
+REASON_LABELS = {"damaged": N_("damaged"), "lost": N_("lost"), "theft": N_("theft"), "expired": N_("expired"),
+                 "correction": N_("correction"), "supplier_return": N_("returned to the supplier"), "other": N_("other")}
 
 
 class StockScreen(ListScreen):
     NAME = "stock"
-    BINDINGS = [Binding("f5", "low", "Low stock"), Binding("f8", "count", "Count")]
-    COLUMNS = [("SKU", 12), ("Name", 34), ("Stock", 8), ("Low", 8)]
-    PLACEHOLDER = "search; Enter: adjust, count or receive the highlighted product"
+    BINDINGS = [Binding("f5", "low", N_("Low stock")), Binding("f8", "count", N_("Count"))]
+    COLUMNS = [(N_("SKU"), 12), (N_("Name"), 34), (N_("Stock"), 8), (N_("Low"), 8)]
+    PLACEHOLDER = N_("search; Enter: adjust, count or receive the highlighted product")
 
     def on_mount(self) -> None:
         self.low_only = False

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Label, Static
 
 from ...application.conflicts import resolve_conflict
-from ...i18n import _
+from ...i18n import N_, _
 from ...store.outbox import Outbox
 from ..base import CajaScreen
 from ..widgets import sparkline
@@ -20,7 +20,7 @@ from .dialogs import MenuScreen
 
 class SyncScreen(CajaScreen):
     NAME = "sync"
-    BINDINGS = [Binding("f5", "resolve", "Resolve conflict"), Binding("f8", "focus_next_table", "Next list")]
+    BINDINGS = [Binding("f5", "resolve", N_("Resolve conflict")), Binding("f8", "focus_next_table", N_("Next list"))]
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sync-top"):
