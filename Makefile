@@ -21,6 +21,7 @@ run: $(STAMP)
 ## Install what the tests need and run the whole suite.
 test: $(STAMP)
 	bash .ci/ensure-postgres
+	bash .ci/ensure-tmux
 	$(BIN)/ruff check caja_tui tests tools
 	$(BIN)/python -m pytest -n 2 -q
 

@@ -1,0 +1,159 @@
+"""The real `caja` in a real terminal: tmux at 80x24 with TERM=linux (the bare console's 8 colours), driven
+with send-keys and read with capture-pane, as a person would see it."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+CAJA = str(Path(sys.executable).with_name("caja"))
+
+
+class Tmux:
+    def __init__(self, tmp_path: Path, command: str) -> None:
+        self.name = f"caja-{uuid.uuid4().hex[:8]}"
+        self.socket = str(tmp_path / "tmux.sock")
+        self._tmux("new-session", "-d", "-s", self.name, "-x", "80", "-y", "24", command)
+
+    def _tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-S", self.socket, *args], capture_output=True, text=True, timeout=10).stdout
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self._tmux("send-keys", "-t", self.name, key)
+            time.sleep(0.05)
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", self.name)
+
+    def wait_for(self, text: str, seconds: float = 20) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text in shown:
+                return shown
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; the screen shows:\n{self.screen()}")
+
+    def alive(self) -> bool:
+        return subprocess.run(["tmux", "-S", self.socket, "has-session", "-t", self.name],
+                              capture_output=True, timeout=10).returncode == 0
+
+    def kill(self) -> None:
+        self._tmux("kill-server")
+
+
+@pytest.fixture
+def demo_config(tmp_path):
+    cfg = tmp_path / "caja.toml"
+    subprocess.run([CAJA, "--config", str(cfg), "init", "--demo"], check=True, capture_output=True, timeout=60)
+    cfg.write_text(cfg.read_text().replace('language = "es"', 'language = "en"'))
+    return cfg
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by `make test` (.ci/ensure-tmux)")
+def test_selling_in_a_real_terminal_on_the_linux_console(tmp_path, demo_config):
+    t = Tmux(tmp_path, f"TERM=linux {CAJA} --config {demo_config}")
+    try:
+        signin = t.wait_for("sign in")
+        assert "Ana (manager)" in signin and "Luis (cashier)" in signin
+        t.keys("1234", "Enter")
+        t.wait_for("opening float")
+        t.keys("500", "Enter")
+        t.wait_for("session open")
+        t.keys("7500100100004", "Enter")
+        shown = t.wait_for("Arroz 1 kg")
+        assert "TOTAL $32.90" in shown and "F5 Pay" in shown
+        lines = shown.splitlines()
+        assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+        assert lines[0].startswith(" Ana | session open |")  # the status line, on top
+        t.keys("F5")
+        t.wait_for("TO PAY $32.90")
+        t.keys("c 50", "Enter")
+        shown = t.wait_for("CHANGE $17.10")
+        assert "T01-000001 paid" in shown and "Verification:" in shown  # the receipt, on screen
+        assert all(ord(ch) < 256 for ch in shown)  # nothing outside the console's font
+        t.keys("C-q")
+        deadline = time.monotonic() + 10
+        while t.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not t.alive()  # outside kiosk mode ctrl+q leaves at once
+    finally:
+        t.kill()
+    db = sqlite3.connect(tmp_path / "caja.db")
+    assert db.execute("SELECT receipt_no, total, change FROM sale").fetchall() == [("T01-000001", 3290, 1710)]
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by `make test` (.ci/ensure-tmux)")
+def test_kiosk_mode_needs_a_manager_to_leave(tmp_path, demo_config):
+    t = Tmux(tmp_path, f"TERM=linux {CAJA} --config {demo_config} --kiosk")
+    try:
+        t.wait_for("sign in")
+        t.keys("Down", "0000", "Enter")  # Luis, a cashier
+        t.wait_for("opening float")
+        t.keys("0", "Enter")
+        t.wait_for("Luis | session open")
+        t.keys("C-q")
+        t.wait_for("Manager approval: leave kiosk mode")
+        t.keys("Escape")
+        time.sleep(0.5)
+        assert t.alive() and "Luis | session open" in t.screen()  # still there
+        t.keys("C-z")
+        t.wait_for("Manager approval: suspend the till")
+        t.keys("Escape", "C-q")
+        t.wait_for("Manager approval: leave kiosk mode")
+        t.keys("1234", "Enter")
+        deadline = time.monotonic() + 10
+        while t.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not t.alive()
+    finally:
+        t.kill()
+
+
+CRASHING_TILL = """
+import sys
+from caja_tui import cli
+from caja_tui.tui.screens.sales import SalesScreen
+
+def broken(self):  # a bug in the till: the first F5 raises
+    SalesScreen.action_pay = original
+    raise RuntimeError("a bug nobody caught")
+
+original = SalesScreen.action_pay
+SalesScreen.action_pay = broken
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by `make test` (.ci/ensure-tmux)")
+def test_in_kiosk_mode_a_crash_restarts_into_sign_in_with_the_cart_intact(tmp_path, demo_config):
+    script = tmp_path / "crashing_till.py"
+    script.write_text(CRASHING_TILL)
+    t = Tmux(tmp_path, f"TERM=linux {sys.executable} {script} --config {demo_config} --kiosk")
+    try:
+        t.wait_for("sign in")
+        t.keys("1234", "Enter")
+        t.wait_for("opening float")
+        t.keys("0", "Enter")
+        t.keys("2*7500100100004", "Enter")
+        t.wait_for("Arroz 1 kg")
+        t.keys("F5")  # the bug
+        shown = t.wait_for("sign in")  # the till came back by itself
+        assert "Traceback" not in shown and "RuntimeError" not in shown
+        t.keys("1234", "Enter")
+        shown = t.wait_for("the sale in progress was")
+        assert "Arroz 1 kg" in shown and "TOTAL $65.80" in shown
+        t.keys("F5")
+        t.wait_for("TO PAY $65.80")  # and selling goes on
+    finally:
+        t.kill()
+    log = (tmp_path / "caja.tui.log").read_text()
+    assert "a bug nobody caught" in log and "Traceback" in log  # the details went to the log
