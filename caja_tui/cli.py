@@ -210,6 +210,12 @@ def _run(args: argparse.Namespace) -> int:
     if command == "restore":
         return cmd_restore(cfg, args.server, args.token)
     if command == "till":
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            # no terminal to draw the screens on (a pipe, a script): the line-mode till reads the same input
+            print("caja: not a terminal; starting the line-mode till (`caja line`)", file=sys.stderr)
+            from .plain import run_plain_till
+
+            return run_plain_till(cfg)
         from .tui.app import run_tui
 
         return run_tui(cfg, kiosk=getattr(args, "kiosk", False) or cfg.till.kiosk)

@@ -23,6 +23,7 @@ import msgspec
 from ..domain.clock import system_ms
 from ..store.outbox import Outbox
 from ..store.sqlite import SqliteStore
+from .metrics import SAVED, SyncMetrics, count_outbox, saved, status  # noqa: F401 - status: re-exported
 from .transport import Transport, TransportError
 
 CLOCK_WARNING_MS = 2 * 60 * 1000
@@ -31,30 +32,6 @@ BACKLOG_BATCH = 1000
 APPLY_CHUNK = 50  # events applied per transaction
 APPLY_PAUSE_S = 0.003
 POLL_S = 0.25
-
-
-class SyncMetrics(msgspec.Struct, kw_only=True):
-    pending: int = 0
-    synced: int = 0
-    failed: int = 0
-    conflicts: int = 0
-    conflicts_open: int = 0
-    oldest_pending_age_s: float | None = None
-    connectivity: str = "unknown"  # online, offline, unknown (no server configured: offline-only)
-    last_sync_at: int | None = None  # ms
-    last_sync_ms: float | None = None
-    avg_sync_ms: float | None = None
-    syncs: int = 0
-    errors: int = 0
-    error_rate: float = 0.0  # errors / attempts over the last 50 attempts
-    last_error: str | None = None
-    next_retry_at: int | None = None  # ms
-    events_per_min: float = 0.0  # events pushed and pulled in the last minute
-    bytes_per_s: float = 0.0  # on the wire, over the last minute
-    pushed: int = 0
-    pulled: int = 0
-    clock_skew_ms: int | None = None
-    clock_warning: bool = False
 
 
 class JsonLines:
@@ -88,7 +65,7 @@ class SyncEngine:
         self.batch_seconds = batch_seconds
         self.log = log or JsonLines(None)
         self.on_metrics = on_metrics
-        self.metrics = SyncMetrics(**self._saved())
+        self.metrics = SyncMetrics(**saved(store))
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._attempts: deque[bool] = deque(maxlen=50)
@@ -330,16 +307,7 @@ class SyncEngine:
 
     def count_outbox(self) -> SyncMetrics:
         """The outbox as it is now: what is pending, synced, failed, in conflict, and how old the oldest is."""
-        m = self.metrics
-        counts = self.outbox.counts()
-        m.pending = counts.get("pending", 0) + counts.get("syncing", 0)
-        m.synced = counts.get("synced", 0)
-        m.failed = counts.get("failed", 0)
-        m.conflicts = counts.get("conflicts", 0)
-        m.conflicts_open = counts.get("conflicts_open", 0)
-        oldest = self.outbox.oldest_pending_ms()
-        m.oldest_pending_age_s = None if oldest is None else round(max(0, system_ms() - oldest) / 1000, 1)
-        return m
+        return count_outbox(self.outbox, self.metrics)
 
     def refresh_metrics(self) -> SyncMetrics:
         self._counted_at = time.monotonic()
@@ -358,12 +326,9 @@ class SyncEngine:
             self.on_metrics(msgspec.structs.replace(m))
         return m
 
-    _SAVED = ("last_sync_at", "last_sync_ms", "avg_sync_ms", "syncs", "errors", "last_error", "connectivity",
-              "clock_skew_ms", "clock_warning", "next_retry_at", "error_rate", "events_per_min", "bytes_per_s")
-
     def _save(self) -> None:
         """Keep the figures for `caja status`, only when they changed (no write, no fsync while idle)."""
-        state = json.dumps({k: getattr(self.metrics, k) for k in self._SAVED})
+        state = json.dumps({k: getattr(self.metrics, k) for k in SAVED})
         if state == self._saved_state:
             return
         self._saved_state = state
@@ -371,18 +336,3 @@ class SyncEngine:
             self.store.set_meta("sync_state", state)
         except Exception as exc:  # noqa: BLE001 - figures are best effort; never stop syncing for them
             print(f"caja sync: could not save figures: {exc}", file=sys.stderr)
-
-    def _saved(self) -> dict[str, Any]:
-        raw = self.store.meta("sync_state")
-        if not raw:
-            return {}
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return {}
-        return {k: v for k, v in data.items() if k in self._SAVED}
-
-
-def status(store: SqliteStore) -> SyncMetrics:
-    """What `caja status` prints: the outbox as it is now, and the sync service's last figures."""
-    return SyncEngine(store, None).count_outbox()

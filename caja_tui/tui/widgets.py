@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from rich.segment import Segment
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widgets import Input, Static
 
 from ..i18n import _
@@ -17,8 +21,10 @@ class StatusLine(Static):
              notice: str = "") -> None:
         warn = "  " + _("CLOCK WRONG: check the date and time") if clock_warning else ""
         extra = f" | {notice}" if notice else ""
-        self.update(f" {cashier} | {session} | {connectivity} | "
-                    + _("{n} not synced").format(n=unsynced) + extra + warn)
+        text = f" {cashier} | {session} | {connectivity} | " + _("{n} not synced").format(n=unsynced) + extra + warn
+        if text != getattr(self, "_shown", None):  # no repaint when nothing changed
+            self._shown = text
+            self.update(text)
         self.set_class(clock_warning, "warning")
 
 
@@ -74,3 +80,59 @@ class Entry(Input):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
+
+
+class CartView(ScrollView, can_focus=False):
+    """The cart's lines: plain text rows drawn one line at a time (a scan redraws one or two rows, not a
+    table), the highlighted line in the cursor colour; the mouse picks a line."""
+
+    COMPONENT_CLASSES = {"cart--cursor", "cart--header"}
+    DEFAULT_CSS = """
+    CartView > .cart--cursor { background: yellow; color: black; }
+    CartView > .cart--header { background: blue; color: white; text-style: bold; }
+    """
+    WIDTHS = (3, 5, 0, 12)  # #, quantity, item (the rest), amount
+
+    def __init__(self, header: tuple[str, str, str, str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.header = header
+        self.rows: list[tuple[str, str, str, str]] = []
+        self.cursor = 0
+
+    def format(self, row: tuple[str, str, str, str], width: int) -> str:
+        n, qty, item, amount = row
+        item_w = max(4, width - sum(self.WIDTHS) - 3)
+        return f"{n:>{self.WIDTHS[0]}} {qty:>{self.WIDTHS[1]}} {item[:item_w]:<{item_w}} {amount:>{self.WIDTHS[3]}}"
+
+    def set_rows(self, rows: list[tuple[str, str, str, str]], cursor: int | None = None) -> None:
+        self.rows = rows
+        if cursor is not None:
+            self.cursor = cursor
+        self.cursor = min(max(self.cursor, 0), max(len(rows) - 1, 0))
+        self.virtual_size = Size(self.size.width, len(rows) + 1)
+        height = max(1, (self.scrollable_content_region.height or 2) - 1)  # the header takes a line
+        top = self.scroll_offset.y
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+        self.refresh()
+
+    def move(self, step: int) -> None:
+        self.set_rows(self.rows, self.cursor + step)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width or self.size.width
+        if y == 0:  # the header stays while the lines scroll under it
+            return Strip([Segment(self.format(self.header, width).ljust(width)[:width],
+                                  self.get_component_rich_style("cart--header"))], width)
+        index = self.scroll_offset.y + y - 1
+        if index >= len(self.rows):
+            return Strip.blank(width, self.rich_style)
+        style = self.get_component_rich_style("cart--cursor") if index == self.cursor else self.rich_style
+        return Strip([Segment(self.format(self.rows[index], width).ljust(width)[:width], style)], width)
+
+    def on_click(self, event) -> None:
+        index = self.scroll_offset.y + event.y - 1
+        if event.y >= 1 and 0 <= index < len(self.rows):
+            self.set_rows(self.rows, index)

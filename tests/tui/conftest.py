@@ -35,13 +35,13 @@ class _Bytes:
 def fixed(monkeypatch):
     """Frozen time and reproducible ids for everything the till writes and shows."""
     from caja_tui.domain import ids, pins
-    from caja_tui.sync import engine
+    from caja_tui.sync import metrics
 
     source = _Bytes()
     monkeypatch.setattr(ids, "os", source)
     monkeypatch.setattr(pins, "os", source)
     monkeypatch.setattr(ids, "time", source)
-    monkeypatch.setattr(engine, "system_ms", lambda: START_MS + 60_000)
+    monkeypatch.setattr(metrics, "system_ms", lambda: START_MS + 60_000)
     i18n.set_language("en")
     yield
     i18n.set_language("en")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import ContentSwitcher, DataTable, Input, Label, OptionList, Static
+from textual.widgets import ContentSwitcher, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...application import sales
@@ -15,7 +15,7 @@ from ...domain.cart import Cart
 from ...domain.errors import DomainError
 from ...i18n import N_, _
 from ..base import CajaModal, CajaScreen
-from ..widgets import Entry
+from ..widgets import CartView, Entry
 from .dialogs import AskScreen, MenuScreen, PaymentScreen
 
 
@@ -81,7 +81,7 @@ class SalesScreen(CajaScreen):
         yield Entry(placeholder=_("scan, type a SKU, 3*SKU, or words to search; Enter"), id="entry")
         with Horizontal(id="main"):
             with ContentSwitcher(initial="cart", id="left"):
-                yield DataTable(id="cart", cursor_type="row", zebra_stripes=False)
+                yield CartView(("#", _("Qty"), _("Item"), _("Amount")), id="cart")
                 with VerticalScroll(id="receipt"):
                     yield Static("", id="receipt-text", markup=False)
             with Vertical(id="totals"):
@@ -95,13 +95,9 @@ class SalesScreen(CajaScreen):
                 yield Label("", id="message")
 
     def on_mount(self) -> None:
-        table = self.query_one("#cart", DataTable)
-        table.add_column("#", width=2)
-        table.add_column(_("Qty"), width=4)
-        table.add_column(_("Item"), width=22)
-        table.add_column(_("Amount"), width=11)
         self.cart = self.app.store.load_draft() or Cart()
         self.refresh_cart()
+        self.show_parked()
         if self.cart.lines:
             self.say(_("the sale in progress was restored"))
 
@@ -110,16 +106,19 @@ class SalesScreen(CajaScreen):
 
     # --- the cart -----------------------------------------------------------------------------------------
 
-    def refresh_cart(self, *, keep_receipt: bool = False) -> None:
+    def _rows(self) -> list[tuple[str, str, str, str]]:
         fmt = self.app.money
-        table = self.query_one("#cart", DataTable)
-        row = table.cursor_row
-        table.clear()
-        for i, ln in enumerate(self.cart.lines, 1):
-            name = ln.name + (" *" if ln.price_overridden else "") + (f" -{fmt(ln.discount)}" if ln.discount else "")
-            table.add_row(str(i), str(ln.qty), name, fmt(ln.qty * ln.unit_price - ln.discount))
-        if self.cart.lines:
-            table.move_cursor(row=min(max(row, 0), len(self.cart.lines) - 1))
+        return [(str(i), str(ln.qty),
+                 ln.name + (" *" if ln.price_overridden else "") + (f" -{fmt(ln.discount)}" if ln.discount else ""),
+                 fmt(ln.qty * ln.unit_price - ln.discount)) for i, ln in enumerate(self.cart.lines, 1)]
+
+    def refresh_cart(self, *, keep_receipt: bool = False) -> None:
+        """Redraw what changed: a scan adds one row or changes one, it does not rebuild the table."""
+        fmt = self.app.money
+        view = self.query_one("#cart", CartView)
+        rows, shown = self._rows(), view.rows
+        changed = next((i for i, r in enumerate(rows) if i >= len(shown) or r != shown[i]), None)
+        view.set_rows(rows, changed)
         subtotal = tax = discount = total = 0
         if self.cart.lines:
             p = rules.price_sale(self.cart.lines, self.cart.discount, self.app.prices_include_tax)
@@ -132,12 +131,19 @@ class SalesScreen(CajaScreen):
         if self.cart.lines or not keep_receipt:
             self.query_one("#left", ContentSwitcher).current = "cart"
             self.query_one("#change", Label).update("")
-        name = ""
-        if self.cart.customer_id:
+        self.query_one("#customer", Label).update(self._customer_name())
+
+    def _customer_name(self) -> str:
+        cid = self.cart.customer_id
+        if not cid:
+            return ""
+        if getattr(self, "_customer_cache", (None, ""))[0] != cid:
             with self.app.store.read() as tx:
-                c = tx.customer(self.cart.customer_id)
-            name = _("Customer: {name}").format(name=c["name"][:14]) if c else ""
-        self.query_one("#customer", Label).update(name)
+                c = tx.customer(cid)
+            self._customer_cache = (cid, _("Customer: {name}").format(name=c["name"][:14]) if c else "")
+        return self._customer_cache[1]
+
+    def show_parked(self) -> None:
         with self.app.store.read() as tx:
             parked = len(tx.drafts(sales.PARKED))
         self.query_one("#parked", Label).update(_("{n} parked").format(n=parked) if parked else "")
@@ -150,13 +156,11 @@ class SalesScreen(CajaScreen):
         if not self.cart.lines:
             self.say(_("the cart is empty"), error=True)
             return None
-        row = self.query_one("#cart", DataTable).cursor_row
+        row = self.query_one("#cart", CartView).cursor
         return row if 0 <= row < len(self.cart.lines) else len(self.cart.lines) - 1
 
     def action_cursor(self, step: int) -> None:
-        table = self.query_one("#cart", DataTable)
-        if self.cart.lines:
-            table.move_cursor(row=min(max(table.cursor_row + step, 0), len(self.cart.lines) - 1))
+        self.query_one("#cart", CartView).move(step)
 
     # --- entry --------------------------------------------------------------------------------------------
 
@@ -291,6 +295,7 @@ class SalesScreen(CajaScreen):
         if self.app.guard(lambda: sales.park_cart(self.app.store, self.cart), self) is not None:
             self.cart = Cart()
             self.refresh_cart()
+            self.show_parked()
             self.say(_("sale parked; recall it with F8 l"))
 
     def do_recall(self) -> None:
@@ -313,6 +318,7 @@ class SalesScreen(CajaScreen):
             if cart is not None:
                 self.cart = cart
                 self.refresh_cart()
+                self.show_parked()
 
     def do_customer(self) -> None:
         from .customers import CustomerPickScreen

@@ -53,9 +53,9 @@ class SyncScreen(CajaScreen):
     def draw(self) -> None:
         if not self.is_current:
             return
-        m = self.app.sync_metrics
-        if m is None:
-            return
+        from ...sync.metrics import status
+
+        m = status(self.app.store)
         age = "-" if m.oldest_pending_age_s is None else f"{m.oldest_pending_age_s:.0f} s"
         last = "-" if not m.last_sync_at else datetime.datetime.fromtimestamp(m.last_sync_at / 1000, self.app.tz) \
             .strftime("%H:%M:%S")

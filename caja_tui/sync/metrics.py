@@ -1,0 +1,77 @@
+"""Sync figures a till can read without the network code: the outbox counts and the sync process's last
+figures (saved in the database's meta table). The screens and `caja status` use this; only the sync process
+imports the engine and its HTTP client."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+from ..domain.clock import system_ms
+from ..store.outbox import Outbox
+from ..store.sqlite import SqliteStore
+
+# The figures the sync process keeps for the others to read (only written when they change).
+SAVED = ("last_sync_at", "last_sync_ms", "avg_sync_ms", "syncs", "errors", "last_error", "connectivity",
+         "clock_skew_ms", "clock_warning", "next_retry_at", "error_rate", "events_per_min", "bytes_per_s")
+
+
+class SyncMetrics(msgspec.Struct, kw_only=True):
+    pending: int = 0
+    synced: int = 0
+    failed: int = 0
+    conflicts: int = 0
+    conflicts_open: int = 0
+    oldest_pending_age_s: float | None = None
+    connectivity: str = "unknown"  # online, offline, unknown (no server configured: offline-only)
+    last_sync_at: int | None = None  # ms
+    last_sync_ms: float | None = None
+    avg_sync_ms: float | None = None
+    syncs: int = 0
+    errors: int = 0
+    error_rate: float = 0.0  # errors / attempts over the last 50 attempts
+    last_error: str | None = None
+    next_retry_at: int | None = None  # ms
+    events_per_min: float = 0.0  # events pushed and pulled in the last minute
+    bytes_per_s: float = 0.0  # on the wire, over the last minute
+    pushed: int = 0
+    pulled: int = 0
+    clock_skew_ms: int | None = None
+    clock_warning: bool = False
+
+
+def saved(store: SqliteStore) -> dict[str, Any]:
+    """The sync process's last saved figures ({} when it never ran)."""
+    raw = store.meta("sync_state")
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    return {k: v for k, v in data.items() if k in SAVED}
+
+
+def count_outbox(outbox: Outbox, m: SyncMetrics) -> SyncMetrics:
+    """Fill `m` with the outbox as it is now: pending, synced, failed, conflicts, the oldest pending's age."""
+    counts = outbox.counts()
+    m.pending = counts.get("pending", 0) + counts.get("syncing", 0)
+    m.synced = counts.get("synced", 0)
+    m.failed = counts.get("failed", 0)
+    m.conflicts = counts.get("conflicts", 0)
+    m.conflicts_open = counts.get("conflicts_open", 0)
+    oldest = outbox.oldest_pending_ms()
+    m.oldest_pending_age_s = None if oldest is None else round(max(0, system_ms() - oldest) / 1000, 1)
+    return m
+
+
+def status(store: SqliteStore) -> SyncMetrics:
+    """What `caja status` and the sync screen show: the outbox now, and the sync process's last figures."""
+    return count_outbox(Outbox(store), SyncMetrics(**saved(store)))
+
+
+def unsynced(store: SqliteStore) -> int:
+    """The status line's count: this till's events not yet on the server (an index range)."""
+    return store.count("SELECT COUNT(*) FROM event WHERE sync_status IN ('pending', 'syncing')")
