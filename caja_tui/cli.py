@@ -216,6 +216,13 @@ def _run(args: argparse.Namespace) -> int:
             from .plain import run_plain_till
 
             return run_plain_till(cfg)
+        # Peewee looks for every database driver it knows when imported; a till only ever opens SQLite, and
+        # PostgreSQL's driver (installed with the `server` extra) would cost the till ~15 MB and 60 ms.
+        for driver in ("psycopg", "psycopg2"):
+            sys.modules.setdefault(driver, None)  # type: ignore[arg-type]
+        # Textual paints at most MAX_FPS frames a second and a change waits for the next frame; the till has
+        # no animation, so a short frame period costs nothing idle and takes ~15 ms off every scan.
+        os.environ.setdefault("TEXTUAL_FPS", "240")
         from .tui.app import run_tui
 
         return run_tui(cfg, kiosk=getattr(args, "kiosk", False) or cfg.till.kiosk)

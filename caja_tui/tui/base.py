@@ -79,7 +79,7 @@ class CajaScreen(Screen):
     def say(self, text: str, *, error: bool = False) -> None:
         """A one-line message on the screen (and in the log when it is an error)."""
         try:
-            label = self.query_one("#message", Label)
+            label = self.query_one("#message")
         except Exception:  # noqa: BLE001 - a screen without a message line: a toast instead
             self.app.notify(text, severity="error" if error else "information")
             return

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from rich.segment import Segment
-from textual.geometry import Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from ..i18n import _
@@ -82,9 +81,10 @@ class Entry(Input):
         self.cursor_blink = False
 
 
-class CartView(ScrollView, can_focus=False):
-    """The cart's lines: plain text rows drawn one line at a time (a scan redraws one or two rows, not a
-    table), the highlighted line in the cursor colour; the mouse picks a line."""
+class CartView(Widget, can_focus=False):
+    """The cart's lines: plain text rows drawn one line at a time (a scan repaints this widget, it does not
+    lay the screen out again), the highlighted line in the cursor colour, always in view; the mouse picks
+    a line and its wheel scrolls."""
 
     COMPONENT_CLASSES = {"cart--cursor", "cart--header"}
     DEFAULT_CSS = """
@@ -98,41 +98,90 @@ class CartView(ScrollView, can_focus=False):
         self.header = header
         self.rows: list[tuple[str, str, str, str]] = []
         self.cursor = 0
+        self.top = 0  # the first row in view
 
     def format(self, row: tuple[str, str, str, str], width: int) -> str:
         n, qty, item, amount = row
         item_w = max(4, width - sum(self.WIDTHS) - 3)
         return f"{n:>{self.WIDTHS[0]}} {qty:>{self.WIDTHS[1]}} {item[:item_w]:<{item_w}} {amount:>{self.WIDTHS[3]}}"
 
+    def _visible(self) -> int:
+        return max(1, self.content_size.height - 1)  # the header takes a line
+
     def set_rows(self, rows: list[tuple[str, str, str, str]], cursor: int | None = None) -> None:
         self.rows = rows
         if cursor is not None:
             self.cursor = cursor
         self.cursor = min(max(self.cursor, 0), max(len(rows) - 1, 0))
-        self.virtual_size = Size(self.size.width, len(rows) + 1)
-        height = max(1, (self.scrollable_content_region.height or 2) - 1)  # the header takes a line
-        top = self.scroll_offset.y
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False)
+        self._scroll_to_cursor()
         self.refresh()
+
+    def _scroll_to_cursor(self) -> None:
+        if self.cursor < self.top:
+            self.top = self.cursor
+        elif self.cursor >= self.top + self._visible():
+            self.top = self.cursor - self._visible() + 1
+        self.top = max(0, min(self.top, max(0, len(self.rows) - self._visible())))
 
     def move(self, step: int) -> None:
         self.set_rows(self.rows, self.cursor + step)
 
+    def on_resize(self) -> None:
+        self._scroll_to_cursor()
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width or self.size.width
+        width = self.content_size.width
         if y == 0:  # the header stays while the lines scroll under it
-            return Strip([Segment(self.format(self.header, width).ljust(width)[:width],
-                                  self.get_component_rich_style("cart--header"))], width)
-        index = self.scroll_offset.y + y - 1
+            style = self.get_component_rich_style("cart--header")
+            return Strip([Segment(self.format(self.header, width).ljust(width)[:width], style)], width)
+        index = self.top + y - 1
         if index >= len(self.rows):
             return Strip.blank(width, self.rich_style)
         style = self.get_component_rich_style("cart--cursor") if index == self.cursor else self.rich_style
         return Strip([Segment(self.format(self.rows[index], width).ljust(width)[:width], style)], width)
 
     def on_click(self, event) -> None:
-        index = self.scroll_offset.y + event.y - 1
+        index = self.top + event.y - 1
         if event.y >= 1 and 0 <= index < len(self.rows):
             self.set_rows(self.rows, index)
+
+    def on_mouse_scroll_down(self, event) -> None:
+        self.top = min(self.top + 1, max(0, len(self.rows) - self._visible()))
+        self.refresh()
+
+    def on_mouse_scroll_up(self, event) -> None:
+        self.top = max(0, self.top - 1)
+        self.refresh()
+
+
+class ScanEntry(Entry):
+    """The sales screen's input line: a scanner types a dozen keys in a few milliseconds, and nobody listens
+    to each change, so no Changed message is sent for them (only Submitted, on Enter)."""
+
+    def post_message(self, message) -> bool:
+        if isinstance(message, Input.Changed):
+            return True
+        return super().post_message(message)
+
+
+class Line(Widget):
+    """Text in a box of fixed size: changing it repaints this widget only. (Static.update lays the whole
+    screen out again, which costs a scan ~20 ms on a small machine.)"""
+
+    DEFAULT_CSS = "Line { height: 1; }"
+
+    def __init__(self, text: str = "", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._text = text
+
+    def update(self, text: str) -> None:
+        if text != self._text:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> str:
+        return self._text
+
+    @property
+    def text(self) -> str:
+        return self._text

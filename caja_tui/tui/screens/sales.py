@@ -15,7 +15,7 @@ from ...domain.cart import Cart
 from ...domain.errors import DomainError
 from ...i18n import N_, _
 from ..base import CajaModal, CajaScreen
-from ..widgets import CartView, Entry
+from ..widgets import CartView, Entry, Line, ScanEntry
 from .dialogs import AskScreen, MenuScreen, PaymentScreen
 
 
@@ -78,21 +78,21 @@ class SalesScreen(CajaScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
-        yield Entry(placeholder=_("scan, type a SKU, 3*SKU, or words to search; Enter"), id="entry")
+        yield ScanEntry(placeholder=_("scan, type a SKU, 3*SKU, or words to search; Enter"), id="entry")
         with Horizontal(id="main"):
             with ContentSwitcher(initial="cart", id="left"):
                 yield CartView(("#", _("Qty"), _("Item"), _("Amount")), id="cart")
                 with VerticalScroll(id="receipt"):
                     yield Static("", id="receipt-text", markup=False)
             with Vertical(id="totals"):
-                yield Label("", id="subtotal")
-                yield Label("", id="tax")
-                yield Label("", id="discount")
-                yield Label("", id="total", classes="big")
-                yield Label("", id="change", classes="big")
-                yield Label("", id="customer")
-                yield Label("", id="parked")
-                yield Label("", id="message")
+                yield Line(id="subtotal")
+                yield Line(id="tax")
+                yield Line(id="discount")
+                yield Line(id="total", classes="big")
+                yield Line(id="change", classes="big")
+                yield Line(id="customer")
+                yield Line(id="parked")
+                yield Line(id="message")
 
     def on_mount(self) -> None:
         self.cart = self.app.store.load_draft() or Cart()
@@ -123,15 +123,15 @@ class SalesScreen(CajaScreen):
         if self.cart.lines:
             p = rules.price_sale(self.cart.lines, self.cart.discount, self.app.prices_include_tax)
             subtotal, tax, discount, total = p.subtotal, p.tax, p.discount, p.total
-        self.query_one("#subtotal", Label).update(_("Subtotal {amount}").format(amount=fmt(subtotal)))
-        self.query_one("#tax", Label).update(_("Tax {amount}").format(amount=fmt(tax)))
-        self.query_one("#discount", Label).update(
+        self.query_one("#subtotal", Line).update(_("Subtotal {amount}").format(amount=fmt(subtotal)))
+        self.query_one("#tax", Line).update(_("Tax {amount}").format(amount=fmt(tax)))
+        self.query_one("#discount", Line).update(
             _("Discount {amount}").format(amount=fmt(discount)) if discount else "")
-        self.query_one("#total", Label).update(_("TOTAL {amount}").format(amount=fmt(total)))
+        self.query_one("#total", Line).update(_("TOTAL {amount}").format(amount=fmt(total)))
         if self.cart.lines or not keep_receipt:
             self.query_one("#left", ContentSwitcher).current = "cart"
-            self.query_one("#change", Label).update("")
-        self.query_one("#customer", Label).update(self._customer_name())
+            self.query_one("#change", Line).update("")
+        self.query_one("#customer", Line).update(self._customer_name())
 
     def _customer_name(self) -> str:
         cid = self.cart.customer_id
@@ -146,7 +146,7 @@ class SalesScreen(CajaScreen):
     def show_parked(self) -> None:
         with self.app.store.read() as tx:
             parked = len(tx.drafts(sales.PARKED))
-        self.query_one("#parked", Label).update(_("{n} parked").format(n=parked) if parked else "")
+        self.query_one("#parked", Line).update(_("{n} parked").format(n=parked) if parked else "")
 
     def _save(self) -> None:
         sales.save_cart(self.app.store, self.cart)
@@ -217,7 +217,7 @@ class SalesScreen(CajaScreen):
         self.refresh_cart()
         self.show_receipt(done.receipt_no)
         fmt = self.app.money
-        self.query_one("#change", Label).update(_("CHANGE {amount}").format(amount=fmt(done.change))
+        self.query_one("#change", Line).update(_("CHANGE {amount}").format(amount=fmt(done.change))
                                                 if done.change else "")
         self.say(_("{receipt} paid").format(receipt=done.receipt_no))
         self.app.after_write()
