@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--db", help="database path for a new config file")
     s.add_argument("--server", help="sync server URL for a new config file")
     s.add_argument("--token", help="sync token for a new config file")
+    s.add_argument("--manager", metavar="NAME", help="the first manager's name (PIN from $CAJA_PIN or asked)")
 
     s = sub.add_parser("import-products", parents=[common], help="import products from a CSV file (all or nothing)")
     s.add_argument("file", metavar="FILE.csv")
@@ -68,6 +69,21 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--date", help="the day for `day` (YYYY-MM-DD; default: today in the shop's time zone)")
     s.add_argument("--z", type=int, metavar="N", help="which Z report (default: the last)")
     s.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    s = sub.add_parser("users", parents=[common], help="cashiers and managers: list, add, edit (name, role, PIN)")
+    us = s.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    us.add_parser("list", parents=[common], help="everyone who can sign in (and who cannot any more)")
+    u = us.add_parser("add", parents=[common], help="add a cashier or manager; the PIN is asked twice "
+                      "(or read from $CAJA_PIN)")
+    u.add_argument("--name", required=True)
+    u.add_argument("--role", choices=("cashier", "manager"), default="cashier")
+    u = us.add_parser("edit", parents=[common], help="change a user's name or role, set a new PIN, or "
+                      "deactivate (they can no longer sign in; their history stays)")
+    u.add_argument("user_id")
+    u.add_argument("--name")
+    u.add_argument("--role", choices=("cashier", "manager"))
+    u.add_argument("--pin", action="store_true", help="set a new PIN (asked twice, or $CAJA_PIN)")
+    u.add_argument("--deactivate", action="store_true")
+    u.add_argument("--activate", action="store_true")
     s = sub.add_parser("customers", parents=[common], help="add, find and edit customers; a customer's sales")
     cs = s.add_subparsers(dest="customers_command", metavar="ACTION", required=True)
     for name, helptext in (("add", "add a customer"), ("edit", "change a customer's fields")):
@@ -197,6 +213,8 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_status(cfg)
     if command == "report":
         return cmd_report(cfg, args)
+    if command == "users":
+        return cmd_users(cfg, args)
     if command == "customers":
         return cmd_customers(cfg, args)
     if command == "export":
@@ -239,8 +257,17 @@ def _open(cfg: config.Config):
     return open_store(cfg, create=False)
 
 
+def _ask(question: str, default: str) -> str:
+    answer = input(f"{question} [{default}]: ").strip() if default else input(f"{question}: ").strip()
+    return answer or default
+
+
 def cmd_init(args: argparse.Namespace, cfg_path: str | None) -> int:
+    """Write a config (asking for what the flags did not give, in a terminal) and create the database;
+    then the demo data, or the first manager."""
     path = config.resolve_path(cfg_path)
+    flags = (args.store, args.device, args.db, args.server, args.token)
+    interactive = sys.stdin.isatty() and not args.demo and not any(flags)
     if path.exists():
         cfg = config.load(str(path))
         print(f"config: {path} (kept as it is)")
@@ -250,16 +277,25 @@ def cmd_init(args: argparse.Namespace, cfg_path: str | None) -> int:
                 # next to its config file and named after it (t1.toml -> t1.db): two tills never share a file
                 "db": args.db or (f"{path.stem}.db" if explicit else str(config.data_dir() / "caja.db"))}
         sync = {"server_url": args.server, "token": args.token}
+        if interactive:
+            print(f"A new till: {path}. Enter keeps the value in brackets.")
+            till["store_id"] = _ask("Store id (the same on every till of the shop)", "demo")
+            till["device_id"] = _ask("Device id of this till (unique in the store)", "T01")
+            sync["server_url"] = _ask("Sync server URL (empty: this till works offline only)", "") or None
+            if sync["server_url"]:
+                sync["token"] = _ask("Token (`caja serve enroll --store S --device D` on the server)", "")
         text = config.render(config.Config(
             till=config.TillConfig(**{k: v for k, v in till.items() if v is not None}),
             sync=config.SyncConfig(**{k: v for k, v in sync.items() if v is not None})))
-        cfg = config.parse(text.encode(), str(path))  # validates what the flags gave
+        cfg = config.parse(text.encode(), str(path))  # validates what the flags or answers gave
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise CliError(f"cannot write {path} ({exc.strerror})") from None
         print(f"config: wrote {path}")
+    if cfg.sync.server_url and cfg.sync.token:
+        _check_enrollment(cfg)
     from .bootstrap import open_store
 
     with open_store(cfg, create=True) as store:
@@ -274,7 +310,34 @@ def cmd_init(args: argparse.Namespace, cfg_path: str | None) -> int:
                       f"{CASHIER[0]} (cashier, PIN {CASHIER[1]})")
             else:
                 print("demo: the till already has products or users; left as it is")
+        with store.read() as tx:
+            has_users = tx.count_users() > 0
+        if not has_users and (args.manager or interactive):
+            from .application.users import create_user
+
+            name = args.manager or _ask("The first manager's name", "")
+            if name:
+                u = create_user(store, "system", name=name, role="manager", pin=ask_pin(f"{name}'s PIN"))
+                print(f"manager: {u.name} (id {u.id}); add cashiers with `caja users add --name NAME`")
+        elif not has_users and not cfg.sync.server_url:
+            print("users: none yet; add the first manager with `caja users add --name NAME --role manager`")
     return 0
+
+
+def _check_enrollment(cfg: config.Config) -> None:
+    """Tell the installer at once whether the server knows this till's token (the till works either way)."""
+    from .sync.transport import Transport, TransportError
+
+    try:
+        me = Transport(cfg.sync.server_url, cfg.sync.token, timeout=(3.0, 5.0)).devices_me()
+    except TransportError as exc:
+        print(f"server: {cfg.sync.server_url} not confirmed ({exc}); the till works offline meanwhile")
+        return
+    if (me.store_id, me.device_id) != (cfg.till.store_id, cfg.till.device_id):
+        print(f"server: WARNING the token belongs to store {me.store_id} device {me.device_id}, not "
+              f"{cfg.till.store_id}/{cfg.till.device_id}; fix the config before syncing")
+    else:
+        print(f"server: {cfg.sync.server_url} knows this till ({me.store_id}/{me.device_id})")
 
 
 def cmd_sync(cfg: config.Config, *, once: bool) -> int:
@@ -371,6 +434,45 @@ def cmd_report(cfg: config.Config, args: argparse.Namespace) -> int:
             day = _date(args.date, "--date") or datetime.datetime.now(tz).date()
             report = reports.day_report(store, day, **money)
     sys.stdout.write(reports.render(report, args.format) + ("\n" if args.format == "json" else ""))
+    return 0
+
+
+def ask_pin(prompt: str = "PIN") -> str:
+    """A PIN from $CAJA_PIN (scripts, installers) or typed twice without echo."""
+    import getpass
+
+    if os.environ.get("CAJA_PIN"):
+        return os.environ["CAJA_PIN"]
+    if not sys.stdin.isatty():
+        raise CliError("set $CAJA_PIN or run this in a terminal to type the PIN")
+    first = getpass.getpass(f"{prompt} (4-8 digits): ")
+    if getpass.getpass(f"{prompt} again: ") != first:
+        raise CliError("the two PINs differ; nothing was changed")
+    return first
+
+
+def cmd_users(cfg: config.Config, args: argparse.Namespace) -> int:
+    from .application import users
+
+    with _open(cfg) as store:
+        match args.users_command:
+            case "list":
+                with store.read() as tx:
+                    people = tx.users(active_only=False)
+                for u in people:
+                    print(f"{u.id:<20} {u.name:<24} {u.role:<8} {'' if u.active else 'deactivated'}")
+                if not people:
+                    print("no users yet: `caja users add --name NAME --role manager` adds the first manager")
+            case "add":
+                u = users.create_user(store, "system", name=args.name, role=args.role, pin=ask_pin())
+                print(f"added {u.name} ({u.role}), id {u.id}")
+            case "edit":
+                if args.activate and args.deactivate:
+                    raise CliError("--activate or --deactivate, not both")
+                active = True if args.activate else False if args.deactivate else None
+                u = users.update_user(store, "system", args.user_id, name=args.name, role=args.role,
+                                      pin=ask_pin("new PIN") if args.pin else None, active=active)
+                print(f"saved {u.name} ({u.role}{'' if u.active else ', deactivated'})")
     return 0
 
 

@@ -145,3 +145,50 @@ def test_export_sales_and_events_by_day(till):
     assert none.strip().count("\n") == 0  # only the header
     bad = caja("--config", str(till), "export", "sales", "--from", "yesterday")
     assert bad.returncode == 2 and "--from 'yesterday' is not a date" in bad.stderr
+
+
+def test_init_for_a_real_shop_creates_the_first_manager_and_checks_the_token(tmp_path):
+    from tests.server_proc import ServerProcess
+
+    srv = ServerProcess(str(tmp_path / "server.db"), workers=1).start()
+    try:
+        token = srv.enroll("shop", "T2")
+        cfg = tmp_path / "t2.toml"
+        r = caja("--config", str(cfg), "init", "--store", "shop", "--device", "T2", "--server", srv.url,
+                 "--token", token, "--manager", "Rosa", env={"CAJA_PIN": "2468"})
+        assert r.returncode == 0, r.stderr
+        assert "knows this till (shop/T2)" in r.stdout and "manager: Rosa (id rosa)" in r.stdout
+        wrong = caja("--config", str(tmp_path / "t3.toml"), "init", "--store", "shop", "--device", "T3",
+                     "--server", srv.url, "--token", token)
+        assert wrong.returncode == 0 and "WARNING the token belongs to store shop device T2" in wrong.stdout
+    finally:
+        srv.stop()
+    from caja_tui.application.users import authenticate
+    from tests.conftest import make_store
+
+    store = make_store(tmp_path / "t2.db", device_id="T2", store_id="shop")
+    assert authenticate(store, "rosa", "2468").role == "manager"
+    store.close()
+
+
+def test_users_are_added_edited_and_deactivated_from_the_command_line(till):
+    cfg = str(till)
+    r = caja("--config", cfg, "users", "add", "--name", "Marta Ruiz", env={"CAJA_PIN": "4321"})
+    assert r.returncode == 0 and "id marta-ruiz" in r.stdout, r.stderr
+    bad = caja("--config", cfg, "users", "add", "--name", "Pedro", env={"CAJA_PIN": "12"})
+    assert bad.returncode == 1 and bad.stderr.strip() == "caja: a PIN is 4 to 8 digits"
+    assert caja("--config", cfg, "users", "edit", "marta-ruiz", "--role", "manager", "--pin",
+                env={"CAJA_PIN": "9876"}).returncode == 0
+    assert caja("--config", cfg, "users", "edit", "marta-ruiz", "--deactivate").returncode == 0
+    listed = caja("--config", cfg, "users", "list").stdout
+    assert "marta-ruiz" in listed and "manager  deactivated" in listed
+    from caja_tui.application.users import authenticate
+    from caja_tui.domain.errors import DomainError
+    from tests.conftest import make_store
+
+    store = make_store(till.parent / "caja.db", device_id="T09", store_id="demo")
+    with pytest.raises(DomainError):
+        authenticate(store, "marta-ruiz", "9876")  # deactivated: can no longer sign in
+    store.close()
+    missing = caja("--config", cfg, "users", "edit", "nobody", "--name", "X")
+    assert missing.returncode == 1 and "there is no user 'nobody'" in missing.stderr
