@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= var/caja.toml
+CHAOS_SECONDS ?= 180
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-quick i18n clean
+.PHONY: run test lint bench bench-quick i18n chaos clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +42,7 @@ i18n: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
+
+## Several tills and a server as processes, faults, restarts and SIGKILLs for minutes; then the tally.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos --tills 3 --seconds $(CHAOS_SECONDS)

@@ -96,9 +96,12 @@ class FaultProxy:
             return
         if fault == "stall":
             time.sleep(self.stall_s)
-        status, reason, headers, data = self._forward(h, body)
-        if fault == "duplicate":
+        try:
             status, reason, headers, data = self._forward(h, body)
+            if fault == "duplicate":
+                status, reason, headers, data = self._forward(h, body)
+        except OSError:  # the server is down (a restart): what a real proxy says then
+            status, reason, headers, data = 502, "Bad Gateway", [], b""
         if fault == "lose_response":
             return  # the server has stored it; the till never hears back
         h.send_response(status, reason)
