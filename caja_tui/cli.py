@@ -121,6 +121,21 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--server", required=True, metavar="URL")
     s.add_argument("--token", required=True)
 
+    s = sub.add_parser("install-service", parents=[common],
+                       help="install a systemd unit: the till on a console (kiosk), its sync service, the "
+                            "server; or the SSH forced command that lands a user in the till")
+    s.add_argument("kind", choices=("till", "sync", "server", "ssh"))
+    s.add_argument("--user", help="the account it runs as (default: the one running this command, or "
+                                  "$SUDO_USER under sudo)")
+    s.add_argument("--tty", default="tty1", help="till: the console it owns (default tty1)")
+    s.add_argument("--db", help="server: its database (SQLite path or postgresql:// URL)")
+    s.add_argument("--host", default="0.0.0.0", help="server: the address it listens on (default all)")
+    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--root", default="/", help="install under this folder instead of / (an image being built)")
+    s.add_argument("--now", action="store_true", help="then systemctl daemon-reload and enable --now it")
+    s.add_argument("--print", action="store_true", help="only print what would be written")
+
     db_opt = argparse.ArgumentParser(add_help=False)
     db_opt.add_argument("--db", default=argparse.SUPPRESS, metavar="URL",
                         help="a SQLite path (default: ~/.local/share/caja/server.db) or postgresql://user:pw@host/db")
@@ -198,6 +213,8 @@ def _run(args: argparse.Namespace) -> int:
         return run_bench(json_out=args.json, quick=args.quick, workdir=args.dir)
     if command == "serve":
         return cmd_serve(args)
+    if command == "install-service":
+        return cmd_install_service(args, cfg_path)
     cfg = config.load(cfg_path)
     if command == "import-products":
         return cmd_import(cfg, args.file)
@@ -617,6 +634,54 @@ def cmd_restore(cfg: config.Config, server: str, token: str) -> int:
         raise CliError(f"restore failed, nothing kept beyond what was fully received: {exc}", 1) from None
     print(f"restored {r.events} events ({r.own_events} of this till, up to seq {r.last_seq}) in {r.seconds:.1f} s "
           f"({r.events / max(r.seconds, 1e-9):,.0f} events/s); this till's next event continues its chain")
+    return 0
+
+
+def cmd_install_service(args: argparse.Namespace, cfg_path: str | None) -> int:
+    import getpass
+    import pwd
+
+    from . import services
+
+    user = args.user or os.environ.get("SUDO_USER") or getpass.getuser()
+    try:
+        home = pwd.getpwnam(user).pw_dir
+    except KeyError:
+        raise CliError(f"there is no user '{user}' on this machine; create it first (adduser {user})") from None
+    kw: dict = {"user": user, "home": home}
+    if args.kind in ("till", "sync", "ssh"):
+        path = config.resolve_path(cfg_path)
+        if not path.exists():
+            raise CliError(f"no config at {path}: run `caja --config {path} init` first")
+        cfg = config.load(str(path))
+        if args.kind == "sync" and not cfg.sync.server_url:
+            raise CliError(f"{path} has no [sync] server_url: this till works offline, there is nothing to sync")
+        kw.update(config=str(path.resolve()), tty=args.tty)
+    else:
+        from .server import run
+
+        kw.update(db=args.db or run.default_db(), host=args.host, port=args.port, workers=args.workers)
+    if args.print:
+        print(services.render(args.kind, **kw)[1], end="")
+        return 0
+    try:
+        done = services.install(args.kind, Path(args.root), **kw)
+    except PermissionError:
+        raise CliError("cannot write there: run it with sudo (or use --root DIR)") from None
+    print(f"wrote {done.path}")
+    if done.unit is None:
+        print("reload sshd to apply it: systemctl reload ssh")
+        return 0
+    if args.now and args.root == "/":
+        import subprocess
+
+        try:
+            services.enable_now(done.unit)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise CliError(f"systemctl failed: {getattr(exc, 'stderr', '') or exc}") from None
+        print(f"enabled and started {done.unit}")
+    else:
+        print(f"start it with: systemctl daemon-reload && systemctl enable --now {done.unit}")
     return 0
 
 
