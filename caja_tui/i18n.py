@@ -45,6 +45,9 @@ def N_(message: str) -> str:
 SHOWN_FROM_DATA = [
     N_("pending"), N_("syncing"), N_("synced"), N_("failed"), N_("online"), N_("offline"), N_("unknown"),
     N_("offline-only"), N_("manager"), N_("cashier"), N_("cash"), N_("card"), N_("other"),
+    # clockcheck.py's reasons
+    N_("CLOCK WRONG: the date is in the past, set it"), N_("CLOCK WRONG: behind the last sale, check the time"),
+    N_("CLOCK NOT CHECKED: no clock chip, no network time yet"),
 ]
 
 

@@ -24,6 +24,7 @@ from ..application import cash
 from ..application.ports import UserView
 from ..application.receipts import render_receipt, shop_of
 from ..application.reports import zone
+from ..clockcheck import clock_problem
 from ..config import Config
 from ..domain.errors import DomainError
 from ..i18n import N_, _, money_style
@@ -60,7 +61,8 @@ class CajaApp(App):
     ]
 
     def __init__(self, cfg: Config, store: SqliteStore, *, kiosk: bool = False, sync_proc=None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 clock_check: Callable[[int, int], str | None] = clock_problem) -> None:
         super().__init__()
         translate_bindings(self)
         self.cfg = cfg
@@ -68,6 +70,7 @@ class CajaApp(App):
         self.kiosk = kiosk
         self.sync_proc = sync_proc
         self.clock = clock
+        self.clock_check = clock_check
         self.user: UserView | None = None
         self.money = money_style(cfg.till.currency, cfg.till.currency_exponent)
         self.prices_include_tax = cfg.till.prices_include_tax
@@ -265,7 +268,7 @@ class CajaApp(App):
             self._unsynced = unsynced(self.store)
             with self.store.read() as tx:
                 self._session_open = tx.open_session() is not None
-            self._clock_wrong = self.clock_wrong()
+            self._clock_problem = self.clock_problem()
         figures = self._figures
         self.throughput.append(float(figures.get("events_per_min", 0.0)))
         status_line = self._status_line()
@@ -280,7 +283,9 @@ class CajaApp(App):
         status_line.show(cashier=self.user.name if self.user else "-",
                          session=_("session open") if self._session_open else _("no session"),
                          connectivity=connectivity, unsynced=self._unsynced,
-                         clock_warning=bool(figures.get("clock_warning")) or self._clock_wrong, notice=self.notice)
+                         clock=self._clock_problem or (_("CLOCK WRONG: check the date and time")
+                                                       if figures.get("clock_warning") else None),
+                         notice=self.notice)
 
     def _status_line(self) -> StatusLine | None:
         for screen in reversed(self.screen_stack):
@@ -293,14 +298,10 @@ class CajaApp(App):
         """The child exited because a sync service already runs for this till (it holds the lock)."""
         return self.sync_proc is not None and self.sync_proc.returncode == 0
 
-    def clock_wrong(self) -> bool:
-        """A till without a real-time clock boots in 1970 (or at its last shutdown); a clock behind the
-        newest event this till has seen is wrong too."""
-        now_ms = int(self.clock() * 1000)
-        if now_ms < 1_700_000_000_000:  # before November 2023: no till of ours was ever sold then
-            return True
+    def clock_problem(self) -> str | None:
+        """Why the till's clock cannot be trusted (see clockcheck), or None."""
         newest = self.store.count("SELECT created_at FROM event ORDER BY id DESC LIMIT 1")
-        return newest - now_ms > 5 * 60 * 1000
+        return self.clock_check(int(self.clock() * 1000), newest)
 
     # --- crashes: a calm line and the log, never a traceback on the cashier's screen ----------------------
 

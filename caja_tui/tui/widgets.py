@@ -16,9 +16,10 @@ SPARK_LEVELS = " .,:-=+*#"
 class StatusLine(Static):
     """Cashier, session, connectivity and the count of events not yet on the server."""
 
-    def show(self, *, cashier: str, session: str, connectivity: str, unsynced: int, clock_warning: bool,
+    def show(self, *, cashier: str, session: str, connectivity: str, unsynced: int, clock: str | None,
              notice: str = "") -> None:
-        warn = "  " + _("CLOCK WRONG: check the date and time") if clock_warning else ""
+        clock_warning = clock is not None
+        warn = "  " + _(clock) if clock else ""
         extra = f" | {notice}" if notice else ""
         text = f" {cashier} | {session} | {connectivity} | " + _("{n} not synced").format(n=unsynced) + extra + warn
         if text != getattr(self, "_shown", None):  # no repaint when nothing changed

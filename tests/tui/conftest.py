@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from caja_tui import i18n
+from caja_tui.clockcheck import clock_problem
 from caja_tui.config import Config, TillConfig
 from caja_tui.demo import load_demo
 from caja_tui.tui.app import CajaApp
@@ -56,10 +59,18 @@ def till(tmp_path, fixed):
     store.close()
 
 
-def make_app(store, language: str = "en", **till) -> CajaApp:
+_SYSFS = Path(tempfile.mkdtemp(prefix="caja-sysfs-"))
+(_SYSFS / "class" / "rtc" / "rtc0").mkdir(parents=True)  # a till with a clock chip, whatever runs the tests
+
+
+def trusted_clock(now_ms: int, newest_ms: int) -> str | None:
+    return clock_problem(now_ms, newest_ms, rtc_dir=_SYSFS / "class" / "rtc")
+
+
+def make_app(store, language: str = "en", *, clock_ms: int = START_MS + 60_000, **till) -> CajaApp:
     i18n.set_language(language)
     cfg = Config(till=TillConfig(language=language, db=str(store.path), **till))
-    return CajaApp(cfg, store, clock=lambda: (START_MS + 60_000) / 1000)
+    return CajaApp(cfg, store, clock=lambda: clock_ms / 1000, clock_check=trusted_clock)
 
 
 def drive(app: CajaApp, steps) -> None:

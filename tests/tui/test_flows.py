@@ -190,3 +190,15 @@ def test_a_stock_count_and_the_low_stock_filter(till):
     drive(app, steps)
     assert till.conn.execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
                              ).fetchone() == (7,)
+
+
+def test_a_wrong_clock_is_shown_on_the_status_line(till):
+    app = make_app(till, clock_ms=86_400_000)  # a Pi without a clock chip, booted in 1970
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        status = str(app.screen.query_one("#status").render())
+        assert "CLOCK WRONG: the date is in the past, set it" in status
+        assert app.screen.query_one("#status").has_class("warning")  # red
+
+    drive(app, steps)
