@@ -6,7 +6,7 @@ CONFIG ?= var/caja.toml
 CHAOS_SECONDS ?= 180
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-quick i18n chaos clean
+.PHONY: run test lint bench bench-quick i18n chaos screenshots clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,7 @@ clean:
 ## Several tills and a server as processes, faults, restarts and SIGKILLs for minutes; then the tally.
 chaos: $(STAMP)
 	$(BIN)/python -m tests.chaos --tills 3 --seconds $(CHAOS_SECONDS)
+
+## The README's screenshots (docs/screenshots/*.svg), from the demo catalog at 80x24.
+screenshots: $(STAMP)
+	$(BIN)/python tools/screenshots.py
