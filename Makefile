@@ -6,7 +6,7 @@ CONFIG ?= var/caja.toml
 CHAOS_SECONDS ?= 180
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-quick i18n chaos screenshots clean
+.PHONY: run test lint bench bench-quick i18n chaos screenshots wheels-check clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +50,16 @@ chaos: $(STAMP)
 ## The README's screenshots (docs/screenshots/*.svg), from the demo catalog at 80x24.
 screenshots: $(STAMP)
 	$(BIN)/python tools/screenshots.py
+
+## Prove every dependency installs from wheels (no compiler) on Linux x86_64 and aarch64 (the Raspberry Pi).
+wheels-check: $(STAMP)
+	mkdir -p build
+	$(BIN)/python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+	  e = p['optional-dependencies']; print('\n'.join(p['dependencies'] + e['server'] + e['printer']))" \
+	  > build/requirements-all.txt
+	for arch in x86_64 aarch64; do \
+	  rm -rf build/wheels-$$arch && \
+	  $(BIN)/pip download --quiet --only-binary=:all: --python-version 3.11 --implementation cp \
+	    --platform manylinux2014_$$arch --platform manylinux_2_28_$$arch -d build/wheels-$$arch \
+	    -r build/requirements-all.txt && echo "$$arch: every dependency has a wheel" || exit 1; \
+	done
