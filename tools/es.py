@@ -272,6 +272,7 @@ ES = {
     "This till has no users yet: run `caja init` to create the first manager.":
         "Esta caja aún no tiene usuarios: ejecute `caja init` para crear el primer encargado.",
     "by": "por",
+    "arrows: choose   Enter: approve   Esc: cancel": "flechas: elegir   Enter: autorizar   Esc: cancelar",
     "CLOCK WRONG: the date is in the past, set it": "RELOJ MAL: la fecha es antigua, ajústela",
     "CLOCK WRONG: behind the last sale, check the time": "RELOJ MAL: va por detrás de la última venta, revise la hora",
     "CLOCK NOT CHECKED: no clock chip, no network time yet": "RELOJ SIN CONFIRMAR: sin reloj interno ni hora de red",

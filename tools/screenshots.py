@@ -17,10 +17,9 @@ OUT = ROOT / "docs" / "screenshots"
 def main() -> int:
     import pytest
 
+    from caja_tui.demo import load_demo
     from tests.conftest import StepClock, make_store
     from tests.tui.conftest import START_MS, make_app, sign_in
-
-    from caja_tui.demo import load_demo
 
     OUT.mkdir(parents=True, exist_ok=True)
     mp = pytest.MonkeyPatch()

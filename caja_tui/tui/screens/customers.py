@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import datetime
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widgets import Input, Label, OptionList
-from textual.widgets.option_list import Option
 
 from ...application import customers
 from ...i18n import N_, _
-from ..base import CajaModal
-from ..widgets import Entry
-from .dialogs import TextScreen
+from .dialogs import PickScreen, TextScreen
 from .form import Field, FormScreen
 from .products import SHOWN, ListScreen
 
@@ -69,49 +63,25 @@ class CustomersScreen(ListScreen):
                                         title=_("Sales of {name}").format(name=c["name"][:30])))
 
 
-class CustomerPickScreen(CajaModal):
+class CustomerPickScreen(PickScreen):
     """Returns a customer id, '' to take the customer off the sale, or None (Esc)."""
 
+    TITLE = N_("Customer on this sale")
+    HINT = N_("Enter: choose  F5: new  F8: no customer  Esc: back")
     BINDINGS = [Binding("f5", "new", N_("New customer")), Binding("f8", "none", N_("No customer"))]
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
-            yield Label(_("Customer on this sale"))
-            yield Entry(placeholder=_("find by name, tax id, phone or email"), id="find")
-            yield OptionList(id="results")
-            yield Label(_("Enter: choose  F5: new  F8: no customer  Esc: back"), classes="hint")
-            yield Label("", id="message", classes="error")
+    def __init__(self) -> None:
+        super().__init__(placeholder=_("find by name, tax id, phone or email"))
 
-    def on_mount(self) -> None:
-        self.found: list[dict] = []
-        self.search("")
-        self.query_one("#find", Input).focus()
-
-    def search(self, text: str) -> None:
+    def fetch(self, text: str) -> list[dict]:
         with self.app.store.read() as tx:
-            self.found = tx.find_customers(text, limit=20)
-        box = self.query_one("#results", OptionList)
-        box.clear_options()
-        for c in self.found:
-            box.add_option(Option(f"{c['name'][:30]:<30} {c['tax_id'][:14]:<14} {c['phone'][:14]}"))
-        box.highlighted = 0 if self.found else None
+            return tx.find_customers(text, limit=20)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.search(event.value)
+    def row(self, c: dict) -> str:
+        return f"{c['name'][:30]:<30} {c['tax_id'][:14]:<14} {c['phone'][:14]}"
 
-    def on_key(self, event) -> None:
-        box = self.query_one("#results", OptionList)
-        if event.key in ("down", "up") and self.found:
-            event.stop()
-            box.action_cursor_down() if event.key == "down" else box.action_cursor_up()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        index = self.query_one("#results", OptionList).highlighted
-        if index is not None and self.found:
-            self.dismiss(self.found[index]["id"])
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.found[event.option_index]["id"])
+    def picked(self, c: dict) -> str:
+        return c["id"]
 
     def action_none(self) -> None:
         self.dismiss("")

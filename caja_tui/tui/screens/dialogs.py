@@ -43,43 +43,71 @@ class AskScreen(CajaModal):
             event.input.value = ""
 
 
-class ManagerPinScreen(CajaModal):
-    """A manager approves a privileged action with their PIN; returns that manager."""
+class PinScreen(CajaModal):
+    """Choose a person (arrows), type their PIN, Enter; `accepted(user)` says what happens then."""
 
-    def __init__(self, why: str) -> None:
-        super().__init__()
-        self.why = why
+    managers_only = False
+
+    def heading(self) -> str:
+        raise NotImplementedError
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(_("Manager approval: {why}").format(why=self.why))
-            yield OptionList(id="managers")
-            yield Entry(placeholder=_("manager PIN"), password=True, id="pin")
+            yield Label(self.heading())
+            yield OptionList(id="people")
+            yield Entry(placeholder=_("manager PIN") if self.managers_only else _("PIN"), password=True, id="pin")
             yield Label("", id="message", classes="error")
+            yield Label(_("arrows: choose   Enter: approve   Esc: cancel") if self.managers_only else
+                        _("arrows: choose   Enter: sign in"), classes="hint")
 
     def on_mount(self) -> None:
         with self.app.store.read() as tx:
-            self.managers = [u for u in tx.users() if u.role == "manager"]
-        box = self.query_one("#managers", OptionList)
-        for u in self.managers:
-            box.add_option(u.name)
-        box.highlighted = 0 if self.managers else None
-        if not self.managers:
-            self.say(_("This till has no manager; create one with `caja users add`."))
+            self.people = [u for u in tx.users() if u.role == "manager" or not self.managers_only]
+        box = self.query_one("#people", OptionList)
+        for u in self.people:
+            box.add_option(u.name if self.managers_only else f"{u.name} ({_(u.role)})")
+        box.highlighted = 0 if self.people else None
+        if not self.people:
+            self.say(_("This till has no manager; create one with `caja users add`.") if self.managers_only else
+                     _("This till has no users yet: run `caja init` to create the first manager."))
         self.query_one("#pin", Input).focus()
+
+    def on_key(self, event) -> None:
+        if event.key in ("up", "down") and self.people:
+            event.stop()
+            box = self.query_one("#people", OptionList)
+            box.action_cursor_down() if event.key == "down" else box.action_cursor_up()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.query_one("#pin", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        index = self.query_one("#managers", OptionList).highlighted
+        index = self.query_one("#people", OptionList).highlighted
         pin, event.input.value = event.value, ""
-        if index is None or not self.managers:
+        if index is None or not self.people:
             return
         try:
-            self.dismiss(users.authenticate(self.app.store, self.managers[index].id, pin))
+            user = users.authenticate(self.app.store, self.people[index].id, pin)
         except DomainError as exc:
             self.say(exc.message)
+            return
+        self.accepted(user)
+
+    def accepted(self, user) -> None:
+        self.dismiss(user)
+
+
+class ManagerPinScreen(PinScreen):
+    """A manager approves a privileged action with their PIN; returns that manager."""
+
+    managers_only = True
+
+    def __init__(self, why: str) -> None:
+        super().__init__()
+        self.why = why
+
+    def heading(self) -> str:
+        return _("Manager approval: {why}").format(why=self.why)
 
 
 class MenuScreen(CajaModal):
@@ -218,3 +246,64 @@ class PaymentScreen(CajaModal):
         else:
             self.say("")
             self._refresh()
+
+
+class PickScreen(CajaModal):
+    """Type to narrow a list; arrows move, Enter (or a click) picks. Subclasses say what to fetch, how a row
+    reads and what picking returns."""
+
+    TITLE = ""
+    HINT = ""
+
+    def __init__(self, text: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self.text, self.placeholder = text, placeholder
+        self.found: list = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(_(self.TITLE))
+            yield Entry(value=self.text, placeholder=self.placeholder, id="find")
+            yield OptionList(id="results")
+            if self.HINT:
+                yield Label(_(self.HINT), classes="hint")
+            yield Label("", id="message", classes="error")
+
+    def on_mount(self) -> None:
+        self.search(self.text)
+        self.query_one("#find", Input).focus()
+
+    def fetch(self, text: str) -> list:
+        raise NotImplementedError
+
+    def row(self, item) -> str:
+        raise NotImplementedError
+
+    def picked(self, item):
+        return item
+
+    def search(self, text: str) -> None:
+        self.found = self.fetch(text)
+        box = self.query_one("#results", OptionList)
+        box.clear_options()
+        for item in self.found:
+            box.add_option(Option(self.row(item)))
+        box.highlighted = 0 if self.found else None
+        self.say("" if self.found or not text else _("nothing matches '{text}'").format(text=text))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.search(event.value)
+
+    def on_key(self, event) -> None:
+        box = self.query_one("#results", OptionList)
+        if event.key in ("down", "up") and self.found:
+            event.stop()
+            box.action_cursor_down() if event.key == "down" else box.action_cursor_up()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        index = self.query_one("#results", OptionList).highlighted
+        if index is not None and self.found:
+            self.dismiss(self.picked(self.found[index]))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.picked(self.found[event.option_index]))

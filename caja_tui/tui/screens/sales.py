@@ -5,8 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import ContentSwitcher, Input, Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import ContentSwitcher, Input, Static
 
 from ...application import sales
 from ...application.ports import ProductView
@@ -14,57 +13,20 @@ from ...domain import rules
 from ...domain.cart import Cart
 from ...domain.errors import DomainError
 from ...i18n import N_, _
-from ..base import CajaModal, CajaScreen
-from ..widgets import CartView, Entry, Line, ScanEntry
-from .dialogs import AskScreen, MenuScreen, PaymentScreen
+from ..base import CajaScreen
+from ..widgets import CartView, Line, ScanEntry
+from .dialogs import AskScreen, MenuScreen, PaymentScreen, PickScreen
 
 
-class ProductSearchScreen(CajaModal):
-    """Type to narrow the list; Enter picks the highlighted product."""
+class ProductSearchScreen(PickScreen):
+    TITLE = N_("Find a product (name, SKU, category)")
 
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-        self.found: list[ProductView] = []
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
-            yield Label(_("Find a product (name, SKU, category)"))
-            yield Entry(value=self.text, id="find")
-            yield OptionList(id="results")
-            yield Label("", id="message", classes="error")
-
-    def on_mount(self) -> None:
-        self.search(self.text)
-        self.query_one("#find", Input).focus()
-
-    def search(self, text: str) -> None:
+    def fetch(self, text: str) -> list[ProductView]:
         with self.app.store.read() as tx:
-            self.found = tx.search_products(text, limit=30)
-        box = self.query_one("#results", OptionList)
-        box.clear_options()
-        fmt = self.app.money
-        for p in self.found:
-            box.add_option(Option(f"{p.name[:34]:<34} {p.sku[:12]:<12} {fmt(p.price):>12}"))
-        box.highlighted = 0 if self.found else None
-        self.say("" if self.found else _("nothing matches '{text}'").format(text=text))
+            return tx.search_products(text, limit=30)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.search(event.value)
-
-    def on_key(self, event) -> None:
-        box = self.query_one("#results", OptionList)
-        if event.key in ("down", "up") and self.found:
-            event.stop()
-            box.action_cursor_down() if event.key == "down" else box.action_cursor_up()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        index = self.query_one("#results", OptionList).highlighted
-        if index is not None and self.found:
-            self.dismiss(self.found[index])
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.found[event.option_index])
+    def row(self, p: ProductView) -> str:
+        return f"{p.name[:34]:<34} {p.sku[:12]:<12} {self.app.money(p.price):>12}"
 
 
 class SalesScreen(CajaScreen):
