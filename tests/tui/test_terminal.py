@@ -157,3 +157,49 @@ def test_in_kiosk_mode_a_crash_restarts_into_sign_in_with_the_cart_intact(tmp_pa
         t.kill()
     log = (tmp_path / "caja.tui.log").read_text()
     assert "a bug nobody caught" in log and "Traceback" in log  # the details went to the log
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by `make test` (.ci/ensure-tmux)")
+def test_the_till_syncs_beside_itself_and_the_status_line_shows_it(tmp_path):
+    from tests.server_proc import ServerProcess
+
+    srv = ServerProcess(str(tmp_path / "server.db"), workers=1).start()
+    cfg = tmp_path / "t1.toml"
+    try:
+        token = srv.enroll("shop", "T1")
+        subprocess.run([CAJA, "--config", str(cfg), "init", "--demo", "--store", "shop", "--device", "T1",
+                        "--server", srv.url, "--token", token], check=True, capture_output=True, timeout=60)
+        cfg.write_text(cfg.read_text().replace('language = "es"', 'language = "en"')
+                       .replace("batch_seconds = 5.0", "batch_seconds = 0.5"))
+        t = Tmux(tmp_path, f"TERM=linux {CAJA} --config {cfg}")
+        try:
+            t.wait_for("sign in")
+            t.keys("1234", "Enter")
+            t.wait_for("opening float")
+            t.keys("100", "Enter")
+            t.keys("7500100100004", "Enter", "F5", "Enter")
+            t.wait_for("T1-000001 paid")
+            shown = t.wait_for("| online | 0 not synced", seconds=60)  # the demo catalog and the sale are up
+            assert shown.splitlines()[0].startswith(" Ana | session open | online | 0 not synced")
+            t.keys("F6")
+            shown = t.wait_for("connectivity")
+            assert "connectivity     online" in shown and "pending          0" in shown
+        finally:
+            t.keys("C-q")
+            deadline = time.monotonic() + 15
+            while t.alive() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            t.kill()
+        r = srv.caja("devices", "--json")
+        assert '"T1"' in r.stdout
+        server_sales = sqlite3.connect(tmp_path / "server.db").execute(
+            "SELECT COUNT(*) FROM event WHERE type = 'sale.created'").fetchone()[0]
+        assert server_sales == 1
+    finally:
+        srv.stop()
+    # the sync child left with the till
+    lock = tmp_path / "t1.sync.lock"
+    import fcntl
+
+    with open(lock) as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody holds it any more
