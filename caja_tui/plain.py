@@ -1,6 +1,6 @@
-"""A plain line-mode till, until the Textual screens land: sign in, open the session, sell, pay, receipt.
+"""The line-mode till (`caja line`, and `caja` when not on a terminal): sign in, open the session, sell, pay.
 
-It drives the same use cases the terminal UI will. Commands at the prompt:
+It drives the same use cases as the screens. Commands at the prompt:
   CODE or N*CODE  add a product by barcode or SKU      ?TEXT        search products
   -N              remove line N                         disc AMOUNT  discount the whole sale
   pay cash AMOUNT | pay card | pay other                 cancel       empty the cart

@@ -1,1 +1,1 @@
-"""The Textual terminal UI (issue 5, in progress): `caja tui` starts it; `caja` still starts the line-mode till."""
+"""The Textual till: `caja` (or `caja till`) starts it; see tui/app.py and README "Using the till"."""
