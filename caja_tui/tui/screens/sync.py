@@ -69,7 +69,8 @@ class SyncScreen(CajaScreen):
         ]
         if m.last_error:
             rows.append((_("last error"), m.last_error[:40]))
-        self.query_one("#figures", Static).update("\n".join(f"{k:<16} {v}" for k, v in rows))
+        width = max(len(k) for k, _v in rows)
+        self.query_one("#figures", Static).update("\n".join(f"{k:<{width}} {v}" for k, v in rows))
         self.query_one("#spark", Static).update(sparkline(list(self.app.throughput), 24))
         with self.app.store.read() as tx:
             failed = tx.failed_events(50)
