@@ -55,6 +55,17 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _translation.ngettext(singular, plural, n)
 
 
+def error_text(exc) -> str:
+    """A business rule's refusal (DomainError) in the screen's language: its template translated, then
+    filled with its values (words among them, such as "the count", translated too)."""
+    params = {k: (_(v) if isinstance(v, str) else v) for k, v in getattr(exc, "params", {}).items()}
+    template = getattr(exc, "template", None) or exc.message
+    try:
+        return _(template).format(**params)
+    except (KeyError, IndexError, ValueError):  # a translation that lost a placeholder: the English is right
+        return exc.message
+
+
 # --- money for the locale and currency ------------------------------------------------------------------
 
 # Currencies written with a "$" sign; the others are written with their ISO code (the Linux console's font

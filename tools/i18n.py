@@ -17,8 +17,20 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "caja_tui"
 LOCALE = PKG / "locale"
 SOURCES = [PKG / "i18n.py", *sorted((PKG / "tui").rglob("*.py"))]
+# The business rules' refusals are shown on the screens too: their DomainError templates, and the words
+# passed in as `what=` ("the count", "price"), are translated where they are shown.
+RULES = [*sorted((PKG / "domain").rglob("*.py")), *sorted((PKG / "application").rglob("*.py"))]
 HEADER = ("Project-Id-Version: caja\\n\nMIME-Version: 1.0\\n\nContent-Type: text/plain; charset=UTF-8\\n\n"
           "Content-Transfer-Encoding: 8bit\\n\nLanguage: {lang}\\n\n")
+
+
+def _strings(node: ast.AST) -> list[str]:
+    """The literal strings an argument can be: a constant, or either branch of `a if c else b`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value:
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body) + _strings(node.orelse)
+    return []
 
 
 def extract() -> list[str]:
@@ -26,9 +38,17 @@ def extract() -> list[str]:
     for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
-                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
-                    and node.args[0].value):
-                found.add(node.args[0].value)
+                    and node.args):
+                found.update(_strings(node.args[0]))
+    for path in RULES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            if isinstance(node.func, ast.Name) and node.func.id == "DomainError" and len(node.args) >= 2:
+                found.update(_strings(node.args[1]))
+            for kw in node.keywords:
+                if kw.arg == "what":
+                    found.update(_strings(kw.value))
     return sorted(found)
 
 

@@ -26,7 +26,7 @@ def denominations_for(currency: str, exponent: int) -> tuple[int, ...]:
 
 def _check_money(amount: int, *, low: int, what: str) -> None:
     if not isinstance(amount, int) or not low <= amount <= MAX_PRICE:
-        raise DomainError("BAD_AMOUNT", f"{what} must be between {low} and {MAX_PRICE} minor units", field="amount")
+        raise DomainError("BAD_AMOUNT", "{what} must be between {low} and {MAX_PRICE} minor units", what=what, low=low, MAX_PRICE=MAX_PRICE, field="amount")
 
 
 def open_session(store: Store, actor: str, opening_float: int) -> SessionView:

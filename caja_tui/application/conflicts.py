@@ -17,7 +17,7 @@ def resolve_conflict(store: Store, actor: str, event_id: str, outcome: str, note
         require_manager(tx, actor)
         conflict = tx.sync_conflict(event_id)  # type: ignore[attr-defined]
         if conflict is None:
-            raise DomainError("NO_SUCH_CONFLICT", f"no conflict for event {event_id}")
+            raise DomainError("NO_SUCH_CONFLICT", "no conflict for event {event_id}", event_id=event_id)
         if conflict["resolved_at"] is not None:
             raise DomainError("ALREADY_RESOLVED", "that conflict was already resolved")
         if conflict["resolution"] != "manual":

@@ -21,7 +21,7 @@ def _check(fields: dict) -> dict:
     if "name" in clean and len(clean["name"]) > 200:
         raise DomainError("BAD_NAME", "a name is at most 200 characters", field="name")
     if clean.get("email") and not EMAIL.match(clean["email"]):
-        raise DomainError("BAD_EMAIL", f"'{clean['email']}' is not an email address", field="email")
+        raise DomainError("BAD_EMAIL", "'{email}' is not an email address", email=clean['email'], field="email")
     if clean.get("phone") and not PHONE.match(clean["phone"]):
         raise DomainError("BAD_PHONE", "a phone number has 5 to 32 digits, spaces, ( ) - or a leading +",
                           field="phone")
@@ -42,7 +42,7 @@ def create_customer(store: Store, actor: str, *, name: str, tax_id: str = "", ph
 def update_customer(store: Store, actor: str, customer_id: str, **changes: str) -> None:
     unknown = set(changes) - {"name", "tax_id", "phone", "email"}
     if unknown:
-        raise DomainError("BAD_FIELD", f"customers have no field {', '.join(sorted(unknown))}")
+        raise DomainError("BAD_FIELD", "customers have no field {fields}", fields=", ".join(sorted(unknown)))
     fields = _check(changes)
     with store.transaction() as tx:
         current = tx.customer(customer_id)  # type: ignore[attr-defined]

@@ -98,18 +98,19 @@ def parse_csv(text: str, currency_exponent: int) -> list[ImportRow]:
             stock = None
             if stock_text:
                 if not stock_text.lstrip("-").isdigit():
-                    raise DomainError("BAD_STOCK", f"stock '{stock_text}' must be a whole number")
+                    raise DomainError("BAD_STOCK", "stock '{stock_text}' must be a whole number", stock_text=stock_text)
                 stock = int(stock_text)
                 if not 0 <= stock <= MAX_QTY * 100:
-                    raise DomainError("BAD_STOCK", f"stock must be between 0 and {MAX_QTY * 100}")
+                    raise DomainError("BAD_STOCK", "stock must be between 0 and {high}", high=MAX_QTY * 100)
             category = cell("category")
             rules.check_product_fields({"sku": sku, "name": name, "price": price, "tax_rate": tax_rate,
                                         "barcodes": barcodes, "category": category})
             if sku in seen_sku:
-                raise DomainError("DUPLICATE_SKU", f"SKU '{sku}' is also on line {seen_sku[sku]}")
+                raise DomainError("DUPLICATE_SKU", "SKU '{sku}' is also on line {line}", sku=sku, line=seen_sku[sku])
             for code in barcodes:
                 if code in seen_code:
-                    raise DomainError("DUPLICATE_BARCODE", f"barcode '{code}' is also on line {seen_code[code]}")
+                    raise DomainError("DUPLICATE_BARCODE", "barcode '{barcode}' is also on line {line}",
+                                          barcode=code, line=seen_code[code])
         except DomainError as exc:
             errors.append(f"line {line}: {exc.message}")
         else:

@@ -50,7 +50,7 @@ def update_product(store: Store, actor: str, product_id: str, changes: dict[str,
     """Change some fields. `base_hlc` is the product state the editor saw (defaults to the current one)."""
     unknown = set(changes) - set(PRODUCT_FIELDS)
     if unknown:
-        raise DomainError("BAD_FIELD", f"products have no field {', '.join(sorted(unknown))}")
+        raise DomainError("BAD_FIELD", "products have no field {fields}", fields=", ".join(sorted(unknown)))
     changes = {k: (v.strip() if isinstance(v, str) else v) for k, v in changes.items()}
     if "barcodes" in changes:
         changes["barcodes"] = [b.strip() for b in changes["barcodes"] if b.strip()]

@@ -207,7 +207,7 @@ def zone(name: str) -> dt.tzinfo:
     try:
         return ZoneInfo(name)
     except (KeyError, ValueError) as exc:
-        raise DomainError("BAD_TIMEZONE", f"unknown time zone '{name}' (use a name like America/Mexico_City)") from exc
+        raise DomainError("BAD_TIMEZONE", "unknown time zone '{name}' (use a name like America/Mexico_City)", name=name) from exc
 
 
 # --- rendering ------------------------------------------------------------------------------------------------
@@ -338,7 +338,7 @@ def z_report(store, z_number: int | None = None, *, currency: str, exponent: int
                 raise DomainError("NO_Z", "this till has not closed a session yet: there is no Z report")
         session = tx.session_by_z(z_number)
         if session is None:
-            raise DomainError("NO_Z", f"this till has no Z number {z_number}")
+            raise DomainError("NO_Z", "this till has no Z number {z_number}", z_number=z_number)
         data = tx.report_data(session_id=session.id)
     r = build("z", data, title=f"Z REPORT {store.device_id} #{z_number}", currency=currency, exponent=exponent,
               tz=tz)

@@ -125,7 +125,7 @@ def find_sale(store: Store, receipt_no: str) -> SaleView:
     with store.read() as tx:
         sale = tx.sale_by_receipt(receipt_no)
     if sale is None:
-        raise DomainError("NO_SUCH_SALE", f"no sale with receipt number {receipt_no}")
+        raise DomainError("NO_SUCH_SALE", "no sale with receipt number {receipt_no}", receipt_no=receipt_no)
     return sale
 
 
@@ -136,19 +136,19 @@ def refund_sale(store: Store, actor: str, receipt_no: str, lines: Mapping[int, i
     Never more than was sold and not yet refunded; a cash refund leaves from the open cash session.
     """
     if method not in rules.PAYMENT_METHODS:
-        raise DomainError("BAD_METHOD", f"unknown refund method '{method}'")
+        raise DomainError("BAD_METHOD", "unknown refund method '{method}'", method=method)
     with store.transaction() as tx:
         require_manager(tx, actor)
         sale = tx.sale_by_receipt(receipt_no)
         if sale is None:
-            raise DomainError("NO_SUCH_SALE", f"no sale with receipt number {receipt_no}")
+            raise DomainError("NO_SUCH_SALE", "no sale with receipt number {receipt_no}", receipt_no=receipt_no)
         if lines is None:
             lines = {ln.line_no: ln.qty - sale.refunded_qty.get(ln.line_no, 0) for ln in sale.lines}
             lines = {k: v for k, v in lines.items() if v > 0}
             if not lines:
-                raise DomainError("ALREADY_REFUNDED", f"sale {sale.receipt_no} has already been refunded in full")
+                raise DomainError("ALREADY_REFUNDED", "sale {receipt_no} has already been refunded in full", receipt_no=sale.receipt_no)
         if sale.voided:
-            raise DomainError("SALE_VOIDED", f"sale {sale.receipt_no} was voided; there is nothing to refund")
+            raise DomainError("SALE_VOIDED", "sale {receipt_no} was voided; there is nothing to refund", receipt_no=sale.receipt_no)
         refund_lines = rules.price_refund(sale.lines, lines, sale.refunded_qty, sale.refunded_amount,
                                           sale.refunded_tax, sale.prices_include_tax)
         session = tx.open_session()
@@ -173,15 +173,15 @@ def void_sale(store: Store, actor: str, receipt_no: str, reason: str = "") -> Ev
         require_manager(tx, actor)
         sale = tx.sale_by_receipt(receipt_no)
         if sale is None:
-            raise DomainError("NO_SUCH_SALE", f"no sale with receipt number {receipt_no}")
+            raise DomainError("NO_SUCH_SALE", "no sale with receipt number {receipt_no}", receipt_no=receipt_no)
         if sale.voided:
-            raise DomainError("SALE_VOIDED", f"sale {sale.receipt_no} was already voided")
+            raise DomainError("SALE_VOIDED", "sale {receipt_no} was already voided", receipt_no=sale.receipt_no)
         session = tx.open_session()
         if session is None or sale.session_id != session.id or sale.device_id != store.device_id:
-            raise DomainError("NOT_THIS_SESSION", f"sale {sale.receipt_no} is not from this till's open session; "
-                              "refund it instead")
+            raise DomainError("NOT_THIS_SESSION", "sale {receipt_no} is not from this till's open session; "
+                              "refund it instead", receipt_no=sale.receipt_no)
         if sale.refunded_qty:
-            raise DomainError("ALREADY_REFUNDED", f"sale {sale.receipt_no} was partly refunded; refund the rest")
+            raise DomainError("ALREADY_REFUNDED", "sale {receipt_no} was partly refunded; refund the rest", receipt_no=sale.receipt_no)
         return tx.emit(SaleVoided(sale_id=sale.id, receipt_no=sale.receipt_no, session_id=session.id,
                                   lines=[VoidLine(line_no=ln.line_no, product_id=ln.product_id, qty=ln.qty)
                                          for ln in sale.lines],

@@ -16,13 +16,15 @@ def _product(tx: Tx, product_id: str) -> ProductView:
 
 def _check_amount(value: int, *, low: int, what: str) -> None:
     if not isinstance(value, int) or not low <= value <= MAX_QTY * 100:
-        raise DomainError("BAD_QTY", f"{what} must be a whole number from {low} to {MAX_QTY * 100}", field="qty")
+        raise DomainError("BAD_QTY", "{what} must be a whole number from {low} to {high}", what=what, low=low,
+                          high=MAX_QTY * 100, field="qty")
 
 
 def adjust_stock(store: Store, actor: str, product_id: str, delta: int, reason: str, note: str = "") -> int:
     """Add or remove items for a reason (damaged, lost, ...). Returns the new stock."""
     if reason not in ADJUST_REASONS:
-        raise DomainError("BAD_REASON", f"reason must be one of: {', '.join(ADJUST_REASONS)}", field="reason")
+        raise DomainError("BAD_REASON", "reason must be one of: {reasons}", reasons=", ".join(ADJUST_REASONS),
+                          field="reason")
     if delta == 0:
         raise DomainError("BAD_QTY", "an adjustment must change the stock", field="qty")
     _check_amount(abs(delta), low=1, what="the adjustment")

@@ -62,7 +62,7 @@ def update_user(store: Store, actor: str, user_id: str, *, name: str | None = No
             require_manager(tx, actor)
         user = tx.user(user_id)
         if user is None:
-            raise DomainError("NO_SUCH_USER", f"there is no user '{user_id}'")
+            raise DomainError("NO_SUCH_USER", "there is no user '{user_id}'", user_id=user_id)
         if changes:
             tx.emit(UserUpdated(user_id=user_id, changes=UserChanges(**changes), base_hlc=user.updated_hlc), actor)
         user = tx.user(user_id)

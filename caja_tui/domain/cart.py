@@ -33,14 +33,14 @@ class Cart(Struct, kw_only=True):
                 line.qty += qty
                 return i
         if len(self.lines) >= MAX_LINES:
-            raise DomainError("TOO_MANY_LINES", f"a sale holds at most {MAX_LINES} lines")
+            raise DomainError("TOO_MANY_LINES", "a sale holds at most {MAX_LINES} lines", MAX_LINES=MAX_LINES)
         self.lines.append(CartLine(product_id=product_id, sku=sku, name=name, qty=qty,
                                    unit_price=unit_price, tax_rate=tax_rate))
         return len(self.lines) - 1
 
     def _line(self, index: int) -> CartLine:
         if not 0 <= index < len(self.lines):
-            raise DomainError("NO_SUCH_LINE", f"there is no line {index + 1} in the cart")
+            raise DomainError("NO_SUCH_LINE", "there is no line {n} in the cart", n=index + 1)
         return self.lines[index]
 
     def set_qty(self, index: int, qty: int) -> None:
@@ -78,12 +78,12 @@ class Cart(Struct, kw_only=True):
 
 def check_qty(qty: int) -> None:
     if not isinstance(qty, int) or not 1 <= qty <= MAX_QTY:
-        raise DomainError("BAD_QTY", f"quantity must be a whole number from 1 to {MAX_QTY}", field="qty")
+        raise DomainError("BAD_QTY", "quantity must be a whole number from 1 to {MAX_QTY}", MAX_QTY=MAX_QTY, field="qty")
 
 
 def check_discount(amount: int, line_total: int, *, what: str) -> None:
     if amount < 0:
         raise DomainError("BAD_DISCOUNT", "a discount cannot be negative", field="discount")
     if amount > line_total:
-        raise DomainError("DISCOUNT_TOO_BIG", f"the {what} discount cannot be more than the {what} itself",
-                          field="discount")
+        raise DomainError("DISCOUNT_TOO_BIG", "the line discount cannot be more than the line itself" if what == "line"
+                          else "the sale discount cannot be more than the sale itself", field="discount")

@@ -60,11 +60,11 @@ def parse_decimal(text: str, places: int, *, what: str = "amount") -> int:
     """'12.50' with places=2 -> 1250. Accepts a comma as decimal mark. Never goes through float."""
     m = _DECIMAL.match(text.strip())
     if not m:
-        raise DomainError("INVALID_NUMBER", f"{what} '{text}' is not a number like 12.50")
+        raise DomainError("INVALID_NUMBER", "{what} '{text}' is not a number like 12.50", what=what, text=text)
     sign, whole, frac = m.group(1), m.group(2), m.group(3) or ""
     if len(frac) > places:
         raise DomainError(
-            "TOO_MANY_DECIMALS", f"{what} '{text}' has more than {places} decimal place(s)"
+            "TOO_MANY_DECIMALS", "{what} '{text}' has more than {places} decimal place(s)", what=what, text=text, places=places
         )
     value = int(whole) * 10**places + (int(frac.ljust(places, "0")) if places else 0)
     return -value if sign == "-" else value

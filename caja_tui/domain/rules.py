@@ -28,7 +28,7 @@ class Pricing(Struct, frozen=True, kw_only=True):
 
 def check_price(price: int, *, field: str = "price") -> None:
     if not isinstance(price, int) or not 0 <= price <= MAX_PRICE:
-        raise DomainError("BAD_PRICE", f"price must be between 0 and {MAX_PRICE} minor units", field=field)
+        raise DomainError("BAD_PRICE", "price must be between 0 and {MAX_PRICE} minor units", MAX_PRICE=MAX_PRICE, field=field)
 
 
 def check_tax_rate(rate_bp: int) -> None:
@@ -44,18 +44,18 @@ def check_product_fields(fields: Mapping[str, object]) -> None:
     if "name" in fields:
         name = str(fields["name"]).strip()
         if not name or len(name) > MAX_TEXT:
-            raise DomainError("BAD_NAME", f"name must be 1-{MAX_TEXT} characters", field="name")
+            raise DomainError("BAD_NAME", "name must be 1-{MAX_TEXT} characters", MAX_TEXT=MAX_TEXT, field="name")
     if "price" in fields:
         check_price(fields["price"])  # type: ignore[arg-type]
     if "tax_rate" in fields:
         check_tax_rate(fields["tax_rate"])  # type: ignore[arg-type]
     if "category" in fields and len(str(fields["category"])) > MAX_TEXT:
-        raise DomainError("BAD_CATEGORY", f"category must be at most {MAX_TEXT} characters", field="category")
+        raise DomainError("BAD_CATEGORY", "category must be at most {MAX_TEXT} characters", MAX_TEXT=MAX_TEXT, field="category")
     if "barcodes" in fields:
         codes = list(fields["barcodes"])  # type: ignore[call-overload]
         for code in codes:
             if not BARCODE_RE.match(code):
-                raise DomainError("BAD_BARCODE", f"barcode '{code}' must be 1-64 letters or digits",
+                raise DomainError("BAD_BARCODE", "barcode '{barcode}' must be 1-64 letters or digits", barcode=code,
                                   field="barcodes")
         if len(set(codes)) != len(codes):
             raise DomainError("DUPLICATE_BARCODE", "the same barcode is listed twice", field="barcodes")
@@ -66,7 +66,7 @@ def price_sale(lines: Sequence[CartLine], sale_discount: int, prices_include_tax
     if not lines:
         raise DomainError("EMPTY_SALE", "a sale needs at least one line")
     if len(lines) > MAX_LINES:
-        raise DomainError("TOO_MANY_LINES", f"a sale holds at most {MAX_LINES} lines")
+        raise DomainError("TOO_MANY_LINES", "a sale holds at most {MAX_LINES} lines", MAX_LINES=MAX_LINES)
     after_line = []
     for ln in lines:
         check_qty(ln.qty)
@@ -107,7 +107,7 @@ def settle_payment(total: int, tenders: Sequence[Tender]) -> int:
         raise DomainError("NO_PAYMENT", "the sale needs a payment")
     for t in tenders:
         if t.method not in PAYMENT_METHODS:
-            raise DomainError("BAD_METHOD", f"unknown payment method '{t.method}'")
+            raise DomainError("BAD_METHOD", "unknown payment method '{method}'", method=t.method)
         if not isinstance(t.amount, int) or t.amount <= 0:
             raise DomainError("BAD_AMOUNT", "every payment must be a positive amount")
     non_cash = sum(t.amount for t in tenders if t.method != "cash")
@@ -116,7 +116,7 @@ def settle_payment(total: int, tenders: Sequence[Tender]) -> int:
                           "only cash gives change")
     paid = sum(t.amount for t in tenders)
     if paid < total:
-        raise DomainError("UNDERPAID", f"payment is short by {total - paid} minor units")
+        raise DomainError("UNDERPAID", "payment is short by {short} minor units", short=total - paid)
     return paid - total
 
 
@@ -141,12 +141,12 @@ def price_refund(
             continue
         line = by_no.get(line_no)
         if line is None:
-            raise DomainError("NO_SUCH_LINE", f"the sale has no line {line_no}")
+            raise DomainError("NO_SUCH_LINE", "the sale has no line {line_no}", line_no=line_no)
         check_qty(qty)
         left = line.qty - refunded_qty.get(line_no, 0)
         if qty > left:
-            raise DomainError("REFUND_TOO_BIG", f"line {line_no} ({line.name}): only {left} of {line.qty} "
-                              "can still be refunded")
+            raise DomainError("REFUND_TOO_BIG", "line {line_no} ({name}): only {left} of {qty} can still be refunded",
+                              line_no=line_no, name=line.name, left=left, qty=line.qty)
         paid = line.amount if prices_include_tax else line.amount + line.tax
         if qty == left:
             amount = paid - refunded_amount.get(line_no, 0)
@@ -170,8 +170,8 @@ def denominations_total(counts: Mapping[str, int]) -> int:
     total = 0
     for face, n in counts.items():
         if not face.isdigit() or int(face) <= 0:
-            raise DomainError("BAD_DENOMINATION", f"'{face}' is not a face value in minor units")
+            raise DomainError("BAD_DENOMINATION", "'{face}' is not a face value in minor units", face=face)
         if not isinstance(n, int) or n < 0:
-            raise DomainError("BAD_COUNT", f"the count of {face} must be zero or more")
+            raise DomainError("BAD_COUNT", "the count of {face} must be zero or more", face=face)
         total += int(face) * n
     return total

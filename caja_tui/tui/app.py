@@ -27,7 +27,7 @@ from ..application.reports import zone
 from ..clockcheck import clock_problem
 from ..config import Config
 from ..domain.errors import DomainError
-from ..i18n import N_, _, money_style
+from ..i18n import N_, _, error_text, money_style
 from ..store.sqlite import SqliteStore, StoreError
 from .base import translate_bindings
 from .screens.dialogs import ManagerPinScreen, OpenSessionScreen
@@ -186,7 +186,7 @@ class CajaApp(App):
             if hasattr(target, "fail"):
                 target.fail(exc)
             else:
-                self.notify(exc.message, severity="error")
+                self.notify(error_text(exc), severity="error")
             log.info("refused: %s (%s)", exc.message, exc.code)
         except StoreError as exc:
             self.notify(str(exc), severity="error", timeout=10)

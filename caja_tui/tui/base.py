@@ -12,7 +12,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label
 
 from ..domain.errors import DomainError
-from ..i18n import N_, _
+from ..i18n import N_, _, error_text
 from .widgets import KeyBar, StatusLine
 
 log = logging.getLogger("caja.tui")
@@ -89,7 +89,7 @@ class CajaScreen(Screen):
             log.info("shown to the cashier: %s", text)
 
     def fail(self, exc: DomainError) -> None:
-        self.say(exc.message, error=True)
+        self.say(error_text(exc), error=True)
 
 
 class CajaModal(ModalScreen):
@@ -108,4 +108,4 @@ class CajaModal(ModalScreen):
         self.query_one("#message", Label).update(text)
 
     def fail(self, exc: DomainError) -> None:
-        self.say(exc.message)
+        self.say(error_text(exc))

@@ -202,3 +202,16 @@ def test_a_wrong_clock_is_shown_on_the_status_line(till):
         assert app.screen.query_one("#status").has_class("warning")  # red
 
     drive(app, steps)
+
+
+def test_in_spanish_the_refusals_are_in_spanish_too(till):
+    app = make_app(till, language="es")
+
+    async def steps(pilot):
+        await pilot.press(*"9999", "enter")
+        await pilot.pause()
+        assert "usuario o PIN incorrecto" in screen_text(app)
+        await sign_in(pilot, opening_float="doce")
+        assert "el precio 'doce' no es un número como 12.50" in screen_text(app)
+
+    drive(app, steps)

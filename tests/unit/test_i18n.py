@@ -67,3 +67,21 @@ def test_typed_amounts_accept_both_decimal_marks_and_refuse_nonsense():
         mxn.parse("doce")
     with pytest.raises(DomainError):
         mxn.parse("1.234")  # three decimals: not money
+
+
+def test_a_refusal_reads_in_the_screens_language_and_stays_english_for_the_log():
+    from caja_tui.domain import money
+
+    with pytest.raises(DomainError) as caught:
+        money.parse_money("doce", 2)
+    exc = caught.value
+    assert exc.message == "price 'doce' is not a number like 12.50"  # the CLI and the log
+    i18n.set_language("es")
+    try:
+        assert i18n.error_text(exc) == "el precio 'doce' no es un número como 12.50"
+        assert i18n.error_text(DomainError("BAD_PIN", "wrong user or PIN")) == "usuario o PIN incorrecto"
+        untranslated = DomainError("NEW", "a rule added after the catalog: {n}", n=3)
+        assert i18n.error_text(untranslated) == "a rule added after the catalog: 3"
+    finally:
+        i18n.set_language("en")
+    assert i18n.error_text(exc) == exc.message

@@ -10,7 +10,7 @@ from textual.widgets import Input, Label, Static
 
 from ...application import cash, reports
 from ...domain.errors import DomainError
-from ...i18n import N_, _
+from ...i18n import N_, _, error_text
 from ..base import CajaModal, CajaScreen
 from ..widgets import Entry
 from .dialogs import AskScreen, OpenSessionScreen, TextScreen
@@ -60,7 +60,7 @@ class CountScreen(CajaModal):
         try:
             total, _counts = self._counts()
         except DomainError as exc:
-            self.say(exc.message)
+            self.say(error_text(exc))
             return False
         self.say("")
         self.query_one("#counted", Label).update(_("Counted {amount}").format(amount=self.app.money(total)))

@@ -14,7 +14,7 @@ from textual.widgets.option_list import Option
 from ...application import users
 from ...domain.errors import DomainError
 from ...domain.events import Tender
-from ...i18n import N_, _
+from ...i18n import N_, _, error_text
 from ..base import CajaModal
 from ..widgets import Entry
 
@@ -39,7 +39,7 @@ class AskScreen(CajaModal):
         try:
             self.dismiss(self.parse(event.value))
         except DomainError as exc:
-            self.say(exc.message)
+            self.say(error_text(exc))
             event.input.value = ""
 
 
@@ -89,7 +89,7 @@ class PinScreen(CajaModal):
         try:
             user = users.authenticate(self.app.store, self.people[index].id, pin)
         except DomainError as exc:
-            self.say(exc.message)
+            self.say(error_text(exc))
             return
         self.accepted(user)
 
@@ -223,7 +223,7 @@ class PaymentScreen(CajaModal):
         try:
             amount = self.app.money.parse(amount_text) if amount_text else due
         except DomainError as exc:
-            self.say(exc.message)
+            self.say(error_text(exc))
             return
         event.input.value = ""
         self.tender(method, amount, due)

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label
 
 from ...domain.errors import DomainError
-from ...i18n import N_, _
+from ...i18n import N_, _, error_text
 from ..base import CajaModal
 from ..widgets import Entry
 
@@ -72,11 +72,11 @@ class FormScreen(CajaModal):
             try:
                 values[f.name] = f.parse(self.query_one(f"#f-{f.name}", Input).value)
             except DomainError as exc:
-                self._error(f.name, exc.message)
+                self._error(f.name, error_text(exc))
                 return
         try:
             result = self.save(values)
         except DomainError as exc:
-            self._error(exc.field, exc.message)
+            self._error(exc.field, error_text(exc))
             return
         self.dismiss(result)

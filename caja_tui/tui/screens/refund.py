@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Label
 from ...application import sales
 from ...application.ports import SaleView
 from ...domain.errors import DomainError
-from ...i18n import N_, _
+from ...i18n import N_, _, error_text
 from ..base import CajaModal
 from .dialogs import AskScreen, MenuScreen
 
@@ -105,7 +105,7 @@ class RefundScreen(CajaModal):
                 done = sales.refund_sale(self.app.store, manager.id, self.sale.receipt_no, dict(self.chosen),
                                          method=method, reason="refund at the till")
             except DomainError as exc:
-                self.say(exc.message)
+                self.say(error_text(exc))
                 return
             self.dismiss(done)
 
