@@ -69,10 +69,20 @@ class SalesScreen(CajaScreen):
     # --- the cart -----------------------------------------------------------------------------------------
 
     def _rows(self) -> list[tuple[str, str, str, str]]:
-        fmt = self.app.money
-        return [(str(i), str(ln.qty),
-                 ln.name + (" *" if ln.price_overridden else "") + (f" -{fmt(ln.discount)}" if ln.discount else ""),
-                 fmt(ln.qty * ln.unit_price - ln.discount)) for i, ln in enumerate(self.cart.lines, 1)]
+        """The cart's rows as shown; a line that did not change is not formatted again (a long cart stays
+        as quick to scan into as a short one)."""
+        fmt, cache = self.app.money, self.__dict__.setdefault("_row_cache", {})
+        rows = []
+        for i, ln in enumerate(self.cart.lines, 1):
+            key = (ln.name, ln.qty, ln.unit_price, ln.discount, ln.price_overridden)
+            shown = cache.get(key)
+            if shown is None:
+                name = ln.name + (" *" if ln.price_overridden else "") + (f" -{fmt(ln.discount)}" if ln.discount else "")
+                shown = cache[key] = (str(ln.qty), name, fmt(ln.qty * ln.unit_price - ln.discount))
+            rows.append((str(i), *shown))
+        if len(cache) > 4 * len(rows) + 64:
+            cache.clear()
+        return rows
 
     def refresh_cart(self, *, keep_receipt: bool = False) -> None:
         """Redraw what changed: a scan adds one row or changes one, it does not rebuild the table."""
