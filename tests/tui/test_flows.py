@@ -215,3 +215,23 @@ def test_in_spanish_the_refusals_are_in_spanish_too(till):
         assert "el precio 'doce' no es un número como 12.50" in screen_text(app)
 
     drive(app, steps)
+
+
+def test_switching_screens_all_day_does_not_grow_the_memory_kept(till):
+    import gc
+
+    app = make_app(till)
+    kept = []
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        for _round in range(24):
+            for key in ("f2", "f3", "f4", "f6", "f7", "f9", "f10", "f1"):
+                await pilot.press(key)
+                await pilot.pause()
+            kept.append(gc.get_freeze_count())  # what the till keeps out of the collector's reach
+
+    drive(app, steps)
+    gc.unfreeze()
+    warm, last = kept[15], kept[-1]  # Textual's caches fill over the first rounds, then stay
+    assert last - warm < warm * 0.02, kept  # each screen left behind was freed, round after round
