@@ -77,6 +77,7 @@ class CajaApp(App):
         self.tz = zone(cfg.till.timezone)
         self.throughput: deque[float] = deque(maxlen=120)  # events a minute, one sample per status refresh
         self.notice = ""
+        self._unsynced: int | str = 0
         self._approved_exit = False
         self.animation_level = "none"  # no animations: calm on a slow console, and ~0% CPU when idle
 
@@ -260,16 +261,24 @@ class CajaApp(App):
         """The status line. The database is only asked again when something changed: this till wrote
         (`changed`), or another connection (the sync process) committed, which PRAGMA data_version tells
         in one cheap call. Idle, the till does almost nothing every tick."""
-        from ..sync.metrics import saved, unsynced
+        from ..sync.metrics import QUICK_LIMIT, saved, unsynced
 
         version = self.store.count("PRAGMA data_version")
         ticks = self._ticks = getattr(self, "_ticks", 0) + 1
-        if changed or version != getattr(self, "_seen_version", None) or ticks % 30 == 0:
+        if changed or version != getattr(self, "_seen_version", None):
             self._seen_version = version
             self._figures = saved(self.store)
-            self._unsynced = unsynced(self.store)
+            quick = unsynced(self.store, limit=QUICK_LIMIT)
+            if quick < QUICK_LIMIT:
+                self._unsynced = quick
+            else:  # a long backlog: show "10000+" now, the exact count from a worker thread (never a stall)
+                known = isinstance(self._unsynced, int) and self._unsynced >= QUICK_LIMIT
+                self._unsynced = self._unsynced if known else f"{QUICK_LIMIT}+"
+                self.run_worker(self._count_unsynced, thread=True, exclusive=True, group="unsynced")
             with self.store.read() as tx:
                 self._session_open = tx.open_session() is not None
+            self._clock_problem = self.clock_problem()
+        elif ticks % 30 == 0:  # a minute with nothing written: the clock may have been set meanwhile
             self._clock_problem = self.clock_problem()
         figures = self._figures
         self.throughput.append(float(figures.get("events_per_min", 0.0)))
@@ -288,6 +297,24 @@ class CajaApp(App):
                          clock=self._clock_problem or (_("CLOCK WRONG: check the date and time")
                                                        if figures.get("clock_warning") else None),
                          notice=self.notice)
+
+    def _count_unsynced(self) -> None:
+        import sqlite3
+
+        from ..sync.metrics import UNSYNCED_SQL
+
+        conn = sqlite3.connect(f"file:{self.store.path}?mode=ro", uri=True)
+        try:
+            n = conn.execute(UNSYNCED_SQL).fetchone()[0]
+        except sqlite3.Error:
+            return
+        finally:
+            conn.close()
+        self.call_from_thread(self._counted, n)
+
+    def _counted(self, n: int) -> None:
+        self._unsynced = n
+        self.refresh_status()
 
     def _status_line(self) -> StatusLine | None:
         for screen in reversed(self.screen_stack):

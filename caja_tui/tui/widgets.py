@@ -16,7 +16,7 @@ SPARK_LEVELS = " .,:-=+*#"
 class StatusLine(Static):
     """Cashier, session, connectivity and the count of events not yet on the server."""
 
-    def show(self, *, cashier: str, session: str, connectivity: str, unsynced: int, clock: str | None,
+    def show(self, *, cashier: str, session: str, connectivity: str, unsynced: int | str, clock: str | None,
              notice: str = "") -> None:
         clock_warning = clock is not None
         warn = "  " + _(clock) if clock else ""

@@ -235,3 +235,40 @@ def test_switching_screens_all_day_does_not_grow_the_memory_kept(till):
     gc.unfreeze()
     warm, last = kept[15], kept[-1]  # Textual's caches fill over the first rounds, then stay
     assert last - warm < warm * 0.02, kept  # each screen left behind was freed, round after round
+
+
+def test_a_long_backlog_is_counted_off_the_counter(tmp_path, fixed, monkeypatch):
+    import threading
+    import time
+
+    from caja_tui.application.users import create_user
+    from caja_tui.bench import generate_events
+    from caja_tui.tui.app import CajaApp
+    from tests.conftest import make_store
+
+    store = make_store(tmp_path / "offline-for-weeks.db", store_id="demo")
+    create_user(store, "system", name="Ana", role="manager", pin="1234", user_id="ana")
+    made = generate_events(store, 12_000, n_products=200)
+    go = threading.Event()
+    count = CajaApp._count_unsynced
+
+    def held_back(self):  # the exact count waits until the test has seen the screen without it
+        go.wait(10)
+        count(self)
+
+    monkeypatch.setattr(CajaApp, "_count_unsynced", held_back)
+    app = make_app(store, clock_ms=int(time.time() * 1000))
+    seen = {}
+
+    async def steps(pilot):
+        await sign_in(pilot, opening_float=None)  # the history has an open session
+        seen["first"] = str(app.screen.query_one("#status").render())
+        go.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        seen["then"] = str(app.screen.query_one("#status").render())
+
+    drive(app, steps)
+    assert "10000+ not synced" in seen["first"]  # at once: the UI thread never counts a long range
+    assert f"{made + 1} not synced" in seen["then"]  # the exact count, from a worker thread
+    store.close()
