@@ -35,12 +35,16 @@ def test_a_manager_resolves_a_conflict_on_the_sync_screen(tmp_path, fixed):
             await sign_in(pilot, pin="0000", opening_float="0")  # Luis, a cashier, is at the till
             await pilot.press("f6")
             await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
             assert "WAITING FOR A MANAGER" in screen_text(app)
             assert re.search(r"conflicts +1 \(1 open\)", screen_text(app))
             await pilot.press("f5", "a")  # resolve: apply ours (the new price)
             await pilot.pause()
             assert "Manager approval" in screen_text(app)
             await pilot.press(*"1234", "enter")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
             await pilot.pause()
             assert message(app) == "conflict resolved: apply"
             assert "resolved by ana: apply" in screen_text(app)

@@ -74,6 +74,8 @@ def test_screen_snapshot(name, till):
     async def steps(pilot):
         await {**SCREENS, **SPANISH}[name](pilot)
         await pilot.pause()
+        await app.workers.wait_for_complete()  # figures gathered in the background (the sync screen)
+        await pilot.pause()
         shown["text"] = screen_text(app)
 
     drive(app, steps)

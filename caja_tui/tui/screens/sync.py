@@ -44,18 +44,33 @@ class SyncScreen(CajaScreen):
         c.add_column(_("Type"), width=16)
         c.add_column(_("State"), width=44)
         self.conflicts: list[tuple] = []
-        self.set_interval(2.0, self.draw)
+        self.set_interval(2.0, self.gather)
 
     def on_screen_resume(self) -> None:
-        self.draw()
+        self.gather()
         self.query_one("#conflicts", DataTable).focus()
 
-    def draw(self) -> None:
-        if not self.is_current:
-            return
+    def gather(self) -> None:
+        """The figures count the whole outbox (a GROUP BY over every event of this till): a worker thread on
+        its own connection does it, so a till with a million events still answers keys at once here."""
+        if self.is_current:
+            self.run_worker(self._gather, thread=True, exclusive=True, group="sync-figures")
+
+    def _gather(self) -> None:
+        from ...store.sqlite import SqliteStore
         from ...sync.metrics import status
 
-        m = status(self.app.store)
+        own = self.app.store
+        with SqliteStore(own.path, store_id=own.store_id, device_id=own.device_id).open() as store:
+            m = status(store)
+            with store.read() as tx:
+                failed = tx.failed_events(50)
+            conflicts = Outbox(store).conflicts()
+        self.app.call_from_thread(self.draw, m, failed, conflicts)
+
+    def draw(self, m, failed: list[tuple], conflicts: list[tuple]) -> None:
+        if not self.is_mounted:
+            return
         age = "-" if m.oldest_pending_age_s is None else f"{m.oldest_pending_age_s:.0f} s"
         last = "-" if not m.last_sync_at else datetime.datetime.fromtimestamp(m.last_sync_at / 1000, self.app.tz) \
             .strftime("%H:%M:%S")
@@ -72,13 +87,11 @@ class SyncScreen(CajaScreen):
         width = max(len(k) for k, _v in rows)
         self.query_one("#figures", Static).update("\n".join(f"{k:<{width}} {v}" for k, v in rows))
         self.query_one("#spark", Static).update(sparkline(list(self.app.throughput), 24))
-        with self.app.store.read() as tx:
-            failed = tx.failed_events(50)
         t = self.query_one("#failed", DataTable)
         t.clear()
         for seq, type_, reason in failed:
             t.add_row(str(seq), type_, reason[:45])
-        self.conflicts = Outbox(self.app.store).conflicts()
+        self.conflicts = conflicts
         c = self.query_one("#conflicts", DataTable)
         row = c.cursor_row
         c.clear()
@@ -118,4 +131,4 @@ class SyncScreen(CajaScreen):
         resolve_conflict(self.app.store, manager.id, event_id, outcome, note="resolved at the till")
         self.say(_("conflict resolved: {outcome}").format(outcome=outcome))
         self.app.after_write()
-        self.draw()
+        self.gather()
