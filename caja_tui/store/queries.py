@@ -278,7 +278,9 @@ class Queries:
 
     def event_log(self, *, type_prefix: str = "", actor: str = "", start_ms: int | None = None,
                   end_ms: int | None = None, limit: int = 200, offset: int = 0) -> list[tuple[Any, ...]]:
-        """The audit log, newest first: (created_at, device_id, seq, type, actor, sync_status, hash, payload)."""
+        """The audit log, newest first (in the order this till stored the events: the rowid, so the newest
+        page comes at once from a million events): (created_at, device_id, seq, type, actor, sync_status,
+        hash, payload)."""
         where, args = ["1=1"], []
         if type_prefix:
             where.append("type LIKE ?")
@@ -293,7 +295,7 @@ class Queries:
             where.append("created_at < ?")
             args.append(end_ms)
         return self._q(f"SELECT created_at, device_id, seq, type, actor, sync_status, hash, payload FROM event "
-                       f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                       f"WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ? OFFSET ?",
                        (*args, limit, offset)).fetchall()
 
     def local_event(self, event_id: str) -> Event | None:

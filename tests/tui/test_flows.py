@@ -272,3 +272,31 @@ def test_a_long_backlog_is_counted_off_the_counter(tmp_path, fixed, monkeypatch)
     assert "10000+ not synced" in seen["first"]  # at once: the UI thread never counts a long range
     assert f"{made + 1} not synced" in seen["then"]  # the exact count, from a worker thread
     store.close()
+
+
+def test_the_audit_log_filters_and_the_chain_is_verified_in_the_background(till):
+    app = make_app(till)
+    seen = {}
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        await pilot.press(*"7500100100004", "enter", "f5", "enter")
+        await pilot.press("f7", *"sale")
+        await pilot.pause(0.5)  # the filter is applied once typing pauses
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        seen["types"] = {row[3] for row in app.screen.rows}
+        await pilot.press("tab", *"ana")  # and by cashier
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        seen["actors"] = {row[4] for row in app.screen.rows}
+        await pilot.press("f5")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        seen["chain"] = str(app.screen.query_one("#chain").render())
+
+    drive(app, steps)
+    assert seen["types"] == {"sale.created"} and seen["actors"] == {"ana"}
+    assert "events from 1 tills, no problems" in seen["chain"]

@@ -46,7 +46,11 @@ class AuditScreen(CajaScreen):
         self.query_one("#f-type", Input).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.reload()
+        # typing a filter: look once the typing pauses, in the background (a rare type may mean reading
+        # back through a million events)
+        if getattr(self, "_typing", None) is not None:
+            self._typing.stop()
+        self._typing = self.set_timer(0.3, self.reload)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.query_one("#log", DataTable).focus()
@@ -61,10 +65,21 @@ class AuditScreen(CajaScreen):
                 self.say(_("the date must look like 2026-11-27"), error=True)
                 return
         self.say("")
-        with self.app.store.read() as tx:
-            self.rows = tx.event_log(type_prefix=self.query_one("#f-type", Input).value.strip(),
-                                     actor=self.query_one("#f-actor", Input).value.strip(),
-                                     start_ms=start, end_ms=end, limit=SHOWN)
+        filters = {"type_prefix": self.query_one("#f-type", Input).value.strip(),
+                   "actor": self.query_one("#f-actor", Input).value.strip(), "start_ms": start, "end_ms": end}
+        self.run_worker(lambda: self._fetch(filters), thread=True, exclusive=True, group="audit")
+
+    def _fetch(self, filters: dict) -> None:
+        from ...store.sqlite import SqliteStore
+
+        own = self.app.store
+        with SqliteStore(own.path, store_id=own.store_id, device_id=own.device_id).open() as store:
+            with store.read() as tx:
+                rows = tx.event_log(limit=SHOWN, **filters)
+        self.app.call_from_thread(self.show_rows, rows)
+
+    def show_rows(self, rows: list[tuple]) -> None:
+        self.rows = rows
         t = self.query_one("#log", DataTable)
         t.clear()
         for created, device, seq, type_, actor, status, hash_, _payload in self.rows:
