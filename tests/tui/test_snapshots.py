@@ -48,6 +48,11 @@ SCREENS = {
     "customers": lambda pilot: _then(sign_in, pilot, "f10"),
     "manager_pin": lambda pilot: _then(_cashier_sale, pilot, "f8", "v"),
     "refund": lambda pilot: _then(_paid, pilot, "f8", "f", *"T01-000001", "enter", "a"),
+    "x_report": lambda pilot: _then(_paid, pilot, "f4", "x"),
+    "customer_pick": lambda pilot: _then(_sale, pilot, "f8", "c"),
+    "customer_form": lambda pilot: _then(sign_in, pilot, "f10", "f5"),
+    "stock_menu": lambda pilot: _then(sign_in, pilot, "f3", *"ABA-01A", "enter"),
+    "park_recall": lambda pilot: _then(_sale, pilot, "f8", "k", "f8", "l"),
 }
 
 
