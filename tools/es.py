@@ -267,8 +267,8 @@ ES = {
     "{receipt} paid": "{receipt} cobrado",
     "{receipt} voided": "{receipt} anulado",
     "{shop} - sign in": "{shop} - entrar",
-    "Chain verified {when}: {events} events from {devices} tills, no problems":
-        "Cadena verificada {when}: {events} eventos de {devices} cajas, sin problemas",
+    "Chain verified {when}: {events} events, tills: {devices}, no problems":
+        "Cadena verificada {when}: {events} eventos, cajas: {devices}, sin problemas",
     "This till has no users yet: run `caja init` to create the first manager.":
         "Esta caja aún no tiene usuarios: ejecute `caja init` para crear el primer encargado.",
     "by": "por",

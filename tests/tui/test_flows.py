@@ -299,4 +299,4 @@ def test_the_audit_log_filters_and_the_chain_is_verified_in_the_background(till)
 
     drive(app, steps)
     assert seen["types"] == {"sale.created"} and seen["actors"] == {"ana"}
-    assert "events from 1 tills, no problems" in seen["chain"]
+    assert "events, tills: 1, no problems" in seen["chain"]

@@ -111,7 +111,7 @@ class AuditScreen(CajaScreen):
         last = json.loads(raw)
         when = datetime.datetime.fromtimestamp(last["at"], self.app.tz).strftime("%Y-%m-%d %H:%M")
         if last["ok"]:
-            label.update(_("Chain verified {when}: {events} events from {devices} tills, no problems").format(
+            label.update(_("Chain verified {when}: {events} events, tills: {devices}, no problems").format(
                 when=when, events=last["events"], devices=last["devices"]))
         else:
             label.update(_("Chain CHECK FAILED {when}: {problem}").format(when=when, problem=last["problems"][0]))
