@@ -358,8 +358,11 @@ def run_tui(cfg: Config, *, kiosk: bool = False) -> int:
 
     set_language(cfg.till.language)
     log_path = cfg.db_path.with_suffix(".tui.log")
-    logging.basicConfig(filename=log_path, level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from logging.handlers import RotatingFileHandler
+
+    handler = RotatingFileHandler(log_path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")  # years on an SD
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     sync_proc = start_sync_process(cfg)
     try:
         while True:
