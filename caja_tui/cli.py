@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sync", parents=[common], help="run the sync engine headless (a service beside the till)")
     s.add_argument("--once", action="store_true", help="push and pull once; exit 1 if anything failed")
+    s.add_argument("--log", metavar="FILE", help="JSON-lines log to FILE, rotated at 1 MB, 3 kept (default: stderr)")
     sub.add_parser("status", parents=[common], help="pending, failed, conflicts, oldest pending age, last sync")
     s = sub.add_parser("report", parents=[common], help="X (open session), Z (closed session) or day report")
     s.add_argument("kind", choices=("x", "z", "day"))
@@ -225,7 +226,7 @@ def _run(args: argparse.Namespace) -> int:
     if command == "verify":
         return cmd_verify(cfg)
     if command == "sync":
-        return cmd_sync(cfg, once=args.once)
+        return cmd_sync(cfg, once=args.once, log=args.log)
     if command == "status":
         return cmd_status(cfg)
     if command == "report":
@@ -357,7 +358,27 @@ def _check_enrollment(cfg: config.Config) -> None:
         print(f"server: {cfg.sync.server_url} knows this till ({me.store_id}/{me.device_id})")
 
 
-def cmd_sync(cfg: config.Config, *, once: bool) -> int:
+class RotatingLog:
+    """A stream for the sync log that never fills an SD card: a file rotated at 1 MB, three kept."""
+
+    def __init__(self, path: Path) -> None:
+        import logging
+        from logging.handlers import RotatingFileHandler
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._logging = logging
+        self.handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter("%(message)s"))
+
+    def write(self, text: str) -> None:
+        for line in text.splitlines():
+            self.handler.emit(self._logging.makeLogRecord({"msg": line}))
+
+    def flush(self) -> None:
+        self.handler.flush()
+
+
+def cmd_sync(cfg: config.Config, *, once: bool, log: str | None = None) -> int:
     import signal
     import threading
 
@@ -369,7 +390,7 @@ def cmd_sync(cfg: config.Config, *, once: bool) -> int:
     if lock is None:
         return 0  # the till's own sync child, while a sync service already runs for this database
     with lock, _open(cfg) as store:
-        engine = build_sync(cfg, store, log_stream=sys.stderr)
+        engine = build_sync(cfg, store, log_stream=RotatingLog(Path(log)) if log else sys.stderr)
         if once:
             engine.outbox.recover()
             ok = engine.sync_once()

@@ -345,10 +345,11 @@ def start_sync_process(cfg: Config) -> subprocess.Popen | None:
     if not cfg.sync.server_url:
         return None
     log_path = cfg.db_path.with_suffix(".sync.log")
-    cmd = [sys.executable, "-m", "caja_tui.cli"] + (["--config", cfg.path] if cfg.path else []) + ["sync"]
-    with open(log_path, "a", encoding="utf-8") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True,
-                                env={**os.environ, "CAJA_SYNC_CHILD": "1"})
+    cmd = [sys.executable, "-m", "caja_tui.cli"] + (["--config", cfg.path] if cfg.path else []) + \
+        ["sync", "--log", str(log_path)]
+    with open(cfg.db_path.with_suffix(".sync.err"), "a", encoding="utf-8") as err:  # only a crash writes here
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env={**os.environ, "CAJA_SYNC_CHILD": "1"})
 
 
 def run_tui(cfg: Config, *, kiosk: bool = False) -> int:

@@ -198,6 +198,8 @@ def test_the_till_syncs_beside_itself_and_the_status_line_shows_it(tmp_path):
         assert server_sales == 1
     finally:
         srv.stop()
+    log = (tmp_path / "t1.sync.log").read_text().splitlines()  # the child's JSON-lines log, rotated
+    assert any('"event":"sync_start"' in line and '"device":"T1"' in line for line in log)
     # the sync child left with the till
     lock = tmp_path / "t1.sync.lock"
     import fcntl
