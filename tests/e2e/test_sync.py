@@ -166,32 +166,18 @@ def test_a_wrong_token_is_an_error_that_says_so(tmp_path, server):
 def test_an_update_of_a_product_deleted_elsewhere_waits_for_a_manager(tmp_path, server):
     from caja_tui.application.conflicts import resolve_conflict
     from caja_tui.domain.errors import DomainError
+    from tests.conflict_case import assert_applied_everywhere, deleted_here_updated_there
 
     a, ea, _ = till(tmp_path, server, "A")
     b, eb, _ = till(tmp_path, server, "B")
-    users.create_user(a, "system", name="Ana", role="manager", pin="1234", user_id="ana")
-    users.create_user(a, "ana", name="Luis", role="cashier", pin="0000", user_id="luis")
-    p = products.create_product(a, "ana", sku="PAN", name="Pan", price=1000, tax_rate=0)
-    ea.sync_once()
-    eb.sync_once()
-    products.delete_product(a, "ana", p.id)  # A deletes while B, offline, changes the price
-    products.update_product(b, "ana", p.id, {"price": 1500})
-    assert ea.sync_once()
-    assert eb.sync_once()
-    open_ = eb.outbox.conflicts(open_only=True)
-    assert len(open_) == 1 and open_[0][2] == "manual" and eb.refresh_metrics().conflicts_open == 1
+    open_ = deleted_here_updated_there(a, b, ea, eb)
     with b.read() as tx:
         assert tx.product_by_code("PAN") is None  # meanwhile the delete wins
     with pytest.raises(DomainError):
         resolve_conflict(b, "luis", open_[0][0], "apply")  # a manager decides
     resolve_conflict(b, "ana", open_[0][0], "apply")
     assert eb.refresh_metrics().conflicts_open == 0
-    with b.read() as tx:
-        assert tx.product_by_code("PAN").price == 1500
-    assert eb.sync_once() and ea.sync_once()
-    with a.read() as tx:
-        assert tx.product_by_code("PAN").price == 1500  # the decision reached the other till
-    assert read_model_digests(a.conn) == read_model_digests(b.conn)
+    assert_applied_everywhere(a, b, ea, eb)
     types = [r[0] for r in b.conn.execute("SELECT type FROM event WHERE device_id = 'B' ORDER BY seq")]
     assert types[-3:] == ["product.restored", "product.updated", "conflict.resolved"]
     a.close()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from caja_tui.application import products, users
-from caja_tui.store.maintenance import read_model_digests
 from caja_tui.sync.engine import SyncEngine
 from caja_tui.sync.transport import Transport
+from tests.conflict_case import assert_applied_everywhere, deleted_here_updated_there
 from tests.conftest import make_store
 from tests.server_proc import ServerProcess
 from tests.tui.conftest import drive, make_app, message, screen_text, sign_in
@@ -20,14 +19,7 @@ def test_a_manager_resolves_a_conflict_on_the_sync_screen(tmp_path, fixed):
         b = make_store(tmp_path / "B.db", device_id="B", store_id="s1")
         ea = SyncEngine(a, Transport(srv.url, srv.enroll("s1", "A")), batch_size=50, batch_seconds=0.2)
         eb = SyncEngine(b, Transport(srv.url, srv.enroll("s1", "B")), batch_size=50, batch_seconds=0.2)
-        users.create_user(a, "system", name="Ana", role="manager", pin="1234", user_id="ana")
-        users.create_user(a, "ana", name="Luis", role="cashier", pin="0000", user_id="luis")
-        p = products.create_product(a, "ana", sku="PAN", name="Pan", price=1000, tax_rate=0)
-        assert ea.sync_once() and eb.sync_once()
-        products.delete_product(a, "ana", p.id)  # A deletes while B, offline, changes the price
-        products.update_product(b, "ana", p.id, {"price": 1500})
-        assert ea.sync_once() and eb.sync_once()
-        assert eb.refresh_metrics().conflicts_open == 1
+        deleted_here_updated_there(a, b, ea, eb)
 
         app = make_app(b)
 
@@ -50,12 +42,7 @@ def test_a_manager_resolves_a_conflict_on_the_sync_screen(tmp_path, fixed):
             assert "resolved by ana: apply" in screen_text(app)
 
         drive(app, steps)
-        with b.read() as tx:
-            assert tx.product_by_code("PAN").price == 1500
-        assert eb.sync_once() and ea.sync_once()
-        with a.read() as tx:
-            assert tx.product_by_code("PAN").price == 1500  # the decision reached the other till
-        assert read_model_digests(a.conn) == read_model_digests(b.conn)
+        assert_applied_everywhere(a, b, ea, eb)
         a.close()
         b.close()
     finally:
