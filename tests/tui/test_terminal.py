@@ -43,6 +43,14 @@ class Tmux:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared; the screen shows:\n{self.screen()}")
 
+    def sign_in(self, pin: str = "1234", opening_float: str = "0", *, down: int = 0) -> str:
+        """Sign in (the person `down` rows below the first), give the float; returns the sales screen."""
+        self.wait_for("sign in")
+        self.keys(*["Down"] * down, pin, "Enter")
+        self.wait_for("opening float")
+        self.keys(opening_float, "Enter")
+        return self.wait_for("session open")
+
     def alive(self) -> bool:
         return subprocess.run(["tmux", "-S", self.socket, "has-session", "-t", self.name],
                               capture_output=True, timeout=10).returncode == 0
@@ -96,10 +104,7 @@ def test_selling_in_a_real_terminal_on_the_linux_console(tmp_path, demo_config):
 def test_kiosk_mode_needs_a_manager_to_leave(tmp_path, demo_config):
     t = Tmux(tmp_path, f"TERM=linux {CAJA} --config {demo_config} --kiosk")
     try:
-        t.wait_for("sign in")
-        t.keys("Down", "0000", "Enter")  # Luis, a cashier
-        t.wait_for("opening float")
-        t.keys("0", "Enter")
+        t.sign_in("0000", down=1)  # Luis, a cashier
         t.wait_for("Luis | session open")
         t.keys("C-q")
         t.wait_for("Manager approval: leave kiosk mode")
@@ -140,10 +145,7 @@ def test_in_kiosk_mode_a_crash_restarts_into_sign_in_with_the_cart_intact(tmp_pa
     script.write_text(CRASHING_TILL)
     t = Tmux(tmp_path, f"TERM=linux {sys.executable} {script} --config {demo_config} --kiosk")
     try:
-        t.wait_for("sign in")
-        t.keys("1234", "Enter")
-        t.wait_for("opening float")
-        t.keys("0", "Enter")
+        t.sign_in()
         t.keys("2*7500100100004", "Enter")
         t.wait_for("Arroz 1 kg")
         t.keys("F5")  # the bug
@@ -174,10 +176,7 @@ def test_the_till_syncs_beside_itself_and_the_status_line_shows_it(tmp_path):
                        .replace("batch_seconds = 5.0", "batch_seconds = 0.5"))
         t = Tmux(tmp_path, f"TERM=linux {CAJA} --config {cfg}")
         try:
-            t.wait_for("sign in")
-            t.keys("1234", "Enter")
-            t.wait_for("opening float")
-            t.keys("100", "Enter")
+            t.sign_in(opening_float="100")
             t.keys("7500100100004", "Enter", "F5", "Enter")
             t.wait_for("T1-000001 paid")
             shown = t.wait_for("| online | 0 not synced", seconds=60)  # the demo catalog and the sale are up
