@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -239,14 +240,16 @@ class CajaApp(App):
         text = render_receipt(sale, shop_of(self.cfg), width=self.cfg.till.receipt_width, tz=self.tz,
                               cashier=self._name_of(sale.actor))
         enqueue(self.store, text, sale_id=sale.id, drawer=any(p.method == "cash" for p in sale.payments))
-        self.run_worker(self._print_pending, thread=True, exclusive=True, group="printer")
+        self.run_worker(self._print_pending, thread=True, group="printer")
+
+    _printing = threading.Lock()  # one printing thread at a time: a receipt is never printed twice
 
     def _print_pending(self) -> None:
         from ..bootstrap import open_store
         from ..printing import print_pending
 
         try:
-            with open_store(self.cfg) as store:
+            with self._printing, open_store(self.cfg) as store:
                 _printed, error = print_pending(store, self.cfg.printer)
         except Exception as exc:  # noqa: BLE001 - the printer is best effort; the sale is already safe
             error = str(exc)
