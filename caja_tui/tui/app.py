@@ -165,6 +165,13 @@ class CajaApp(App):
         else:
             super().action_command_palette()
 
+    def get_system_commands(self, screen):
+        """The command palette without Textual's theme switcher: the till's colours are the 8 the Linux
+        console has (app.tcss), and a theme could pick others."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Theme":
+                yield command
+
     # --- what screens share ------------------------------------------------------------------------------
 
     def with_manager(self, why: str, then: Callable[[UserView], Any]) -> None:

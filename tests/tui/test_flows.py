@@ -300,3 +300,15 @@ def test_the_audit_log_filters_and_the_chain_is_verified_in_the_background(till)
     drive(app, steps)
     assert seen["types"] == {"sale.created"} and seen["actors"] == {"ana"}
     assert "events, tills: 1, no problems" in seen["chain"]
+
+
+def test_the_command_palette_offers_no_theme_that_the_console_cannot_show(till):
+    app = make_app(till)
+    titles = {}
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        titles["all"] = [c.title for c in app.get_system_commands(app.screen)]
+
+    drive(app, steps)
+    assert "Quit" in titles["all"] and "Theme" not in titles["all"]
