@@ -471,7 +471,8 @@ def cmd_report(cfg: config.Config, args: argparse.Namespace) -> int:
         else:
             day = _date(args.date, "--date") or datetime.datetime.now(tz).date()
             report = reports.day_report(store, day, **money)
-    sys.stdout.write(reports.render(report, args.format) + ("\n" if args.format == "json" else ""))
+    text = reports.render(report, args.format, language=cfg.till.language)  # text in the shop's language
+    sys.stdout.write(text + ("\n" if args.format == "json" else ""))
     return 0
 
 

@@ -213,60 +213,85 @@ def zone(name: str) -> dt.tzinfo:
 # --- rendering ------------------------------------------------------------------------------------------------
 
 
-def render(report: Report, fmt: Literal["text", "csv", "json"]) -> str:
+# The text report's words, in the shop's language (`[till] language`); CSV and JSON keep English keys.
+TEXT_LABELS = {
+    "en": {"X REPORT": "X REPORT", "Z REPORT": "Z REPORT", "DAY": "DAY", "z_number": "Z number",
+           "sales": "Sales", "discounts": "  of which discounts", "refunds": "Refunds", "voids": "Voided sales",
+           "net": "NET SALES", "by_method": "By payment method", "by_rate": "By tax rate (total / tax)",
+           "float": "Opening float", "paid_in": "Paid in", "paid_out": "Paid out", "expected": "Cash expected",
+           "counted": "Cash counted", "difference": "Difference", "grand": "Grand total (perpetual)",
+           "by_hour": "Sales by hour", "top": "Top products (qty, total)",
+           "by_cashier": "By cashier (sales, total)"},
+    "es": {"X REPORT": "INFORME X", "Z REPORT": "INFORME Z", "DAY": "DÍA", "z_number": "Número Z",
+           "sales": "Ventas", "discounts": "  de ellas descuentos", "refunds": "Devoluciones",
+           "voids": "Ventas anuladas", "net": "VENTAS NETAS", "by_method": "Por forma de pago",
+           "by_rate": "Por tasa de impuesto (total / imp.)", "float": "Fondo inicial", "paid_in": "Entradas",
+           "paid_out": "Salidas", "expected": "Efectivo esperado", "counted": "Efectivo contado",
+           "difference": "Diferencia", "grand": "Gran total (perpetuo)", "by_hour": "Ventas por hora",
+           "top": "Productos más vendidos (cant., total)", "by_cashier": "Por cajero (ventas, total)"},
+}
+
+
+def render(report: Report, fmt: Literal["text", "csv", "json"], *, language: str = "en") -> str:
     if fmt == "json":
         return msgspec.json.encode(report).decode()
     if fmt == "csv":
         return _csv(report)
-    return _text(report)
+    return _text(report, language=language)
 
 
 def _m(r: Report, v: int | None) -> str:
     return "-" if v is None else money.format_money(v, r.exponent)
 
 
-def _text(r: Report, width: int = 42) -> str:
-    out: list[str] = [r.title.center(width), "=" * width]
+def _text(r: Report, width: int = 42, *, language: str = "en") -> str:
+    from .receipts import METHOD_NAMES
+
+    t = TEXT_LABELS.get(language, TEXT_LABELS["en"])
+    methods = METHOD_NAMES.get(language, METHOD_NAMES["en"])
+    head, _sep, rest = r.title.partition(" ") if r.kind == "day" else (r.title[:8], "", r.title[8:])
+    title = t.get(head, head) + (" " if r.kind == "day" else "") + rest
+    out: list[str] = [title.center(width), "=" * width]
 
     def row(label: str, value: str) -> None:
         out.append(f"{label[:width - len(value) - 1]:<{width - len(value)}}{value}")
 
     if r.z_number is not None:
-        row("Z number", str(r.z_number))
-    row(f"Sales ({r.sales_count})", _m(r, r.gross))
-    row("  of which discounts", _m(r, r.discounts))
-    row(f"Refunds ({r.refunds_count})", "-" + _m(r, r.refunds_total))
-    row(f"Voided sales ({r.voids_count})", _m(r, r.voids_total))
-    row("NET SALES", _m(r, r.net))
+        row(t["z_number"], str(r.z_number))
+    row(f"{t['sales']} ({r.sales_count})", _m(r, r.gross))
+    row(t["discounts"], _m(r, r.discounts))
+    row(f"{t['refunds']} ({r.refunds_count})", "-" + _m(r, r.refunds_total))
+    row(f"{t['voids']} ({r.voids_count})", _m(r, r.voids_total))
+    row(t["net"], _m(r, r.net))
     out.append("-" * width)
-    out.append("By payment method")
+    out.append(t["by_method"])
     for method, v in r.by_method.items():
-        row(f"  {method}", _m(r, v))
-    out.append("By tax rate (total / tax)")
-    for t in r.by_tax_rate:
-        row(f"  {money.format_rate(t.rate)} %", f"{_m(r, t.total)} / {_m(r, t.tax)}")
+        row(f"  {methods.get(method, method)}", _m(r, v))
+    out.append(t["by_rate"])
+    for tr in r.by_tax_rate:
+        row(f"  {money.format_rate(tr.rate)} %", f"{_m(r, tr.total)} / {_m(r, tr.tax)}")
     if r.opening_float is not None:
         out.append("-" * width)
-        row("Opening float", _m(r, r.opening_float))
-        row("Paid in", _m(r, r.paid_in))
-        row("Paid out", "-" + _m(r, r.paid_out))
-        row("Cash expected", _m(r, r.cash_expected))
+        row(t["float"], _m(r, r.opening_float))
+        row(t["paid_in"], _m(r, r.paid_in))
+        row(t["paid_out"], "-" + _m(r, r.paid_out))
+        row(t["expected"], _m(r, r.cash_expected))
         if r.cash_counted is not None:
-            row("Cash counted", _m(r, r.cash_counted))
-            row("Difference", _m(r, r.cash_difference))
+            row(t["counted"], _m(r, r.cash_counted))
+            row(t["difference"], _m(r, r.cash_difference))
     if r.grand_total is not None:
-        row("Grand total (perpetual)", _m(r, r.grand_total))
+        row(t["grand"], _m(r, r.grand_total))
     if r.kind == "day":
         out.append("-" * width)
-        out.append("Sales by hour")
+        out.append(t["by_hour"])
         peak = max((h.total for h in r.by_hour), default=0)
         for h in r.by_hour:
             bar = "#" * (0 if not peak else max(1, round(12 * h.total / peak)))
             row(f"  {h.hour:02d}:00 {bar}", f"{h.sales:>4} {_m(r, h.total):>10}")
-        out.append("Top products (qty, total)")
+        out.append(t["top"])
         for p in r.top_products:
             row(f"  {p.name}", f"{p.qty:>4} {_m(r, p.total):>10}")
-        out.append("By cashier (sales, total)")
+        out.append(t["by_cashier"])
         for c in r.by_cashier:
             row(f"  {c.actor}", f"{c.sales:>4} {_m(r, c.total):>10}")
     out.append("=" * width)

@@ -152,3 +152,15 @@ def test_z_numbering_survives_a_crash_mid_close(tmp_path):
     assert len(zs) > 8 and zs == list(range(1, len(zs) + 1))
     assert verify(s).ok
     s.close()
+
+
+def test_the_text_report_speaks_the_shops_language(staffed):
+    from caja_tui.application import cash
+
+    cash.close_session(staffed, "ana", counted=50_000)
+    z = reports.z_report(staffed, currency="MXN", exponent=2, tz=UTC)
+    es = reports.render(z, "text", language="es")
+    assert "INFORME Z T01 #1" in es and "VENTAS NETAS" in es and "Gran total (perpetuo)" in es
+    en = reports.render(z, "text")
+    assert "Z REPORT T01 #1" in en and "NET SALES" in en
+    assert reports.render(z, "csv", language="es") == reports.render(z, "csv")  # machines read English keys

@@ -160,6 +160,9 @@ class CashScreen(CajaScreen):
     def action_pay_out(self) -> None:
         self.app.with_manager(_("pay cash out"), lambda manager: self._move("out", manager.id))
 
+    def _text(self, r) -> str:
+        return reports.render(r, "text", language=self.app.cfg.till.language)
+
     def _report_args(self) -> dict:
         return {"currency": self.app.cfg.till.currency, "exponent": self.app.cfg.till.currency_exponent,
                 "tz": self.app.tz}
@@ -167,12 +170,12 @@ class CashScreen(CajaScreen):
     def action_x_report(self) -> None:
         r = self.app.guard(lambda: reports.x_report(self.app.store, **self._report_args()), self)
         if r is not None:
-            self.app.push_screen(TextScreen(reports.render(r, "text"), title=_("X report")))
+            self.app.push_screen(TextScreen(self._text(r), title=_("X report")))
 
     def action_last_z(self) -> None:
         r = self.app.guard(lambda: reports.z_report(self.app.store, **self._report_args()), self)
         if r is not None:
-            self.app.push_screen(TextScreen(reports.render(r, "text"), title=_("Z report")))
+            self.app.push_screen(TextScreen(self._text(r), title=_("Z report")))
 
     def action_close(self) -> None:
         with self.app.store.read() as tx:
@@ -198,5 +201,5 @@ class CashScreen(CajaScreen):
         fmt = self.app.money
         head = _("Expected {expected}   counted {counted}   difference {diff}").format(
             expected=fmt(closed.expected or 0), counted=fmt(closed.counted or 0), diff=fmt(closed.difference or 0))
-        self.app.push_screen(TextScreen(head + "\n\n" + reports.render(r, "text"),
+        self.app.push_screen(TextScreen(head + "\n\n" + self._text(r),
                                         title=_("Z report #{z}").format(z=closed.z_number)))

@@ -55,7 +55,8 @@ class ReportsScreen(CajaScreen):
     def show(self, r: reports.Report, title: str) -> None:
         self.query_one("#report-title", Label).update(title)
         self.query_one("#chart", Static).update(self.chart(r))
-        self.query_one("#report-text", Static).update("\n" + reports.render(r, "text"))
+        text = reports.render(r, "text", language=self.app.cfg.till.language)
+        self.query_one("#report-text", Static).update("\n" + text)
 
     def show_day(self, day: datetime.date) -> None:
         r = self.app.guard(lambda: reports.day_report(self.app.store, day, **self._args()), self)
