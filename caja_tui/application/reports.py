@@ -260,7 +260,7 @@ def _text(r: Report, width: int = 42, *, language: str = "en") -> str:
         row(t["z_number"], str(r.z_number))
     row(f"{t['sales']} ({r.sales_count})", _m(r, r.gross))
     row(t["discounts"], _m(r, r.discounts))
-    row(f"{t['refunds']} ({r.refunds_count})", "-" + _m(r, r.refunds_total))
+    row(f"{t['refunds']} ({r.refunds_count})", ("-" if r.refunds_total else "") + _m(r, r.refunds_total))
     row(f"{t['voids']} ({r.voids_count})", _m(r, r.voids_total))
     row(t["net"], _m(r, r.net))
     out.append("-" * width)
@@ -274,7 +274,7 @@ def _text(r: Report, width: int = 42, *, language: str = "en") -> str:
         out.append("-" * width)
         row(t["float"], _m(r, r.opening_float))
         row(t["paid_in"], _m(r, r.paid_in))
-        row(t["paid_out"], "-" + _m(r, r.paid_out))
+        row(t["paid_out"], ("-" if r.paid_out else "") + _m(r, r.paid_out))
         row(t["expected"], _m(r, r.cash_expected))
         if r.cash_counted is not None:
             row(t["counted"], _m(r, r.cash_counted))
