@@ -55,3 +55,4 @@ def test_the_example_file_in_the_repository_is_valid_and_shows_the_defaults():
     example = Path(__file__).resolve().parents[2] / "config.example.toml"
     cfg = config.parse(example.read_bytes(), str(example))
     assert cfg.till == config.TillConfig() and cfg.sync == config.SyncConfig()
+    assert example.read_text() == config.render(config.Config())  # every key is in it, with its comment
