@@ -175,7 +175,9 @@ def _till(cfg: Config, store, worker, ask, fmt, exp) -> int:
 
 def _status(store, worker) -> str:
     """Never hidden: how many of this till's events have not reached the server."""
-    pending = store.count("SELECT COUNT(*) FROM event WHERE sync_status IN ('pending', 'syncing')")
+    from .sync.metrics import unsynced
+
+    pending = unsynced(store)
     if worker is None:
         return f"offline only, {pending} not synced"
     m = worker[0].metrics

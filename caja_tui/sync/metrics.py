@@ -72,14 +72,13 @@ def status(store: SqliteStore) -> SyncMetrics:
     return count_outbox(Outbox(store), SyncMetrics(**saved(store)))
 
 
-UNSYNCED_SQL = "SELECT COUNT(*) FROM event WHERE sync_status IN ('pending', 'syncing')"
 QUICK_LIMIT = 10_000
 
 
 def unsynced(store: SqliteStore, *, limit: int | None = None) -> int:
     """The status line's count: this till's events not yet on the server (an index range). With `limit`,
     counting stops there (a till offline for weeks has a long range: the exact count is taken elsewhere)."""
+    unsynced_rows = "SELECT 1 FROM event WHERE sync_status IN ('pending', 'syncing')"
     if limit is None:
-        return store.count(UNSYNCED_SQL)
-    return store.count("SELECT COUNT(*) FROM (SELECT 1 FROM event WHERE sync_status IN ('pending', 'syncing') "
-                       "LIMIT ?)", (limit,))
+        return store.count(f"SELECT COUNT(*) FROM ({unsynced_rows})")
+    return store.count(f"SELECT COUNT(*) FROM ({unsynced_rows} LIMIT ?)", (limit,))

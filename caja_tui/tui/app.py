@@ -8,6 +8,7 @@ import datetime
 import gc
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -251,12 +252,17 @@ class CajaApp(App):
 
     _printing = threading.Lock()  # one printing thread at a time: a receipt is never printed twice
 
+    def side_store(self) -> SqliteStore:
+        """A connection of its own to this till's database, for a worker thread (SQLite connections stay in
+        the thread that made them). Use it as a context manager: it closes itself."""
+        own = self.store
+        return SqliteStore(own.path, store_id=own.store_id, device_id=own.device_id).open()
+
     def _print_pending(self) -> None:
-        from ..bootstrap import open_store
         from ..printing import print_pending
 
         try:
-            with self._printing, open_store(self.cfg) as store:
+            with self._printing, self.side_store() as store:
                 _printed, error = print_pending(store, self.cfg.printer)
         except Exception as exc:  # noqa: BLE001 - the printer is best effort; the sale is already safe
             error = str(exc)
@@ -309,17 +315,14 @@ class CajaApp(App):
                          notice=self.notice)
 
     def _count_unsynced(self) -> None:
-        import sqlite3
+        from ..sync.metrics import unsynced
 
-        from ..sync.metrics import UNSYNCED_SQL
-
-        conn = sqlite3.connect(f"file:{self.store.path}?mode=ro", uri=True)
         try:
-            n = conn.execute(UNSYNCED_SQL).fetchone()[0]
-        except sqlite3.Error:
+            with self.side_store() as store:
+                n = unsynced(store)
+        except (StoreError, sqlite3.Error) as exc:  # busy or gone: the status line keeps "10000+" until the next change
+            log.warning("counting unsynced events: %s", exc)
             return
-        finally:
-            conn.close()
         self.call_from_thread(self._counted, n)
 
     def _counted(self, n: int) -> None:

@@ -70,10 +70,7 @@ class AuditScreen(CajaScreen):
         self.run_worker(lambda: self._fetch(filters), thread=True, exclusive=True, group="audit")
 
     def _fetch(self, filters: dict) -> None:
-        from ...store.sqlite import SqliteStore
-
-        own = self.app.store
-        with SqliteStore(own.path, store_id=own.store_id, device_id=own.device_id).open() as store:
+        with self.app.side_store() as store:
             with store.read() as tx:
                 rows = tx.event_log(limit=SHOWN, **filters)
         self.app.call_from_thread(self.show_rows, rows)
@@ -122,11 +119,10 @@ class AuditScreen(CajaScreen):
         self.run_worker(self._verify, thread=True, exclusive=True, group="verify")
 
     def _verify(self) -> None:
-        from ...bootstrap import open_store
         from ...store.maintenance import verify
 
         try:
-            with open_store(self.app.cfg) as store:
+            with self.app.side_store() as store:
                 report = verify(store)
                 store.set_meta("last_verify", json.dumps({
                     "at": self.app.clock(), "ok": report.ok, "events": report.events, "devices": report.devices,

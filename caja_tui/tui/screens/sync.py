@@ -57,11 +57,9 @@ class SyncScreen(CajaScreen):
             self.run_worker(self._gather, thread=True, exclusive=True, group="sync-figures")
 
     def _gather(self) -> None:
-        from ...store.sqlite import SqliteStore
         from ...sync.metrics import status
 
-        own = self.app.store
-        with SqliteStore(own.path, store_id=own.store_id, device_id=own.device_id).open() as store:
+        with self.app.side_store() as store:
             m = status(store)
             with store.read() as tx:
                 failed = tx.failed_events(50)
