@@ -42,57 +42,6 @@ def caja(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
                           env=_env(), timeout=timeout)
 
 
-class Server:
-    """`caja serve` (gunicorn) in its own process group, so a SIGKILL takes its workers down too."""
-
-    def __init__(self, db: Path, port: int, log: Path) -> None:
-        self.db, self.port, self.log = db, port, log
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        import requests
-
-        argv = [sys.executable, "-m", "caja_tui.cli", "serve", "--db", str(self.db), "--port", str(self.port),
-                "--workers", "2", "--log", str(self.log)]
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with open(self.log.with_suffix(".stderr"), "ab") as err:
-                self.proc = subprocess.Popen(argv, env=_env(), stdout=subprocess.DEVNULL, stderr=err,
-                                             start_new_session=True)
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    if requests.get(f"http://127.0.0.1:{self.port}/v1/health", timeout=1).status_code == 200:
-                        return
-                except requests.RequestException:
-                    time.sleep(0.1)
-            time.sleep(0.3)  # the port may still be held by a dying worker: try again
-        raise RuntimeError("caja serve did not come up within 30 s")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        # wait for the workers too: the next start must get the port
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _listening(self.port):
-            time.sleep(0.1)
-
-
-def _listening(port: int) -> bool:
-    import socket
-
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 class Till:
     def __init__(self, work: Path, device: str) -> None:
         self.device = device
@@ -162,11 +111,10 @@ class Report(Struct):
 def run(work: Path, *, tills: int = 3, seconds: float = 180, seed: int = 1, say=print) -> Report:
     from caja_tui.store.maintenance import read_model_digests
     from tests.faultproxy import FaultProxy
-    from tests.pg import free_port
+    from tests.server_proc import ServerProcess
 
     rnd = random.Random(seed)
-    server = Server(work / "server.db", free_port(), work / "server.jsonl")
-    server.start()
+    server = ServerProcess(str(work / "server.db"), workers=2, log=work / "server.jsonl").start()
     proxy = FaultProxy(server.port, seed=seed, stall_s=1.0,
                        weights={"pass": 6, "drop": 1, "reset": 1, "error500": 1, "stall": 0.3,
                                 "lose_response": 1, "duplicate": 1})
@@ -175,7 +123,7 @@ def run(work: Path, *, tills: int = 3, seconds: float = 180, seed: int = 1, say=
     devices = [f"T{i}" for i in range(1, tills + 1)]
     fleet = [Till(work, d) for d in devices]
     for i, t in enumerate(fleet):
-        token = server_enroll(server.db, t.device)
+        token = server.enroll(STORE, t.device)
         r = caja("--config", str(t.cfg), "init", "--store", STORE, "--device", t.device, "--server", url,
                  "--token", token, *(["--demo"] if i == 0 else []))
         assert r.returncode == 0, r.stderr
@@ -231,13 +179,7 @@ def run(work: Path, *, tills: int = 3, seconds: float = 180, seed: int = 1, say=
             t.stop_all()
         server.stop()
         proxy.stop()
-    return _check(work, fleet, server.db, seconds, counts, dict(proxy.seen), read_model_digests)
-
-
-def server_enroll(db: Path, device: str) -> str:
-    r = caja("serve", "--db", str(db), "enroll", "--store", STORE, "--device", device)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip().splitlines()[-1]
+    return _check(work, fleet, Path(server.db), seconds, counts, dict(proxy.seen), read_model_digests)
 
 
 def _sync_until_clean(t: Till, deadline: float) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -51,7 +53,9 @@ class ServerProcess:
         argv += ["--log", str(self.log)]
         # gunicorn's own messages go to a file too: a pipe nobody reads would block the server when full
         self.stderr_path = self.log.with_suffix(".stderr")
-        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("wb"))
+        # its own process group: a stop (or a SIGKILL in `make chaos`) takes gunicorn's workers down with it
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("ab"),
+                                     start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -63,11 +67,25 @@ class ServerProcess:
                 time.sleep(0.1)
         raise RuntimeError("caja serve did not answer within 30 s")
 
-    def stop(self) -> None:
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the server (SIGTERM, or `sig`: SIGKILL for a crash), workers included, and wait until its
+        port is free, so that `start()` can bring it back on the same port at once."""
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
             try:
-                self.proc.wait(timeout=15)
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _listening(self.port):
+            time.sleep(0.1)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
