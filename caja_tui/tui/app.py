@@ -80,6 +80,8 @@ class CajaApp(App):
         self.throughput: deque[float] = deque(maxlen=120)  # events a minute, one sample per status refresh
         self.notice = ""
         self._unsynced: int | str = 0
+        self._ticks = 0
+        self._seen_version: int | None = None  # PRAGMA data_version when the figures were last read
         self._approved_exit = False
         self.animation_level = "none"  # no animations: calm on a slow console, and ~0% CPU when idle
 
@@ -280,8 +282,9 @@ class CajaApp(App):
         from ..sync.metrics import QUICK_LIMIT, saved, unsynced
 
         version = self.store.count("PRAGMA data_version")
-        ticks = self._ticks = getattr(self, "_ticks", 0) + 1
-        if changed or version != getattr(self, "_seen_version", None):
+        self._ticks += 1
+        ticks = self._ticks
+        if changed or version != self._seen_version:
             self._seen_version = version
             self._figures = saved(self.store)
             quick = unsynced(self.store, limit=QUICK_LIMIT)

@@ -39,6 +39,7 @@ class AuditScreen(CajaScreen):
                              (_("Sync"), 8), (_("Hash"), 8)):
             t.add_column(title, width=width)
         self.rows: list[tuple] = []
+        self._typing = None  # the pause-in-typing timer of the filters
         self.show_chain_status()
         self.reload()
 
@@ -48,7 +49,7 @@ class AuditScreen(CajaScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         # typing a filter: look once the typing pauses, in the background (a rare type may mean reading
         # back through a million events)
-        if getattr(self, "_typing", None) is not None:
+        if self._typing is not None:
             self._typing.stop()
         self._typing = self.set_timer(0.3, self.reload)
 

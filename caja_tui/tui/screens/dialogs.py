@@ -19,6 +19,13 @@ from ..base import CajaModal
 from ..widgets import Entry
 
 
+def arrows_move(event, box: OptionList, has_items: bool) -> None:
+    """Up and Down move the list's highlight while the typing stays in the input line."""
+    if event.key in ("up", "down") and has_items:
+        event.stop()
+        box.action_cursor_down() if event.key == "down" else box.action_cursor_up()
+
+
 class AskScreen(CajaModal):
     """One question, one line of input. `parse` turns the text into the result or raises DomainError."""
 
@@ -73,10 +80,7 @@ class PinScreen(CajaModal):
         self.query_one("#pin", Input).focus()
 
     def on_key(self, event) -> None:
-        if event.key in ("up", "down") and self.people:
-            event.stop()
-            box = self.query_one("#people", OptionList)
-            box.action_cursor_down() if event.key == "down" else box.action_cursor_up()
+        arrows_move(event, self.query_one("#people", OptionList), bool(self.people))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.query_one("#pin", Input).focus()
@@ -295,10 +299,7 @@ class PickScreen(CajaModal):
         self.search(event.value)
 
     def on_key(self, event) -> None:
-        box = self.query_one("#results", OptionList)
-        if event.key in ("down", "up") and self.found:
-            event.stop()
-            box.action_cursor_down() if event.key == "down" else box.action_cursor_up()
+        arrows_move(event, self.query_one("#results", OptionList), bool(self.found))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         index = self.query_one("#results", OptionList).highlighted

@@ -57,6 +57,8 @@ class SalesScreen(CajaScreen):
                 yield Line(id="message")
 
     def on_mount(self) -> None:
+        self._row_cache: dict[tuple, tuple[str, str, str]] = {}  # a cart line's state -> its shown cells
+        self._customer_cache: tuple[str | None, str] = (None, "")  # customer id -> the line naming them
         self.cart = self.app.store.load_draft() or Cart()
         self.refresh_cart()
         self.show_parked()
@@ -71,7 +73,7 @@ class SalesScreen(CajaScreen):
     def _rows(self) -> list[tuple[str, str, str, str]]:
         """The cart's rows as shown; a line that did not change is not formatted again (a long cart stays
         as quick to scan into as a short one)."""
-        fmt, cache = self.app.money, self.__dict__.setdefault("_row_cache", {})
+        fmt, cache = self.app.money, self._row_cache
         rows = []
         for i, ln in enumerate(self.cart.lines, 1):
             key = (ln.name, ln.qty, ln.unit_price, ln.discount, ln.price_overridden)
@@ -109,7 +111,7 @@ class SalesScreen(CajaScreen):
         cid = self.cart.customer_id
         if not cid:
             return ""
-        if getattr(self, "_customer_cache", (None, ""))[0] != cid:
+        if self._customer_cache[0] != cid:
             with self.app.store.read() as tx:
                 c = tx.customer(cid)
             self._customer_cache = (cid, _("Customer: {name}").format(name=c["name"][:14]) if c else "")
