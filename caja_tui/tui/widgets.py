@@ -155,16 +155,6 @@ class CartView(Widget, can_focus=False):
         self.refresh()
 
 
-class ScanEntry(Entry):
-    """The sales screen's input line: a scanner types a dozen keys in a few milliseconds, and nobody listens
-    to each change, so no Changed message is sent for them (only Submitted, on Enter)."""
-
-    def post_message(self, message) -> bool:
-        if isinstance(message, Input.Changed):
-            return True
-        return super().post_message(message)
-
-
 class Line(Widget):
     """Text in a box of fixed size: changing it repaints this widget only. (Static.update lays the whole
     screen out again, which costs a scan ~20 ms on a small machine.)"""
@@ -181,8 +171,4 @@ class Line(Widget):
             self.refresh()
 
     def render(self) -> str:
-        return self._text
-
-    @property
-    def text(self) -> str:
         return self._text

@@ -14,7 +14,7 @@ from ...domain.cart import Cart
 from ...domain.errors import DomainError
 from ...i18n import N_, _
 from ..base import CajaScreen
-from ..widgets import CartView, Line, ScanEntry
+from ..widgets import CartView, Entry, Line
 from .dialogs import AskScreen, MenuScreen, PaymentScreen, PickScreen
 
 
@@ -40,7 +40,7 @@ class SalesScreen(CajaScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
-        yield ScanEntry(placeholder=_("scan, type a SKU, 3*SKU, or words to search; Enter"), id="entry")
+        yield Entry(placeholder=_("scan, type a SKU, 3*SKU, or words to search; Enter"), id="entry")
         with Horizontal(id="main"):
             with ContentSwitcher(initial="cart", id="left"):
                 yield CartView(("#", _("Qty"), _("Item"), _("Amount")), id="cart")
