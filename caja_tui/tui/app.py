@@ -226,8 +226,9 @@ class CajaApp(App):
     def receipt_text(self, receipt_no: str, width: int | None = None) -> str:
         with self.store.read() as tx:
             sale = tx.sale_by_receipt(receipt_no)
-        if sale is None:
-            return ""
+        return "" if sale is None else self._render_receipt(sale, width)
+
+    def _render_receipt(self, sale, width: int | None = None) -> str:
         return render_receipt(sale, shop_of(self.cfg), width=width or self.cfg.till.receipt_width, tz=self.tz,
                               cashier=self._name_of(sale.actor))
 
@@ -247,9 +248,7 @@ class CajaApp(App):
             sale = tx.sale(sale_id)
         if sale is None:
             return
-        text = render_receipt(sale, shop_of(self.cfg), width=self.cfg.till.receipt_width, tz=self.tz,
-                              cashier=self._name_of(sale.actor))
-        enqueue(self.store, text, sale_id=sale.id, drawer=any(p.method == "cash" for p in sale.payments))
+        enqueue(self.store, self._render_receipt(sale), sale_id=sale.id, drawer=any(p.method == "cash" for p in sale.payments))
         self.run_worker(self._print_pending, thread=True, group="printer")
 
     _printing = threading.Lock()  # one printing thread at a time: a receipt is never printed twice
