@@ -73,6 +73,7 @@ def test_overlapping_pushes_and_a_concurrent_reader(backend, tmp_path, request):
                     seen.extend(page["events"])
                     if not page["events"]:
                         return
+                    cursor = page["cursor"]  # events that landed since: go on from after them
 
         threads = [threading.Thread(target=pusher, args=(dev, k * 10 + j)) for j in range(2)
                    for k, dev in enumerate(tokens)]  # two pushers per device: the same events at the same time
