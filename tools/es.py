@@ -22,7 +22,14 @@ ES = {
     "Cash expected in the drawer": "Efectivo esperado en el cajón",
     "Cash session open": "Sesión de caja abierta",
     "Category": "Categoría",
-    "Chain CHECK FAILED {when}: {problem}": "Cadena con ERRORES {when}: {problem}",
+    "Chain CHECK FAILED {when}: the events are intact, but the tables built from them differ. "
+    "Run `caja rebuild`, then verify again.":
+        "Cadena con ERRORES {when}: los eventos están intactos, pero las tablas calculadas de ellos difieren. "
+        "Ejecute `caja rebuild` y verifique de nuevo.",
+    "Chain CHECK FAILED {when}: {count} problem(s) in the event log. Run `caja verify` for the list "
+    "and keep a copy of the database for the owner.":
+        "Cadena con ERRORES {when}: {count} problema(s) en el registro de eventos. Ejecute `caja verify` para "
+        "verlos y guarde una copia de la base de datos para el dueño.",
     "Chain: not verified yet. F5 verifies it (the till keeps working).":
         "Cadena: sin verificar. F5 la verifica (la caja sigue funcionando).",
     "Change in stock for {name} (e.g. -2 or 3)": "Cambio de existencias de {name} (p. ej. -2 o 3)",

@@ -295,6 +295,16 @@ CREATE TABLE archived_event (
 ) WITHOUT ROWID
 """
 
+# A count by denomination was stored in the order the cashier typed it, a rebuild writes it sorted: every
+# counted close made `caja verify` report a difference. Projections now write it sorted; this rewrites the
+# rows an older release wrote (SQLite orders text keys bytewise, as msgspec's order="sorted" does).
+V8 = """
+UPDATE cash_session SET denominations = (
+    SELECT json_group_object(key, value) FROM (SELECT key, value FROM json_each(cash_session.denominations)
+                                               ORDER BY key))
+WHERE denominations IS NOT NULL AND json_valid(denominations) AND denominations <> '{}'
+"""
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -313,6 +323,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "customers", V5, project_types=("customer.created", "customer.updated")),
     Migration(6, "the print queue", V6),
     Migration(7, "the event archive", V7),
+    Migration(8, "counts by denomination stored in canonical (sorted) order", V8),
 )
 LATEST = MIGRATIONS[-1].version
 

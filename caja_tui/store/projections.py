@@ -197,7 +197,7 @@ class Projector:
             case ev.CashSessionClosed():
                 self._rows(SQL_SESSION_CLOSE).append((
                     p.session_id, device_id, created_at, actor, p.counted, p.expected, p.difference,
-                    msgspec.json.encode(p.denominations).decode(), p.z_number, p.net_sales, p.grand_total))
+                    msgspec.json.encode(p.denominations, order="sorted").decode(), p.z_number, p.net_sales, p.grand_total))
             case ev.UserCreated():
                 self._user(p.user_id, ts, hlc, hlc, name=p.name, role=p.role, pin_hash=p.pin_hash, active=1)
             case ev.UserUpdated():

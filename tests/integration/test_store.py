@@ -400,3 +400,30 @@ def test_a_database_held_by_another_program_is_a_clear_error_not_a_hang(tmp_path
         holder.close()
     users.create_user(s, "system", name="Ana", role="manager", pin="1234")  # and works once it is free
     s.close()
+
+
+def test_a_session_closed_with_a_count_by_denomination_verifies(staffed):
+    _catalog(staffed)
+    _sell(staffed, tenders=[Tender(method="cash", amount=10_000)])
+    # typed the way a cashier counts: big notes first, so not in sorted order
+    cash.close_session(staffed, "ana", denominations={"50000": 1, "10000": 0, "1000": 9, "500": 2})
+    report = verify(staffed)
+    assert report.ok, report.problems
+
+
+def test_a_count_stored_unsorted_by_an_older_release_is_made_canonical(tmp_path):
+    path = tmp_path / "till.db"
+    s = make_store(path)
+    users.create_user(s, "system", name="Ana", role="manager", pin="1234", user_id="ana")
+    cash.open_session(s, "ana", 50_000)
+    cash.close_session(s, "ana", denominations={"50000": 1, "1000": 0})
+    with s.write():  # what release 7 left in the read model, and its schema version
+        s.conn.execute("""UPDATE cash_session SET denominations = '{"50000":1,"1000":0}'""")
+        s.conn.execute("PRAGMA user_version = 7")
+    assert not verify(s).ok
+    s.close()
+    s = make_store(path)
+    assert s.schema_version() == migrations.LATEST
+    assert s.conn.execute("SELECT denominations FROM cash_session").fetchone()[0] == '{"1000":0,"50000":1}'
+    assert verify(s).ok
+    s.close()

@@ -112,7 +112,7 @@ class AuditScreen(CajaScreen):
             label.update(_("Chain verified {when}: {events} events, tills: {devices}, no problems").format(
                 when=when, events=last["events"], devices=last["devices"]))
         else:
-            label.update(_("Chain CHECK FAILED {when}: {problem}").format(when=when, problem=last["problems"][0]))
+            label.update(_chain_failure(when, last["problems"]))
         label.set_class(not last["ok"], "error")
 
     def action_verify(self) -> None:
@@ -132,3 +132,12 @@ class AuditScreen(CajaScreen):
             self.app.call_from_thread(self.say, _("could not verify: {error}").format(error=exc), error=True)
             return
         self.app.call_from_thread(self.show_chain_status)
+
+
+def _chain_failure(when: str, problems: list[str]) -> str:
+    """What failed, in the screen's language, and what to do next (the full report is `caja verify`'s)."""
+    if all(p.startswith("read model ") for p in problems):
+        return _("Chain CHECK FAILED {when}: the events are intact, but the tables built from them differ. "
+                 "Run `caja rebuild`, then verify again.").format(when=when)
+    return _("Chain CHECK FAILED {when}: {count} problem(s) in the event log. Run `caja verify` for the list "
+             "and keep a copy of the database for the owner.").format(when=when, count=len(problems))
