@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..domain import rules
 from ..domain.errors import DomainError
 from ..domain.events import ADJUST_REASONS, MAX_QTY, StockAdjusted, StockCounted, StockReceived
+from .auth import require_manager
 from .ports import ProductView, Store, Tx
 
 
@@ -21,14 +23,17 @@ def _check_amount(value: int, *, low: int, what: str) -> None:
 
 
 def adjust_stock(store: Store, actor: str, product_id: str, delta: int, reason: str, note: str = "") -> int:
-    """Add or remove items for a reason (damaged, lost, ...). Returns the new stock."""
+    """Add or remove items for a reason (damaged, lost, found, ...). Returns the new stock.
+
+    The reason decides the sign (a loss takes away, a find adds); taking items away needs a manager."""
     if reason not in ADJUST_REASONS:
         raise DomainError("BAD_REASON", "reason must be one of: {reasons}", reasons=", ".join(ADJUST_REASONS),
                           field="reason")
-    if delta == 0:
-        raise DomainError("BAD_QTY", "an adjustment must change the stock", field="qty")
+    rules.check_adjustment(reason, delta)
     _check_amount(abs(delta), low=1, what="the adjustment")
     with store.transaction() as tx:
+        if delta < 0:
+            require_manager(tx, actor)
         _product(tx, product_id)
         tx.emit(StockAdjusted(product_id=product_id, delta=delta, reason=reason, note=note.strip()), actor)
         return tx.stock_of(product_id)

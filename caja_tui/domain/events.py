@@ -31,7 +31,7 @@ Code = Annotated[str, Meta(min_length=1, max_length=64)]
 Hex64 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
 PaymentMethod = Literal["cash", "card", "other"]
 Role = Literal["cashier", "manager"]
-AdjustReason = Literal["damaged", "lost", "theft", "expired", "correction", "supplier_return", "other"]
+AdjustReason = Literal["damaged", "lost", "theft", "expired", "supplier_return", "found", "correction", "other"]
 ADJUST_REASONS: tuple[str, ...] = AdjustReason.__args__  # type: ignore[attr-defined]
 
 

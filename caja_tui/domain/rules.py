@@ -15,6 +15,10 @@ from .money import BP, allocate, div_round, tax_added, tax_included
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 BARCODE_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 PAYMENT_METHODS = ("cash", "card", "other")
+# The reason of a stock adjustment decides its sign: these take items away, these add them; a correction or
+# "other" goes either way and is typed with its sign.
+REMOVING_REASONS = ("damaged", "lost", "theft", "expired", "supplier_return")
+ADDING_REASONS = ("found",)
 
 
 class Pricing(Struct, frozen=True, kw_only=True):
@@ -175,3 +179,19 @@ def denominations_total(counts: Mapping[str, int]) -> int:
             raise DomainError("BAD_COUNT", "the count of {face} must be zero or more", face=face)
         total += int(face) * n
     return total
+
+
+def adjustment_sign(reason: str) -> int:
+    """-1 when the reason takes items away, +1 when it adds them, 0 when the amount is typed with its sign."""
+    return -1 if reason in REMOVING_REASONS else 1 if reason in ADDING_REASONS else 0
+
+
+def check_adjustment(reason: str, delta: int) -> None:
+    """A loss never adds stock and a find never removes it (a typed sign that contradicts the reason)."""
+    sign = adjustment_sign(reason)
+    if delta == 0:
+        raise DomainError("BAD_QTY", "an adjustment must change the stock", field="qty")
+    if sign and (delta > 0) != (sign > 0):
+        raise DomainError("BAD_SIGN", "'{reason}' {direction} stock; the amount must be {expected}", reason=reason,
+                          direction="takes away" if sign < 0 else "adds",
+                          expected="negative" if sign < 0 else "positive", field="qty")

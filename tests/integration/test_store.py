@@ -427,3 +427,21 @@ def test_a_count_stored_unsorted_by_an_older_release_is_made_canonical(tmp_path)
     assert s.conn.execute("SELECT denominations FROM cash_session").fetchone()[0] == '{"1000":0,"50000":1}'
     assert verify(s).ok
     s.close()
+
+
+def test_the_reason_decides_the_sign_and_a_loss_needs_a_manager(staffed):
+    a, _b = _catalog(staffed)
+    with pytest.raises(DomainError) as e:
+        stock.adjust_stock(staffed, "ana", a.id, 2, "damaged")  # a loss never adds stock
+    assert e.value.code == "BAD_SIGN"
+    with pytest.raises(DomainError) as e:
+        stock.adjust_stock(staffed, "ana", a.id, -1, "found")
+    assert e.value.code == "BAD_SIGN"
+    with pytest.raises(DomainError) as e:
+        stock.adjust_stock(staffed, "luis", a.id, -1, "theft")  # a cashier cannot record a loss alone
+    assert e.value.code == "MANAGER_ONLY"
+    with pytest.raises(DomainError) as e:
+        stock.adjust_stock(staffed, "luis", a.id, -1, "correction")  # nor take stock away by another name
+    assert e.value.code == "MANAGER_ONLY"
+    assert stock.adjust_stock(staffed, "luis", a.id, 1, "found") == 11
+    assert stock.adjust_stock(staffed, "ana", a.id, -3, "theft") == 8

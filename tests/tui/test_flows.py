@@ -192,6 +192,40 @@ def test_a_stock_count_and_the_low_stock_filter(till):
                              ).fetchone() == (7,)
 
 
+def test_a_cashier_records_damaged_goods_and_a_manager_approves_the_loss(till):
+    app = make_app(till)
+    before = till.conn.execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
+                               ).fetchone()[0]
+
+    async def steps(pilot):
+        await sign_in(pilot, pin="0000")  # Luis, a cashier
+        await pilot.press("f3", *"ABA-01A")
+        await pilot.pause()
+        await pilot.press("enter")  # what to do with the highlighted product
+        await pilot.pause()
+        await pilot.press("a")  # adjust
+        await pilot.pause()
+        assert "Why does the stock change?" in screen_text(app)
+        await pilot.press("1")  # damaged
+        await pilot.pause()
+        assert "How many to take away (damaged)?" in screen_text(app)
+        await pilot.press("2")  # a cashier types how many broke, not a sign
+        await pilot.pause()
+        assert f"{before} -> {before - 2}" in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "Manager approval" in screen_text(app)
+        await pilot.press(*"1234", "enter")  # Ana approves the loss
+        await pilot.pause()
+        assert f"Arroz 1 kg: {before - 2} in stock" in screen_text(app)
+
+    drive(app, steps)
+    assert till.conn.execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
+                             ).fetchone() == (before - 2,)
+    row = till.conn.execute("SELECT actor, payload FROM event WHERE type = 'stock.adjusted'").fetchone()
+    assert row[0] == "ana" and '"delta":-2' in row[1] and '"reason":"damaged"' in row[1]
+
+
 def test_a_wrong_clock_is_shown_on_the_status_line(till):
     app = make_app(till, clock_ms=86_400_000)  # a Pi without a clock chip, booted in 1970
 

@@ -30,17 +30,24 @@ class AskScreen(CajaModal):
     """One question, one line of input. `parse` turns the text into the result or raises DomainError."""
 
     def __init__(self, question: str, *, parse: Callable[[str], Any] = str, default: str = "",
-                 placeholder: str = "", password: bool = False) -> None:
+                 placeholder: str = "", password: bool = False, preview: Callable[[str], str] | None = None) -> None:
+        """`preview(text)` is shown under the input as it is typed (what Enter would do), when given."""
         super().__init__()
         self.question, self.parse, self.default = question, parse, default
-        self.placeholder, self.password = placeholder, password
+        self.placeholder, self.password, self.preview = placeholder, password, preview
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.question)
             yield Entry(value=self.default, placeholder=self.placeholder, password=self.password, id="answer")
+            if self.preview is not None:
+                yield Label(self.preview(self.default), id="preview", classes="big")
             yield Label("", id="message", classes="error")
             yield Label(_("Enter: accept   Esc: cancel"), classes="hint")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if self.preview is not None:
+            self.query_one("#preview", Label).update(self.preview(event.value))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:

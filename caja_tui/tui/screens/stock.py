@@ -6,13 +6,16 @@ from textual.binding import Binding
 
 from ...application import stock
 from ...application.ports import ProductView
+from ...domain import rules
+from ...domain.errors import DomainError
 from ...domain.events import ADJUST_REASONS
 from ...i18n import N_, _
 from .dialogs import AskScreen, MenuScreen
 from .products import SHOWN, ListScreen
 
 REASON_LABELS = {"damaged": N_("damaged"), "lost": N_("lost"), "theft": N_("theft"), "expired": N_("expired"),
-                 "correction": N_("correction"), "supplier_return": N_("returned to the supplier"), "other": N_("other")}
+                 "supplier_return": N_("returned to the supplier"), "found": N_("found"),
+                 "correction": N_("correction"), "other": N_("other")}
 
 
 class StockScreen(ListScreen):
@@ -73,12 +76,38 @@ class StockScreen(ListScreen):
         items = [(str(i), _(REASON_LABELS[r]), r) for i, r in enumerate(ADJUST_REASONS, 1)]
 
         def reason_chosen(reason: str | None) -> None:
-            if reason is None:
-                return
-            self.app.push_screen(
-                AskScreen(_("Change in stock for {name} (e.g. -2 or 3)").format(name=p.name[:30]),
-                          parse=lambda t: self.app.parse_int(t.replace("+", ""), low=-1_000_000)),
-                lambda delta: delta is not None and self._done(p, self.app.guard(
-                    lambda: stock.adjust_stock(self.app.store, self.app.user.id, p.id, delta, reason), self)))
+            if reason is not None:
+                self.app.push_screen(self._amount_dialog(p, reason),
+                                     lambda delta: delta is not None and self._adjust(p, reason, delta))
 
         self.app.push_screen(MenuScreen(_("Why does the stock change?"), items), reason_chosen)
+
+    def _amount_dialog(self, p: ProductView, reason: str) -> AskScreen:
+        """How many, signed by the reason (a loss takes away whatever sign is typed); shows "24 -> 22"."""
+        sign = rules.adjustment_sign(reason)
+        question = {-1: _("How many to take away ({reason})?"), 1: _("How many to add ({reason})?"),
+                    0: _("Change in stock ({reason}), e.g. -2 or 3")}[sign].format(reason=_(REASON_LABELS[reason]))
+
+        def parse(text: str) -> int:
+            n = self.app.parse_int(text.replace("+", ""), low=-1_000_000)
+            return -abs(n) if sign < 0 else abs(n) if sign > 0 else n
+
+        def preview(text: str) -> str:
+            try:
+                delta = parse(text)
+            except DomainError:
+                return _("in stock now: {n}").format(n=p.stock)
+            return f"{p.stock} -> {p.stock + delta}"
+
+        return AskScreen(f"{p.name}\n{question}", parse=parse, preview=preview)
+
+    def _adjust(self, p: ProductView, reason: str, delta: int) -> None:
+        def write(actor_id: str) -> None:
+            self._done(p, self.app.guard(lambda: stock.adjust_stock(self.app.store, actor_id, p.id, delta, reason),
+                                         self))
+
+        if delta < 0:  # taking stock away (a loss, a theft) needs a manager
+            self.app.with_manager(_("take {n} of {name} out of stock").format(n=-delta, name=p.name[:30]),
+                                  lambda manager: write(manager.id))
+        else:
+            write(self.app.user.id)
