@@ -17,7 +17,7 @@ OUT = ROOT / "docs" / "screenshots"
 def main() -> int:
     import pytest
 
-    from caja_tui.demo import load_demo
+    from caja_tui.application.demo import load_demo
     from tests.conftest import StepClock, make_store
     from tests.tui.conftest import START_MS, make_app, sign_in
 

@@ -26,9 +26,9 @@ from ..application import cash
 from ..application.ports import UserView
 from ..application.receipts import render_receipt, shop_of
 from ..application.reports import zone
-from ..clockcheck import clock_problem
 from ..config import Config
 from ..domain.errors import DomainError
+from ..host.clockcheck import clock_problem
 from ..i18n import N_, _, error_text, money_style
 from ..store.sqlite import SqliteStore, StoreError
 from .base import translate_bindings
@@ -242,7 +242,7 @@ class CajaApp(App):
         holds up the counter. The screen says when it waits in the queue."""
         if self.cfg.printer.kind == "none":
             return
-        from ..printing import enqueue
+        from ..host.printing import enqueue
 
         with self.store.read() as tx:
             sale = tx.sale(sale_id)
@@ -260,7 +260,7 @@ class CajaApp(App):
         return SqliteStore(own.path, store_id=own.store_id, device_id=own.device_id).open()
 
     def _print_pending(self) -> None:
-        from ..printing import print_pending
+        from ..host.printing import print_pending
 
         try:
             with self._printing, self.side_store() as store:

@@ -219,7 +219,7 @@ def test_429_is_honoured_with_the_servers_retry_after(tmp_path):
 
 
 def test_a_100k_event_backlog_drains(tmp_path, server):
-    from caja_tui.bench import generate_events
+    from caja_tui.bench.figures import generate_events
 
     a = make_store(tmp_path / "A.db", device_id="A", store_id="bench")
     n = generate_events(a, 100_000, n_products=2000)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from caja_tui.bench_tui import bench_tui
+from caja_tui.bench.terminal import bench_tui
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pseudo-terminals and /proc: Linux")

@@ -9,7 +9,7 @@ from caja_tui.application.receipts import Shop, render_receipt
 from caja_tui.config import PrinterConfig
 from caja_tui.domain.cart import Cart
 from caja_tui.domain.events import Tender
-from caja_tui.printing import enqueue, print_pending, queued
+from caja_tui.host.printing import enqueue, print_pending, queued
 
 GS_V = b"\x1dV"  # ESC/POS: cut
 ESC_P = b"\x1bp"  # ESC/POS: pulse the cash drawer

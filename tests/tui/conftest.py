@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from caja_tui import i18n
-from caja_tui.clockcheck import clock_problem
+from caja_tui.application.demo import load_demo
 from caja_tui.config import Config, TillConfig
-from caja_tui.demo import load_demo
+from caja_tui.host.clockcheck import clock_problem
 from caja_tui.tui.app import CajaApp
 from tests.conftest import StepClock, make_store
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 
 from caja_tui.config import Config, PrinterConfig, TillConfig
-from caja_tui.printing import queued
+from caja_tui.host.printing import queued
 from caja_tui.tui.app import CajaApp
 from tests.tui.conftest import START_MS, drive, sign_in, trusted_clock
 

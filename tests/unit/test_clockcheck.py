@@ -1,7 +1,7 @@
 """The till's clock is trusted only when it can be: plausible, not behind the last sale, and on a machine
 without a clock chip only once network time has arrived."""
 
-from caja_tui.clockcheck import clock_problem
+from caja_tui.host.clockcheck import clock_problem
 
 NOW = 1_764_270_000_000
 

@@ -14,17 +14,17 @@ from __future__ import annotations
 import getpass
 import sys
 
-from .application import cash, sales, users
-from .application.ports import SaleView
-from .config import Config
-from .domain import money
-from .domain.cart import Cart
-from .domain.errors import DomainError
-from .domain.events import Tender
+from ..application import cash, sales, users
+from ..application.ports import SaleView
+from ..config import Config
+from ..domain import money
+from ..domain.cart import Cart
+from ..domain.errors import DomainError
+from ..domain.events import Tender
 
 
 def run_plain_till(cfg: Config) -> int:
-    from .bootstrap import open_store
+    from ..bootstrap import open_store
 
     exp = cfg.till.currency_exponent
     fmt = lambda v: money.format_money(v, exp)  # noqa: E731
@@ -50,7 +50,7 @@ def _start_sync(cfg: Config):
         return None
     import threading
 
-    from .bootstrap import build_sync, open_store
+    from ..bootstrap import build_sync, open_store
 
     sync_store = open_store(cfg)
     log_path = cfg.db_path.with_suffix(".sync.log")
@@ -175,7 +175,7 @@ def _till(cfg: Config, store, worker, ask, fmt, exp) -> int:
 
 def _status(store, worker) -> str:
     """Never hidden: how many of this till's events have not reached the server."""
-    from .sync.metrics import unsynced
+    from ..sync.metrics import unsynced
 
     pending = unsynced(store)
     if worker is None:
@@ -198,7 +198,7 @@ def _manager(store, ask):
 
 
 def _total(cart: Cart, include: bool) -> int:
-    from .domain.rules import price_sale
+    from ..domain.rules import price_sale
 
     return price_sale(cart.lines, cart.discount, include).total if cart.lines else 0
 
@@ -216,9 +216,9 @@ def _print(store, cfg: Config, sale: SaleView) -> None:
     """Queue the receipt (and the drawer kick of a cash sale) for the printer; never blocks the sale."""
     if cfg.printer.kind == "none":
         return
-    from .application.receipts import render_receipt, shop_of
-    from .application.reports import zone
-    from .printing import enqueue, print_pending
+    from ..application.receipts import render_receipt, shop_of
+    from ..application.reports import zone
+    from ..host.printing import enqueue, print_pending
 
     text = render_receipt(sale, shop_of(cfg), width=cfg.till.receipt_width, tz=zone(cfg.till.timezone))
     enqueue(store, text, sale_id=sale.id, drawer=any(p.method == "cash" for p in sale.payments))
@@ -228,7 +228,7 @@ def _print(store, cfg: Config, sale: SaleView) -> None:
 
 
 def _receipt(sale: SaleView, fmt, cfg: Config) -> None:
-    from .application.receipts import render_receipt, shop_of
-    from .application.reports import zone
+    from ..application.receipts import render_receipt, shop_of
+    from ..application.reports import zone
 
     print(render_receipt(sale, shop_of(cfg), width=cfg.till.receipt_width, tz=zone(cfg.till.timezone)))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .config import PrinterConfig
-from .store.sqlite import SqliteStore
+from ..config import PrinterConfig
+from ..store.sqlite import SqliteStore
 
 
 class PrinterUnavailable(Exception):

@@ -18,7 +18,7 @@ import time
 import zlib
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
 
 GOALS = {
     "checkout_p99_ms": "<= 5",
@@ -47,13 +47,13 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def _store(path: Path, device: str = "T01"):
-    from .store.sqlite import SqliteStore
+    from ..store.sqlite import SqliteStore
 
     return SqliteStore(path, store_id="bench", device_id=device).open()
 
 
 def _catalog_rows(n: int, seed: int = 1):
-    from .application.importing import ImportRow
+    from ..application.importing import ImportRow
 
     rnd = random.Random(seed)
     return [ImportRow(i + 2, f"SKU-{i:06d}", [f"750{i:010d}"], f"Product {i} {rnd.choice('ABCDEFGH')}",
@@ -62,7 +62,7 @@ def _catalog_rows(n: int, seed: int = 1):
 
 
 def bench_import(workdir: Path, n: int) -> dict:
-    from .application.importing import import_rows, parse_csv
+    from ..application.importing import import_rows, parse_csv
 
     rows = _catalog_rows(n)
     text = "sku,barcode,name,price,tax_rate,stock,category\n" + "".join(
@@ -78,10 +78,10 @@ def bench_import(workdir: Path, n: int) -> dict:
 
 
 def bench_checkout(workdir: Path, n_sales: int, n_products: int = 1000) -> dict:
-    from .application import cash, sales, users
-    from .application.importing import import_rows
-    from .domain.cart import Cart
-    from .domain.events import Tender
+    from ..application import cash, sales, users
+    from ..application.importing import import_rows
+    from ..domain.cart import Cart
+    from ..domain.events import Tender
 
     s = _store(workdir / "checkout.db")
     users.create_user(s, "system", name="Bench", role="manager", pin="1234", user_id="bench")
@@ -104,9 +104,9 @@ def bench_checkout(workdir: Path, n_sales: int, n_products: int = 1000) -> dict:
 
 def generate_events(store, n_events: int, *, n_products: int = 10_000, seed: int = 3) -> int:
     """Fill a till with a realistic history: products, stock, a cash session, and mostly sales (1-5 lines)."""
-    from .domain import rules
-    from .domain.cart import CartLine
-    from .domain.events import (
+    from ..domain import rules
+    from ..domain.cart import CartLine
+    from ..domain.events import (
         CashSessionOpened,
         ProductCreated,
         SaleCreated,
@@ -116,7 +116,7 @@ def generate_events(store, n_events: int, *, n_products: int = 10_000, seed: int
         Tender,
         UserCreated,
     )
-    from .domain.ids import uuid7
+    from ..domain.ids import uuid7
 
     rnd = random.Random(seed)
     made = 0
@@ -165,11 +165,11 @@ def bench_z_report(workdir: Path, n_sales: int = 5000) -> dict:
     """A Z report over a day of n sales (1-5 lines, some mixed payments and refunds)."""
     import datetime as dt
 
-    from .application import cash, reports
-    from .domain import rules
-    from .domain.cart import CartLine
-    from .domain.events import SaleCreated, Tender, UserCreated
-    from .domain.ids import uuid7
+    from ..application import cash, reports
+    from ..domain import rules
+    from ..domain.cart import CartLine
+    from ..domain.events import SaleCreated, Tender, UserCreated
+    from ..domain.ids import uuid7
 
     s = _store(workdir / "z.db")
     with s.transaction() as tx:
@@ -198,7 +198,7 @@ def bench_z_report(workdir: Path, n_sales: int = 5000) -> dict:
 
 
 def bench_events(workdir: Path, n_events: int) -> dict:
-    from .store.maintenance import rebuild
+    from ..store.maintenance import rebuild
 
     path = workdir / "events.db"
     s = _store(path)
@@ -222,7 +222,7 @@ def bench_events(workdir: Path, n_events: int) -> dict:
         times.append((time.perf_counter() - t1) * 1000)
         assert len(rows) == 50
     # the archive: every event synced and old enough, into compressed chunks
-    from .store.archive import archive
+    from ..store.archive import archive
 
     conn.execute("UPDATE event SET sync_status = 'synced'")
     a = archive(s, 0)
@@ -264,7 +264,7 @@ def _serve(db: str, port: int, workers: int = 2):
 
 
 def _enroll(db: str, store: str, device: str) -> str:
-    from .server.run import enroll_token
+    from ..server.run import enroll_token
 
     return enroll_token(db, store, device)
 
@@ -294,7 +294,7 @@ def bench_server_backend(db: str, backlogs: dict[str, list[dict]], *, measure_si
     import msgspec
     import requests
 
-    from .server.devcluster import free_port
+    from ..server.devcluster import free_port
 
     out: dict = {}
     port = free_port()
@@ -356,7 +356,7 @@ def bench_server(workdir: Path, n_events: int, rounds: int) -> dict:
     out.update({k: v for k, v in sqlite_figs.items() if k != "push_events_per_s"})
     out["push_events_per_s_sqlite"] = sqlite_figs["push_events_per_s"]
     try:
-        from .server.devcluster import Cluster
+        from ..server.devcluster import Cluster
 
         cluster = Cluster().start()
     except Exception as exc:  # noqa: BLE001 - no PostgreSQL here: say so, measure the rest
@@ -377,14 +377,14 @@ def bench_sync(workdir: Path, n_events: int) -> dict:
         import falcon  # noqa: F401
     except ImportError:
         return {"sync_note": "the server extra is not installed (pip install 'caja[server]')"}
-    from .application import cash, sales, users
-    from .application.importing import import_rows
-    from .domain.cart import Cart
-    from .domain.events import Tender
-    from .server.devcluster import free_port
-    from .sync.engine import SyncEngine
-    from .sync.restore import restore
-    from .sync.transport import Transport
+    from ..application import cash, sales, users
+    from ..application.importing import import_rows
+    from ..domain.cart import Cart
+    from ..domain.events import Tender
+    from ..server.devcluster import free_port
+    from ..sync.engine import SyncEngine
+    from ..sync.restore import restore
+    from ..sync.transport import Transport
 
     db = str(workdir / "sync-server.db")
     port = free_port()
@@ -439,7 +439,7 @@ def bench_sync(workdir: Path, n_events: int) -> dict:
 
 
 def bench_tui(work: Path, **kw) -> dict:
-    from .bench_tui import bench_tui as run
+    from .terminal import bench_tui as run
 
     return run(work, **kw)
 

@@ -93,8 +93,8 @@ def _peak_rss_mb(pid: int) -> float:
 def build_till(work: Path, n_events: int, n_products: int) -> Path:
     """A till file with a history of `n_events` over `n_products` products, a manager (PIN 1234) and an open
     session; returns its config file."""
-    from .application.users import create_user
-    from .bench import _store, generate_events
+    from ..application.users import create_user
+    from .figures import _store, generate_events
 
     db = work / "tui.db"
     s = _store(db)

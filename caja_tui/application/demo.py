@@ -5,9 +5,9 @@ Demo PINs (the README gives them): manager Ana 1234, cashier Luis 0000.
 
 from __future__ import annotations
 
-from .application.importing import ImportRow, import_rows
-from .application.users import create_user
-from .store.sqlite import SqliteStore
+from .importing import ImportRow, import_rows
+from .ports import Store
+from .users import create_user
 
 MANAGER = ("Ana", "1234")
 CASHIER = ("Luis", "0000")
@@ -70,7 +70,7 @@ def demo_rows() -> list[ImportRow]:
     return rows
 
 
-def load_demo(store: SqliteStore) -> bool:
+def load_demo(store: Store) -> bool:
     """Load the demo catalog and users into an empty till; returns False if the till already has data."""
     with store.read() as tx:
         if tx.count_products() or tx.count_users():

@@ -10,8 +10,8 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, config
-from .domain.errors import DomainError
+from .. import __version__, config
+from ..domain.errors import DomainError
 
 
 class CliError(Exception):
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("caja: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: log it, say it calmly
-        from .store.sqlite import StoreError
+        from ..store.sqlite import StoreError
 
         if isinstance(exc, StoreError):
             print(f"caja: {exc}", file=sys.stderr)
@@ -209,7 +209,7 @@ def _run(args: argparse.Namespace) -> int:
     if command == "init":
         return cmd_init(args, cfg_path)
     if command == "bench":
-        from .bench import run_bench
+        from ..bench.figures import run_bench
 
         return run_bench(json_out=args.json, quick=args.quick, workdir=args.dir)
     if command == "serve":
@@ -249,7 +249,7 @@ def _run(args: argparse.Namespace) -> int:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             # no terminal to draw the screens on (a pipe, a script): the line-mode till reads the same input
             print("caja: not a terminal; starting the line-mode till (`caja line`)", file=sys.stderr)
-            from .plain import run_plain_till
+            from ..tui.line import run_plain_till
 
             return run_plain_till(cfg)
         # Peewee looks for every database driver it knows when imported; a till only ever opens SQLite, and
@@ -259,18 +259,18 @@ def _run(args: argparse.Namespace) -> int:
         # Textual paints at most MAX_FPS frames a second and a change waits for the next frame; the till has
         # no animation, so a short frame period costs nothing idle and takes ~15 ms off every scan.
         os.environ.setdefault("TEXTUAL_FPS", "240")
-        from .tui.app import run_tui
+        from ..tui.app import run_tui
 
         return run_tui(cfg, kiosk=getattr(args, "kiosk", False) or cfg.till.kiosk)
     if command == "line":
-        from .plain import run_plain_till
+        from ..tui.line import run_plain_till
 
         return run_plain_till(cfg)
     raise CliError(f"unknown command {command}")
 
 
 def _open(cfg: config.Config):
-    from .bootstrap import open_store
+    from ..bootstrap import open_store
 
     return open_store(cfg, create=False)
 
@@ -314,12 +314,12 @@ def cmd_init(args: argparse.Namespace, cfg_path: str | None) -> int:
         print(f"config: wrote {path}")
     if cfg.sync.server_url and cfg.sync.token:
         _check_enrollment(cfg)
-    from .bootstrap import open_store
+    from ..bootstrap import open_store
 
     with open_store(cfg, create=True) as store:
         print(f"database: {store.path} (schema {store.schema_version()})")
         if args.demo:
-            from .demo import CASHIER, MANAGER, load_demo
+            from ..application.demo import CASHIER, MANAGER, load_demo
 
             if load_demo(store):
                 with store.read() as tx:
@@ -331,7 +331,7 @@ def cmd_init(args: argparse.Namespace, cfg_path: str | None) -> int:
         with store.read() as tx:
             has_users = tx.count_users() > 0
         if not has_users and (args.manager or interactive):
-            from .application.users import create_user
+            from ..application.users import create_user
 
             name = args.manager or _ask("The first manager's name", "")
             if name:
@@ -344,7 +344,7 @@ def cmd_init(args: argparse.Namespace, cfg_path: str | None) -> int:
 
 def _check_enrollment(cfg: config.Config) -> None:
     """Tell the installer at once whether the server knows this till's token (the till works either way)."""
-    from .sync.transport import Transport, TransportError
+    from ..sync.transport import Transport, TransportError
 
     try:
         me = Transport(cfg.sync.server_url, cfg.sync.token, timeout=(3.0, 5.0)).devices_me()
@@ -382,7 +382,7 @@ def cmd_sync(cfg: config.Config, *, once: bool, log: str | None = None) -> int:
     import signal
     import threading
 
-    from .bootstrap import build_sync
+    from ..bootstrap import build_sync
 
     if not cfg.sync.server_url:
         raise CliError("no [sync] server_url in the config: this till works offline only")
@@ -427,7 +427,7 @@ def _sync_lock(cfg: config.Config, *, wait: bool):
 def cmd_status(cfg: config.Config) -> int:
     import datetime
 
-    from .sync.engine import status
+    from ..sync.engine import status
 
     with _open(cfg) as store:
         m = status(store)
@@ -459,7 +459,7 @@ def _age(seconds: float) -> str:
 def cmd_report(cfg: config.Config, args: argparse.Namespace) -> int:
     import datetime
 
-    from .application import reports
+    from ..application import reports
 
     tz = reports.zone(cfg.till.timezone)
     money = {"currency": cfg.till.currency, "exponent": cfg.till.currency_exponent, "tz": tz}
@@ -491,7 +491,7 @@ def ask_pin(prompt: str = "PIN") -> str:
 
 
 def cmd_users(cfg: config.Config, args: argparse.Namespace) -> int:
-    from .application import users
+    from ..application import users
 
     with _open(cfg) as store:
         match args.users_command:
@@ -518,8 +518,8 @@ def cmd_users(cfg: config.Config, args: argparse.Namespace) -> int:
 def cmd_customers(cfg: config.Config, args: argparse.Namespace) -> int:
     import datetime
 
-    from .application import customers
-    from .domain.money import format_money
+    from ..application import customers
+    from ..domain.money import format_money
 
     fields = {k: getattr(args, k, None) for k in ("name", "tax_id", "phone", "email")}
     fields = {k: v for k, v in fields.items() if v is not None}
@@ -559,8 +559,8 @@ def _date(value: str | None, flag: str):
 
 
 def cmd_export(cfg: config.Config, args: argparse.Namespace) -> int:
-    from .application.export import export
-    from .application.reports import zone
+    from ..application.export import export
+    from ..application.reports import zone
 
     days = {"start": _date(args.start, "--from"), "end": _date(args.end, "--to")}
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
@@ -578,7 +578,7 @@ def cmd_export(cfg: config.Config, args: argparse.Namespace) -> int:
 def cmd_print_queue(cfg: config.Config, *, retry: bool) -> int:
     import datetime
 
-    from .printing import print_pending, queued
+    from ..host.printing import print_pending, queued
 
     with _open(cfg) as store:
         if retry:
@@ -593,9 +593,9 @@ def cmd_print_queue(cfg: config.Config, *, retry: bool) -> int:
 
 
 def cmd_receipt(cfg: config.Config, receipt_no: str, width: int | None, *, to_printer: bool = False) -> int:
-    from .application.receipts import render_receipt, shop_of
-    from .application.reports import zone
-    from .application.sales import find_sale
+    from ..application.receipts import render_receipt, shop_of
+    from ..application.reports import zone
+    from ..application.sales import find_sale
 
     with _open(cfg) as store:
         sale = find_sale(store, receipt_no)
@@ -605,7 +605,7 @@ def cmd_receipt(cfg: config.Config, receipt_no: str, width: int | None, *, to_pr
                           cashier=user.name if user else None, reprint=True)
     sys.stdout.write(text)
     if to_printer:
-        from .printing import enqueue, print_pending
+        from ..host.printing import enqueue, print_pending
 
         with _open(cfg) as store:
             enqueue(store, text, sale_id=sale.id)
@@ -620,12 +620,12 @@ def cmd_conflicts(cfg: config.Config, args: argparse.Namespace) -> int:
     import datetime
     import getpass
 
-    from .store.outbox import Outbox
+    from ..store.outbox import Outbox
 
     with _open(cfg) as store:
         if args.conflicts_command == "resolve":
-            from .application.conflicts import resolve_conflict
-            from .application.users import authenticate
+            from ..application.conflicts import resolve_conflict
+            from ..application.users import authenticate
 
             pin = os.environ.get("CAJA_MANAGER_PIN") or getpass.getpass(f"PIN of {args.manager}: ")
             authenticate(store, args.manager, pin)
@@ -645,8 +645,8 @@ def cmd_conflicts(cfg: config.Config, args: argparse.Namespace) -> int:
 
 
 def cmd_restore(cfg: config.Config, server: str, token: str) -> int:
-    from .sync.restore import restore
-    from .sync.transport import Transport, TransportError
+    from ..sync.restore import restore
+    from ..sync.transport import Transport, TransportError
 
     transport = Transport(server, token)
     try:
@@ -663,7 +663,7 @@ def cmd_install_service(args: argparse.Namespace, cfg_path: str | None) -> int:
     import getpass
     import pwd
 
-    from . import services
+    from ..host import services
 
     user = args.user or os.environ.get("SUDO_USER") or getpass.getuser()
     try:
@@ -680,7 +680,7 @@ def cmd_install_service(args: argparse.Namespace, cfg_path: str | None) -> int:
             raise CliError(f"{path} has no [sync] server_url: this till works offline, there is nothing to sync")
         kw.update(config=str(path.resolve()), tty=args.tty)
     else:
-        from .server import run
+        from ..server import run
 
         kw.update(db=args.db or run.default_db(), host=args.host, port=args.port, workers=args.workers)
     if args.print:
@@ -709,7 +709,7 @@ def cmd_install_service(args: argparse.Namespace, cfg_path: str | None) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
-        from .server import run
+        from ..server import run
     except ImportError as exc:
         raise CliError(f"the server needs its extra: pip install 'caja[server]' ({exc.name} is missing)") from None
     import re
@@ -733,7 +733,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_import(cfg: config.Config, file: str) -> int:
-    from .application.importing import ImportError_, import_rows, parse_csv
+    from ..application.importing import ImportError_, import_rows, parse_csv
 
     path = Path(file)
     try:
@@ -762,7 +762,7 @@ def cmd_import(cfg: config.Config, file: str) -> int:
 
 
 def cmd_archive(cfg: config.Config, days: int, *, vacuum: bool) -> int:
-    from .store.archive import archive
+    from ..store.archive import archive
 
     if days < 0:
         raise CliError("--older-than-days must be 0 or more")
@@ -787,7 +787,7 @@ def _file_size(path: Path) -> int:
 
 
 def cmd_rebuild(cfg: config.Config) -> int:
-    from .store.maintenance import rebuild
+    from ..store.maintenance import rebuild
 
     with _open(cfg) as store:
         r = rebuild(store)
@@ -797,7 +797,7 @@ def cmd_rebuild(cfg: config.Config) -> int:
 
 
 def cmd_verify(cfg: config.Config) -> int:
-    from .store.maintenance import verify
+    from ..store.maintenance import verify
 
     t0 = time.perf_counter()
     with _open(cfg) as store:
@@ -812,7 +812,3 @@ def cmd_verify(cfg: config.Config) -> int:
         print(f"PROBLEM: {problem}")
     print(f"verify failed: {len(report.problems)} problem(s) in {cfg.db_path}")
     return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
