@@ -310,19 +310,38 @@ def test_remote_events_apply_once(tmp_path, staffed):
 def test_after_a_restart_new_events_come_after_every_remote_event_seen(tmp_path):
     from caja_tui.domain.clock import pack
 
-    early = StepClock(1_000_000)  # this till's clock is far behind (no RTC)
+    behind = 1_764_270_000_000 - 120_000  # this till's clock is two minutes behind the other's
     a = make_store(tmp_path / "a.db", device_id="A", wall=StepClock(1_764_270_000_000))
     users.create_user(a, "system", name="Ana", role="manager", pin="1234", user_id="ana")
     remote = list(a.iter_events())
     a.close()
-    b = make_store(tmp_path / "b.db", device_id="B", wall=early)
+    b = make_store(tmp_path / "b.db", device_id="B", wall=StepClock(behind))
     b.apply_remote(remote)
     b.close()
-    b = make_store(tmp_path / "b.db", device_id="B", wall=early)
+    b = make_store(tmp_path / "b.db", device_id="B", wall=StepClock(behind))
     p = products.create_product(b, "ana", sku="X", name="X", price=1, tax_rate=0)
     hlc = b.conn.execute("SELECT hlc FROM event WHERE device_id = 'B'").fetchone()[0]
     assert hlc > max(e.hlc for e in remote) >= pack(1_764_270_000_000)
     assert p.updated_hlc == hlc
+    b.close()
+
+
+def test_a_remote_clock_far_ahead_does_not_drag_this_till_into_the_future(tmp_path):
+    from caja_tui.domain.clock import wall_of
+
+    now = 1_764_270_000_000
+    a = make_store(tmp_path / "a.db", device_id="A", wall=StepClock(now + 86_400_000))  # a day ahead
+    users.create_user(a, "system", name="Ana", role="manager", pin="1234", user_id="ana")
+    remote = list(a.iter_events())
+    a.close()
+    b = make_store(tmp_path / "b.db", device_id="B", wall=StepClock(now))
+    b.apply_remote(remote)
+    b.observe_time(now + 100 * 365 * 86_400_000)  # a server a century ahead
+    b.close()
+    b = make_store(tmp_path / "b.db", device_id="B", wall=StepClock(now))  # and after a restart
+    products.create_product(b, "ana", sku="X", name="X", price=1, tax_rate=0)
+    hlc = b.conn.execute("SELECT hlc FROM event WHERE device_id = 'B'").fetchone()[0]
+    assert now <= wall_of(hlc) <= now + 5 * 60_000 + 1000
     b.close()
 
 

@@ -54,3 +54,25 @@ def test_uuid7_is_a_valid_version_7_uuid_ordered_by_time():
         u = uuid.UUID(x)
         assert u.version == 7 and u.variant == uuid.RFC_4122 and str(u) == x
     assert a < b and uuid7(1000) != a
+
+
+def test_a_remote_stamp_never_drags_the_clock_more_than_five_minutes_ahead():
+    w = Wall(1_764_270_000_000)
+    c = HybridClock(w)
+    assert c.observe(pack(w.t + 60_000)) is True  # a minute ahead: taken as it is
+    assert wall_of(c.tick()) == w.t + 60_000
+    assert c.observe((1 << 63) - 1) is False  # a hostile or broken stamp: bounded, no overflow later
+    stamp = c.tick()
+    assert wall_of(stamp) <= w.t + 5 * 60_000 + 1 and stamp < (1 << 63)
+    assert c.observe(pack(w.t + 100 * 365 * 86_400_000)) is False  # a server a century ahead
+    assert wall_of(c.tick()) <= w.t + 5 * 60_000 + 1
+
+
+def test_the_own_chain_keeps_the_clock_monotonic_even_beyond_the_bound():
+    w = Wall(1_764_270_000_000)
+    c = HybridClock(w)
+    own = c.tick()
+    w.t = 0  # the Pi rebooted in 1970: its own last stamp still orders what comes next
+    c2 = HybridClock(w)
+    c2.follow(own)
+    assert c2.tick() > own
