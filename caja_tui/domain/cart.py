@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from msgspec import Struct
 
+from .checks import check_discount, check_price, check_qty
 from .errors import DomainError
-from .events import MAX_LINES, MAX_QTY
+from .events import MAX_LINES
 
 
 class CartLine(Struct, kw_only=True):
@@ -56,8 +57,6 @@ class Cart(Struct, kw_only=True):
         line.discount = amount
 
     def override_price(self, index: int, unit_price: int) -> None:
-        from .rules import check_price
-
         check_price(unit_price)
         line = self._line(index)
         line.unit_price, line.price_overridden = unit_price, True
@@ -75,15 +74,3 @@ class Cart(Struct, kw_only=True):
     def is_empty(self) -> bool:
         return not self.lines
 
-
-def check_qty(qty: int) -> None:
-    if not isinstance(qty, int) or not 1 <= qty <= MAX_QTY:
-        raise DomainError("BAD_QTY", "quantity must be a whole number from 1 to {MAX_QTY}", MAX_QTY=MAX_QTY, field="qty")
-
-
-def check_discount(amount: int, line_total: int, *, what: str) -> None:
-    if amount < 0:
-        raise DomainError("BAD_DISCOUNT", "a discount cannot be negative", field="discount")
-    if amount > line_total:
-        raise DomainError("DISCOUNT_TOO_BIG", "the line discount cannot be more than the line itself" if what == "line"
-                          else "the sale discount cannot be more than the sale itself", field="discount")

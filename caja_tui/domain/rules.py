@@ -7,10 +7,11 @@ from collections.abc import Mapping, Sequence
 
 from msgspec import Struct
 
-from .cart import CartLine, check_discount, check_qty
+from .cart import CartLine
+from .checks import check_discount, check_price, check_qty, check_tax_rate
 from .errors import DomainError
-from .events import MAX_LINES, MAX_PRICE, MAX_TEXT, RefundLine, SaleLine, Tender
-from .money import BP, allocate, div_round, tax_added, tax_included
+from .events import MAX_LINES, MAX_TEXT, RefundLine, SaleLine, Tender
+from .money import allocate, div_round, tax_added, tax_included
 
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 BARCODE_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
@@ -28,16 +29,6 @@ class Pricing(Struct, frozen=True, kw_only=True):
     tax: int
     total: int
     taxes_by_rate: dict[int, int]
-
-
-def check_price(price: int, *, field: str = "price") -> None:
-    if not isinstance(price, int) or not 0 <= price <= MAX_PRICE:
-        raise DomainError("BAD_PRICE", "price must be between 0 and {MAX_PRICE} minor units", MAX_PRICE=MAX_PRICE, field=field)
-
-
-def check_tax_rate(rate_bp: int) -> None:
-    if not isinstance(rate_bp, int) or not 0 <= rate_bp <= BP:
-        raise DomainError("BAD_TAX_RATE", "tax rate must be between 0 and 100 %", field="tax_rate")
 
 
 def check_product_fields(fields: Mapping[str, object]) -> None:
