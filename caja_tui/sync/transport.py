@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,8 @@ from ..protocol import MSGPACK, DeviceMe, Health, PullResponse, PushResponse, Re
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 20.0
+MAX_ANSWER = 16 * 1024 * 1024  # PROTOCOL.md "Trust", Sizes: on the wire and once inflated
+_CHUNK = 64 * 1024
 
 
 class TransportError(Exception):
@@ -48,15 +51,16 @@ class Transport:
         try:
             r = self.session.request(method, self.base + path, data=body, params=params, headers=headers,
                                      timeout=self.timeout, stream=True)
-            raw = r.raw.read(decode_content=False)
+            try:
+                raw = _read_bounded(r)
+            except TransportError:
+                r.close()  # the rest of an oversized answer is never read
+                raise
         except (requests.RequestException, OSError) as exc:
             raise TransportError(f"network: {exc.__class__.__name__}") from None
         self.bytes_received += len(raw)
         if r.headers.get("Content-Encoding") == "gzip":
-            try:
-                raw = gzip.decompress(raw)
-            except (OSError, EOFError):
-                raise TransportError("network: a truncated answer") from None
+            raw = _inflate_bounded(raw)
         if r.status_code == 200:
             return raw
         message = _error_message(raw)
@@ -90,6 +94,35 @@ class Transport:
 
     def devices_me(self) -> DeviceMe:
         return msgspec.msgpack.decode(self._call("GET", "/devices/me"), type=DeviceMe)
+
+
+def _read_bounded(r: requests.Response) -> bytes:
+    """The answer's bytes as sent, refused (a network error: retried later) past MAX_ANSWER, without ever
+    holding more than that in memory."""
+    declared = r.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER:
+        raise TransportError(f"network: an answer of {int(declared)} bytes, over the {MAX_ANSWER} allowed")
+    parts, size = [], 0
+    while chunk := r.raw.read(_CHUNK, decode_content=False):
+        size += len(chunk)
+        if size > MAX_ANSWER:
+            raise TransportError(f"network: an answer over the {MAX_ANSWER} bytes allowed")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _inflate_bounded(raw: bytes) -> bytes:
+    """gzip inflated to at most MAX_ANSWER bytes: a small answer that inflates to gigabytes is refused."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(raw, MAX_ANSWER)
+    except zlib.error:
+        raise TransportError("network: an answer that is not valid gzip") from None
+    if inflater.unconsumed_tail:
+        raise TransportError(f"network: an answer that inflates beyond the {MAX_ANSWER} bytes allowed")
+    if not inflater.eof:
+        raise TransportError("network: a truncated answer")
+    return out
 
 
 def _msgpackable(e: dict[str, Any]) -> dict[str, Any]:
