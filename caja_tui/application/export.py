@@ -15,12 +15,13 @@ import msgspec
 
 from ..domain import money
 from .importing import COLUMNS
+from .ports import ExportSource
 from .reports import day_bounds
 
 What = Literal["sales", "products", "stock", "events"]
 
 
-def export(store, what: What, fmt: Literal["csv", "jsonl"], *, exponent: int, tz: dt.tzinfo,
+def export(store: ExportSource, what: What, fmt: Literal["csv", "jsonl"], *, exponent: int, tz: dt.tzinfo,
            start: dt.date | None = None, end: dt.date | None = None) -> Iterator[str]:
     """Yield the export text in pieces (a large history never sits in memory whole)."""
     lo = day_bounds(start, tz)[0] if start else 0
@@ -44,51 +45,31 @@ def export(store, what: What, fmt: Literal["csv", "jsonl"], *, exponent: int, tz
     yield buf.getvalue()
 
 
-def _products(store, *, exponent: int, **_) -> Iterator:
+def _products(store: ExportSource, *, exponent: int, **_) -> Iterator:
     yield list(COLUMNS)
-    for sku, barcodes, name, price, rate, qty, category in store.conn.execute(
-            "SELECT p.sku, COALESCE(p.barcodes, '[]'), p.name, p.price, p.tax_rate, COALESCE(s.qty, 0), "
-            "COALESCE(p.category, '') FROM product p LEFT JOIN stock s ON s.product_id = p.id "
-            "WHERE p.created_hlc > 0 AND p.deleted IS NULL ORDER BY p.sku"):
+    for sku, barcodes, name, price, rate, qty, category in store.products_for_export():
         yield [sku, "|".join(msgspec.json.decode(barcodes)), name, money.format_money(price, exponent),
                money.format_rate(rate), qty, category]
 
 
-def _stock(store, **_) -> Iterator:
+def _stock(store: ExportSource, **_) -> Iterator:
     yield ["sku", "name", "stock"]
-    yield from store.conn.execute(
-        "SELECT p.sku, p.name, COALESCE(s.qty, 0) FROM product p LEFT JOIN stock s ON s.product_id = p.id "
-        "WHERE p.created_hlc > 0 AND p.deleted IS NULL ORDER BY p.sku")
+    yield from store.stock_levels()
 
 
-def _sales(store, *, exponent: int, tz: dt.tzinfo, lo: int, hi: int) -> Iterator:
+def _sales(store: ExportSource, *, exponent: int, tz: dt.tzinfo, lo: int, hi: int) -> Iterator:
     yield ["receipt_no", "date", "time", "device", "cashier", "items", "discount", "tax", "total", "payments",
            "change", "voided", "refunded", "customer_id"]
     m = lambda v: money.format_money(v, exponent)  # noqa: E731
     for (sale_id, receipt, created, device, actor, discount, tax, total, change, customer, voided,
-         refunded, items) in store.conn.execute(
-            "SELECT s.id, s.receipt_no, s.created_at, s.device_id, s.actor, s.discount, s.tax, s.total, s.change, "
-            "s.customer_id, v.sale_id IS NOT NULL, COALESCE((SELECT SUM(total) FROM refund f WHERE f.sale_id = s.id), 0), "
-            "(SELECT SUM(qty) FROM sale_line l WHERE l.sale_id = s.id) "
-            "FROM sale s LEFT JOIN sale_void v ON v.sale_id = s.id WHERE s.created_at >= ? AND s.created_at < ? "
-            "ORDER BY s.created_at, s.receipt_no", (lo, hi)).fetchall():
+         refunded, items) in store.sales_for_export(lo, hi):
         when = dt.datetime.fromtimestamp(created / 1000, tz)
-        pays = ";".join(f"{method}:{m(amount)}" for method, amount in store.conn.execute(
-            "SELECT method, amount FROM sale_payment WHERE sale_id = ? ORDER BY idx", (sale_id,)))
+        pays = ";".join(f"{method}:{m(amount)}" for method, amount in store.sale_payments(sale_id))
         yield [receipt, when.date().isoformat(), when.strftime("%H:%M:%S"), device, actor, items, m(discount), m(tax),
                m(total), pays, m(change), int(voided), m(refunded), customer or ""]
 
 
-def _events(store, *, lo: int, hi: int, **_) -> Iterator:
+def _events(store: ExportSource, *, lo: int, hi: int, **_) -> Iterator:
     yield ["event_id", "type", "store_id", "device_id", "seq", "hlc", "created_at", "actor", "v", "prev_hash", "hash",
            "payload", "sync_status"]
-    from ..store.archive import archived_rows  # the archive is part of the history: exported first
-
-    for r in archived_rows(store.conn):
-        if lo <= r[6] < hi:
-            yield (*r[:12], r[14])
-    cur = store.conn.execute(
-        "SELECT event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload, "
-        "sync_status FROM event WHERE created_at >= ? AND created_at < ? ORDER BY id", (lo, hi))
-    while rows := cur.fetchmany(2000):
-        yield from rows
+    yield from store.events_for_export(lo, hi)  # the archived events first: the archive is part of the history

@@ -19,16 +19,12 @@ class PrinterUnavailable(Exception):
 
 
 def enqueue(store: SqliteStore, text: str, *, sale_id: str | None = None, drawer: bool = False) -> int:
-    with store.write():
-        cur = store.conn.execute("INSERT INTO print_job (sale_id, text, drawer, created_at) VALUES (?, ?, ?, ?)",
-                                 (sale_id, text, int(drawer), store.wall()))
-        return int(cur.lastrowid)
+    return store.add_print_job(text, sale_id=sale_id, drawer=drawer)
 
 
 def queued(store: SqliteStore) -> list[tuple[int, str | None, int, str | None, int]]:
     """(id, sale_id, attempts, last_error, created_at) of the jobs still waiting."""
-    return store.conn.execute("SELECT id, sale_id, attempts, last_error, created_at FROM print_job "
-                              "WHERE status = 'queued' ORDER BY id").fetchall()
+    return store.queued_print_jobs()
 
 
 def open_printer(cfg: PrinterConfig) -> Any:
@@ -54,14 +50,13 @@ def open_printer(cfg: PrinterConfig) -> Any:
 
 def print_pending(store: SqliteStore, cfg: PrinterConfig, *, limit: int = 20) -> tuple[int, str | None]:
     """Print what is queued, oldest first; stop at the first failure. Returns (printed, error or None)."""
-    jobs = store.conn.execute("SELECT id, text, drawer FROM print_job WHERE status = 'queued' ORDER BY id LIMIT ?",
-                              (limit,)).fetchall()
+    jobs = store.print_jobs_to_send(limit)
     if not jobs:
         return 0, None
     try:
         printer = open_printer(cfg)
     except PrinterUnavailable as exc:
-        _failed(store, [j[0] for j in jobs[:1]], str(exc))
+        store.mark_print_jobs_failed([j[0] for j in jobs[:1]], str(exc))
         return 0, str(exc)
     printed = 0
     try:
@@ -75,11 +70,9 @@ def print_pending(store: SqliteStore, cfg: PrinterConfig, *, limit: int = 20) ->
                 if hasattr(printer, "flush"):
                     printer.flush()
             except Exception as exc:  # noqa: BLE001 - out of paper, unplugged mid-job: the job waits
-                _failed(store, [job_id], f"{exc.__class__.__name__}: {exc}")
+                store.mark_print_jobs_failed([job_id], f"{exc.__class__.__name__}: {exc}")
                 return printed, str(exc)
-            with store.write():
-                store.conn.execute("UPDATE print_job SET status = 'printed', printed_at = ?, attempts = attempts + 1, "
-                                   "last_error = NULL WHERE id = ?", (int(time.time() * 1000), job_id))
+            store.mark_print_job_printed(job_id, int(time.time() * 1000))
             printed += 1
     finally:
         try:
@@ -88,8 +81,3 @@ def print_pending(store: SqliteStore, cfg: PrinterConfig, *, limit: int = 20) ->
             pass
     return printed, None
 
-
-def _failed(store: SqliteStore, job_ids: list[int], error: str) -> None:
-    with store.write():
-        store.conn.executemany("UPDATE print_job SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                               [(error[:300], j) for j in job_ids])

@@ -41,7 +41,7 @@ def archive(store, older_than_days: int = 90, *, chunk: int = CHUNK) -> ArchiveR
     cutoff = store.wall() - older_than_days * 86_400_000
     t0 = time.perf_counter()
     events = chunks = raw = packed = 0
-    conn = store.conn
+    conn = store._conn
     devices = [r[0] for r in conn.execute("SELECT DISTINCT device_id FROM event")]
     for device in devices:
         while True:

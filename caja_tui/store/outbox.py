@@ -28,16 +28,16 @@ class Outbox:
         self.store = store
 
     @property
-    def conn(self):
-        return self.store.conn
+    def _conn(self):
+        return self.store._conn
 
     def recover(self) -> int:
         """Events left 'syncing' by a process that died mid-push go back to pending (the server dedups)."""
         with self.store.write():
-            return self.conn.execute("UPDATE event SET sync_status = 'pending' WHERE sync_status = 'syncing'").rowcount
+            return self._conn.execute("UPDATE event SET sync_status = 'pending' WHERE sync_status = 'syncing'").rowcount
 
     def next_batch(self, limit: int) -> list[OutboxEvent]:
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             f"SELECT {COLS} FROM event WHERE sync_status = 'pending' ORDER BY priority DESC, seq LIMIT ?",
             (limit * 2,)).fetchall()
         if not rows:
@@ -45,7 +45,7 @@ class Outbox:
         # every unsent seq of the aggregates the candidates touch (only this till's events are ever unsent)
         unsent: dict[str, list[int]] = {}
         for agg in {r[13] for r in rows}:
-            unsent[agg] = [x[0] for x in self.conn.execute(
+            unsent[agg] = [x[0] for x in self._conn.execute(
                 "SELECT seq FROM event INDEXED BY event_aggregate_pending WHERE aggregate = ? "
                 "AND sync_status IN ('pending', 'syncing')", (agg,))]
         picked: list[OutboxEvent] = []
@@ -66,13 +66,13 @@ class Outbox:
 
     def mark_syncing(self, batch: Sequence[OutboxEvent]) -> None:
         with self.store.write():
-            self.conn.executemany("UPDATE event SET sync_status = 'syncing', sync_attempts = sync_attempts + 1 "
+            self._conn.executemany("UPDATE event SET sync_status = 'syncing', sync_attempts = sync_attempts + 1 "
                                   "WHERE id = ?", [(e.rowid,) for e in batch])
 
     def release(self, batch: Sequence[OutboxEvent]) -> None:
         """The push did not get an answer: back to pending, to be sent again."""
         with self.store.write():
-            self.conn.executemany("UPDATE event SET sync_status = 'pending' WHERE id = ? AND sync_status = 'syncing'",
+            self._conn.executemany("UPDATE event SET sync_status = 'pending' WHERE id = ? AND sync_status = 'syncing'",
                                   [(e.rowid,) for e in batch])
 
     def record_results(self, batch: Sequence[OutboxEvent], results: Sequence[Any]) -> dict[str, int]:
@@ -95,9 +95,9 @@ class Outbox:
             else:
                 failed.append((f"{res.code}: {res.message or ''}"[:500], e.rowid))
         with self.store.write():
-            self.conn.executemany("UPDATE event SET sync_status = 'synced', sync_error = NULL WHERE id = ?", synced)
-            self.conn.executemany("UPDATE event SET sync_status = 'failed', sync_error = ? WHERE id = ?", failed)
-            self.conn.executemany(
+            self._conn.executemany("UPDATE event SET sync_status = 'synced', sync_error = NULL WHERE id = ?", synced)
+            self._conn.executemany("UPDATE event SET sync_status = 'failed', sync_error = ? WHERE id = ?", failed)
+            self._conn.executemany(
                 "INSERT OR IGNORE INTO sync_conflict (event_id, conflict_with, resolution, type, aggregate, detected_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)", conflicts)
         return counts
@@ -106,28 +106,28 @@ class Outbox:
 
     def pending_count(self) -> int:
         """Only this till's own events are ever pending (pulled events arrive synced): an index lookup."""
-        return self.conn.execute("SELECT COUNT(*) FROM event WHERE sync_status = 'pending'").fetchone()[0]
+        return self._conn.execute("SELECT COUNT(*) FROM event WHERE sync_status = 'pending'").fetchone()[0]
 
     def counts(self) -> dict[str, int]:
-        out = dict(self.conn.execute("SELECT sync_status, COUNT(*) FROM event WHERE store_id = ? AND device_id = ? "
+        out = dict(self._conn.execute("SELECT sync_status, COUNT(*) FROM event WHERE store_id = ? AND device_id = ? "
                                      "GROUP BY sync_status", (self.store.store_id, self.store.device_id)).fetchall())
-        out["conflicts_open"] = self.conn.execute(
+        out["conflicts_open"] = self._conn.execute(
             "SELECT COUNT(*) FROM sync_conflict WHERE resolution = 'manual' AND resolved_at IS NULL").fetchone()[0]
-        out["conflicts"] = self.conn.execute("SELECT COUNT(*) FROM sync_conflict").fetchone()[0]
+        out["conflicts"] = self._conn.execute("SELECT COUNT(*) FROM sync_conflict").fetchone()[0]
         return out
 
     def oldest_pending_ms(self) -> int | None:
-        rows = [self.conn.execute("SELECT MIN(created_at) FROM event WHERE sync_status = ?", (st,)).fetchone()[0]
+        rows = [self._conn.execute("SELECT MIN(created_at) FROM event WHERE sync_status = ?", (st,)).fetchone()[0]
                 for st in ("pending", "syncing")]
         return min((r for r in rows if r is not None), default=None)
 
     def failed(self, limit: int = 100) -> list[tuple[int, str, str, str]]:
-        return self.conn.execute("SELECT seq, type, event_id, sync_error FROM event WHERE sync_status = 'failed' "
+        return self._conn.execute("SELECT seq, type, event_id, sync_error FROM event WHERE sync_status = 'failed' "
                                  "AND device_id = ? ORDER BY seq LIMIT ?", (self.store.device_id, limit)).fetchall()
 
     def conflicts(self, *, open_only: bool = False) -> list[tuple]:
         cond = "WHERE resolution = 'manual' AND resolved_at IS NULL" if open_only else ""
-        return self.conn.execute(f"SELECT event_id, conflict_with, resolution, type, aggregate, detected_at, "
+        return self._conn.execute(f"SELECT event_id, conflict_with, resolution, type, aggregate, detected_at, "
                                  f"resolved_at, resolved_by, outcome FROM sync_conflict {cond} "
                                  "ORDER BY detected_at").fetchall()
 

@@ -1,7 +1,7 @@
 """The read side of a store transaction: read-model queries shared by write and read transactions.
 
-Mixed into SqliteTx, which provides `_q` (flushing what the transaction emitted before it reads), `conn` and
-`store`.
+Mixed into SqliteTx (store/tx.py), which provides `_q` (flushing what the transaction emitted before it reads),
+`_conn` and `store`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..domain.events import Event, SaleLine, decode_payload
 
 
 class Queries:
-    conn: sqlite3.Connection
+    _conn: sqlite3.Connection
     store: Any
 
     def _q(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
@@ -207,7 +207,7 @@ class Queries:
         if digest is None:  # an archived sale
             from .archive import archived_hash
 
-            digest = (archived_hash(self.conn, r[2]),)
+            digest = (archived_hash(self._conn, r[2]),)
         return SaleView(id=sale_id, voided=voided, event_hash=digest[0] or "", receipt_no=r[1], event_id=r[2], device_id=r[3], session_id=r[4],
                         created_at=r[5], actor=r[6], subtotal=r[7], discount=r[8], tax=r[9], total=r[10], paid=r[11],
                         change=r[12], prices_include_tax=bool(r[13]), customer_id=r[14], lines=lines,
@@ -259,7 +259,7 @@ class Queries:
                                                 "resolved_at"), r, strict=True))
 
     def mark_conflict_resolved(self, event_id: str, actor: str, outcome: str) -> None:
-        self.conn.execute("UPDATE sync_conflict SET resolved_at = ?, resolved_by = ?, outcome = ? WHERE event_id = ?",
+        self._conn.execute("UPDATE sync_conflict SET resolved_at = ?, resolved_by = ?, outcome = ? WHERE event_id = ?",
                           (self.store.wall(), actor, outcome, event_id))
 
     def drafts(self, prefix: str) -> list[tuple[str, Cart, int]]:

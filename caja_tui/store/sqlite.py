@@ -20,14 +20,18 @@ import msgspec
 from peewee import OperationalError, SqliteDatabase
 
 from ..domain.cart import Cart
-from ..domain.chain import GENESIS, canonical, canonical_payload, link
+from ..domain.chain import canonical, canonical_payload, link
 from ..domain.clock import HybridClock, system_ms
-from ..domain.events import Event, Payload, Priority, UnknownEventType, decode_payload, priority_of
-from ..domain.ids import uuid7
+from ..domain.events import Event, Payload, UnknownEventType, decode_payload, priority_of
 from ..protocol import WireEvent
 from . import migrations
+from .errors import StoreError
+from .exports import ExportReads
+from .housekeeping import Housekeeping
+from .printqueue import PrintQueue
 from .projections import Projector
-from .queries import Queries, _chunks
+from .queries import _chunks
+from .tx import SQL_EVENT, SqliteTx
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -38,14 +42,7 @@ PRAGMAS = {
     "temp_store": "memory",
 }
 
-SQL_EVENT = ("INSERT INTO event (event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, "
-             "hash, payload, priority, aggregate, sync_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-
 _cart_decoder = msgspec.json.Decoder(Cart)
-
-
-class StoreError(Exception):
-    """The database cannot do what was asked; the message says what to do."""
 
 
 class RemoteApply(msgspec.Struct):
@@ -55,18 +52,10 @@ class RemoteApply(msgspec.Struct):
     bad: list[str] = []
 
 
-class EmitLimitExceeded(StoreError):
-    """The till tried to write more non-sale events than its limit allows (a runaway loop somewhere)."""
+class SqliteStore(ExportReads, PrintQueue, Housekeeping):
+    """The till's database. Its reads for export, the print queue and the processes around the till live in
+    the mixins (store/exports.py, printqueue.py, housekeeping.py); a use case's reads in SqliteTx (tx.py)."""
 
-
-class DeviceState(msgspec.Struct):
-    last_seq: int
-    last_hash: str
-    last_hlc: int
-    last_receipt: int
-
-
-class SqliteStore:
     def __init__(self, path: str | Path, *, store_id: str, device_id: str, receipt_prefix: str | None = None,
                  wall: Callable[[], int] = system_ms, emit_limit_per_minute: int | None = None) -> None:
         self.path = Path(path)
@@ -110,8 +99,15 @@ class SqliteStore:
         self.close()
 
     @property
-    def conn(self) -> sqlite3.Connection:
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (Peewee keeps one a thread). Only store/ uses it."""
         return self.db.connection()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """Deprecated: code outside store/ asks the store for what it needs (a method named for what it
+        returns); this alias goes once the last outside user has moved."""
+        return self._conn
 
     @contextmanager
     def write(self) -> Iterator[None]:
@@ -121,7 +117,7 @@ class SqliteStore:
         the sync service's short transactions would lose those milliseconds. Here the lock is tried every
         0.3 ms (only while someone else holds it), for up to the busy timeout.
         """
-        conn = self.conn
+        conn = self._conn
         deadline = time.monotonic() + PRAGMAS["busy_timeout"] / 1000
         ctx = self.db.atomic("IMMEDIATE")
         conn.execute("PRAGMA busy_timeout = 0")
@@ -147,7 +143,7 @@ class SqliteStore:
         ctx.__exit__(None, None, None)
 
     def schema_version(self) -> int:
-        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+        return self._conn.execute("PRAGMA user_version").fetchone()[0]
 
     def migrate(self, upto: int | None = None) -> list[int]:
         """Run the migrations this file lacks; returns the versions applied."""
@@ -162,20 +158,20 @@ class SqliteStore:
                     continue
                 for stmt in (s.strip() for s in m.sql.split(";\n")):
                     if stmt:
-                        self.conn.execute(stmt)
+                        self._conn.execute(stmt)
                 if m.rebuild:
-                    project_all(self.conn, clear=True)
+                    project_all(self._conn, clear=True)
                 elif m.project_types:
-                    project_all(self.conn, clear=False, types=m.project_types)
-                self.conn.execute(f"PRAGMA user_version = {m.version}")
+                    project_all(self._conn, clear=False, types=m.project_types)
+                self._conn.execute(f"PRAGMA user_version = {m.version}")
             applied.append(m.version)
         return applied
 
     def _check_identity(self) -> None:
         with self.write():
-            meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+            meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
             if not meta:
-                self.conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                self._conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
                                       [("store_id", self.store_id), ("device_id", self.device_id)])
                 return
         self.clock.observe(int(meta.get("max_hlc", 0)))
@@ -242,11 +238,11 @@ class SqliteStore:
             ids = [e.event_id for e, _, _ in checked]
             for chunk in _chunks(ids, 500):
                 marks = ",".join("?" * len(chunk))
-                known.update(r[0] for r in self.conn.execute(
+                known.update(r[0] for r in self._conn.execute(
                     f"SELECT event_id FROM event WHERE event_id IN ({marks}) UNION ALL "
                     f"SELECT event_id FROM archived_event WHERE event_id IN ({marks})", chunk + chunk))
             rows = []
-            projector = Projector(self.conn)
+            projector = Projector(self._conn)
             for e, payload, payload_json in checked:
                 if e.event_id in known:
                     result.duplicates += 1
@@ -261,17 +257,17 @@ class SqliteStore:
                 else:
                     projector.apply(e.event_id, e.type, e.device_id, e.hlc, e.created_at, e.actor, payload)
                 self.clock.observe(e.hlc)
-            self.conn.executemany(SQL_EVENT, rows)
+            self._conn.executemany(SQL_EVENT, rows)
             projector.flush()
             self._save_max_hlc()
             if cursor is not None:
-                self.conn.execute("INSERT INTO meta (key, value) VALUES ('pull_cursor', ?) "
+                self._conn.execute("INSERT INTO meta (key, value) VALUES ('pull_cursor', ?) "
                                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(cursor),))
         return result
 
     def _save_max_hlc(self) -> None:
         """Remembered so this till's next events come after everything it has seen, in any process."""
-        self.conn.execute("INSERT INTO meta (key, value) VALUES ('max_hlc', ?) ON CONFLICT(key) DO UPDATE SET "
+        self._conn.execute("INSERT INTO meta (key, value) VALUES ('max_hlc', ?) ON CONFLICT(key) DO UPDATE SET "
                           "value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
                           (str(self.clock.last),))
 
@@ -285,18 +281,18 @@ class SqliteStore:
                 self._save_max_hlc()
 
     def meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
         with self.write():
-            self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+            self._conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
                               "value = excluded.value", (key, value))
 
     def resume_chain(self, last_seq: int, last_hash: str, last_hlc: int, last_receipt: int) -> None:
         """After a restore: continue this device's seq, hash chain and receipt numbers where the server has them."""
         with self.write():
-            self.conn.execute(
+            self._conn.execute(
                 "INSERT INTO device_state (device_id, last_seq, last_hash, last_hlc, last_receipt) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(device_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash, "
                 "last_hlc = excluded.last_hlc, last_receipt = excluded.last_receipt",
@@ -305,11 +301,11 @@ class SqliteStore:
     # --- convenience reads ------------------------------------------------------------------------
 
     def load_draft(self, slot: str = "current") -> Cart | None:
-        row = self.conn.execute("SELECT cart FROM draft_cart WHERE slot = ?", (slot,)).fetchone()
+        row = self._conn.execute("SELECT cart FROM draft_cart WHERE slot = ?", (slot,)).fetchone()
         return _cart_decoder.decode(row[0]) if row else None
 
     def iter_events(self, batch: int = 5000) -> Iterator[Event]:
-        cur = self.conn.execute(
+        cur = self._conn.execute(
             "SELECT event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload "
             "FROM event ORDER BY id")
         while rows := cur.fetchmany(batch):
@@ -319,108 +315,5 @@ class SqliteStore:
                             payload=decode_payload(r[1], r[8], r[11]))
 
     def count(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return self.conn.execute(sql, params).fetchone()[0] or 0
-
-
-class SqliteTx(Queries):
-    """What a use case sees inside one transaction (see application.ports.Tx)."""
-
-    def __init__(self, store: SqliteStore, *, writable: bool, bulk: bool = False) -> None:
-        self.store = store
-        self.bulk = bulk
-        self._limited = 0
-        self.conn = store.conn
-        self.writable = writable
-        self.projector = Projector(self.conn)
-        self.rows: list[tuple[Any, ...]] = []
-        self._state: DeviceState | None = None
-        self.emitted: list[Event] = []
-
-    # --- writing ----------------------------------------------------------------------------------
-
-    @property
-    def state(self) -> DeviceState:
-        if self._state is None:
-            row = self.conn.execute("SELECT last_seq, last_hash, last_hlc, last_receipt FROM device_state "
-                                    "WHERE device_id = ?", (self.store.device_id,)).fetchone()
-            self._state = DeviceState(*row) if row else DeviceState(0, GENESIS, 0, 0)
-            seen = self.conn.execute("SELECT value FROM meta WHERE key = 'max_hlc'").fetchone()
-            if seen:  # what another process (the sync service) has seen from the server and other tills
-                self.store.clock.observe(int(seen[0]))
-        return self._state
-
-    def _check_emit_limit(self, payload: Payload) -> None:
-        """At most N non-sale events a minute from this process (bulk imports exempt); a sale is never refused."""
-        limit = self.store.emit_limit_per_minute
-        if not limit or self.bulk or payload.PRIORITY >= Priority.CRITICAL:
-            return
-        now = self.store.wall()
-        recent = self.store.recent_emits
-        while recent and recent[0] <= now - 60_000:
-            recent.popleft()
-        if len(recent) + self._limited >= limit:
-            raise EmitLimitExceeded(
-                f"this till has written {limit} non-sale events in the last minute, its limit; nothing was saved. "
-                "Wait a minute; if it keeps happening, something is looping (raise [sync] emit_limit_per_minute "
-                "only if the work is real)")
-        self._limited += 1
-
-    def emit(self, payload: Payload, actor: str) -> Event:
-        if not self.writable:
-            raise RuntimeError("emit() in a read-only transaction")
-        self._check_emit_limit(payload)
-        store, st = self.store, self.state
-        store.clock.observe(st.last_hlc)
-        hlc = store.clock.tick()
-        created_at = store.wall()
-        env = {"event_id": uuid7(created_at), "type": payload.TYPE, "store_id": store.store_id,
-               "device_id": store.device_id, "seq": st.last_seq + 1, "hlc": hlc, "created_at": created_at,
-               "actor": actor, "v": payload.VERSION, "prev_hash": st.last_hash}
-        payload_json = canonical_payload(payload)
-        digest = link(st.last_hash, canonical(env, payload_json))
-        self.rows.append((env["event_id"], payload.TYPE, store.store_id, store.device_id, env["seq"], hlc,
-                          created_at, actor, payload.VERSION, st.last_hash, digest, payload_json.decode(),
-                          int(payload.PRIORITY), payload.aggregate(), "pending"))
-        self.projector.apply(env["event_id"], payload.TYPE, store.device_id, hlc, created_at, actor, payload)
-        st.last_seq, st.last_hash, st.last_hlc = env["seq"], digest, hlc
-        event = Event(**env, hash=digest, payload=payload)
-        self.emitted.append(event)
-        return event
-
-    def next_receipt_no(self) -> str:
-        self.state.last_receipt += 1
-        return f"{self.store.receipt_prefix}-{self.state.last_receipt:06d}"
-
-    def flush(self) -> None:
-        if self.rows:
-            rows, self.rows = self.rows, []
-            self.conn.executemany(SQL_EVENT, rows)
-        self.projector.flush()
-
-    def finish(self) -> None:
-        self.flush()
-        if self._limited:
-            self.store.recent_emits.extend([self.store.wall()] * self._limited)
-        if self._state is not None:
-            st = self._state
-            self.conn.execute(
-                "INSERT INTO device_state (device_id, last_seq, last_hash, last_hlc, last_receipt) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET last_seq = excluded.last_seq, "
-                "last_hash = excluded.last_hash, last_hlc = excluded.last_hlc, "
-                "last_receipt = excluded.last_receipt",
-                (self.store.device_id, st.last_seq, st.last_hash, st.last_hlc, st.last_receipt))
-
-    def save_draft(self, cart: Cart, slot: str = "current") -> None:
-        self.conn.execute("INSERT INTO draft_cart (slot, cart, updated_at) VALUES (?, ?, ?) "
-                          "ON CONFLICT(slot) DO UPDATE SET cart = excluded.cart, updated_at = excluded.updated_at",
-                          (slot, msgspec.json.encode(cart).decode(), self.store.wall()))
-
-    def clear_draft(self, slot: str = "current") -> None:
-        self.conn.execute("DELETE FROM draft_cart WHERE slot = ?", (slot,))
-
-    # --- reading (sees what this transaction emitted) ---------------------------------------------
-
-    def _q(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        if self.rows or self.projector.dirty:
-            self.flush()
-        return self.conn.execute(sql, params)
+        """Deprecated, like `conn`: outside store/, use a method named for the figure (count_events, ...)."""
+        return self._conn.execute(sql, params).fetchone()[0] or 0

@@ -189,7 +189,7 @@ class SyncEngine:
             new += applied.new
             if gentle:
                 # the sync process, not a checkout, pays for moving the WAL into the database file
-                self.store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self.store.checkpoint_wal("PASSIVE")
                 if not last:
                     time.sleep(APPLY_PAUSE_S)  # let a waiting checkout take the lock first
         return new
@@ -236,7 +236,7 @@ class SyncEngine:
 
     def _check_data_version(self) -> None:
         """Another process (the till) wrote to the file: a cheap way to notice new events."""
-        v = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
+        v = self.store.data_version()
         if self._data_version is not None and v != self._data_version:
             self._wake.set()
         self._data_version = v

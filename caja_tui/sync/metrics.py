@@ -78,7 +78,4 @@ QUICK_LIMIT = 10_000
 def unsynced(store: SqliteStore, *, limit: int | None = None) -> int:
     """The status line's count: this till's events not yet on the server (an index range). With `limit`,
     counting stops there (a till offline for weeks has a long range: the exact count is taken elsewhere)."""
-    unsynced_rows = "SELECT 1 FROM event WHERE sync_status IN ('pending', 'syncing')"
-    if limit is None:
-        return store.count(f"SELECT COUNT(*) FROM ({unsynced_rows})")
-    return store.count(f"SELECT COUNT(*) FROM ({unsynced_rows} LIMIT ?)", (limit,))
+    return store.count_unsynced(limit)

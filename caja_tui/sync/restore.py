@@ -19,7 +19,7 @@ class Restored(msgspec.Struct):
 
 
 def restore(store: SqliteStore, transport: Transport) -> Restored:
-    if store.count("SELECT COUNT(*) FROM event") and store.meta("restoring") != "1":
+    if store.count_events() and store.meta("restoring") != "1":
         raise StoreError(f"{store.path} already holds events; restore only fills an empty database "
                          "(create one with `caja init` and a new db path)")
     me = transport.devices_me()
@@ -30,14 +30,9 @@ def restore(store: SqliteStore, transport: Transport) -> Restored:
     store.set_meta("restoring", "1")  # an interrupted restore may be run again: it goes on from its cursor
     engine = SyncEngine(store, transport)
     engine.pull_all(include_own=True, page=1000, gentle=False)
-    conn = store.conn
-    last_hlc = conn.execute("SELECT COALESCE(MAX(hlc), 0) FROM event WHERE device_id = ?",
-                            (store.device_id,)).fetchone()[0]
-    last_receipt = conn.execute(
-        "SELECT COALESCE(MAX(CAST(substr(receipt_no, instr(receipt_no, '-') + 1) AS INTEGER)), 0) FROM sale "
-        "WHERE device_id = ?", (store.device_id,)).fetchone()[0]
-    store.resume_chain(me.last_seq, me.last_hash, last_hlc, last_receipt)
+    store.resume_chain(me.last_seq, me.last_hash, store.last_hlc_of(store.device_id),
+                       store.last_receipt_number_of(store.device_id))
     store.set_meta("restoring", "0")
-    own = conn.execute("SELECT COUNT(*) FROM event WHERE device_id = ?", (store.device_id,)).fetchone()[0]
-    total = conn.execute("SELECT COUNT(*) FROM event").fetchone()[0]
+    own = store.count_events(store.device_id)
+    total = store.count_events()
     return Restored(events=total, own_events=own, last_seq=me.last_seq, seconds=time.perf_counter() - t0)
