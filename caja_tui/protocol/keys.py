@@ -1,0 +1,89 @@
+"""Device keys (PROTOCOL.md "Trust"): each till signs its own chain with an Ed25519 key of its own.
+
+The private key is 32 random bytes kept as hex in one file beside the database, mode 0600, made once and
+never sent anywhere; the public key is registered with the server (`PUT /v1/devices/me/key`) and reaches the
+other tills through `GET /v1/devices`. An event's `sig` is the signature of `bytes.fromhex(hash)`: the hash
+already covers the whole event and, through `prev_hash`, everything the device wrote before it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX128 = re.compile(r"^[0-9a-f]{128}$")
+
+
+class KeyFileError(Exception):
+    """The key file cannot be read or is not a key: the message names the file and the way out."""
+
+
+class DeviceKey:
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        self._private = private
+        self.public_hex = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+    @classmethod
+    def generate(cls) -> DeviceKey:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> DeviceKey:
+        """This till's key: read from `path`, or made and written there (0600, never overwritten)."""
+        try:
+            return cls.load(path)
+        except FileNotFoundError:
+            pass
+        key = cls.generate()
+        seed = key._private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()).hex()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process of this till made it first: use that one
+            return cls.load(path)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(seed + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        return key
+
+    @classmethod
+    def load(cls, path: Path) -> DeviceKey:
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+        if not _HEX64.match(text):
+            raise KeyFileError(f"{path} is not a Caja device key (64 hex characters); restore it from the backup "
+                               "or re-enrol this till with a new key (`caja serve enroll --device ... --rekey`)")
+        return cls(Ed25519PrivateKey.from_private_bytes(bytes.fromhex(text)))
+
+    def sign(self, hash_hex: str) -> str:
+        """The `sig` of an event whose `hash` is `hash_hex`."""
+        return self._private.sign(bytes.fromhex(hash_hex)).hex()
+
+
+@lru_cache(maxsize=256)
+def _public(public_hex: str) -> Ed25519PublicKey | None:
+    if not _HEX64.match(public_hex):
+        return None
+    try:
+        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
+    except ValueError:
+        return None
+
+
+def signature_ok(public_hex: str, hash_hex: str, sig_hex: str) -> bool:
+    """Whether `sig_hex` is the device's signature of `hash_hex`; False for anything malformed."""
+    key = _public(public_hex)
+    if key is None or not _HEX128.match(sig_hex) or not _HEX64.match(hash_hex):
+        return False
+    try:
+        key.verify(bytes.fromhex(sig_hex), bytes.fromhex(hash_hex))
+    except InvalidSignature:
+        return False
+    return True
