@@ -45,46 +45,33 @@ RestartSec=1
 WantedBy=multi-user.target
 """
 
-SYNC = """\
-# Caja sync for the till of {config}: keeps syncing when nobody is signed in (written by caja install-service)
+NETWORK_SERVICE = """\
+# {comment} (written by caja install-service)
 [Unit]
-Description=Caja sync ({config})
+Description={description}
 Wants=network-online.target
-After=network-online.target
+After=network-online.target{after}
 
 [Service]
 Type=simple
 User={user}
 WorkingDirectory={home}
-Environment="CAJA_CONFIG={config_env}"
-ExecStart={caja} --config {config} sync
+{environment}ExecStart={exec_start}
 Restart=on-failure
 RestartSec=5
-TimeoutStopSec=20
+TimeoutStopSec={stop_s}
 
 [Install]
 WantedBy=multi-user.target
 """
+"""A service that needs the network (the sync service, the server): waits for it, restarts on failure."""
 
-SERVER = """\
-# Caja sync server (written by caja install-service)
-[Unit]
-Description=Caja sync server on {host}:{port}
-Wants=network-online.target
-After=network-online.target{after_db}
 
-[Service]
-Type=simple
-User={user}
-WorkingDirectory={home}
-ExecStart={caja} serve --db {db} --host {host} --port {port} --workers {workers}
-Restart=on-failure
-RestartSec=5
-TimeoutStopSec=30
+def _network_service(comment: str, description: str, exec_start: str, *, user: str, home: str, stop_s: int,
+                     environment: str = "", after: str = "") -> str:
+    return NETWORK_SERVICE.format(comment=comment, description=description, after=after, user=user, home=home,
+                                  environment=environment, exec_start=exec_start, stop_s=stop_s)
 
-[Install]
-WantedBy=multi-user.target
-"""
 
 SSH = """\
 # Caja: the user {user} lands in the till when they log in over SSH (written by caja install-service)
@@ -127,12 +114,16 @@ def render(kind: str, *, user: str, home: str, config: str = "", tty: str = "tty
         return f"caja-till-{tty}.service", TILL.format(tty=tty, user=user, home=home, config=config,
                                                              config_env=config_env, caja=caja)
     if kind == "sync":
-        return "caja-sync.service", SYNC.format(user=user, home=home, config=config, config_env=config_env,
-                                                  caja=caja)
+        return "caja-sync.service", _network_service(
+            f"Caja sync for the till of {config}: keeps syncing when nobody is signed in",
+            f"Caja sync ({config})", f"{caja} --config {config} sync", user=user, home=home, stop_s=20,
+            environment=f'Environment="CAJA_CONFIG={config_env}"\n')
     if kind == "server":
         after_db = " postgresql.service" if db.startswith(("postgresql://", "postgres://")) else ""
-        return "caja-server.service", SERVER.format(user=user, home=home, db=db, host=host, port=port,
-                                                    workers=workers, caja=caja, after_db=after_db)
+        return "caja-server.service", _network_service(
+            "Caja sync server", f"Caja sync server on {host}:{port}",
+            f"{caja} serve --db {db} --host {host} --port {port} --workers {workers}", user=user, home=home,
+            stop_s=30, after=after_db)
     if kind == "ssh":
         return "caja-till.conf", SSH.format(user=user, config=config, caja=caja)
     raise ValueError(f"unknown service kind {kind}")

@@ -6,20 +6,20 @@ Nothing a client sends produces a 500: bad input is a 4xx with a clear message, 
 from __future__ import annotations
 
 import gzip
-import json
-import sys
+import logging
 import threading
 import time
 import traceback
 import zlib
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any
 
 import falcon
 import msgspec
 from peewee import DatabaseError, InterfaceError, OperationalError
 
 from .. import __version__
+from ..host.logs import log_event
 from ..protocol import (
     DEFAULT_PULL,
     JSON,
@@ -44,20 +44,6 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
-
-
-class JsonLog:
-    """JSON-lines access and error log (one object per line) on a stream."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self._lock = threading.Lock()
-
-    def write(self, **fields: Any) -> None:
-        line = json.dumps({"ts": now_ms(), **fields}, separators=(",", ":"), default=str)
-        with self._lock:
-            self.stream.write(line + "\n")
-            self.stream.flush()
 
 
 class Histogram:
@@ -93,12 +79,12 @@ class Server:
     """Per-process state: storage (opened lazily, after gunicorn forks), rate limits, metrics."""
 
     def __init__(self, storage_factory: Callable[[], ServerStorage], *, rate: float = 50.0, burst: int = 100,
-                 log: JsonLog | None = None) -> None:
+                 log: logging.Logger | None = None) -> None:
         self._factory = storage_factory
         self._storage: ServerStorage | None = None
         self._lock = threading.Lock()
         self.limiter = RateLimiter(rate, burst)
-        self.log = log or JsonLog()
+        self.log = log or logging.getLogger("caja.server")  # JSON lines where `caja serve` sends them (host/logs)
         self.push_latency = Histogram()
         self.pull_latency = Histogram()
 
@@ -297,8 +283,8 @@ class AccessLog:
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any, ok: bool) -> None:
         auth = getattr(req.context, "auth", None)
-        self.server.log.write(
-            kind="access", method=req.method, path=req.path, status=resp.status_code, ms=round((time.perf_counter() - getattr(req.context, "t0", time.perf_counter())) * 1000, 2),
+        log_event(
+            self.server.log, kind="access", method=req.method, path=req.path, status=resp.status_code, ms=round((time.perf_counter() - getattr(req.context, "t0", time.perf_counter())) * 1000, 2),
             store=auth.store_id if auth else None, device=auth.device_id if auth else None,
             events=getattr(req.context, "events", None), remote=req.remote_addr)
 
@@ -326,7 +312,7 @@ def create_app(server: Server) -> falcon.App:
                                       server_time_ms=now_ms()), JSON, status=code)
 
     def storage_error(req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict) -> None:
-        server.log.write(kind="error", path=req.path, error=f"{ex.__class__.__name__}: {ex}")
+        log_event(server.log, logging.ERROR, kind="error", path=req.path, error=f"{ex.__class__.__name__}: {ex}")
         resp.set_header("Retry-After", "2")
         _respond(req, resp, ErrorBody(error="UNAVAILABLE", message="storage is unavailable; retry shortly",
                                       server_time_ms=now_ms()), JSON, status=503)
@@ -334,8 +320,8 @@ def create_app(server: Server) -> falcon.App:
     def unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict) -> None:
         if isinstance(ex, falcon.HTTPError):
             return http_error(req, resp, ex, params)
-        server.log.write(kind="error", path=req.path, error=f"{ex.__class__.__name__}: {ex}",
-                         traceback=traceback.format_exc())
+        log_event(server.log, logging.ERROR, kind="error", path=req.path, error=f"{ex.__class__.__name__}: {ex}",
+                  traceback=traceback.format_exc())
         _respond(req, resp, ErrorBody(error="INTERNAL", message="the server failed; the error was logged",
                                       server_time_ms=now_ms()), JSON, status=500)
 

@@ -27,8 +27,10 @@ def serve(*, db: str, host: str, port: int, workers: int, threads: int, rate: fl
           conflict_rule: str, log_path: str | None) -> int:
     from gunicorn.app.base import BaseApplication
 
-    from .app import JsonLog, Server, create_app
+    from ..host.logs import json_logger, to_journal
+    from .app import Server, create_app
 
+    to_journal()  # the server's own warnings: plain lines on stderr, for journald
     open_storage(db, conflict_rule).close()  # create the tables once, before the workers start
 
     class Application(BaseApplication):
@@ -41,8 +43,12 @@ def serve(*, db: str, host: str, port: int, workers: int, threads: int, rate: fl
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            stream = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115 - lives as long as the worker
-            server = Server(lambda: open_storage(db, conflict_rule, create=False), rate=rate, burst=burst, log=JsonLog(stream))
+            import logging
+
+            # in each worker, after the fork: JSON lines appended to the file (every worker's), else on stderr
+            handler = logging.FileHandler(log_path, encoding="utf-8") if log_path else logging.StreamHandler(sys.stderr)
+            log = json_logger("caja.server", handler)
+            server = Server(lambda: open_storage(db, conflict_rule, create=False), rate=rate, burst=burst, log=log)
             return create_app(server)
 
     print(f"caja serve: listening on http://{host}:{port}/v1 with {workers} worker(s); storage {_safe(db)}",

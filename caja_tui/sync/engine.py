@@ -9,18 +9,20 @@ are kept in the `meta` table for `caja status`.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TextIO
+from typing import Any
 
 import backoff
 import msgspec
 
 from ..domain.clock import system_ms
+from ..host.logs import log_event
 from ..store.outbox import Outbox
 from ..store.sqlite import SqliteStore
 from .metrics import SAVED, SyncMetrics, count_outbox, saved, status  # noqa: F401 - status: re-exported
@@ -34,27 +36,9 @@ APPLY_PAUSE_S = 0.003
 POLL_S = 0.25
 
 
-class JsonLines:
-    """Structured sync log: one JSON object a line, each with the device and store."""
-
-    def __init__(self, stream: TextIO | None, **fields: Any) -> None:
-        self.stream = stream
-        self.fields = fields
-        self._lock = threading.Lock()
-
-    def __call__(self, event: str, **fields: Any) -> None:
-        if self.stream is None:
-            return
-        line = json.dumps({"ts": system_ms(), "event": event, **self.fields, **fields}, separators=(",", ":"),
-                          default=str)
-        with self._lock:
-            self.stream.write(line + "\n")
-            self.stream.flush()
-
-
 class SyncEngine:
     def __init__(self, store: SqliteStore, transport: Transport | None, *, batch_size: int = 50,
-                 batch_seconds: float = 5.0, log: JsonLines | None = None,
+                 batch_seconds: float = 5.0, log: logging.Logger | None = None,
                  on_metrics: Callable[[SyncMetrics], None] | None = None,
                  wall: Callable[[], int] = system_ms) -> None:
         self.store = store
@@ -63,7 +47,8 @@ class SyncEngine:
         self.outbox = Outbox(store)
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
-        self.log = log or JsonLines(None)
+        self.logger = log or logging.getLogger("caja.sync")  # JSON lines where the wiring sends them (host/logs)
+        self._log_ids = {"device": store.device_id, "store": store.store_id}
         self.on_metrics = on_metrics
         self.metrics = SyncMetrics(**saved(store))
         self._wake = threading.Event()
@@ -76,6 +61,10 @@ class SyncEngine:
         self._saved_state = ""
         self._counted_at = 0.0
         self.last_exc: TransportError | None = None
+
+    def log(self, event: str, **fields: Any) -> None:
+        """One line of the structured sync log: the event, this till's device and store, then the fields."""
+        log_event(self.logger, event=event, **self._log_ids, **fields)
 
     # --- control ----------------------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import gc
 import logging
-import os
 import sqlite3
 import subprocess
 import sys
@@ -24,12 +23,12 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from ..application import cash
 from ..application.ports import UserView
-from ..application.receipts import render_receipt, shop_of
-from ..application.reports import zone
+from ..application.receipts import render_receipt
+from ..bootstrap import TillContext, context
 from ..config import Config
 from ..domain.errors import DomainError
 from ..host.clockcheck import clock_problem
-from ..i18n import N_, _, error_text, money_style
+from ..i18n import N_, _, error_text
 from ..store.sqlite import SqliteStore, StoreError
 from .base import translate_bindings
 from .screens.dialogs import ManagerPinScreen, OpenSessionScreen
@@ -62,21 +61,22 @@ class CajaApp(App):
         Binding("ctrl+z", "suspend_process", N_("Suspend"), show=False, priority=True),
     ]
 
-    def __init__(self, cfg: Config, store: SqliteStore, *, kiosk: bool = False, sync_proc=None,
+    def __init__(self, ctx: TillContext | Config, store: SqliteStore, *, kiosk: bool = False, sync_proc=None,
                  clock: Callable[[], float] = time.time,
                  clock_check: Callable[[int, int], str | None] = clock_problem) -> None:
         super().__init__()
         translate_bindings(self)
-        self.cfg = cfg
+        self.ctx = ctx if isinstance(ctx, TillContext) else context(ctx)
+        self.cfg = cfg = self.ctx.cfg
         self.store = store
         self.kiosk = kiosk
         self.sync_proc = sync_proc
         self.clock = clock
         self.clock_check = clock_check
         self.user: UserView | None = None
-        self.money = money_style(cfg.till.currency, cfg.till.currency_exponent)
+        self.money = self.ctx.money
         self.prices_include_tax = cfg.till.prices_include_tax
-        self.tz = zone(cfg.till.timezone)
+        self.tz = self.ctx.tz
         self.throughput: deque[float] = deque(maxlen=120)  # events a minute, one sample per status refresh
         self.notice = ""
         self._unsynced: int | str = 0
@@ -229,7 +229,7 @@ class CajaApp(App):
         return "" if sale is None else self._render_receipt(sale, width)
 
     def _render_receipt(self, sale, width: int | None = None) -> str:
-        return render_receipt(sale, shop_of(self.cfg), width=width or self.cfg.till.receipt_width, tz=self.tz,
+        return render_receipt(sale, self.ctx.shop, width=width or self.cfg.till.receipt_width, tz=self.tz,
                               cashier=self._name_of(sale.actor))
 
     def _name_of(self, user_id: str) -> str:
@@ -240,7 +240,7 @@ class CajaApp(App):
     def print_receipt(self, sale_id: str) -> None:
         """Queue the receipt for the printer and print in a worker thread: a slow or absent printer never
         holds up the counter. The screen says when it waits in the queue."""
-        if self.cfg.printer.kind == "none":
+        if self.ctx.printer.kind == "none":
             return
         from ..host.printing import enqueue
 
@@ -254,17 +254,15 @@ class CajaApp(App):
     _printing = threading.Lock()  # one printing thread at a time: a receipt is never printed twice
 
     def side_store(self) -> SqliteStore:
-        """A connection of its own to this till's database, for a worker thread (SQLite connections stay in
-        the thread that made them). Use it as a context manager: it closes itself."""
-        own = self.store
-        return SqliteStore(own.path, store_id=own.store_id, device_id=own.device_id).open()
+        """A connection of its own to this till's database, for a worker thread (see TillContext.side_store)."""
+        return self.ctx.side_store(self.store)
 
     def _print_pending(self) -> None:
         from ..host.printing import print_pending
 
         try:
             with self._printing, self.side_store() as store:
-                _printed, error = print_pending(store, self.cfg.printer)
+                _printed, error = print_pending(store, self.ctx.printer)
         except Exception as exc:  # noqa: BLE001 - the printer is best effort; the sale is already safe
             error = str(exc)
         self.notice = _("receipt waits in the print queue") if error else ""
@@ -354,36 +352,19 @@ class CajaApp(App):
         self._close_messages_no_wait()
 
 
-def start_sync_process(cfg: Config) -> subprocess.Popen | None:
-    """`caja sync` beside the till when a server is configured. If a sync service already runs for this
-    till, the child sees its lock and leaves at once (exit 0): one engine per database."""
-    if not cfg.sync.server_url:
-        return None
-    log_path = cfg.db_path.with_suffix(".sync.log")
-    cmd = [sys.executable, "-m", "caja_tui.cli"] + (["--config", cfg.path] if cfg.path else []) + \
-        ["sync", "--log", str(log_path)]
-    with open(cfg.db_path.with_suffix(".sync.err"), "a", encoding="utf-8") as err:  # only a crash writes here
-        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env={**os.environ, "CAJA_SYNC_CHILD": "1"})
-
-
-def run_tui(cfg: Config, *, kiosk: bool = False) -> int:
+def run_tui(ctx: TillContext, *, kiosk: bool = False) -> int:
     """Run the till. In kiosk mode a crash restarts it into sign-in (the draft cart is in the database)."""
-    from ..bootstrap import open_store
+    from ..host.logs import to_till_file
     from ..i18n import set_language
 
-    set_language(cfg.till.language)
-    log_path = cfg.db_path.with_suffix(".tui.log")
-    from logging.handlers import RotatingFileHandler
-
-    handler = RotatingFileHandler(log_path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")  # years on an SD
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
-    sync_proc = start_sync_process(cfg)
+    set_language(ctx.cfg.till.language)
+    log_path = ctx.paths.tui_log
+    to_till_file(log_path)  # rotated: years on an SD card
+    sync_proc = ctx.start_sync_process()
     try:
         while True:
-            with open_store(cfg) as store:
-                app = CajaApp(cfg, store, kiosk=kiosk, sync_proc=sync_proc)
+            with ctx.open_store() as store:
+                app = CajaApp(ctx, store, kiosk=kiosk, sync_proc=sync_proc)
                 app.run()
             code = app.return_code or 0
             if code == 0:

@@ -15,57 +15,57 @@ import getpass
 import sys
 
 from ..application import cash, sales, users
-from ..application.ports import SaleView
-from ..config import Config
+from ..application.ports import SaleView, UserView
+from ..application.receipts import render_receipt
+from ..bootstrap import TillContext
+from ..config import Config, PrinterConfig
 from ..domain import money
 from ..domain.cart import Cart
 from ..domain.errors import DomainError
 from ..domain.events import Tender
 
 
-def run_plain_till(cfg: Config) -> int:
-    from ..bootstrap import open_store
-
-    exp = cfg.till.currency_exponent
-    fmt = lambda v: money.format_money(v, exp)  # noqa: E731
-
+def run_plain_till(ctx: TillContext) -> int:
     def ask(prompt: str) -> str:
         try:
             return input(prompt)
         except EOFError:
             raise SystemExit(0) from None
 
-    with open_store(cfg, create=False) as store:
-        worker = _start_sync(cfg)
+    with ctx.open_store(create=False) as store:
+        worker = _start_sync(ctx)
         try:
-            return _till(cfg, store, worker, ask, fmt, exp)
+            user = _sign_in(ctx.cfg, store, ask)
+            if user is None:
+                return 1
+            _open_session(store, user, ask, ctx.cfg.till.currency_exponent)
+            return _Counter(ctx, store, worker, ask, user).run()
         finally:
             if worker is not None:
                 worker[0].stop()
 
 
-def _start_sync(cfg: Config):
+def _start_sync(ctx: TillContext):
     """The sync engine as a worker thread beside the counter, on its own connection (none when offline-only)."""
-    if not cfg.sync.server_url:
+    if not ctx.cfg.sync.server_url:
         return None
     import threading
 
-    from ..bootstrap import build_sync, open_store
+    from ..host.logs import rotating
 
-    sync_store = open_store(cfg)
-    log_path = cfg.db_path.with_suffix(".sync.log")
-    engine = build_sync(cfg, sync_store, log_stream=open(log_path, "a", encoding="utf-8"))  # noqa: SIM115
+    engine = ctx.build_sync(ctx.open_store(), log=rotating(ctx.paths.sync_log))
     thread = threading.Thread(target=engine.run, name="sync", daemon=True)
     thread.start()
     return engine, thread
 
 
-def _till(cfg: Config, store, worker, ask, fmt, exp) -> int:
+def _sign_in(cfg: Config, store, ask) -> UserView | None:
+    """Who is at the till: a number from the list, then their PIN (None: the till has no users yet)."""
     with store.read() as tx:
         people = tx.users()
     if not people:
         print("This till has no users yet. Run `caja init --demo` (demo users) first.")
-        return 1
+        return None
     print(f"Caja — {cfg.till.shop_name} — till {cfg.till.device_id}. Ctrl-D leaves.")
     for i, u in enumerate(people, 1):
         print(f"  {i}. {u.name} ({u.role})")
@@ -80,97 +80,141 @@ def _till(cfg: Config, store, worker, ask, fmt, exp) -> int:
             except DomainError as exc:
                 print(f"  {exc.message}")
     print(f"Hello, {user.name}.")
+    return user
+
+
+def _open_session(store, user: UserView, ask, exp: int) -> None:
+    """Ask for the opening float when no cash session is open."""
     with store.read() as tx:
         session = tx.open_session()
-    if session is None:
-        while True:
-            try:
-                amount = money.parse_money(ask("Opening float: ") or "0", exp)
-                cash.open_session(store, user.id, amount)
-                break
-            except DomainError as exc:
-                print(f"  {exc.message}")
-    cart = store.load_draft() or Cart()
-    if cart.lines:
-        print("The cart from before was kept:")
+    if session is not None:
+        return
     while True:
-        _show(cart, fmt, cfg.till.prices_include_tax)
-        if worker is not None:
-            worker[0].notify()
-        line = ask(f"[{_status(store, worker)}] > ").strip()
         try:
-            if not line:
-                continue
-            if line in ("quit", "exit"):
-                return 0
-            if line.startswith("?"):
-                with store.read() as tx:
-                    for p in tx.search_products(line[1:], limit=15):
-                        print(f"  {p.sku:<10} {p.name:<40} {fmt(p.price):>10}  stock {p.stock}")
-                continue
-            if line.startswith("-") and line[1:].isdigit():
-                cart.remove(int(line[1:]) - 1)
-                sales.save_cart(store, cart)
-                continue
-            if line.startswith("disc "):
-                cart.set_discount(money.parse_money(line[5:], exp))
-                sales.save_cart(store, cart)
-                continue
-            if line == "cancel":
-                cart = Cart()
-                sales.save_cart(store, cart)
-                continue
-            if line == "x":
-                s = cash.current_summary(store)
-                if s:
-                    print(f"  sales {s.sales_count} = {fmt(s.sales_total)}; cash expected in drawer "
-                          f"{fmt(s.expected)} (float {fmt(s.opening_float)}, card {fmt(s.card_total)})")
-                continue
-            if line == "close":
-                mgr = _manager(store, ask)
-                counted = money.parse_money(ask("Counted cash: "), exp)
-                closed, s = cash.close_session(store, mgr.id, counted=counted)
-                print(f"  session closed: expected {fmt(s.expected)}, counted {fmt(counted)}, "
-                      f"difference {fmt(closed.difference or 0)}")
-                return 0
-            if line.startswith("refund "):
-                mgr = _manager(store, ask)
-                r = sales.refund_sale(store, mgr.id, line.split(None, 1)[1])
-                print(f"  refunded {fmt(r.total)} in cash for {r.receipt_no}")
-                continue
-            if line.startswith("cust "):
-                with store.read() as tx:
-                    found = tx.find_customers(line[5:], limit=1)
-                if not found:
-                    print("  no customer matches")
-                    continue
-                cart.customer_id = found[0]["id"]
-                sales.save_cart(store, cart)
-                print(f"  customer: {found[0]['name']}")
-                continue
-            if line.startswith("void "):
-                mgr = _manager(store, ask)
-                sales.void_sale(store, mgr.id, line.split(None, 1)[1])
-                print("  voided: the money goes back by the same tenders")
-                continue
-            if line.startswith("pay"):
-                parts = line.split()
-                method = parts[1] if len(parts) > 1 else "cash"
-                total = _total(cart, cfg.till.prices_include_tax)
-                amount = money.parse_money(parts[2], exp) if len(parts) > 2 else total
-                done = sales.complete_sale(store, user.id, cart, [Tender(method=method, amount=amount)],
-                                           prices_include_tax=cfg.till.prices_include_tax)
-                with store.read() as tx:
-                    sale = tx.sale(done.sale_id)
-                assert sale is not None
-                _receipt(sale, fmt, cfg)
-                _print(store, cfg, sale)
-                cart = Cart()
-                continue
-            if sales.scan(store, cart, line) is None:
-                print(f"  no product with barcode or SKU '{line}' (try ?{line} to search)")
+            amount = money.parse_money(ask("Opening float: ") or "0", exp)
+            cash.open_session(store, user.id, amount)
+            return
         except DomainError as exc:
             print(f"  {exc.message}")
+
+
+class _Counter:
+    """The prompt after sign-in: one line, one command (see the module's docstring)."""
+
+    def __init__(self, ctx: TillContext, store, worker, ask, user: UserView) -> None:
+        self.ctx, self.store, self.worker, self.ask, self.user = ctx, store, worker, ask, user
+        self.exp = ctx.cfg.till.currency_exponent
+        self.include = ctx.cfg.till.prices_include_tax
+        self.cart = store.load_draft() or Cart()
+
+    def fmt(self, value: int) -> str:
+        return money.format_money(value, self.exp)
+
+    def run(self) -> int:
+        if self.cart.lines:
+            print("The cart from before was kept:")
+        while True:
+            _show(self.cart, self.fmt, self.include)
+            if self.worker is not None:
+                self.worker[0].notify()
+            line = self.ask(f"[{_status(self.store, self.worker)}] > ").strip()
+            try:
+                code = self.command(line)
+            except DomainError as exc:
+                print(f"  {exc.message}")
+                continue
+            if code is not None:
+                return code
+
+    def command(self, line: str) -> int | None:
+        """Do what the line says; an exit code when the till should stop."""
+        if not line:
+            return None
+        if line in ("quit", "exit"):
+            return 0
+        if line == "close":
+            return self.close()
+        if self.edit_cart(line) or self.look(line) or self.manager_action(line):
+            return None
+        if line.startswith("pay"):
+            self.pay(line.split())
+        elif sales.scan(self.store, self.cart, line) is None:
+            print(f"  no product with barcode or SKU '{line}' (try ?{line} to search)")
+        return None
+
+    def edit_cart(self, line: str) -> bool:
+        cart = self.cart
+        if line.startswith("-") and line[1:].isdigit():
+            cart.remove(int(line[1:]) - 1)
+        elif line.startswith("disc "):
+            cart.set_discount(money.parse_money(line[5:], self.exp))
+        elif line == "cancel":
+            self.cart = cart = Cart()
+        elif line.startswith("cust "):
+            with self.store.read() as tx:
+                found = tx.find_customers(line[5:], limit=1)
+            if not found:
+                print("  no customer matches")
+                return True
+            cart.customer_id = found[0]["id"]
+            sales.save_cart(self.store, cart)
+            print(f"  customer: {found[0]['name']}")
+            return True
+        else:
+            return False
+        sales.save_cart(self.store, cart)
+        return True
+
+    def look(self, line: str) -> bool:
+        fmt = self.fmt
+        if line.startswith("?"):
+            with self.store.read() as tx:
+                for p in tx.search_products(line[1:], limit=15):
+                    print(f"  {p.sku:<10} {p.name:<40} {fmt(p.price):>10}  stock {p.stock}")
+            return True
+        if line == "x":
+            s = cash.current_summary(self.store)
+            if s:
+                print(f"  sales {s.sales_count} = {fmt(s.sales_total)}; cash expected in drawer "
+                      f"{fmt(s.expected)} (float {fmt(s.opening_float)}, card {fmt(s.card_total)})")
+            return True
+        return False
+
+    def manager_action(self, line: str) -> bool:
+        if line.startswith("refund "):
+            mgr = _manager(self.store, self.ask)
+            r = sales.refund_sale(self.store, mgr.id, line.split(None, 1)[1])
+            print(f"  refunded {self.fmt(r.total)} in cash for {r.receipt_no}")
+            return True
+        if line.startswith("void "):
+            mgr = _manager(self.store, self.ask)
+            sales.void_sale(self.store, mgr.id, line.split(None, 1)[1])
+            print("  voided: the money goes back by the same tenders")
+            return True
+        return False
+
+    def close(self) -> int:
+        fmt = self.fmt
+        mgr = _manager(self.store, self.ask)
+        counted = money.parse_money(self.ask("Counted cash: "), self.exp)
+        closed, s = cash.close_session(self.store, mgr.id, counted=counted)
+        print(f"  session closed: expected {fmt(s.expected)}, counted {fmt(counted)}, "
+              f"difference {fmt(closed.difference or 0)}")
+        return 0
+
+    def pay(self, parts: list[str]) -> None:
+        method = parts[1] if len(parts) > 1 else "cash"
+        total = _total(self.cart, self.include)
+        amount = money.parse_money(parts[2], self.exp) if len(parts) > 2 else total
+        done = sales.complete_sale(self.store, self.user.id, self.cart, [Tender(method=method, amount=amount)],
+                                   prices_include_tax=self.include)
+        with self.store.read() as tx:
+            sale = tx.sale(done.sale_id)
+        assert sale is not None
+        text = render_receipt(sale, self.ctx.shop, width=self.ctx.cfg.till.receipt_width, tz=self.ctx.tz)
+        print(text)
+        _print(self.store, self.ctx.printer, sale, text)
+        self.cart = Cart()
 
 
 def _status(store, worker) -> str:
@@ -212,23 +256,13 @@ def _show(cart: Cart, fmt, include: bool) -> None:
     print(f"      TOTAL {fmt(_total(cart, include)):>44}")
 
 
-def _print(store, cfg: Config, sale: SaleView) -> None:
+def _print(store, printer: PrinterConfig, sale: SaleView, text: str) -> None:
     """Queue the receipt (and the drawer kick of a cash sale) for the printer; never blocks the sale."""
-    if cfg.printer.kind == "none":
+    if printer.kind == "none":
         return
-    from ..application.receipts import render_receipt, shop_of
-    from ..application.reports import zone
     from ..host.printing import enqueue, print_pending
 
-    text = render_receipt(sale, shop_of(cfg), width=cfg.till.receipt_width, tz=zone(cfg.till.timezone))
     enqueue(store, text, sale_id=sale.id, drawer=any(p.method == "cash" for p in sale.payments))
-    printed, error = print_pending(store, cfg.printer)
+    printed, error = print_pending(store, printer)
     if error:
         print(f"  PRINTER: {error} - the receipt waits in the print queue (caja print-queue --retry)")
-
-
-def _receipt(sale: SaleView, fmt, cfg: Config) -> None:
-    from ..application.receipts import render_receipt, shop_of
-    from ..application.reports import zone
-
-    print(render_receipt(sale, shop_of(cfg), width=cfg.till.receipt_width, tz=zone(cfg.till.timezone)))

@@ -187,13 +187,14 @@ def test_an_update_of_a_product_deleted_elsewhere_waits_for_a_manager(tmp_path, 
 def test_a_wrong_till_clock_raises_a_visible_warning(tmp_path, server):
     import io
     import json
+    import logging
 
-    from caja_tui.sync.engine import JsonLines
+    from caja_tui.host.logs import json_logger
 
     a = make_store(tmp_path / "A.db", device_id="A")
     users.create_user(a, "system", name="Ana", role="manager", pin="1234", user_id="ana")
     log = io.StringIO()
-    ahead = SyncEngine(a, Transport(server.url, server.enroll("s1", "A")), log=JsonLines(log, device="A", store="s1"),
+    ahead = SyncEngine(a, Transport(server.url, server.enroll("s1", "A")), log=json_logger("test.sync.A", logging.StreamHandler(log)),
                        wall=lambda: int(time.time() * 1000) + 10 * 60 * 1000)  # ten minutes fast
     assert ahead.sync_once()
     assert ahead.metrics.clock_warning and ahead.metrics.clock_skew_ms > 9 * 60 * 1000
@@ -219,7 +220,7 @@ def test_429_is_honoured_with_the_servers_retry_after(tmp_path):
 
 
 def test_a_100k_event_backlog_drains(tmp_path, server):
-    from caja_tui.bench.figures import generate_events
+    from caja_tui.bench.data import generate_events
 
     a = make_store(tmp_path / "A.db", device_id="A", store_id="bench")
     n = generate_events(a, 100_000, n_products=2000)

@@ -1,0 +1,63 @@
+"""`caja serve`: the sync server, and its admin commands (enroll, revoke, devices, verify)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .errors import CliError
+
+
+def add_serve(sub, common: argparse.ArgumentParser) -> None:
+    db_opt = argparse.ArgumentParser(add_help=False)
+    db_opt.add_argument("--db", default=argparse.SUPPRESS, metavar="URL",
+                        help="a SQLite path (default: ~/.local/share/caja/server.db) or postgresql://user:pw@host/db")
+    s = sub.add_parser("serve", parents=[db_opt], help="run the sync server (see README)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--threads", type=int, default=4, help="threads per worker")
+    s.add_argument("--rate", type=float, default=50.0, help="requests per second per device (0: no limit)")
+    s.add_argument("--burst", type=int, default=100, help="requests a device may send at once")
+    s.add_argument("--conflicts", choices=("manual", "last-write-wins"), default="manual",
+                   help="how an update of a deleted product settles")
+    s.add_argument("--log", metavar="FILE", help="JSON-lines access and error log (default: stderr)")
+    s.set_defaults(handler=cmd_serve, standalone=True)
+    ss = s.add_subparsers(dest="serve_command", metavar="ADMIN")
+    e = ss.add_parser("enroll", parents=[db_opt], help="print a new token for a device")
+    e.add_argument("--store", required=True)
+    e.add_argument("--device", required=True)
+    e = ss.add_parser("revoke", parents=[db_opt], help="end a device's token")
+    e.add_argument("--device", required=True)
+    e.add_argument("--store")
+    e = ss.add_parser("devices", parents=[db_opt], help="list devices: last seen, last seq, clock skew")
+    e.add_argument("--json", action="store_true")
+    e = ss.add_parser("verify", parents=[db_opt], help="check the stored hash chains")
+    e.add_argument("--device")
+
+
+COMMANDS = {"serve": add_serve}
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from ..server import run
+    except ImportError as exc:
+        raise CliError(f"the server needs its extra: pip install 'caja[server]' ({exc.name} is missing)") from None
+    import re
+
+    db = getattr(args, "db", None) or run.default_db()
+    ident = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    match args.serve_command:
+        case "enroll":
+            for what, value in (("store", args.store), ("device", args.device)):
+                if not ident.match(value):
+                    raise CliError(f"--{what} '{value}' must be 1-64 letters, digits, '.', '_' or '-'")
+            return run.enroll(db, args.store, args.device)
+        case "revoke":
+            return run.revoke(db, args.device, args.store)
+        case "devices":
+            return run.devices(db, args.json)
+        case "verify":
+            return run.verify(db, args.device)
+    return run.serve(db=db, host=args.host, port=args.port, workers=args.workers, threads=args.threads,
+                     rate=args.rate, burst=args.burst, conflict_rule=args.conflicts, log_path=args.log)

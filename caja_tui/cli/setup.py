@@ -1,0 +1,243 @@
+"""Setting a till up: `caja init`, `caja users`, `caja install-service`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .. import config
+from ..bootstrap import TillContext, context
+from .errors import CliError
+
+
+def add_init(sub, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("init", parents=[common], help="write a config file if there is none and create its database")
+    s.add_argument("--demo", action="store_true", help="also load the demo catalog and demo users")
+    s.add_argument("--store", help="store id for a new config file")
+    s.add_argument("--device", help="device id for a new config file")
+    s.add_argument("--db", help="database path for a new config file")
+    s.add_argument("--server", help="sync server URL for a new config file")
+    s.add_argument("--token", help="sync token for a new config file")
+    s.add_argument("--manager", metavar="NAME", help="the first manager's name (PIN from $CAJA_PIN or asked)")
+    s.set_defaults(handler=cmd_init, standalone=True)
+
+
+def add_users(sub, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("users", parents=[common], help="cashiers and managers: list, add, edit (name, role, PIN)")
+    s.set_defaults(handler=cmd_users)
+    us = s.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    us.add_parser("list", parents=[common], help="everyone who can sign in (and who cannot any more)")
+    u = us.add_parser("add", parents=[common], help="add a cashier or manager; the PIN is asked twice "
+                      "(or read from $CAJA_PIN)")
+    u.add_argument("--name", required=True)
+    u.add_argument("--role", choices=("cashier", "manager"), default="cashier")
+    u = us.add_parser("edit", parents=[common], help="change a user's name or role, set a new PIN, or "
+                      "deactivate (they can no longer sign in; their history stays)")
+    u.add_argument("user_id")
+    u.add_argument("--name")
+    u.add_argument("--role", choices=("cashier", "manager"))
+    u.add_argument("--pin", action="store_true", help="set a new PIN (asked twice, or $CAJA_PIN)")
+    u.add_argument("--deactivate", action="store_true")
+    u.add_argument("--activate", action="store_true")
+
+
+def add_install_service(sub, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("install-service", parents=[common],
+                       help="install a systemd unit: the till on a console (kiosk), its sync service, the "
+                            "server; or the SSH forced command that lands a user in the till")
+    s.add_argument("kind", choices=("till", "sync", "server", "ssh"))
+    s.add_argument("--user", help="the account it runs as (default: the one running this command, or "
+                                  "$SUDO_USER under sudo)")
+    s.add_argument("--tty", default="tty1", help="till: the console it owns (default tty1)")
+    s.add_argument("--db", help="server: its database (SQLite path or postgresql:// URL)")
+    s.add_argument("--host", default="0.0.0.0", help="server: the address it listens on (default all)")
+    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--root", default="/", help="install under this folder instead of / (an image being built)")
+    s.add_argument("--now", action="store_true", help="then systemctl daemon-reload and enable --now it")
+    s.add_argument("--print", action="store_true", help="only print what would be written")
+    s.set_defaults(handler=cmd_install_service, standalone=True)
+
+
+COMMANDS = {"init": add_init, "users": add_users, "install-service": add_install_service}
+
+
+def _ask(question: str, default: str) -> str:
+    answer = input(f"{question} [{default}]: ").strip() if default else input(f"{question}: ").strip()
+    return answer or default
+
+
+def ask_pin(prompt: str = "PIN") -> str:
+    """A PIN from $CAJA_PIN (scripts, installers) or typed twice without echo."""
+    import getpass
+
+    if os.environ.get("CAJA_PIN"):
+        return os.environ["CAJA_PIN"]
+    if not sys.stdin.isatty():
+        raise CliError("set $CAJA_PIN or run this in a terminal to type the PIN")
+    first = getpass.getpass(f"{prompt} (4-8 digits): ")
+    if getpass.getpass(f"{prompt} again: ") != first:
+        raise CliError("the two PINs differ; nothing was changed")
+    return first
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write a config (asking for what the flags did not give, in a terminal) and create the database;
+    then the demo data, or the first manager."""
+    cfg_path = getattr(args, "config", None)
+    path = config.resolve_path(cfg_path)
+    flags = (args.store, args.device, args.db, args.server, args.token)
+    interactive = sys.stdin.isatty() and not args.demo and not any(flags)
+    if path.exists():
+        cfg = config.load(str(path))
+        print(f"config: {path} (kept as it is)")
+    else:
+        cfg = _write_config(args, path, explicit=bool(cfg_path or os.environ.get("CAJA_CONFIG")),
+                            interactive=interactive)
+    if cfg.sync.server_url and cfg.sync.token:
+        _check_enrollment(cfg)
+    with context(cfg).open_store(create=True) as store:
+        print(f"database: {store.path} (schema {store.schema_version()})")
+        if args.demo:
+            _load_demo(store)
+        with store.read() as tx:
+            has_users = tx.count_users() > 0
+        if not has_users and (args.manager or interactive):
+            from ..application.users import create_user
+
+            name = args.manager or _ask("The first manager's name", "")
+            if name:
+                u = create_user(store, "system", name=name, role="manager", pin=ask_pin(f"{name}'s PIN"))
+                print(f"manager: {u.name} (id {u.id}); add cashiers with `caja users add --name NAME`")
+        elif not has_users and not cfg.sync.server_url:
+            print("users: none yet; add the first manager with `caja users add --name NAME --role manager`")
+    return 0
+
+
+def _write_config(args: argparse.Namespace, path: Path, *, explicit: bool, interactive: bool) -> config.Config:
+    """A new config file from the flags (and, in a terminal, the answers), validated before it is written."""
+    till = {"store_id": args.store, "device_id": args.device,
+            # next to its config file and named after it (t1.toml -> t1.db): two tills never share a file
+            "db": args.db or (f"{path.stem}.db" if explicit else str(config.data_dir() / "caja.db"))}
+    sync = {"server_url": args.server, "token": args.token}
+    if interactive:
+        print(f"A new till: {path}. Enter keeps the value in brackets.")
+        till["store_id"] = _ask("Store id (the same on every till of the shop)", "demo")
+        till["device_id"] = _ask("Device id of this till (unique in the store)", "T01")
+        sync["server_url"] = _ask("Sync server URL (empty: this till works offline only)", "") or None
+        if sync["server_url"]:
+            sync["token"] = _ask("Token (`caja serve enroll --store S --device D` on the server)", "")
+    text = config.render(config.Config(
+        till=config.TillConfig(**{k: v for k, v in till.items() if v is not None}),
+        sync=config.SyncConfig(**{k: v for k, v in sync.items() if v is not None})))
+    cfg = config.parse(text.encode(), str(path))  # validates what the flags or answers gave
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {path} ({exc.strerror})") from None
+    print(f"config: wrote {path}")
+    return cfg
+
+
+def _load_demo(store) -> None:
+    from ..application.demo import CASHIER, MANAGER, load_demo
+
+    if load_demo(store):
+        with store.read() as tx:
+            n = tx.count_products()
+        print(f"demo: {n} products with stock; users {MANAGER[0]} (manager, PIN {MANAGER[1]}) and "
+              f"{CASHIER[0]} (cashier, PIN {CASHIER[1]})")
+    else:
+        print("demo: the till already has products or users; left as it is")
+
+
+def _check_enrollment(cfg: config.Config) -> None:
+    """Tell the installer at once whether the server knows this till's token (the till works either way)."""
+    from ..sync.transport import Transport, TransportError
+
+    try:
+        me = Transport(cfg.sync.server_url, cfg.sync.token, timeout=(3.0, 5.0)).devices_me()
+    except TransportError as exc:
+        print(f"server: {cfg.sync.server_url} not confirmed ({exc}); the till works offline meanwhile")
+        return
+    if (me.store_id, me.device_id) != (cfg.till.store_id, cfg.till.device_id):
+        print(f"server: WARNING the token belongs to store {me.store_id} device {me.device_id}, not "
+              f"{cfg.till.store_id}/{cfg.till.device_id}; fix the config before syncing")
+    else:
+        print(f"server: {cfg.sync.server_url} knows this till ({me.store_id}/{me.device_id})")
+
+
+def cmd_users(ctx: TillContext, args: argparse.Namespace) -> int:
+    from ..application import users
+
+    with ctx.open_store() as store:
+        match args.users_command:
+            case "list":
+                with store.read() as tx:
+                    people = tx.users(active_only=False)
+                for u in people:
+                    print(f"{u.id:<20} {u.name:<24} {u.role:<8} {'' if u.active else 'deactivated'}")
+                if not people:
+                    print("no users yet: `caja users add --name NAME --role manager` adds the first manager")
+            case "add":
+                u = users.create_user(store, "system", name=args.name, role=args.role, pin=ask_pin())
+                print(f"added {u.name} ({u.role}), id {u.id}")
+            case "edit":
+                if args.activate and args.deactivate:
+                    raise CliError("--activate or --deactivate, not both")
+                active = True if args.activate else False if args.deactivate else None
+                u = users.update_user(store, "system", args.user_id, name=args.name, role=args.role,
+                                      pin=ask_pin("new PIN") if args.pin else None, active=active)
+                print(f"saved {u.name} ({u.role}{'' if u.active else ', deactivated'})")
+    return 0
+
+
+def cmd_install_service(args: argparse.Namespace) -> int:
+    import getpass
+    import pwd
+
+    from ..host import services
+
+    user = args.user or os.environ.get("SUDO_USER") or getpass.getuser()
+    try:
+        home = pwd.getpwnam(user).pw_dir
+    except KeyError:
+        raise CliError(f"there is no user '{user}' on this machine; create it first (adduser {user})") from None
+    kw: dict = {"user": user, "home": home}
+    if args.kind in ("till", "sync", "ssh"):
+        path = config.resolve_path(getattr(args, "config", None))
+        if not path.exists():
+            raise CliError(f"no config at {path}: run `caja --config {path} init` first")
+        cfg = config.load(str(path))
+        if args.kind == "sync" and not cfg.sync.server_url:
+            raise CliError(f"{path} has no [sync] server_url: this till works offline, there is nothing to sync")
+        kw.update(config=str(path.resolve()), tty=args.tty)
+    else:
+        from ..server import run
+
+        kw.update(db=args.db or run.default_db(), host=args.host, port=args.port, workers=args.workers)
+    if args.print:
+        print(services.render(args.kind, **kw)[1], end="")
+        return 0
+    try:
+        done = services.install(args.kind, Path(args.root), **kw)
+    except PermissionError:
+        raise CliError("cannot write there: run it with sudo (or use --root DIR)") from None
+    print(f"wrote {done.path}")
+    if done.unit is None:
+        print("reload sshd to apply it: systemctl reload ssh")
+        return 0
+    if args.now and args.root == "/":
+        import subprocess
+
+        try:
+            services.enable_now(done.unit)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise CliError(f"systemctl failed: {getattr(exc, 'stderr', '') or exc}") from None
+        print(f"enabled and started {done.unit}")
+    else:
+        print(f"start it with: systemctl daemon-reload && systemctl enable --now {done.unit}")
+    return 0

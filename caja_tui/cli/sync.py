@@ -1,0 +1,151 @@
+"""This till and the server: `caja sync`, `caja status`, `caja conflicts`, `caja restore`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..bootstrap import TillContext
+from .errors import CliError
+
+
+def add_sync(sub, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("sync", parents=[common], help="run the sync engine headless (a service beside the till)")
+    s.add_argument("--once", action="store_true", help="push and pull once; exit 1 if anything failed")
+    s.add_argument("--log", metavar="FILE", help="JSON-lines log to FILE, rotated at 1 MB, 3 kept (default: stderr)")
+    s.set_defaults(handler=cmd_sync)
+
+
+def add_status(sub, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("status", parents=[common], help="pending, failed, conflicts, oldest pending age, last sync")
+    s.set_defaults(handler=cmd_status)
+
+
+def add_conflicts(sub, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("conflicts", parents=[common], help="list conflicts; a manager resolves the manual ones")
+    s.set_defaults(handler=cmd_conflicts)
+    cs = s.add_subparsers(dest="conflicts_command", metavar="ACTION")
+    r = cs.add_parser("resolve", parents=[common], help="keep theirs or apply ours (asks the manager's PIN)")
+    r.add_argument("event_id")
+    r.add_argument("outcome", choices=("keep", "apply"))
+    r.add_argument("--manager", required=True, metavar="USER_ID")
+    r.add_argument("--note", default="")
+
+
+def add_restore(sub, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("restore", parents=[common], help="rebuild this till from the server onto an empty database")
+    s.add_argument("--server", required=True, metavar="URL")
+    s.add_argument("--token", required=True)
+    s.set_defaults(handler=cmd_restore)
+
+
+COMMANDS = {"sync": add_sync, "status": add_status, "conflicts": add_conflicts, "restore": add_restore}
+
+
+def cmd_sync(ctx: TillContext, args: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import threading
+    from pathlib import Path
+
+    from ..host.logs import rotating, to_journal
+
+    if not ctx.cfg.sync.server_url:
+        raise CliError("no [sync] server_url in the config: this till works offline only")
+    lock = ctx.sync_lock(wait=not os.environ.get("CAJA_SYNC_CHILD"))
+    if lock is None:
+        return 0  # the till's own sync child, while a sync service already runs for this database
+    to_journal()
+    with lock, ctx.open_store() as store:
+        log = rotating(Path(args.log)) if args.log else logging.StreamHandler(sys.stderr)
+        engine = ctx.build_sync(store, log=log)
+        if args.once:
+            engine.outbox.recover()
+            ok = engine.sync_once()
+            m = engine.refresh_metrics()
+            print(f"pushed {m.pushed}, pulled {m.pulled}; pending {m.pending}, failed {m.failed}, "
+                  f"conflicts {m.conflicts}" + (f"; error: {m.last_error}" if not ok and m.last_error else ""))
+            return 0 if ok and m.failed == 0 else 1
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        engine.run(stop)
+    return 0
+
+
+def cmd_status(ctx: TillContext, args: argparse.Namespace) -> int:
+    import datetime
+
+    from ..sync.engine import status
+
+    cfg = ctx.cfg
+    with ctx.open_store() as store:
+        m = status(store)
+        # TODO(store): raw SQL moves into store/
+        failed = store.conn.execute("SELECT seq, type, sync_error FROM event WHERE sync_status = 'failed' "
+                                    "ORDER BY seq LIMIT 10").fetchall()
+    when = (datetime.datetime.fromtimestamp(m.last_sync_at / 1000).strftime("%Y-%m-%d %H:%M:%S")
+            if m.last_sync_at else "never")
+    age = "-" if m.oldest_pending_age_s is None else _age(m.oldest_pending_age_s)
+    print(f"till {cfg.till.device_id} of store {cfg.till.store_id}: server {cfg.sync.server_url or '(none: offline only)'}")
+    print(f"pending {m.pending}  failed {m.failed}  conflicts {m.conflicts} ({m.conflicts_open} waiting for a manager)")
+    print(f"oldest pending {age}  last sync {when}  connectivity {m.connectivity}")
+    if m.last_error:
+        print(f"last error: {m.last_error}")
+    if m.clock_warning and m.clock_skew_ms is not None:
+        print(f"CLOCK WARNING: this till's clock is {m.clock_skew_ms / 1000:+.0f} s off the server's")
+    for seq, type_, error in failed:
+        print(f"failed: seq {seq} {type_}: {error}")
+    return 1 if m.failed else 0
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def cmd_conflicts(ctx: TillContext, args: argparse.Namespace) -> int:
+    import datetime
+    import getpass
+
+    from ..store.outbox import Outbox
+
+    with ctx.open_store() as store:
+        if args.conflicts_command == "resolve":
+            from ..application.conflicts import resolve_conflict
+            from ..application.users import authenticate
+
+            pin = os.environ.get("CAJA_MANAGER_PIN") or getpass.getpass(f"PIN of {args.manager}: ")
+            authenticate(store, args.manager, pin)
+            resolve_conflict(store, args.manager, args.event_id, args.outcome, args.note)
+            print(f"conflict {args.event_id}: {args.outcome} (written as an event; it syncs like any other)")
+            return 0
+        rows = Outbox(store).conflicts()
+    if not rows:
+        print("no conflicts")
+        return 0
+    for event_id, other, resolution, type_, aggregate, detected, resolved_at, by, outcome in rows:
+        when = datetime.datetime.fromtimestamp(detected / 1000).strftime("%Y-%m-%d %H:%M")
+        state = (f"resolved by {by}: {outcome}" if resolved_at else
+                 "WAITING FOR A MANAGER" if resolution == "manual" else "settled automatically")
+        print(f"{when}  {type_:<16} {aggregate:<48} {resolution:<16} {state}\n    ours {event_id}  theirs {other}")
+    return 0
+
+
+def cmd_restore(ctx: TillContext, args: argparse.Namespace) -> int:
+    from ..sync.restore import restore
+    from ..sync.transport import Transport, TransportError
+
+    transport = Transport(args.server, args.token)
+    try:
+        with ctx.open_store() as store:
+            r = restore(store, transport)
+    except TransportError as exc:
+        raise CliError(f"restore failed, nothing kept beyond what was fully received: {exc}", 1) from None
+    print(f"restored {r.events} events ({r.own_events} of this till, up to seq {r.last_seq}) in {r.seconds:.1f} s "
+          f"({r.events / max(r.seconds, 1e-9):,.0f} events/s); this till's next event continues its chain")
+    return 0
