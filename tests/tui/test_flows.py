@@ -276,7 +276,7 @@ def test_a_long_backlog_is_counted_off_the_counter(tmp_path, fixed, monkeypatch)
     import time
 
     from caja_tui.application.users import create_user
-    from caja_tui.bench.figures import generate_events
+    from caja_tui.bench.data import generate_events
     from caja_tui.tui.app import CajaApp
     from tests.conftest import make_store
 
