@@ -51,12 +51,8 @@ class ImportResult(Struct, frozen=True):
     counted: int
 
 
-def parse_csv(text: str, currency_exponent: int) -> list[ImportRow]:
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+def _header(reader) -> list[str]:
+    """The header line, lower-cased; every required column, no unknown one, none twice."""
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
@@ -73,6 +69,46 @@ def parse_csv(text: str, currency_exponent: int) -> list[ImportRow]:
         if len(set(header)) != len(header):
             problems.append("a column appears twice")
         raise ImportError_([f"line 1: {'; '.join(problems)}; expected the header {','.join(COLUMNS)}"])
+    return header
+
+
+def _stock(stock_text: str) -> int | None:
+    if not stock_text:
+        return None
+    if not stock_text.lstrip("-").isdigit():
+        raise DomainError("BAD_STOCK", "stock '{stock_text}' must be a whole number", stock_text=stock_text)
+    stock = int(stock_text)
+    if not 0 <= stock <= MAX_QTY * 100:
+        raise DomainError("BAD_STOCK", "stock must be between 0 and {high}", high=MAX_QTY * 100)
+    return stock
+
+
+def _row(line: int, cell, currency_exponent: int, seen_sku: dict[str, int], seen_code: dict[str, int]) -> ImportRow:
+    """One record as a checked row (a DomainError says what is wrong with it); `seen_*` are the earlier rows'."""
+    sku, name = cell("sku"), cell("name")
+    barcodes = [b.strip() for b in cell("barcode").split("|") if b.strip()]
+    price = money.parse_money(cell("price"), currency_exponent)
+    tax_rate = money.parse_rate(cell("tax_rate"))
+    stock = _stock(cell("stock"))
+    category = cell("category")
+    rules.check_product_fields({"sku": sku, "name": name, "price": price, "tax_rate": tax_rate,
+                                "barcodes": barcodes, "category": category})
+    if sku in seen_sku:
+        raise DomainError("DUPLICATE_SKU", "SKU '{sku}' is also on line {line}", sku=sku, line=seen_sku[sku])
+    for code in barcodes:
+        if code in seen_code:
+            raise DomainError("DUPLICATE_BARCODE", "barcode '{barcode}' is also on line {line}",
+                              barcode=code, line=seen_code[code])
+    return ImportRow(line, sku, barcodes, name, price, tax_rate, stock, category)
+
+
+def parse_csv(text: str, currency_exponent: int) -> list[ImportRow]:
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = _header(reader)
     index = {name: i for i, name in enumerate(header)}
     rows: list[ImportRow] = []
     errors: list[str] = []
@@ -90,34 +126,14 @@ def parse_csv(text: str, currency_exponent: int) -> list[ImportRow]:
             return record[index[name]].strip() if name in index else ""
 
         try:
-            sku, name = cell("sku"), cell("name")
-            barcodes = [b.strip() for b in cell("barcode").split("|") if b.strip()]
-            price = money.parse_money(cell("price"), currency_exponent)
-            tax_rate = money.parse_rate(cell("tax_rate"))
-            stock_text = cell("stock")
-            stock = None
-            if stock_text:
-                if not stock_text.lstrip("-").isdigit():
-                    raise DomainError("BAD_STOCK", "stock '{stock_text}' must be a whole number", stock_text=stock_text)
-                stock = int(stock_text)
-                if not 0 <= stock <= MAX_QTY * 100:
-                    raise DomainError("BAD_STOCK", "stock must be between 0 and {high}", high=MAX_QTY * 100)
-            category = cell("category")
-            rules.check_product_fields({"sku": sku, "name": name, "price": price, "tax_rate": tax_rate,
-                                        "barcodes": barcodes, "category": category})
-            if sku in seen_sku:
-                raise DomainError("DUPLICATE_SKU", "SKU '{sku}' is also on line {line}", sku=sku, line=seen_sku[sku])
-            for code in barcodes:
-                if code in seen_code:
-                    raise DomainError("DUPLICATE_BARCODE", "barcode '{barcode}' is also on line {line}",
-                                          barcode=code, line=seen_code[code])
+            row = _row(line, cell, currency_exponent, seen_sku, seen_code)
         except DomainError as exc:
             errors.append(f"line {line}: {exc.message}")
         else:
-            seen_sku[sku] = line
-            for code in barcodes:
+            seen_sku[row.sku] = line
+            for code in row.barcodes:
                 seen_code[code] = line
-            rows.append(ImportRow(line, sku, barcodes, name, price, tax_rate, stock, category))
+            rows.append(row)
         if len(errors) >= MAX_ERRORS:
             errors.append("... stopping after the first errors")
             break

@@ -37,71 +37,105 @@ class Shop(Struct, frozen=True, kw_only=True):
     language: str = "es"
 
 
-def render_receipt(sale: SaleView, shop: Shop, *, width: int = 42, tz: dt.tzinfo = dt.UTC,
-                   cashier: str | None = None, reprint: bool = False) -> str:
-    if width not in WIDTHS:
-        raise ValueError(f"receipt width must be one of {WIDTHS}")
-    t = LABELS.get(shop.language, LABELS["en"])
-    methods = METHOD_NAMES.get(shop.language, METHOD_NAMES["en"])
-    m = lambda v: money.format_money(v, shop.exponent)  # noqa: E731
-    out: list[str] = []
+class _Page:
+    """The receipt's lines as they are written, with its width, labels and money format."""
 
-    def center(text: str) -> None:
-        for part in textwrap.wrap(text, width) or [""]:
-            out.append(part.center(width).rstrip())
+    def __init__(self, shop: Shop, width: int) -> None:
+        self.width, self.exponent = width, shop.exponent
+        self.t = LABELS.get(shop.language, LABELS["en"])
+        self.out: list[str] = []
 
-    def pair(left: str, right: str) -> None:
-        room = width - len(right) - 1
+    def m(self, value: int) -> str:
+        return money.format_money(value, self.exponent)
+
+    def center(self, text: str) -> None:
+        for part in textwrap.wrap(text, self.width) or [""]:
+            self.out.append(part.center(self.width).rstrip())
+
+    def pair(self, left: str, right: str) -> None:
+        room = self.width - len(right) - 1
         if len(left) > room:
-            out.append(left[:width])
+            self.out.append(left[:self.width])
             left = ""
-        out.append(f"{left:<{room}} {right}")
+        self.out.append(f"{left:<{room}} {right}")
 
-    rule = "-" * width
-    center(shop.name.upper())
+    def rule(self) -> None:
+        self.out.append("-" * self.width)
+
+    def text(self) -> str:
+        return "\n".join(line.rstrip() for line in self.out) + "\n"
+
+
+def _head(page: _Page, sale: SaleView, shop: Shop, tz: dt.tzinfo, cashier: str | None, reprint: bool) -> None:
+    t = page.t
+    page.center(shop.name.upper())
     for line in shop.header:
-        center(line)
+        page.center(line)
     if reprint:
-        center(t["reprint"])
-    out.append(rule)
+        page.center(t["reprint"])
+    page.rule()
     when = dt.datetime.fromtimestamp(sale.created_at / 1000, tz).strftime("%Y-%m-%d %H:%M")
-    pair(f"{t['receipt']} {sale.receipt_no}", when)
-    out.append(f"{t['cashier']}: {cashier or sale.actor}"[:width])
-    out.append(rule)
+    page.pair(f"{t['receipt']} {sale.receipt_no}", when)
+    page.out.append(f"{t['cashier']}: {cashier or sale.actor}"[:page.width])
+    page.rule()
+
+
+def _lines(page: _Page, sale: SaleView) -> None:
+    m = page.m
     for ln in sale.lines:
-        for part in textwrap.wrap(ln.name, width) or [""]:
-            out.append(part)
-        pair(f"  {ln.qty} x {m(ln.unit_price)}", m(ln.qty * ln.unit_price))
+        for part in textwrap.wrap(ln.name, page.width) or [""]:
+            page.out.append(part)
+        page.pair(f"  {ln.qty} x {m(ln.unit_price)}", m(ln.qty * ln.unit_price))
         if ln.discount:
-            pair(f"  {t['discount']}", "-" + m(ln.discount))
-    out.append(rule)
+            page.pair(f"  {page.t['discount']}", "-" + m(ln.discount))
+    page.rule()
+
+
+def _totals(page: _Page, sale: SaleView) -> None:
+    t, m = page.t, page.m
     items = sum(ln.qty for ln in sale.lines)
-    pair(f"{t['items']}: {items}", "")
+    page.pair(f"{t['items']}: {items}", "")
     line_total = sum(ln.qty * ln.unit_price - ln.discount for ln in sale.lines)
     if sale.discount:
-        pair(t["subtotal"], m(line_total))
-        pair(t["discount"], "-" + m(sale.discount))
+        page.pair(t["subtotal"], m(line_total))
+        page.pair(t["discount"], "-" + m(sale.discount))
     rates: dict[int, int] = {}
     for ln in sale.lines:
         rates[ln.tax_rate] = rates.get(ln.tax_rate, 0) + ln.tax
     if not sale.prices_include_tax:
-        pair(t["subtotal"] + " ", m(sale.subtotal))
+        page.pair(t["subtotal"] + " ", m(sale.subtotal))
     for rate, tax in sorted(rates.items()):
         suffix = f" ({t['included']})" if sale.prices_include_tax else ""
-        pair(f"{t['tax']} {money.format_rate(rate)} %{suffix}", m(tax))
-    pair(t["total"], m(sale.total))
-    out.append(rule)
+        page.pair(f"{t['tax']} {money.format_rate(rate)} %{suffix}", m(tax))
+    page.pair(t["total"], m(sale.total))
+    page.rule()
+
+
+def _payments_and_foot(page: _Page, sale: SaleView, shop: Shop) -> None:
+    t = page.t
+    methods = METHOD_NAMES.get(shop.language, METHOD_NAMES["en"])
     for p in sale.payments:
-        pair(methods.get(p.method, p.method), m(p.amount))
+        page.pair(methods.get(p.method, p.method), page.m(p.amount))
     if sale.change:
-        pair(t["change"], m(sale.change))
+        page.pair(t["change"], page.m(sale.change))
     if sale.voided:
-        center(t["voided"])
-    out.append(rule)
-    center(f"{t['verify']}: {sale.event_hash[:8]}")
+        page.center(t["voided"])
+    page.rule()
+    page.center(f"{t['verify']}: {sale.event_hash[:8]}")
     if shop.footer:
-        center(shop.footer)
-    return "\n".join(line.rstrip() for line in out) + "\n"
+        page.center(shop.footer)
+
+
+def render_receipt(sale: SaleView, shop: Shop, *, width: int = 42, tz: dt.tzinfo = dt.UTC,
+                   cashier: str | None = None, reprint: bool = False) -> str:
+    if width not in WIDTHS:
+        raise ValueError(f"receipt width must be one of {WIDTHS}")
+    page = _Page(shop, width)
+    _head(page, sale, shop, tz, cashier, reprint)
+    _lines(page, sale)
+    _totals(page, sale)
+    _payments_and_foot(page, sale, shop)
+    return page.text()
 
 
 def shop_of(cfg) -> Shop:

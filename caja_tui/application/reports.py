@@ -132,11 +132,8 @@ class Report(Struct, kw_only=True):
     grand_total: int | None = None
 
 
-def build(kind: Literal["x", "z", "day"], data: ReportData, *, title: str, currency: str, exponent: int,
-          tz: dt.tzinfo, top: int = 10) -> Report:
-    sold = [s for s in data.sales if not s.voided]
-    voided = [s for s in data.sales if s.voided]
-    live = {s.id for s in sold}
+def _by_method(data: ReportData, sold: list[SaleRow], live: set[str]) -> dict[str, int]:
+    """Money in by payment method: cash net of change, less refunds by their method."""
     by_method: dict[str, int] = {}
     change = {s.id: s.change for s in sold}
     for p in data.payments:
@@ -145,8 +142,13 @@ def build(kind: Literal["x", "z", "day"], data: ReportData, *, title: str, curre
     by_method["cash"] = by_method.get("cash", 0) - sum(change.values())
     for r in data.refunds:
         by_method[r.method] = by_method.get(r.method, 0) - r.total
-    by_method = {m: v for m, v in sorted(by_method.items()) if v or m == "cash"}
+    return {m: v for m, v in sorted(by_method.items()) if v or m == "cash"}
 
+
+def _by_rate_and_product(data: ReportData, sold: list[SaleRow],
+                         live: set[str]) -> tuple[list[TaxRow], list[ProductRow]]:
+    """Totals (tax included) and tax by rate, and quantity and total by product, less refunds; products in no
+    particular order (the caller ranks them)."""
     include = {s.id: s.prices_include_tax for s in sold}
     rates: dict[int, list[int]] = {}
     products: dict[str, list] = {}
@@ -167,7 +169,11 @@ def build(kind: Literal["x", "z", "day"], data: ReportData, *, title: str, curre
         if rl.product_id in products:
             products[rl.product_id][2] -= rl.qty
             products[rl.product_id][3] -= rl.amount
+    return ([TaxRow(rate=r, total=v[0], tax=v[1]) for r, v in sorted(rates.items())],
+            [ProductRow(sku=v[0], name=v[1], qty=v[2], total=v[3]) for v in products.values()])
 
+
+def _by_hour_and_cashier(sold: list[SaleRow], tz: dt.tzinfo) -> tuple[list[HourRow], list[CashierRow]]:
     hours: dict[int, list[int]] = {}
     cashiers: dict[str, list[int]] = {}
     for s in sold:
@@ -178,7 +184,17 @@ def build(kind: Literal["x", "z", "day"], data: ReportData, *, title: str, curre
         c = cashiers.setdefault(s.actor, [0, 0])
         c[0] += 1
         c[1] += s.total
+    return ([HourRow(hour=h, sales=v[0], total=v[1]) for h, v in sorted(hours.items())],
+            [CashierRow(actor=a, sales=v[0], total=v[1]) for a, v in sorted(cashiers.items())])
 
+
+def build(kind: Literal["x", "z", "day"], data: ReportData, *, title: str, currency: str, exponent: int,
+          tz: dt.tzinfo, top: int = 10) -> Report:
+    sold = [s for s in data.sales if not s.voided]
+    voided = [s for s in data.sales if s.voided]
+    live = {s.id for s in sold}
+    by_tax_rate, products = _by_rate_and_product(data, sold, live)
+    by_hour, by_cashier = _by_hour_and_cashier(sold, tz)
     gross = sum(s.total for s in sold)
     refunds_total = sum(r.total for r in data.refunds)
     return Report(
@@ -186,13 +202,9 @@ def build(kind: Literal["x", "z", "day"], data: ReportData, *, title: str, curre
         discounts=sum(s.discount for s in sold) + sum(ln.discount for ln in data.lines if ln.sale_id in live),
         refunds_count=len(data.refunds),
         refunds_total=refunds_total, voids_count=len(voided), voids_total=sum(s.total for s in voided),
-        net=gross - refunds_total, by_method=by_method,
-        by_tax_rate=[TaxRow(rate=r, total=v[0], tax=v[1]) for r, v in sorted(rates.items())],
-        by_hour=[HourRow(hour=h, sales=v[0], total=v[1]) for h, v in sorted(hours.items())],
-        top_products=sorted((ProductRow(sku=v[0], name=v[1], qty=v[2], total=v[3]) for v in products.values()),
-                            key=lambda p: (-p.qty, -p.total, p.sku))[:top],
-        by_cashier=[CashierRow(actor=a, sales=v[0], total=v[1]) for a, v in sorted(cashiers.items())],
-        paid_in=data.paid_in, paid_out=data.paid_out)
+        net=gross - refunds_total, by_method=_by_method(data, sold, live), by_tax_rate=by_tax_rate,
+        by_hour=by_hour, top_products=sorted(products, key=lambda p: (-p.qty, -p.total, p.sku))[:top],
+        by_cashier=by_cashier, paid_in=data.paid_in, paid_out=data.paid_out)
 
 
 def day_bounds(day: dt.date, tz: dt.tzinfo) -> tuple[int, int]:

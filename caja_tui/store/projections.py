@@ -138,27 +138,9 @@ class Projector:
         ts = stamp(hlc, device_id)
         match p:
             case ev.SaleCreated():
-                self._rows(SQL_SALE).append((
-                    p.sale_id, p.receipt_no, event_id, device_id, p.session_id, hlc, created_at, actor, p.subtotal,
-                    p.discount, p.tax, p.total, sum(t.amount for t in p.payments), p.change,
-                    int(p.prices_include_tax), p.customer_id))
-                lines, moves = self._rows(SQL_SALE_LINE), self._rows(SQL_MOVEMENT)
-                for ln in p.lines:
-                    lines.append((p.sale_id, ln.line_no, ln.product_id, ln.sku, ln.name, ln.qty, ln.unit_price,
-                                  ln.tax_rate, ln.discount, ln.sale_discount, ln.amount, ln.tax))
-                    self._movement(moves, ln.product_id, -ln.qty, ts, "sale")
-                pays = self._rows(SQL_SALE_PAYMENT)
-                for i, t in enumerate(p.payments):
-                    pays.append((p.sale_id, i, t.method, t.amount, t.reference))
+                self._sale(p, event_id, device_id, hlc, created_at, actor, ts)
             case ev.SaleRefunded():
-                self._rows(SQL_REFUND).append((p.refund_id, p.sale_id, p.receipt_no, event_id, device_id,
-                                               p.session_id, hlc, created_at, actor, p.total, p.tax, p.method,
-                                               int(p.restock), p.reason))
-                lines, moves = self._rows(SQL_REFUND_LINE), self._rows(SQL_MOVEMENT)
-                for ln in p.lines:
-                    lines.append((p.refund_id, ln.line_no, p.sale_id, ln.product_id, ln.qty, ln.amount, ln.tax))
-                    if p.restock:
-                        self._movement(moves, ln.product_id, ln.qty, ts, "refund")
+                self._refund(p, event_id, device_id, hlc, created_at, actor, ts)
             case ev.SaleVoided():
                 self._rows(SQL_SALE_VOID).append((p.sale_id, event_id, device_id, p.session_id, created_at, actor,
                                                   p.reason))
@@ -207,6 +189,32 @@ class Projector:
                 self._user(p.user_id, ts, 0, hlc, **fields)
             case _:
                 raise TypeError(f"no projection for {type_}")
+
+    def _sale(self, p: ev.SaleCreated, event_id: str, device_id: str, hlc: int, created_at: int, actor: str,
+              ts: str) -> None:
+        self._rows(SQL_SALE).append((
+            p.sale_id, p.receipt_no, event_id, device_id, p.session_id, hlc, created_at, actor, p.subtotal,
+            p.discount, p.tax, p.total, sum(t.amount for t in p.payments), p.change,
+            int(p.prices_include_tax), p.customer_id))
+        lines, moves = self._rows(SQL_SALE_LINE), self._rows(SQL_MOVEMENT)
+        for ln in p.lines:
+            lines.append((p.sale_id, ln.line_no, ln.product_id, ln.sku, ln.name, ln.qty, ln.unit_price,
+                          ln.tax_rate, ln.discount, ln.sale_discount, ln.amount, ln.tax))
+            self._movement(moves, ln.product_id, -ln.qty, ts, "sale")
+        pays = self._rows(SQL_SALE_PAYMENT)
+        for i, t in enumerate(p.payments):
+            pays.append((p.sale_id, i, t.method, t.amount, t.reference))
+
+    def _refund(self, p: ev.SaleRefunded, event_id: str, device_id: str, hlc: int, created_at: int, actor: str,
+                ts: str) -> None:
+        self._rows(SQL_REFUND).append((p.refund_id, p.sale_id, p.receipt_no, event_id, device_id,
+                                       p.session_id, hlc, created_at, actor, p.total, p.tax, p.method,
+                                       int(p.restock), p.reason))
+        lines, moves = self._rows(SQL_REFUND_LINE), self._rows(SQL_MOVEMENT)
+        for ln in p.lines:
+            lines.append((p.refund_id, ln.line_no, p.sale_id, ln.product_id, ln.qty, ln.amount, ln.tax))
+            if p.restock:
+                self._movement(moves, ln.product_id, ln.qty, ts, "refund")
 
     def _product(self, product_id: str, ts: str, created_hlc: int, hlc: int, **fields: Any) -> None:
         row: list[Any] = [product_id]
