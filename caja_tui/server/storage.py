@@ -12,163 +12,23 @@ import hmac
 import secrets
 import time
 import zlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import msgspec
-from peewee import (
-    AutoField,
-    BigAutoField,
-    BigIntegerField,
-    CharField,
-    CompositeKey,
-    DatabaseProxy,
-    IntegerField,
-    IntegrityError,
-    Model,
-    PostgresqlDatabase,
-    SqliteDatabase,
-    TextField,
-    fn,
-)
+from peewee import IntegrityError, PostgresqlDatabase, SqliteDatabase, fn
 
-from ..domain.chain import GENESIS, canonical, link
+from ..domain.chain import GENESIS
 from ..domain.events import ProductUpdated, UserUpdated, decode_payload
-from ..protocol import Result, WireEvent
-from .validate import Candidate
-
-db = DatabaseProxy()
+from ..protocol import Result
+from ..protocol.check import STORED_COLUMNS, Checked, breaks_chain, stored_hash_ok
+from .ingest import BatchState, Writes, decide_batch
+from .models import MODELS, Conflict, Device, Event, Rejection, Stat, db
 
 CONFLICT_RULES = ("manual", "last-write-wins")
-
-
-class Base(Model):
-    class Meta:
-        database = db
-
-
-class Device(Base):
-    store_id = CharField(max_length=64)
-    device_id = CharField(max_length=64)
-    token_hash = CharField(max_length=64, unique=True)
-    created_at = BigIntegerField()
-    revoked_at = BigIntegerField(null=True)
-    last_seen = BigIntegerField(null=True)
-    clock_skew_ms = BigIntegerField(null=True)
-
-    class Meta:
-        table_name = "device"
-        primary_key = CompositeKey("store_id", "device_id")
-
-
-class Event(Base):
-    server_seq = BigAutoField()
-    event_id = CharField(max_length=64, unique=True)
-    store_id = CharField(max_length=64)
-    device_id = CharField(max_length=64)
-    seq = BigIntegerField()
-    type = CharField(max_length=64)
-    hlc = BigIntegerField()
-    created_at = BigIntegerField()
-    actor = CharField(max_length=64)
-    v = IntegerField()
-    prev_hash = CharField(max_length=64)
-    hash = CharField(max_length=64)
-    payload = TextField()
-    received_at = BigIntegerField()
-
-    class Meta:
-        table_name = "event"
-        indexes = ((("store_id", "device_id", "seq"), True), (("store_id", "server_seq"), False))
-
-
-class Rejection(Base):
-    """A rejected event still occupies its seq, so no gap in a device's log is permanent."""
-
-    id = AutoField()
-    event_id = CharField(max_length=64)
-    store_id = CharField(max_length=64)
-    device_id = CharField(max_length=64)
-    seq = BigIntegerField()
-    hash = CharField(max_length=64)
-    code = CharField(max_length=32)
-    message = TextField()
-    received_at = BigIntegerField()
-
-    class Meta:
-        table_name = "rejection"
-        indexes = ((("store_id", "device_id", "seq"), True), (("event_id",), False))
-
-
-class FieldWrite(Base):
-    """Who last wrote which field of which product or user, for concurrent-update detection."""
-
-    id = AutoField()
-    store_id = CharField(max_length=64)
-    entity = CharField(max_length=80)
-    field = CharField(max_length=32)
-    event_id = CharField(max_length=64)
-    device_id = CharField(max_length=64)
-    hlc = BigIntegerField()
-    base_hlc = BigIntegerField()
-
-    class Meta:
-        table_name = "field_write"
-        indexes = ((("store_id", "entity", "field", "hlc"), False),)
-
-
-class Deletion(Base):
-    store_id = CharField(max_length=64)
-    entity = CharField(max_length=80)
-    event_id = CharField(max_length=64)
-
-    class Meta:
-        table_name = "deletion"
-        primary_key = CompositeKey("store_id", "entity")
-
-
-class Conflict(Base):
-    id = AutoField()
-    store_id = CharField(max_length=64)
-    event_id = CharField(max_length=64)
-    conflict_with = CharField(max_length=64)
-    resolution = CharField(max_length=32)
-    created_at = BigIntegerField()
-
-    class Meta:
-        table_name = "conflict"
-
-
-class Stat(Base):
-    store_id = CharField(max_length=64)
-    type = CharField(max_length=64)
-    status = CharField(max_length=16)
-    n = BigIntegerField(default=0)
-
-    class Meta:
-        table_name = "stat"
-        primary_key = CompositeKey("store_id", "type", "status")
-
-
-MODELS = (Device, Event, Rejection, FieldWrite, Deletion, Conflict, Stat)
-
-
-@dataclass
-class _BatchState:
-    """What one push batch sees and adds: lookups done once, updated as the batch is decided in order."""
-
-    stored: dict[str, tuple[str, str]]  # event_id -> (hash, store_id)
-    rejected: dict[str, tuple[str, str, str, str]]  # event_id -> (hash, store_id, code, message)
-    at_seq: dict[int, tuple[str, str, str | None]]  # seq -> (event_id, hash, prev_hash or None if rejected)
-    new_events: list[tuple] = field(default_factory=list)
-    new_rejections: list[tuple] = field(default_factory=list)
-
-
-def _chunks(items: list, n: int = 500) -> Iterable[list]:
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
+DELETION_TYPES = ("product.updated", "product.deleted", "product.restored")  # what reads or writes a deletion
 
 
 @dataclass(frozen=True)
@@ -279,8 +139,8 @@ class ServerStorage:
             key = zlib.crc32(store_id.encode()) - 2**31
             self.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
 
-    def ingest(self, auth: DeviceAuth, candidates: Sequence[Candidate], *, skew_ms: int | None = None) -> list[Result]:
-        """Store a push batch in one transaction; one Result per candidate, in order.
+    def ingest(self, auth: DeviceAuth, checked: Sequence[Checked], *, skew_ms: int | None = None) -> list[Result]:
+        """Store a push batch in one transaction; one Result per event, in order (rules: ingest.py).
 
         The device's last-seen time and clock skew are updated in the same transaction.
         """
@@ -288,7 +148,8 @@ class ServerStorage:
             try:
                 with self.database.atomic(*(() if self.is_pg else ("IMMEDIATE",))):
                     self._lock_store(auth.store_id)
-                    results = self._ingest(auth, candidates, now_ms())
+                    results, writes = decide_batch(self._load(auth, checked, now_ms()), checked)
+                    self._write(auth, writes)
                     self._touch(auth, skew_ms)
                     return results
             except IntegrityError:
@@ -305,6 +166,14 @@ class ServerStorage:
     def _rows(self, text: str, params: Sequence[Any]) -> list[tuple]:
         return list(self.database.execute_sql(self._sql(text), params).fetchall())
 
+    def _rows_in(self, text: str, params: Sequence[Any], keys: list, *, span: bool = False) -> Iterator[tuple]:
+        """The rows of `text` whose `{keys}` placeholder is `keys`, asked 500 at a time; with `span`, the keys'
+        range comes before them (`BETWEEN ? AND ?`, a range the index can seek, which IN alone may not)."""
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            yield from self._rows(text.format(keys=",".join("?" * len(chunk))),
+                                  (*params, *((min(chunk), max(chunk)) if span else ()), *chunk))
+
     def _many(self, text: str, rows: list[tuple]) -> None:
         if rows:
             cur = self.database.cursor()
@@ -319,133 +188,64 @@ class ServerStorage:
         with self.database.atomic():
             self._touch(auth, None)
 
-    def _ingest(self, auth: DeviceAuth, candidates: Sequence[Candidate], now: int) -> list[Result]:
-        """Look up everything the batch touches in a few queries, decide in order, write in bulk."""
-        wires = [c.wire for c in candidates if c.wire is not None]
-        ids = list({w.event_id for w in wires})
-        seqs = sorted({s for w in wires for s in (w.seq - 1, w.seq, w.seq + 1)})
-        st = _BatchState(stored={}, rejected={}, at_seq={})
-        for chunk in _chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            for event_id, hash_, store in self._rows(
-                    f"SELECT event_id, hash, store_id FROM event WHERE event_id IN ({marks})", chunk):
-                st.stored[event_id] = (hash_, store)
-            for event_id, hash_, store, code, message in self._rows(
-                    f"SELECT event_id, hash, store_id, code, message FROM rejection WHERE event_id IN ({marks})", chunk):
-                st.rejected[event_id] = (hash_, store, code, message)
+    def _load(self, auth: DeviceAuth, checked: Sequence[Checked], now: int) -> BatchState:
+        """What the batch's decision needs, in a few queries: the ids and seqs it touches, and for updates
+        and deletions of products and users, the deletions and other devices' field writes they meet."""
+        st = BatchState(auth.store_id, auth.device_id, now, self.conflict_rule)
+        events = [c.event for c in checked if c.event is not None]
+        ids = list({e.event_id for e in events})
+        for event_id, hash_, store in self._rows_in("SELECT event_id, hash, store_id FROM event "
+                                                    "WHERE event_id IN ({keys})", (), ids):
+            st.stored[event_id] = (hash_, store)
+        for event_id, hash_, store, code, message in self._rows_in(
+                "SELECT event_id, hash, store_id, code, message FROM rejection WHERE event_id IN ({keys})", (), ids):
+            st.rejected[event_id] = (hash_, store, code, message)
         mine = (auth.store_id, auth.device_id)
-        for chunk in _chunks(seqs):
-            marks = ",".join("?" * len(chunk))
-            span = (min(chunk), max(chunk))  # a range the index can seek; IN alone scans the device's events
-            for seq, event_id, hash_, prev in self._rows(
-                    "SELECT seq, event_id, hash, prev_hash FROM event WHERE store_id = ? AND device_id = ? "
-                    f"AND seq BETWEEN ? AND ? AND seq IN ({marks})", (*mine, *span, *chunk)):
-                st.at_seq[seq] = (event_id, hash_, prev)
-            for seq, event_id, hash_ in self._rows(
-                    "SELECT seq, event_id, hash FROM rejection WHERE store_id = ? AND device_id = ? "
-                    f"AND seq BETWEEN ? AND ? AND seq IN ({marks})", (*mine, *span, *chunk)):
-                st.at_seq.setdefault(seq, (event_id, hash_, None))
-        results = [self._one(auth, c, now, st) for c in candidates]
+        seqs = sorted({s for e in events for s in (e.seq - 1, e.seq, e.seq + 1)})
+        at_seq = "FROM {} WHERE store_id = ? AND device_id = ? AND seq BETWEEN ? AND ? AND seq IN ({{keys}})"
+        for seq, event_id, hash_, prev in self._rows_in("SELECT seq, event_id, hash, prev_hash " + at_seq.format(
+                "event"), mine, seqs, span=True):
+            st.at_seq[seq] = (event_id, hash_, prev)
+        for seq, event_id, hash_ in self._rows_in("SELECT seq, event_id, hash " + at_seq.format("rejection"), mine,
+                                                  seqs, span=True):
+            st.at_seq.setdefault(seq, (event_id, hash_, None))
+        self._load_entities(st, [c.payload for c in checked if c.reject is None and c.event is not None
+                                 and c.event.event_id not in st.stored and c.event.event_id not in st.rejected])
+        return st
+
+    def _load_entities(self, st: BatchState, sound: list[Any]) -> None:
+        """The deletions and other devices' field writes the new, sound events of the batch may meet."""
+        deletable = list({p.aggregate() for p in sound if p is not None and p.TYPE in DELETION_TYPES})
+        for entity, event_id in self._rows_in("SELECT entity, event_id FROM deletion WHERE store_id = ? "
+                                              "AND entity IN ({keys})", (st.store_id,), deletable):
+            st.deleted[entity] = event_id
+        lowest: dict[str, int] = {}  # entity -> the lowest base_hlc of the batch's updates of it
+        for p in sound:
+            if isinstance(p, ProductUpdated | UserUpdated):
+                lowest[p.aggregate()] = min(lowest.get(p.aggregate(), p.base_hlc), p.base_hlc)
+        for entity, field, event_id, hlc, base_hlc in self._rows_in(
+                "SELECT entity, field, event_id, hlc, base_hlc FROM field_write WHERE store_id = ? AND device_id <> ? "
+                "AND hlc > ? AND entity IN ({keys})", (st.store_id, st.device_id, min(lowest.values(), default=0)),
+                list(lowest)):
+            if hlc > lowest[entity]:
+                st.field_writes.setdefault((entity, field), []).append((hlc, base_hlc, event_id))
+
+    def _write(self, auth: DeviceAuth, w: Writes) -> None:
         self._many("INSERT INTO event (event_id, store_id, device_id, seq, type, hlc, created_at, actor, v, prev_hash, "
-                   "hash, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", st.new_events)
+                   "hash, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", w.events)
         self._many("INSERT INTO rejection (event_id, store_id, device_id, seq, hash, code, message, received_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", st.new_rejections)
-        stats: dict[tuple[str, str], int] = {}
-        for c, res in zip(candidates, results, strict=True):
-            key = (c.wire.type if c.wire else "?", res.status)
-            stats[key] = stats.get(key, 0) + 1
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", w.rejections)
+        self._many('INSERT INTO field_write (store_id, entity, "field", event_id, device_id, hlc, base_hlc) '
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)", w.field_writes)
+        self._many('INSERT INTO "conflict" (store_id, event_id, conflict_with, resolution, created_at) '
+                   "VALUES (?, ?, ?, ?, ?)", w.conflicts)
+        self._many("DELETE FROM deletion WHERE store_id = ? AND entity = ?",
+                   [(auth.store_id, entity) for entity in w.deletions])
+        self._many("INSERT INTO deletion (store_id, entity, event_id) VALUES (?, ?, ?)",
+                   [(auth.store_id, entity, event_id) for entity, event_id in w.deletions.items() if event_id])
         self._many("INSERT INTO stat (store_id, type, status, n) VALUES (?, ?, ?, ?) ON CONFLICT (store_id, type, "
                    "status) DO UPDATE SET n = stat.n + excluded.n",
-                   [(auth.store_id, t, status, n) for (t, status), n in stats.items()])
-        return results
-
-    def _reject(self, auth: DeviceAuth, w: WireEvent, code: str, message: str, now: int, st: _BatchState) -> Result:
-        """Record the rejection: the event occupies its seq, and a retry of it gets the same answer.
-
-        Not when the device's next event, already stored, shows this is not the event of that seq (a
-        forgery or a stray): the genuine one may still come.
-        """
-        nxt = st.at_seq.get(w.seq + 1)
-        if nxt is not None and nxt[2] is not None and nxt[2] != w.hash:
-            return Result(event_id=w.event_id, status="rejected", code=code, message=message[:500])  # type: ignore[arg-type]
-        st.new_rejections.append((w.event_id, auth.store_id, auth.device_id, w.seq, w.hash, code, message[:500], now))
-        st.rejected[w.event_id] = (w.hash, auth.store_id, code, message[:500])
-        st.at_seq[w.seq] = (w.event_id, w.hash, None)
-        return Result(event_id=w.event_id, status="rejected", code=code, message=message[:500])  # type: ignore[arg-type]
-
-    def _one(self, auth: DeviceAuth, c: Candidate, now: int, st: _BatchState) -> Result:
-        w = c.wire
-        if w is None:  # not even an envelope: nothing to record
-            code, message = c.reject or ("INVALID", "invalid event")
-            return Result(event_id=c.event_id, status="rejected", code=code, message=message)  # type: ignore[arg-type]
-        # idempotency first: the same event again gets the same answer
-        if w.event_id in st.stored:
-            hash_, store = st.stored[w.event_id]
-            if hash_ == w.hash and store == auth.store_id:
-                return Result(event_id=w.event_id, status="duplicate")
-            return Result(event_id=w.event_id, status="rejected", code="ID_REUSED",
-                          message="this event_id is already stored with other content")
-        if w.event_id in st.rejected:
-            hash_, store, code, message = st.rejected[w.event_id]
-            if hash_ == w.hash and store == auth.store_id:
-                return Result(event_id=w.event_id, status="rejected", code=code, message=message)  # type: ignore[arg-type]
-            return Result(event_id=w.event_id, status="rejected", code="ID_REUSED",
-                          message="this event_id was already received with other content")
-        if w.seq in st.at_seq:
-            return Result(event_id=w.event_id, status="rejected", code="SEQ_REUSED",
-                          message=f"seq {w.seq} of this device is already taken by another event")
-        if c.reject is not None:
-            return self._reject(auth, w, c.reject[0], c.reject[1], now, st)
-        # the chain: link to the predecessor when it is here, and to the successor when it already is
-        prev = GENESIS if w.seq == 1 else (st.at_seq[w.seq - 1][1] if w.seq - 1 in st.at_seq else None)
-        if prev is not None and prev != w.prev_hash:
-            return self._reject(auth, w, "BROKEN_CHAIN", f"prev_hash differs from the hash of seq {w.seq - 1}", now, st)
-        nxt = st.at_seq.get(w.seq + 1)
-        if nxt is not None and nxt[2] is not None and nxt[2] != w.hash:
-            return self._reject(auth, w, "BROKEN_CHAIN", f"seq {w.seq + 1} does not link to this event's hash", now, st)
-        result = self._detect_conflict(auth, c)
-        st.new_events.append((w.event_id, auth.store_id, auth.device_id, w.seq, w.type, w.hlc, w.created_at, w.actor,
-                              w.v, w.prev_hash, w.hash, c.canonical_payload.decode(), now))
-        st.stored[w.event_id] = (w.hash, auth.store_id)
-        st.at_seq[w.seq] = (w.event_id, w.hash, w.prev_hash)
-        return result
-
-    def _detect_conflict(self, auth: DeviceAuth, c: Candidate) -> Result:
-        """Concurrent updates of one field: last-write-wins; an update of a deleted product: the rule."""
-        w, p = c.wire, c.payload
-        assert w is not None
-        if isinstance(p, ProductUpdated | UserUpdated):
-            entity = p.aggregate()
-            fields = list(p.changes.fields())
-            if isinstance(p, ProductUpdated):
-                deletion = Deletion.get_or_none((Deletion.store_id == auth.store_id) & (Deletion.entity == entity))
-                if deletion is not None:
-                    self._record_conflict(auth, w.event_id, deletion.event_id, self.conflict_rule, w.created_at)
-                    return Result(event_id=w.event_id, status="conflict", conflict_with=deletion.event_id,
-                                  resolution=self.conflict_rule)  # type: ignore[arg-type]
-            rival = (FieldWrite.select(FieldWrite.event_id)
-                     .where((FieldWrite.store_id == auth.store_id) & (FieldWrite.entity == entity)
-                            & (FieldWrite.field.in_(fields)) & (FieldWrite.hlc > p.base_hlc)
-                            & (FieldWrite.base_hlc < w.hlc) & (FieldWrite.device_id != auth.device_id))
-                     .order_by(FieldWrite.hlc.desc()).limit(1).first())
-            FieldWrite.insert_many([{"store_id": auth.store_id, "entity": entity, "field": f, "event_id": w.event_id,
-                                     "device_id": auth.device_id, "hlc": w.hlc, "base_hlc": p.base_hlc}
-                                    for f in fields]).execute()
-            if rival is not None:
-                self._record_conflict(auth, w.event_id, rival.event_id, "last-write-wins", w.created_at)
-                return Result(event_id=w.event_id, status="conflict", conflict_with=rival.event_id,
-                              resolution="last-write-wins")
-        elif w.type == "product.restored":
-            self.database.execute_sql(self._sql("DELETE FROM deletion WHERE store_id = ? AND entity = ?"),
-                                      (auth.store_id, f"product:{w.payload['product_id']}"))
-        elif w.type == "product.deleted":
-            Deletion.insert(store_id=auth.store_id, entity=f"product:{w.payload['product_id']}",
-                            event_id=w.event_id).on_conflict_ignore().execute()
-        return Result(event_id=w.event_id, status="accepted")
-
-    def _record_conflict(self, auth: DeviceAuth, event_id: str, other: str, resolution: str, at: int) -> None:
-        Conflict.insert(store_id=auth.store_id, event_id=event_id, conflict_with=other, resolution=resolution,
-                        created_at=at).execute()
+                   [(auth.store_id, t, status, n) for (t, status), n in w.stats.items()])
 
     # --- pull -------------------------------------------------------------------------------------
 
@@ -476,29 +276,25 @@ class ServerStorage:
     def verify(self, device_id: str | None = None) -> list[str]:
         """Recompute every stored event's hash and check the links; a list of problems (empty: all good)."""
         problems: list[str] = []
-        q = Event.select().order_by(Event.store_id, Event.device_id, Event.seq)
-        if device_id:
-            q = q.where(Event.device_id == device_id)
-        rejected = {(r.store_id, r.device_id, r.seq): r.hash for r in Rejection.select()}
+        rejected = {(s, d, q): h for s, d, q, h in self._rows("SELECT store_id, device_id, seq, hash FROM rejection", ())}
+        only = " WHERE device_id = ?" if device_id else ""
+        cur = self.database.execute_sql(self._sql(f"SELECT {STORED_COLUMNS} FROM event{only} "
+                                                  "ORDER BY store_id, device_id, seq"), (device_id,) if device_id else ())
         last: dict[tuple[str, str], tuple[int, str]] = {}
-        for e in q.iterator():
-            env = {"event_id": e.event_id, "type": e.type, "store_id": e.store_id, "device_id": e.device_id,
-                   "seq": e.seq, "hlc": e.hlc, "created_at": e.created_at, "actor": e.actor, "v": e.v,
-                   "prev_hash": e.prev_hash}
-            if link(e.prev_hash, canonical(env, e.payload.encode())) != e.hash:
-                problems.append(f"{e.store_id}/{e.device_id} seq {e.seq}: hash does not match content")
+        for r in cur:
+            where = f"{r[2]}/{r[3]} seq {r[4]}"
+            if not stored_hash_ok(r):
+                problems.append(f"{where}: hash does not match content")
             try:
-                decode_payload(e.type, e.v, e.payload)
+                decode_payload(r[1], r[8], r[11])
             except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
-                problems.append(f"{e.store_id}/{e.device_id} seq {e.seq}: invalid {e.type} payload ({exc})")
-            key = (e.store_id, e.device_id)
+                problems.append(f"{where}: invalid {r[1]} payload ({exc})")
+            key = (r[2], r[3])
             prev_seq, prev_hash = last.get(key, (0, GENESIS))
-            expected_prev = prev_hash if prev_seq == e.seq - 1 else rejected.get((*key, e.seq - 1))
-            if e.seq == 1:
-                expected_prev = GENESIS
-            if expected_prev is not None and expected_prev != e.prev_hash:
-                problems.append(f"{e.store_id}/{e.device_id} seq {e.seq}: broken chain")
-            last[key] = (e.seq, e.hash)
+            expected = GENESIS if r[4] == 1 else prev_hash if prev_seq == r[4] - 1 else rejected.get((*key, r[4] - 1))
+            if breaks_chain(r[9], expected):
+                problems.append(f"{where}: broken chain")
+            last[key] = (r[4], r[10])
         return problems
 
     def stats(self) -> Iterable[tuple[str, str, str, int]]:

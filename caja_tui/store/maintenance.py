@@ -10,8 +10,9 @@ from pathlib import Path
 
 import msgspec
 
-from ..domain.chain import GENESIS, canonical, link
+from ..domain.chain import GENESIS
 from ..domain.events import UnknownEventType, decode_payload
+from ..protocol.check import STORED_COLUMNS, breaks_chain, stored_hash_ok
 from .archive import archived_rows, unarchive_all
 from .migrations import READ_MODEL_TABLES
 from .projections import Projector
@@ -138,8 +139,7 @@ def check_chains(conn: sqlite3.Connection, own_device: str, report: VerifyReport
     report.devices = len(devices)
     for device in devices:
         expected_seq, prev = 1, GENESIS
-        cur = conn.execute("SELECT event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, "
-                           "hash, payload FROM event WHERE device_id = ? ORDER BY seq", (device,))
+        cur = conn.execute(f"SELECT {STORED_COLUMNS} FROM event WHERE device_id = ? ORDER BY seq", (device,))
         while rows := cur.fetchmany(CHUNK):
             for r in rows:
                 report.events += 1
@@ -149,12 +149,10 @@ def check_chains(conn: sqlite3.Connection, own_device: str, report: VerifyReport
                     (report.problems if device == own_device else report.notes).append(
                         msg if device == own_device else msg + " (not received yet)")
                     prev = None  # the link across a gap cannot be checked
-                env = dict(zip(("event_id", "type", "store_id", "device_id", "seq", "hlc", "created_at", "actor",
-                                "v", "prev_hash"), r[:10], strict=True))
-                if prev is not None and r[9] != prev:
+                if breaks_chain(r[9], prev):
                     report.problems.append(f"device {device} seq {seq}: prev_hash does not match the hash of "
                                            f"seq {seq - 1} (broken chain)")
-                if link(r[9], canonical(env, r[11].encode())) != r[10]:
+                if not stored_hash_ok(r):
                     report.problems.append(f"device {device} seq {seq}: hash does not match the event's content "
                                            "(the event was altered)")
                 prev, expected_seq = r[10], seq + 1

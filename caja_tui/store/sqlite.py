@@ -20,10 +20,10 @@ import msgspec
 from peewee import OperationalError, SqliteDatabase
 
 from ..domain.cart import Cart
-from ..domain.chain import canonical, canonical_payload, link
 from ..domain.clock import HybridClock, system_ms
-from ..domain.events import Event, Payload, UnknownEventType, decode_payload, priority_of
+from ..domain.events import Event, Payload, decode_payload, priority_of
 from ..protocol import WireEvent
+from ..protocol.check import check_event
 from . import migrations
 from .errors import StoreError
 from .exports import ExportReads
@@ -215,24 +215,11 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
         result = RemoteApply()
         checked: list[tuple[Any, Payload | None, bytes]] = []
         for e in events:  # checked before the lock is taken: the transaction stays short
-            if isinstance(e, Event):
-                payload, payload_json = e.payload, canonical_payload(e.payload)
-            else:
-                payload_json = canonical_payload(e.payload)
-                try:
-                    payload = decode_payload(e.type, e.v, e.payload)
-                except UnknownEventType:
-                    payload = None
-                except (msgspec.ValidationError, ValueError, TypeError):
-                    result.bad.append(e.event_id)
-                    continue
-            env = {"event_id": e.event_id, "type": e.type, "store_id": e.store_id, "device_id": e.device_id,
-                   "seq": e.seq, "hlc": e.hlc, "created_at": e.created_at, "actor": e.actor, "v": e.v,
-                   "prev_hash": e.prev_hash}
-            if link(e.prev_hash, canonical(env, payload_json)) != e.hash:
-                result.bad.append(e.event_id)
+            c = check_event(e, keep_unknown=True)
+            if c.reject is not None:
+                result.bad.append(c.event_id)
                 continue
-            checked.append((e, payload, payload_json))
+            checked.append((e, c.payload, c.payload_json))
         with self.write():
             known: set[str] = set()
             ids = [e.event_id for e, _, _ in checked]

@@ -1,8 +1,18 @@
 import hashlib
 
 import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from caja_tui.domain.chain import GENESIS, canonical, canonical_of, canonical_payload, link
+from caja_tui.domain.chain import (
+    ENVELOPE_FIELDS,
+    GENESIS,
+    canonical,
+    canonical_of,
+    canonical_payload,
+    event_hash,
+    link,
+)
 from caja_tui.domain.events import ProductCreated
 
 
@@ -53,3 +63,21 @@ def test_unknown_types_and_future_versions_are_refused_by_name():
         events.decode_payload("loyalty.points_added", 1, b"{}")
     with pytest.raises(ValueError, match="newer than this release"):
         events.decode_payload("product.deleted", 9, b'{"product_id":"p"}')
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | st.text(),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                     max_leaves=10)
+_envelopes = st.fixed_dictionaries({
+    "event_id": st.text(), "type": st.text(), "store_id": st.text(), "device_id": st.text(), "seq": st.integers(1, 2**62),
+    "hlc": st.integers(0, 2**63 - 1), "created_at": st.integers(0, 2**62), "actor": st.text(), "v": st.integers(1, 1000),
+    "prev_hash": st.text("0123456789abcdef", min_size=64, max_size=64)})
+
+
+@settings(max_examples=200)
+@given(_envelopes, st.dictionaries(st.text(max_size=8), _json, max_size=4))
+def test_the_hash_from_the_envelope_and_payload_is_the_hash_of_the_plain_event(env, payload):
+    plain = {**env, "payload": payload, "hash": "ff" * 32}
+    payload_json = canonical_payload(payload)
+    assert canonical(env, payload_json) == canonical_of(plain)
+    assert event_hash(*(env[k] for k in ENVELOPE_FIELDS), payload_json) == link(env["prev_hash"], canonical_of(plain))

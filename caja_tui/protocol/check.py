@@ -1,0 +1,107 @@
+"""The event check of PROTOCOL.md ("Hash chain", "Trust"): the one place that says whether an event is sound.
+
+Every path an event travels calls it: the server's push (`server/validate.py`), a till's pull and `caja
+restore` (`SqliteStore.apply_remote`), and the checks of what a store holds (`caja verify`, `caja serve
+verify`). Its answers use the protocol's codes, in the protocol's order:
+
+    envelope shape -> INVALID, known type -> UNKNOWN_TYPE, payload fields -> INVALID, hash -> BAD_HASH,
+    clock (when the path gives its time) -> CLOCK_SKEW; chain link (where the predecessor is known) -> BROKEN_CHAIN
+
+`check_event` answers for one event on its own; `breaks_chain` is the link, for a path that knows the
+predecessor (the server's batch, a verify walking a device's log); `stored_hash_ok` is the hash check of an
+event read back from a store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from ..domain.chain import canonical_payload, event_hash
+from ..domain.clock import wall_of
+from ..domain.events import PAYLOAD_TYPES, Event, Payload, decode_payload
+from . import WireEvent
+
+CLOCK_SKEW_MS = 5 * 60 * 1000
+LWW_FAMILIES = ("product.", "customer.", "config.", "user.")
+
+
+class Checked(msgspec.Struct, kw_only=True, gc=False):
+    """One event after the check: the verdict (`reject`), or the event ready to store and project."""
+
+    event_id: str
+    event: WireEvent | Event | None = None  # None: not even an envelope
+    payload: Payload | None = None  # None on a sound event: a type this release does not know (kept unprojected)
+    payload_json: bytes = b""  # the canonical payload JSON, what a store keeps; set on a sound event only
+    reject: tuple[str, str] | None = None  # (code, message); None: the event is sound
+
+
+def check_event(event: Any, *, now_ms: int | None = None, keep_unknown: bool = False) -> Checked:
+    """Check one decoded event: plain data (a push body, decoded leniently so each event gets its own answer),
+    a WireEvent (a pulled page, typed by its decoder) or a domain Event. Never raises for what a sender sent.
+
+    now_ms: the receiver's time; a clock-ordered event further ahead than CLOCK_SKEW_MS is CLOCK_SKEW.
+    keep_unknown: a type this release does not know is sound with no payload (a newer till's event, which a
+    till keeps and projects after an upgrade) instead of UNKNOWN_TYPE.
+    """
+    if isinstance(event, WireEvent | Event):
+        out = Checked(event_id=event.event_id, event=event)
+        e = event
+    else:
+        event_id = event.get("event_id") if isinstance(event, dict) else None
+        out = Checked(event_id=event_id if isinstance(event_id, str) else "")
+        if not isinstance(event, dict):
+            out.reject = ("INVALID", "an event must be an object")
+            return out
+        try:
+            e = out.event = msgspec.convert(event, WireEvent)
+        except msgspec.ValidationError as exc:
+            out.reject = ("INVALID", f"envelope: {exc}")
+            return out
+    payload = e.payload
+    if not isinstance(payload, Payload):  # plain data from the wire; a domain Event's payload is typed already
+        if e.type not in PAYLOAD_TYPES:
+            if not keep_unknown:
+                out.reject = ("UNKNOWN_TYPE", f"unknown event type '{e.type}'")
+                return out
+            payload = None
+        else:
+            try:
+                payload = decode_payload(e.type, e.v, payload)
+            except (msgspec.ValidationError, ValueError, TypeError) as exc:
+                out.reject = ("INVALID", f"payload: {exc}")
+                return out
+    out.payload = payload
+    try:
+        payload_json = canonical_payload(e.payload)
+    except (TypeError, msgspec.EncodeError) as exc:  # e.g. a msgpack extension value in the payload
+        out.reject = ("INVALID", f"not canonical plain data: {exc}")
+        return out
+    if event_hash(e.event_id, e.type, e.store_id, e.device_id, e.seq, e.hlc, e.created_at, e.actor, e.v,
+                  e.prev_hash, payload_json) != e.hash:
+        out.reject = ("BAD_HASH", "hash does not match the event's content")
+        return out
+    if now_ms is not None and e.type.startswith(LWW_FAMILIES) and wall_of(e.hlc) > now_ms + CLOCK_SKEW_MS:
+        out.reject = ("CLOCK_SKEW", "hlc is more than 5 minutes ahead of the server's time; fix the till's clock")
+        return out
+    out.payload_json = payload_json
+    return out
+
+
+def breaks_chain(prev_hash: str | None, predecessor_hash: str | None) -> bool:
+    """The chain link: an event's prev_hash differs from its predecessor's hash (GENESIS before seq 1).
+
+    Either side None means it is not known here (the predecessor not received yet, or rejected): no verdict.
+    """
+    return prev_hash is not None and predecessor_hash is not None and prev_hash != predecessor_hash
+
+
+STORED_COLUMNS = "event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload"
+
+
+def stored_hash_ok(r: Sequence[Any]) -> bool:
+    """Does an event read back from a store (a row of STORED_COLUMNS, payload as canonical JSON text) still
+    give its hash? False: the stored event was altered."""
+    return event_hash(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[11].encode()) == r[10]

@@ -1,0 +1,131 @@
+"""The server's tables as Peewee models: one definition for SQLite and PostgreSQL.
+
+`db` is bound to a database by `ServerStorage` (storage.py); nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BigAutoField,
+    BigIntegerField,
+    CharField,
+    CompositeKey,
+    DatabaseProxy,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+db = DatabaseProxy()
+
+
+class Base(Model):
+    class Meta:
+        database = db
+
+
+class Device(Base):
+    store_id = CharField(max_length=64)
+    device_id = CharField(max_length=64)
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = BigIntegerField()
+    revoked_at = BigIntegerField(null=True)
+    last_seen = BigIntegerField(null=True)
+    clock_skew_ms = BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "device"
+        primary_key = CompositeKey("store_id", "device_id")
+
+
+class Event(Base):
+    server_seq = BigAutoField()
+    event_id = CharField(max_length=64, unique=True)
+    store_id = CharField(max_length=64)
+    device_id = CharField(max_length=64)
+    seq = BigIntegerField()
+    type = CharField(max_length=64)
+    hlc = BigIntegerField()
+    created_at = BigIntegerField()
+    actor = CharField(max_length=64)
+    v = IntegerField()
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64)
+    payload = TextField()
+    received_at = BigIntegerField()
+
+    class Meta:
+        table_name = "event"
+        indexes = ((("store_id", "device_id", "seq"), True), (("store_id", "server_seq"), False))
+
+
+class Rejection(Base):
+    """A rejected event still occupies its seq, so no gap in a device's log is permanent."""
+
+    id = AutoField()
+    event_id = CharField(max_length=64)
+    store_id = CharField(max_length=64)
+    device_id = CharField(max_length=64)
+    seq = BigIntegerField()
+    hash = CharField(max_length=64)
+    code = CharField(max_length=32)
+    message = TextField()
+    received_at = BigIntegerField()
+
+    class Meta:
+        table_name = "rejection"
+        indexes = ((("store_id", "device_id", "seq"), True), (("event_id",), False))
+
+
+class FieldWrite(Base):
+    """Who last wrote which field of which product or user, for concurrent-update detection."""
+
+    id = AutoField()
+    store_id = CharField(max_length=64)
+    entity = CharField(max_length=80)
+    field = CharField(max_length=32)
+    event_id = CharField(max_length=64)
+    device_id = CharField(max_length=64)
+    hlc = BigIntegerField()
+    base_hlc = BigIntegerField()
+
+    class Meta:
+        table_name = "field_write"
+        indexes = ((("store_id", "entity", "field", "hlc"), False),)
+
+
+class Deletion(Base):
+    store_id = CharField(max_length=64)
+    entity = CharField(max_length=80)
+    event_id = CharField(max_length=64)
+
+    class Meta:
+        table_name = "deletion"
+        primary_key = CompositeKey("store_id", "entity")
+
+
+class Conflict(Base):
+    id = AutoField()
+    store_id = CharField(max_length=64)
+    event_id = CharField(max_length=64)
+    conflict_with = CharField(max_length=64)
+    resolution = CharField(max_length=32)
+    created_at = BigIntegerField()
+
+    class Meta:
+        table_name = "conflict"
+
+
+class Stat(Base):
+    store_id = CharField(max_length=64)
+    type = CharField(max_length=64)
+    status = CharField(max_length=16)
+    n = BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "stat"
+        primary_key = CompositeKey("store_id", "type", "status")
+
+
+MODELS = (Device, Event, Rejection, FieldWrite, Deletion, Conflict, Stat)
