@@ -106,7 +106,9 @@ def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int
                  ("tui", lambda: _bench_tui(work, sizes)))
         for name, step in steps:
             if not json_out:
-                print(f"measuring {name} ({sizes[name]:,}) ...", file=sys.stderr)
+                size = sizes[name]
+                shown = " x ".join(f"{n:,}" for n in size) if isinstance(size, tuple) else f"{size:,}"
+                print(f"measuring {name} ({shown}) ...", file=sys.stderr)
             result.update(step())
     if not quick and "drain_s" in result:
         result["drain_100k_s"] = result["drain_s"]

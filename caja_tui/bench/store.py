@@ -72,32 +72,30 @@ def bench_z_report(workdir: Path, n_sales: int = 5000) -> dict:
 
 def bench_events(workdir: Path, n_events: int) -> dict:
     from ..store.maintenance import rebuild
+    from ..store.outbox import Outbox
 
     path = workdir / "events.db"
     s = open_store(path)
     t0 = time.perf_counter()
     made = generate_events(s, n_events)
     gen_s = time.perf_counter() - t0
-    s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    s.checkpoint_wal("TRUNCATE")
     size = path.stat().st_size
     r = rebuild(s)
     # the outbox query the sync engine runs: the next 50 pending events by priority, then seq
-    q = ("SELECT event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload "
-         "FROM event WHERE sync_status = 'pending' ORDER BY priority DESC, seq LIMIT 50")
+    outbox = Outbox(s)
     times = []
-    conn = s.conn
     for i in range(300):
         if i % 50 == 0:  # move the head of the queue, as a sync would
-            conn.execute("UPDATE event SET sync_status = 'synced' WHERE id IN (SELECT id FROM event "
-                         "WHERE sync_status = 'pending' ORDER BY priority DESC, seq LIMIT 50)")
+            outbox.mark_head_synced(50)
         t1 = time.perf_counter()
-        rows = conn.execute(q).fetchall()
+        rows = outbox.pending_head(50)
         times.append((time.perf_counter() - t1) * 1000)
         assert len(rows) == 50
     # the archive: every event synced and old enough, into compressed chunks
     from ..store.archive import archive
 
-    conn.execute("UPDATE event SET sync_status = 'synced'")
+    outbox.mark_all_synced()
     a = archive(s, 0)
     s.close()
     return {"archive_events_per_s": round(a.events / a.seconds), "archive_ratio": round(a.ratio, 2),

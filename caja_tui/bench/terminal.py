@@ -101,7 +101,7 @@ def build_till(work: Path, n_events: int, n_products: int) -> Path:
     s = open_store(db)
     create_user(s, "system", name="Bench", role="manager", pin="1234", user_id="bench-manager")
     generate_events(s, n_events, n_products=n_products)
-    s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    s.checkpoint_wal("TRUNCATE")
     s.close()
     cfg = work / "tui.toml"
     cfg.write_text(f'[till]\nstore_id = "bench"\ndevice_id = "T01"\ndb = "{db}"\nlanguage = "en"\n'

@@ -37,15 +37,14 @@ def cmd_archive(ctx: TillContext, args: argparse.Namespace) -> int:
     if days < 0:
         raise CliError("--older-than-days must be 0 or more")
     with ctx.open_store() as store:
-        # TODO(store): raw SQL moves into store/
-        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.checkpoint_wal("TRUNCATE")
         before = _file_size(store.path)
         r = archive(store, days)
         if vacuum:
-            store.conn.execute("VACUUM")
-            store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            store.vacuum()
+            store.checkpoint_wal("TRUNCATE")
         after = _file_size(store.path)
-        pending = store.count("SELECT COUNT(*) FROM event WHERE sync_status != 'synced'")
+        pending = store.count_not_synced()
     print(f"archived {r.events} synced events older than {days} days in {r.chunks} chunks ({r.seconds:.1f} s): "
           f"{r.raw_bytes:,} bytes of events now take {r.packed_bytes:,} ({r.ratio:.1f}x smaller)")
     print(f"database file: {before:,} -> {after:,} bytes" + ("" if vacuum else

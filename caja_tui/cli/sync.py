@@ -82,9 +82,8 @@ def cmd_status(ctx: TillContext, args: argparse.Namespace) -> int:
     cfg = ctx.cfg
     with ctx.open_store() as store:
         m = status(store)
-        # TODO(store): raw SQL moves into store/
-        failed = store.conn.execute("SELECT seq, type, sync_error FROM event WHERE sync_status = 'failed' "
-                                    "ORDER BY seq LIMIT 10").fetchall()
+        with store.read() as tx:
+            failed = tx.failed_events(10)
     when = (datetime.datetime.fromtimestamp(m.last_sync_at / 1000).strftime("%Y-%m-%d %H:%M:%S")
             if m.last_sync_at else "never")
     age = "-" if m.oldest_pending_age_s is None else _age(m.oldest_pending_age_s)

@@ -278,7 +278,7 @@ class CajaApp(App):
         in one cheap call. Idle, the till does almost nothing every tick."""
         from ..sync.metrics import QUICK_LIMIT, saved, unsynced
 
-        version = self.store.count("PRAGMA data_version")
+        version = self.store.data_version()
         self._ticks += 1
         ticks = self._ticks
         if changed or version != self._seen_version:
@@ -342,7 +342,7 @@ class CajaApp(App):
 
     def clock_problem(self) -> str | None:
         """Why the till's clock cannot be trusted (see clockcheck), or None."""
-        newest = self.store.count("SELECT created_at FROM event ORDER BY id DESC LIMIT 1")
+        newest = self.store.newest_event_time()
         return self.clock_check(int(self.clock() * 1000), newest)
 
     # --- crashes: a calm line and the log, never a traceback on the cashier's screen ----------------------
