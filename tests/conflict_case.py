@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from caja_tui.application import products, users
 from caja_tui.store.maintenance import read_model_digests
+from tests.conftest import db
 
 
 def deleted_here_updated_there(a, b, ea, eb) -> list[tuple]:
@@ -28,4 +29,4 @@ def assert_applied_everywhere(a, b, ea, eb) -> None:
     assert eb.sync_once() and ea.sync_once()
     with a.read() as tx:
         assert tx.product_by_code("PAN").price == 1500  # the decision reached the other till
-    assert read_model_digests(a.conn) == read_model_digests(b.conn)
+    assert read_model_digests(db(a)) == read_model_digests(db(b))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 
 import pytest
 
@@ -18,6 +19,17 @@ class StepClock:
 
     def __call__(self) -> int:
         return next(self._c)
+
+
+def db(store: SqliteStore) -> sqlite3.Connection:
+    """The file as an auditor reads it: tests look at tables directly, through the store's own connection
+    (the product's code outside store/ never does; tests/unit/test_layers.py checks that)."""
+    return store._conn
+
+
+def scalar(store: SqliteStore, sql: str, params: tuple = ()) -> int:
+    """One number read straight from the file (COUNT(*) and the like)."""
+    return db(store).execute(sql, params).fetchone()[0] or 0
 
 
 def make_store(path, device_id="T01", store_id="s1", wall=None) -> SqliteStore:

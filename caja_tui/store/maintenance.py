@@ -99,9 +99,9 @@ def rebuild(store) -> RebuildResult:
     """Drop every read model and build it again from the events, in one transaction."""
     t0 = time.perf_counter()
     with store.write():
-        events, unknown = project_all(store.conn, clear=True)
+        events, unknown = project_all(store._conn, clear=True)
     seconds = time.perf_counter() - t0
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.checkpoint_wal("TRUNCATE")
     return RebuildResult(events=events, unknown=unknown, seconds=seconds)
 
 
@@ -168,7 +168,7 @@ def verify(store) -> VerifyReport:
         copy_path = Path(tmp) / "copy.db"
         copy = sqlite3.connect(copy_path, isolation_level=None)
         try:
-            store.conn.backup(copy)  # one consistent snapshot; the till keeps selling meanwhile
+            store._conn.backup(copy)  # one consistent snapshot; the till keeps selling meanwhile
             copy.execute("PRAGMA journal_mode=OFF")
             copy.execute("PRAGMA synchronous=OFF")
             unarchive_all(copy)  # the archive is part of the history: check it like the rest

@@ -103,12 +103,6 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
         """This thread's connection (Peewee keeps one a thread). Only store/ uses it."""
         return self.db.connection()
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        """Deprecated: code outside store/ asks the store for what it needs (a method named for what it
-        returns); this alias goes once the last outside user has moved."""
-        return self._conn
-
     @contextmanager
     def write(self) -> Iterator[None]:
         """BEGIN IMMEDIATE ... COMMIT, waiting for the write lock in fine steps.
@@ -300,7 +294,3 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
                 yield Event(event_id=r[0], type=r[1], store_id=r[2], device_id=r[3], seq=r[4], hlc=r[5],
                             created_at=r[6], actor=r[7], v=r[8], prev_hash=r[9], hash=r[10],
                             payload=decode_payload(r[1], r[8], r[11]))
-
-    def count(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Deprecated, like `conn`: outside store/, use a method named for the figure (count_events, ...)."""
-        return self._conn.execute(sql, params).fetchone()[0] or 0

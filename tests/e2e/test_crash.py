@@ -14,7 +14,7 @@ import msgspec
 
 from caja_tui.application import cash, products, users
 from caja_tui.store.maintenance import verify
-from tests.conftest import make_store
+from tests.conftest import db, make_store
 
 ROUNDS = int(os.environ.get("CAJA_CRASH_ROUNDS", "20"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def test_sigkill_while_selling_loses_nothing_committed(tmp_path):
     assert len(reported) >= ROUNDS, len(reported)  # the worker really sold between kills
 
     s = make_store(path)
-    conn = s.conn
+    conn = db(s)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     report = verify(s)
     assert report.ok, report.problems

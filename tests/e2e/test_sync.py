@@ -18,7 +18,7 @@ from caja_tui.store.maintenance import read_model_digests, verify
 from caja_tui.sync.engine import SyncEngine
 from caja_tui.sync.restore import restore
 from caja_tui.sync.transport import Transport, TransportError
-from tests.conftest import make_store
+from tests.conftest import db, make_store, scalar
 from tests.protocol_client import Client
 from tests.server_proc import ServerProcess
 
@@ -49,7 +49,7 @@ def test_two_tills_exchange_events_and_converge(tmp_path, server):
     assert eb.sync_once() and ea.sync_once()
     with a.read() as tx:
         assert tx.product(p.id).stock == 9
-    assert read_model_digests(a.conn) == read_model_digests(b.conn)
+    assert read_model_digests(db(a)) == read_model_digests(db(b))
     assert ea.refresh_metrics().pending == 0 and eb.metrics.synced > 0
     for s in (a, b):
         assert verify(s).ok
@@ -95,7 +95,7 @@ def test_offline_for_a_while_then_back_drains_in_priority_order(tmp_path):
 def test_a_rejected_event_is_failed_shown_and_does_not_block_the_queue(tmp_path, server):
     a, ea, _ = till(tmp_path, server, "A")
     users.create_user(a, "system", name="Ana", role="manager", pin="1234", user_id="ana")
-    a.conn.execute("UPDATE event SET payload = replace(payload, 'Ana', 'Eve') WHERE seq = 1")  # corrupt: BAD_HASH
+    db(a).execute("UPDATE event SET payload = replace(payload, 'Ana', 'Eve') WHERE seq = 1")  # corrupt: BAD_HASH
     products.create_product(a, "ana", sku="X", name="X", price=1, tax_rate=0)
     assert not ea.sync_once()  # something failed
     failed = ea.outbox.failed()
@@ -114,13 +114,13 @@ def test_restore_rebuilds_a_dead_till_and_its_next_event_is_accepted(tmp_path, s
     stock.adjust_stock(a, "ana", p.id, -1, "damaged")
     assert ea.sync_once()
     eb.sync_once()
-    before = read_model_digests(a.conn)
+    before = read_model_digests(db(a))
     a.close()
     os.remove(tmp_path / "A.db")  # the disk died
     fresh = make_store(tmp_path / "A-new.db", device_id="A")
     r = restore(fresh, Transport(server.url, token))
-    assert r.own_events == fresh.count("SELECT COUNT(*) FROM event") and r.last_seq == 8
-    assert read_model_digests(fresh.conn) == before
+    assert r.own_events == scalar(fresh, "SELECT COUNT(*) FROM event") and r.last_seq == 8
+    assert read_model_digests(db(fresh)) == before
     done = sell(fresh, "ana", "PAN")  # the session is still open after the restore
     assert done.receipt_no == "A-000004" and receipts[-1] == "A-000003"
     engine = SyncEngine(fresh, Transport(server.url, token))
@@ -178,7 +178,7 @@ def test_an_update_of_a_product_deleted_elsewhere_waits_for_a_manager(tmp_path, 
     resolve_conflict(b, "ana", open_[0][0], "apply")
     assert eb.refresh_metrics().conflicts_open == 0
     assert_applied_everywhere(a, b, ea, eb)
-    types = [r[0] for r in b.conn.execute("SELECT type FROM event WHERE device_id = 'B' ORDER BY seq")]
+    types = [r[0] for r in db(b).execute("SELECT type FROM event WHERE device_id = 'B' ORDER BY seq")]
     assert types[-3:] == ["product.restored", "product.updated", "conflict.resolved"]
     a.close()
     b.close()

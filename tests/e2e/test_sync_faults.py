@@ -14,7 +14,7 @@ from caja_tui.application import cash, products, stock, users
 from caja_tui.store.maintenance import read_model_digests, verify
 from caja_tui.sync.engine import SyncEngine
 from caja_tui.sync.transport import Transport
-from tests.conftest import make_store
+from tests.conftest import db, make_store, scalar
 from tests.e2e.test_sync import sell
 from tests.faultproxy import FaultProxy
 from tests.protocol_client import Client
@@ -52,11 +52,11 @@ def test_exactly_once_through_drops_resets_500s_stalls_lost_answers_and_duplicat
         _drain([ea, eb])
         _drain([eb, ea])  # B pulls whatever A pushed last
         assert all(proxy.seen[f] for f in ("drop", "reset", "error500", "lose_response", "duplicate")), proxy.seen
-        local = [r[0] for r in a.conn.execute("SELECT event_id FROM event ORDER BY seq")]
+        local = [r[0] for r in db(a).execute("SELECT event_id FROM event ORDER BY seq")]
         on_server = [e["event_id"] for e in Client(server.url, ta).pull_all(include_own=True)]
         assert sorted(on_server) == sorted(local) and len(set(on_server)) == len(on_server)
-        assert read_model_digests(a.conn) == read_model_digests(b.conn)
-        assert a.count("SELECT COUNT(*) FROM event WHERE sync_status != 'synced'") == 0
+        assert read_model_digests(db(a)) == read_model_digests(db(b))
+        assert scalar(a, "SELECT COUNT(*) FROM event WHERE sync_status != 'synced'") == 0
         assert server.caja("verify").returncode == 0
         assert verify(a).ok and verify(b).ok
         a.close()
@@ -132,9 +132,9 @@ def test_three_partitioned_tills_selling_the_same_products_converge(tmp_path, se
     for _ in range(2):
         for _, e in tills.values():
             assert e.sync_once(), e.metrics.last_error
-    digests = [read_model_digests(s.conn) for s, _ in tills.values()]
+    digests = [read_model_digests(db(s)) for s, _ in tills.values()]
     assert digests[0] == digests[1] == digests[2]
-    total = sum(s.count("SELECT COUNT(*) FROM event WHERE device_id = ?", (d,)) for d, (s, _) in tills.items())
+    total = sum(scalar(s, "SELECT COUNT(*) FROM event WHERE device_id = ?", (d,)) for d, (s, _) in tills.items())
     assert len(Client(server.url, server.enroll("s1", "R")).pull_all()) == total
     conflicts = sum(len(e.outbox.conflicts()) for _, e in tills.values())
     assert conflicts >= 2  # the concurrent price edits were answered as conflicts (last write wins)

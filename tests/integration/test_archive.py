@@ -7,7 +7,7 @@ from caja_tui.domain.cart import Cart
 from caja_tui.domain.events import Tender
 from caja_tui.store.archive import archive
 from caja_tui.store.maintenance import read_model_digests, rebuild, verify
-from tests.conftest import make_store
+from tests.conftest import db, make_store, scalar
 
 
 def _history(store, n=60):
@@ -23,17 +23,17 @@ def _history(store, n=60):
 
 def test_archive_then_rebuild_gives_identical_read_models_and_verify_passes(staffed):
     receipts = _history(staffed)
-    staffed.conn.execute("UPDATE event SET sync_status = 'synced' WHERE seq <= 40")
-    live = read_model_digests(staffed.conn)
-    total = staffed.count("SELECT COUNT(*) FROM event")
+    db(staffed).execute("UPDATE event SET sync_status = 'synced' WHERE seq <= 40")
+    live = read_model_digests(db(staffed))
+    total = scalar(staffed, "SELECT COUNT(*) FROM event")
     r = archive(staffed, 0, chunk=15)
     assert r.events == 40 and r.chunks == 3 and r.ratio > 1.5
-    assert staffed.count("SELECT COUNT(*) FROM event") == total - 40
-    assert staffed.count("SELECT COUNT(*) FROM event WHERE sync_status = 'synced'") == 0  # unsynced stay
-    assert read_model_digests(staffed.conn) == live
+    assert scalar(staffed, "SELECT COUNT(*) FROM event") == total - 40
+    assert scalar(staffed, "SELECT COUNT(*) FROM event WHERE sync_status = 'synced'") == 0  # unsynced stay
+    assert read_model_digests(db(staffed)) == live
     assert verify(staffed).ok
     rebuild(staffed)
-    assert read_model_digests(staffed.conn) == live
+    assert read_model_digests(db(staffed)) == live
     with staffed.read() as tx:
         old = tx.sale_by_receipt(receipts[0])
     assert len(old.event_hash) == 64  # an archived sale still shows its verification code
@@ -43,11 +43,11 @@ def test_only_old_enough_and_synced_events_are_archived(staffed):
     _history(staffed, 5)
     assert archive(staffed, 90).events == 0  # nothing is 90 days old
     assert archive(staffed, 0).events == 0  # nothing is synced yet
-    staffed.conn.execute("UPDATE event SET sync_status = 'failed' WHERE seq = 3")
-    staffed.conn.execute("UPDATE event SET sync_status = 'synced' WHERE seq != 3")
-    total = staffed.count("SELECT COUNT(*) FROM event")
+    db(staffed).execute("UPDATE event SET sync_status = 'failed' WHERE seq = 3")
+    db(staffed).execute("UPDATE event SET sync_status = 'synced' WHERE seq != 3")
+    total = scalar(staffed, "SELECT COUNT(*) FROM event")
     assert archive(staffed, 0).events == total - 1
-    assert staffed.count("SELECT COUNT(*) FROM event") == 1  # only the failed one is left
+    assert scalar(staffed, "SELECT COUNT(*) FROM event") == 1  # only the failed one is left
     assert verify(staffed).ok
 
 
@@ -69,8 +69,8 @@ def test_exported_events_include_the_archived_ones(staffed):
     from caja_tui.application.export import export
 
     _history(staffed, 5)
-    total = staffed.count("SELECT COUNT(*) FROM event")
-    staffed.conn.execute("UPDATE event SET sync_status = 'synced' WHERE seq <= 4")
+    total = scalar(staffed, "SELECT COUNT(*) FROM event")
+    db(staffed).execute("UPDATE event SET sync_status = 'synced' WHERE seq <= 4")
     assert archive(staffed, 0).events == 4
     lines = "".join(export(staffed, "events", "jsonl", exponent=2, tz=dt.UTC)).splitlines()
     assert len(lines) == total and '"seq":1,' in lines[0]

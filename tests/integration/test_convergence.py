@@ -10,7 +10,7 @@ from caja_tui.application import cash, products, sales, stock, users
 from caja_tui.domain.cart import Cart
 from caja_tui.domain.events import Tender
 from caja_tui.store.maintenance import read_model_digests
-from tests.conftest import StepClock, make_store
+from tests.conftest import StepClock, db, make_store
 
 
 def _sync(src, *dsts):
@@ -73,7 +73,7 @@ def scenario(tmp_path_factory):
 def _digest(path, events):
     s = make_store(path, device_id="Z")
     s.apply_remote(events)
-    digest = read_model_digests(s.conn)
+    digest = read_model_digests(db(s))
     s.close()
     return digest
 
@@ -96,7 +96,7 @@ def test_read_models_converge_whatever_the_arrival_order(tmp_path_factory, scena
     one = make_store(d / "one.db", device_id="Z")
     one.apply_remote(order1[:cut])
     one.apply_remote(order1[cut:])
-    first = read_model_digests(one.conn)
+    first = read_model_digests(db(one))
     one.close()
     assert first == _digest(d / "two.db", order2)
 
@@ -105,7 +105,7 @@ def test_the_converged_state_is_what_the_rules_say(tmp_path, scenario):
     s = make_store(tmp_path / "z.db", device_id="Z")
     s.apply_remote(list(reversed(scenario)))
     with s.read() as tx:
-        rows = {r[0]: r for r in s.conn.execute("SELECT sku, price, name, deleted, barcodes FROM product")}
+        rows = {r[0]: r for r in db(s).execute("SELECT sku, price, name, deleted, barcodes FROM product")}
         ana = tx.user("ana")
     # the last writer of `price` wins by (hlc, device); B and C share a wall clock, C wins the tie by device id
     assert rows["P1"][1] == 1300

@@ -5,6 +5,7 @@ from caja_tui.domain.cart import Cart
 from caja_tui.domain.errors import DomainError
 from caja_tui.domain.events import Priority, Tender
 from caja_tui.store.maintenance import verify
+from tests.conftest import db
 
 
 def test_customers_are_created_edited_attached_to_sales_and_found(staffed):
@@ -21,7 +22,7 @@ def test_customers_are_created_edited_attached_to_sales_and_found(staffed):
         assert [c["id"] for c in found] == [cid] and found[0]["phone"] == "55 8765 4321"
         assert [r[0] for r in tx.sales_of_customer(cid)] == [done.receipt_no]
         assert tx.sale(done.sale_id).customer_id == cid
-    prio = staffed.conn.execute("SELECT DISTINCT priority FROM event WHERE type LIKE 'customer.%'").fetchall()
+    prio = db(staffed).execute("SELECT DISTINCT priority FROM event WHERE type LIKE 'customer.%'").fetchall()
     assert prio == [(int(Priority.NORMAL),)]
     assert verify(staffed).ok
 
@@ -49,12 +50,12 @@ def test_customer_events_an_older_release_kept_unprojected_appear_after_the_upgr
 
     cid = customers.create_customer(staffed, "luis", name="Cliente antiguo")
     event = next(e for e in staffed.iter_events() if e.type == "customer.created")
-    row = staffed.conn.execute("SELECT * FROM event WHERE event_id = ?", (event.event_id,)).fetchone()
+    row = db(staffed).execute("SELECT * FROM event WHERE event_id = ?", (event.event_id,)).fetchone()
     old = SqliteStore(tmp_path / "old.db", store_id="s1", device_id="T02")
     old.db.connect()
     old.migrate(upto=4)  # a release before customers: it keeps the event, cannot project it
-    old.conn.execute("INSERT INTO meta VALUES ('store_id', 's1'), ('device_id', 'T02')")
-    old.conn.execute(f"INSERT INTO event VALUES ({','.join('?' * len(row))})", (None, *row[1:]))
+    db(old).execute("INSERT INTO meta VALUES ('store_id', 's1'), ('device_id', 'T02')")
+    db(old).execute(f"INSERT INTO event VALUES ({','.join('?' * len(row))})", (None, *row[1:]))
     old.close()
     new = make_store(tmp_path / "old.db", device_id="T02")
     with new.read() as tx:

@@ -2,6 +2,7 @@
 
 from caja_tui.application import cash, products, users
 from caja_tui.store.outbox import Outbox
+from tests.conftest import db
 from tests.e2e.test_sync import sell
 
 
@@ -14,8 +15,8 @@ def test_sales_go_first_but_never_ahead_of_their_own_aggregate(staffed):
     assert batch[0] == "sale.created"
     assert batch.index("product.created") < batch.index("product.updated")
     # even when a later event of an aggregate is more urgent, it waits for the earlier one
-    staffed.conn.execute("UPDATE event SET priority = 100 WHERE type = 'product.updated'")
-    staffed.conn.execute("UPDATE event SET sync_status = 'synced' WHERE type != 'product.updated' "
+    db(staffed).execute("UPDATE event SET priority = 100 WHERE type = 'product.updated'")
+    db(staffed).execute("UPDATE event SET sync_status = 'synced' WHERE type != 'product.updated' "
                          "AND type != 'product.created'")
     first = outbox.next_batch(1)
     assert [e.wire["type"] for e in first] == ["product.created"]
@@ -26,8 +27,8 @@ def test_a_failed_event_does_not_block_its_aggregate_forever(store):
     users.create_user(store, "system", name="Ana", role="manager", pin="1234", user_id="ana")
     cash.open_session(store, "ana", 0)
     cash.move_cash(store, "ana", "in", 100)
-    store.conn.execute("UPDATE event SET sync_status = 'failed' WHERE type = 'cash.session_opened'")
-    store.conn.execute("UPDATE event SET sync_status = 'synced' WHERE type = 'user.created'")
+    db(store).execute("UPDATE event SET sync_status = 'failed' WHERE type = 'cash.session_opened'")
+    db(store).execute("UPDATE event SET sync_status = 'synced' WHERE type = 'user.created'")
     assert [e.wire["type"] for e in Outbox(store).next_batch(10)] == ["cash.moved"]
 
 

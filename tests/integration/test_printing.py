@@ -10,6 +10,7 @@ from caja_tui.config import PrinterConfig
 from caja_tui.domain.cart import Cart
 from caja_tui.domain.events import Tender
 from caja_tui.host.printing import enqueue, print_pending, queued
+from tests.conftest import scalar
 
 GS_V = b"\x1dV"  # ESC/POS: cut
 ESC_P = b"\x1bp"  # ESC/POS: pulse the cash drawer
@@ -47,7 +48,7 @@ def test_an_offline_printer_never_blocks_the_sale_and_the_receipt_waits(staffed,
     assert printed == 0 and "network printer" in error
     (job,) = queued(staffed)
     assert job[2] == 1 and "network printer" in job[3]
-    assert staffed.count("SELECT COUNT(*) FROM sale") == 1  # the sale is there all the same
+    assert scalar(staffed, "SELECT COUNT(*) FROM sale") == 1  # the sale is there all the same
     out = tmp_path / "later.bin"
     assert print_pending(staffed, PrinterConfig(kind="file", path=str(out))) == (1, None)  # printer back
     assert ESC_P not in out.read_bytes()  # no drawer kick for a card sale

@@ -17,7 +17,7 @@ from caja_tui.application import cash, products, reports, sales, users
 from caja_tui.domain.cart import Cart
 from caja_tui.domain.events import Tender
 from caja_tui.store.maintenance import verify
-from tests.conftest import make_store
+from tests.conftest import db, make_store
 
 UTC = dt.UTC
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,7 +118,7 @@ from caja_tui.application import cash
 from caja_tui.store.sqlite import SqliteStore
 s = SqliteStore(sys.argv[1], store_id="s1", device_id="T01").open()
 while True:
-    if s.count("SELECT COUNT(*) FROM cash_session WHERE closed_at IS NULL") == 0:
+    if scalar(s, "SELECT COUNT(*) FROM cash_session WHERE closed_at IS NULL") == 0:
         cash.open_session(s, "ana", 100)
     cash.close_session(s, "ana", counted=100)
 """
@@ -147,7 +147,7 @@ def test_z_numbering_survives_a_crash_mid_close(tmp_path):
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=30)
     s = make_store(path)
-    zs = [r[0] for r in s.conn.execute("SELECT z_number FROM cash_session WHERE closed_at IS NOT NULL "
+    zs = [r[0] for r in db(s).execute("SELECT z_number FROM cash_session WHERE closed_at IS NOT NULL "
                                        "ORDER BY z_number")]
     assert len(zs) > 8 and zs == list(range(1, len(zs) + 1))
     assert verify(s).ok

@@ -11,7 +11,7 @@ from caja_tui.domain.events import Tender
 from caja_tui.store import migrations
 from caja_tui.store.maintenance import read_model_digests, rebuild, verify
 from caja_tui.store.sqlite import SqliteStore, StoreError
-from tests.conftest import StepClock, make_store
+from tests.conftest import StepClock, db, make_store, scalar
 
 
 def _catalog(store):
@@ -31,7 +31,7 @@ def _sell(store, actor="luis", codes=("7501000000001", "3*REF-1"), tenders=None)
 
 
 def test_the_file_is_wal_with_full_sync_and_a_busy_timeout(store):
-    conn = store.conn
+    conn = db(store)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
@@ -53,7 +53,7 @@ def test_a_completed_sale_writes_its_event_and_read_models_together(staffed):
         ref = tx.product_by_code("7501000000002")
     assert sale.total == done.total and [ln.qty for ln in sale.lines] == [1, 3]
     assert pan.stock == 9 and ref.stock == 21
-    row = staffed.conn.execute("SELECT type, sync_status, priority, actor FROM event WHERE event_id = ?",
+    row = db(staffed).execute("SELECT type, sync_status, priority, actor FROM event WHERE event_id = ?",
                                (done.event.event_id,)).fetchone()
     assert row == ("sale.created", "pending", 100, "luis")
     assert staffed.load_draft() is None  # the draft went with the sale, in the same transaction
@@ -63,32 +63,32 @@ def test_seq_is_gapless_and_receipt_numbers_follow_each_other(staffed):
     _catalog(staffed)
     receipts = [_sell(staffed).receipt_no for _ in range(3)]
     assert receipts == ["T01-000001", "T01-000002", "T01-000003"]
-    seqs = [r[0] for r in staffed.conn.execute("SELECT seq FROM event WHERE device_id = 'T01' ORDER BY seq")]
+    seqs = [r[0] for r in db(staffed).execute("SELECT seq FROM event WHERE device_id = 'T01' ORDER BY seq")]
     assert seqs == list(range(1, len(seqs) + 1))
 
 
 def test_a_refused_sale_writes_nothing(staffed):
     _catalog(staffed)
-    before = staffed.count("SELECT COUNT(*) FROM event")
+    before = scalar(staffed, "SELECT COUNT(*) FROM event")
     with pytest.raises(DomainError):
         _sell(staffed, tenders=[Tender(method="card", amount=999_999)])
     with pytest.raises(DomainError):
         _sell(staffed, actor="nobody")
-    assert staffed.count("SELECT COUNT(*) FROM event") == before
-    assert staffed.count("SELECT COUNT(*) FROM sale") == 0
+    assert scalar(staffed, "SELECT COUNT(*) FROM event") == before
+    assert scalar(staffed, "SELECT COUNT(*) FROM sale") == 0
     assert _sell(staffed).receipt_no == "T01-000001"  # no receipt number was used up
 
 
 def test_a_failure_inside_the_transaction_rolls_everything_back(staffed):
     _catalog(staffed)
-    before = staffed.count("SELECT COUNT(*) FROM event")
+    before = scalar(staffed, "SELECT COUNT(*) FROM event")
     with pytest.raises(RuntimeError):
         with staffed.transaction() as tx:
             tx.emit(__import__("caja_tui.domain.events", fromlist=["x"]).StockAdjusted(
                 product_id="x", delta=1, reason="other"), "ana")
             raise RuntimeError("power cut")
-    assert staffed.count("SELECT COUNT(*) FROM event") == before
-    assert staffed.count("SELECT COUNT(*) FROM stock_movement WHERE product_id = 'x'") == 0
+    assert scalar(staffed, "SELECT COUNT(*) FROM event") == before
+    assert scalar(staffed, "SELECT COUNT(*) FROM stock_movement WHERE product_id = 'x'") == 0
 
 
 def test_selling_needs_an_open_cash_session(store):
@@ -184,7 +184,7 @@ def test_product_update_changes_only_given_fields(staffed):
     assert (p.price, p.name, p.barcodes) == (1300, "Pan", ["111", "222"])
     with staffed.read() as tx:
         assert tx.product_by_code("222").id == a.id and tx.product_by_code("7501000000001") is None
-    payload = staffed.conn.execute("SELECT payload FROM event WHERE type = 'product.updated'").fetchone()[0]
+    payload = db(staffed).execute("SELECT payload FROM event WHERE type = 'product.updated'").fetchone()[0]
     assert '"changes":{"barcodes":["111","222"],"price":1300}' in payload
 
 
@@ -207,15 +207,15 @@ def test_pin_is_stored_salted_and_checked(staffed):
         users.authenticate(staffed, "ana", "9999")
     users.update_user(staffed, "ana", "luis", pin="4321")
     users.authenticate(staffed, "luis", "4321")
-    luis_hash = staffed.conn.execute("SELECT pin_hash FROM user WHERE id = 'luis'").fetchone()[0]
-    ana_hash = staffed.conn.execute("SELECT pin_hash FROM user WHERE id = 'ana'").fetchone()[0]
+    luis_hash = db(staffed).execute("SELECT pin_hash FROM user WHERE id = 'luis'").fetchone()[0]
+    ana_hash = db(staffed).execute("SELECT pin_hash FROM user WHERE id = 'ana'").fetchone()[0]
     assert luis_hash.split("$")[4] != ana_hash.split("$")[4]  # different salts
 
 
 def test_every_event_names_its_actor(staffed):
     _catalog(staffed)
     _sell(staffed)
-    actors = {r[0] for r in staffed.conn.execute("SELECT DISTINCT actor FROM event")}
+    actors = {r[0] for r in db(staffed).execute("SELECT DISTINCT actor FROM event")}
     assert actors == {"system", "luis", "ana"}
 
 
@@ -224,22 +224,22 @@ def test_rebuild_gives_the_same_read_models_and_verify_passes(staffed):
     for _ in range(3):
         _sell(staffed)
     sales.refund_sale(staffed, "ana", "T01-000002", {2: 2})
-    live = read_model_digests(staffed.conn)
+    live = read_model_digests(db(staffed))
     r = rebuild(staffed)
-    assert r.events == staffed.count("SELECT COUNT(*) FROM event")
-    assert read_model_digests(staffed.conn) == live
+    assert r.events == scalar(staffed, "SELECT COUNT(*) FROM event")
+    assert read_model_digests(db(staffed)) == live
     assert verify(staffed).ok
 
 
 def test_verify_catches_an_altered_event_and_a_drifted_read_model(staffed):
     _catalog(staffed)
     done = _sell(staffed)
-    staffed.conn.execute("UPDATE stock SET qty = qty + 5 WHERE product_id = (SELECT id FROM product WHERE sku='PAN-1')")
+    db(staffed).execute("UPDATE stock SET qty = qty + 5 WHERE product_id = (SELECT id FROM product WHERE sku='PAN-1')")
     report = verify(staffed)
     assert not report.ok and any("read model 'stock'" in p for p in report.problems)
     rebuild(staffed)
     assert verify(staffed).ok
-    staffed.conn.execute("UPDATE event SET payload = replace(payload, '\"total\":', '\"total\":1') WHERE event_id = ?",
+    db(staffed).execute("UPDATE event SET payload = replace(payload, '\"total\":', '\"total\":1') WHERE event_id = ?",
                          (done.event.event_id,))
     report = verify(staffed)
     assert any("hash does not match" in p for p in report.problems)
@@ -247,19 +247,19 @@ def test_verify_catches_an_altered_event_and_a_drifted_read_model(staffed):
 
 def test_verify_catches_a_missing_event(staffed):
     _catalog(staffed)
-    staffed.conn.execute("DELETE FROM event WHERE seq = 3")
+    db(staffed).execute("DELETE FROM event WHERE seq = 3")
     report = verify(staffed)
     assert any("events 3..3 are missing" in p for p in report.problems)
 
 
 def test_unique_event_id_and_device_seq_are_enforced_by_the_database(staffed):
     _catalog(staffed)
-    row = staffed.conn.execute("SELECT * FROM event WHERE seq = 1").fetchone()
+    row = db(staffed).execute("SELECT * FROM event WHERE seq = 1").fetchone()
     with pytest.raises(sqlite3.IntegrityError):
-        staffed.conn.execute(f"INSERT INTO event VALUES ({','.join('?' * len(row))})", (None, *row[1:]))
+        db(staffed).execute(f"INSERT INTO event VALUES ({','.join('?' * len(row))})", (None, *row[1:]))
     dup_seq = (None, "other-id", *row[2:])
     with pytest.raises(sqlite3.IntegrityError):
-        staffed.conn.execute(f"INSERT INTO event VALUES ({','.join('?' * len(row))})", dup_seq)
+        db(staffed).execute(f"INSERT INTO event VALUES ({','.join('?' * len(row))})", dup_seq)
 
 
 def test_an_older_file_is_migrated_when_opened(tmp_path):
@@ -267,7 +267,7 @@ def test_an_older_file_is_migrated_when_opened(tmp_path):
     old = SqliteStore(path, store_id="s1", device_id="T01")
     old.db.connect()
     assert old.migrate(upto=1) == [1]  # what an older release created
-    old.conn.execute("INSERT INTO meta VALUES ('store_id', 's1'), ('device_id', 'T01')")
+    db(old).execute("INSERT INTO meta VALUES ('store_id', 's1'), ('device_id', 'T01')")
     old.close()
     s = make_store(path)
     assert s.schema_version() == migrations.LATEST
@@ -303,7 +303,7 @@ def test_remote_events_apply_once(tmp_path, staffed):
     assert other.apply_remote(events).new == len(events)
     again = other.apply_remote(events)
     assert (again.new, again.duplicates) == (0, len(events))
-    assert read_model_digests(other.conn) == read_model_digests(staffed.conn)
+    assert read_model_digests(db(other)) == read_model_digests(db(staffed))
     other.close()
 
 
@@ -320,7 +320,7 @@ def test_after_a_restart_new_events_come_after_every_remote_event_seen(tmp_path)
     b.close()
     b = make_store(tmp_path / "b.db", device_id="B", wall=StepClock(behind))
     p = products.create_product(b, "ana", sku="X", name="X", price=1, tax_rate=0)
-    hlc = b.conn.execute("SELECT hlc FROM event WHERE device_id = 'B'").fetchone()[0]
+    hlc = db(b).execute("SELECT hlc FROM event WHERE device_id = 'B'").fetchone()[0]
     assert hlc > max(e.hlc for e in remote) >= pack(1_764_270_000_000)
     assert p.updated_hlc == hlc
     b.close()
@@ -340,7 +340,7 @@ def test_a_remote_clock_far_ahead_does_not_drag_this_till_into_the_future(tmp_pa
     b.close()
     b = make_store(tmp_path / "b.db", device_id="B", wall=StepClock(now))  # and after a restart
     products.create_product(b, "ana", sku="X", name="X", price=1, tax_rate=0)
-    hlc = b.conn.execute("SELECT hlc FROM event WHERE device_id = 'B'").fetchone()[0]
+    hlc = db(b).execute("SELECT hlc FROM event WHERE device_id = 'B'").fetchone()[0]
     assert now <= wall_of(hlc) <= now + 5 * 60_000 + 1000
     b.close()
 
@@ -392,12 +392,12 @@ def test_runaway_emission_is_refused_but_a_sale_never_is(tmp_path):
     stock.adjust_stock(s, "ana", p.id, 1, "correction")  # the 5th non-sale event of the minute
     with pytest.raises(Exception, match="limit; nothing was saved"):
         stock.adjust_stock(s, "ana", p.id, 1, "correction")
-    assert s.count("SELECT COUNT(*) FROM event WHERE type = 'stock.adjusted'") == 2
+    assert scalar(s, "SELECT COUNT(*) FROM event WHERE type = 'stock.adjusted'") == 2
     for _ in range(10):
         cart = Cart()
         sales.scan(s, cart, "P")
         sales.complete_sale(s, "ana", cart, [Tender(method="cash", amount=100)], prices_include_tax=True)
-    assert s.count("SELECT COUNT(*) FROM sale") == 10
+    assert scalar(s, "SELECT COUNT(*) FROM sale") == 10
     from caja_tui.application.importing import ImportRow, import_rows
 
     import_rows(s, "system", [ImportRow(i, f"B{i}", [], f"B{i}", 1, 0, 1, "") for i in range(50)])  # bulk: exempt
@@ -437,13 +437,13 @@ def test_a_count_stored_unsorted_by_an_older_release_is_made_canonical(tmp_path)
     cash.open_session(s, "ana", 50_000)
     cash.close_session(s, "ana", denominations={"50000": 1, "1000": 0})
     with s.write():  # what release 7 left in the read model, and its schema version
-        s.conn.execute("""UPDATE cash_session SET denominations = '{"50000":1,"1000":0}'""")
-        s.conn.execute("PRAGMA user_version = 7")
+        db(s).execute("""UPDATE cash_session SET denominations = '{"50000":1,"1000":0}'""")
+        db(s).execute("PRAGMA user_version = 7")
     assert not verify(s).ok
     s.close()
     s = make_store(path)
     assert s.schema_version() == migrations.LATEST
-    assert s.conn.execute("SELECT denominations FROM cash_session").fetchone()[0] == '{"1000":0,"50000":1}'
+    assert db(s).execute("SELECT denominations FROM cash_session").fetchone()[0] == '{"1000":0,"50000":1}'
     assert verify(s).ok
     s.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from caja_tui.tui.screens.sales import SalesScreen
+from tests.conftest import db
 from tests.tui.conftest import drive, make_app, message, screen_text, sign_in
 
 
@@ -26,7 +27,7 @@ def test_a_full_cash_sale_at_scanner_speed_shows_the_change_and_the_receipt(till
         seen["screen"] = screen_text(app)
 
     drive(app, steps)
-    assert till.conn.execute("SELECT total, change FROM sale").fetchone() == (3290 + 2 * 2890, 20000 - 3290 - 5780)
+    assert db(till).execute("SELECT total, change FROM sale").fetchone() == (3290 + 2 * 2890, 20000 - 3290 - 5780)
     assert till.load_draft() is None
     text = seen["screen"]
     assert "CHANGE $109.30" in text and "T01-000001" in text and "Leche entera" in text  # receipt on screen
@@ -49,7 +50,7 @@ def test_a_wrong_pin_then_a_mixed_payment(till):
         await pilot.press("enter")
 
     drive(app, steps)
-    assert till.conn.execute("SELECT method, amount FROM sale_payment ORDER BY idx").fetchall() == [
+    assert db(till).execute("SELECT method, amount FROM sale_payment ORDER BY idx").fetchall() == [
         ("card", 2000), ("cash", 1290)]
 
 
@@ -107,8 +108,8 @@ def test_a_cashier_refunds_a_receipt_with_a_managers_pin(till):
         assert message(app) == "refund of T01-000001: $32.90"
 
     drive(app, steps)
-    assert till.conn.execute("SELECT total, method FROM refund").fetchall() == [(3290, "cash")]
-    actor = till.conn.execute("SELECT actor FROM event WHERE type = 'sale.refunded'").fetchone()[0]
+    assert db(till).execute("SELECT total, method FROM refund").fetchall() == [(3290, "cash")]
+    actor = db(till).execute("SELECT actor FROM event WHERE type = 'sale.refunded'").fetchone()[0]
     assert actor == "ana"
 
 
@@ -140,7 +141,7 @@ def test_the_cash_session_from_opening_to_the_z_report(till):
         assert "difference -$0.90" in text
 
     drive(app, steps)
-    z, counted, expected = till.conn.execute("SELECT z_number, counted, expected FROM cash_session").fetchone()
+    z, counted, expected = db(till).execute("SELECT z_number, counted, expected FROM cash_session").fetchone()
     assert (z, counted, expected) == (1, 63200, 63290)
 
 
@@ -166,7 +167,7 @@ def test_editing_a_product_checks_each_field_and_saves(till):
         assert "saved Arroz blanco 1 kg" in screen_text(app)
 
     drive(app, steps)
-    assert till.conn.execute("SELECT name, price FROM product WHERE sku = 'ABA-01A'").fetchone() == (
+    assert db(till).execute("SELECT name, price FROM product WHERE sku = 'ABA-01A'").fetchone() == (
         "Arroz blanco 1 kg", 3550)
 
 
@@ -188,13 +189,13 @@ def test_a_stock_count_and_the_low_stock_filter(till):
         assert all(p.stock <= 10 for p in app.screen.rows) and app.screen.rows
 
     drive(app, steps)
-    assert till.conn.execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
+    assert db(till).execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
                              ).fetchone() == (7,)
 
 
 def test_a_cashier_records_damaged_goods_and_a_manager_approves_the_loss(till):
     app = make_app(till)
-    before = till.conn.execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
+    before = db(till).execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
                                ).fetchone()[0]
 
     async def steps(pilot):
@@ -220,9 +221,9 @@ def test_a_cashier_records_damaged_goods_and_a_manager_approves_the_loss(till):
         assert f"Arroz 1 kg: {before - 2} in stock" in screen_text(app)
 
     drive(app, steps)
-    assert till.conn.execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
+    assert db(till).execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
                              ).fetchone() == (before - 2,)
-    row = till.conn.execute("SELECT actor, payload FROM event WHERE type = 'stock.adjusted'").fetchone()
+    row = db(till).execute("SELECT actor, payload FROM event WHERE type = 'stock.adjusted'").fetchone()
     assert row[0] == "ana" and '"delta":-2' in row[1] and '"reason":"damaged"' in row[1]
 
 

@@ -8,6 +8,7 @@ import socket
 from caja_tui.config import Config, PrinterConfig, TillConfig
 from caja_tui.host.printing import queued
 from caja_tui.tui.app import CajaApp
+from tests.conftest import scalar
 from tests.tui.conftest import START_MS, drive, sign_in, trusted_clock
 
 
@@ -50,4 +51,4 @@ def test_a_printer_that_is_off_never_holds_up_the_sale(till):
     drive(app, steps)
     assert "receipt waits in the print queue" in seen["status"]
     assert seen["message"] == "T01-000001 paid"  # the sale went through
-    assert till.count("SELECT COUNT(*) FROM sale") == 1 and len(queued(till)) == 1
+    assert scalar(till, "SELECT COUNT(*) FROM sale") == 1 and len(queued(till)) == 1

@@ -34,3 +34,34 @@ def test_importing_the_cli_opens_nothing_and_starts_no_thread():
             "print(threading.active_count())\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "1"
+
+
+def _outside_the_store():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "caja_tui"
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in ("store", "server"):  # the till's store, and the server's own storage
+            continue
+        yield rel, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def test_only_the_store_touches_the_database_connection():
+    import ast
+
+    touched = [f"{rel}:{node.lineno} .{node.attr}" for rel, tree in _outside_the_store() for node in ast.walk(tree)
+               if isinstance(node, ast.Attribute) and node.attr in ("conn", "_conn")]
+    assert touched == [], "ask the store for what you need (a method named for what it returns): " + str(touched)
+
+
+def test_no_sql_outside_the_store():
+    import ast
+    import re
+
+    sql = re.compile(r"^\s*(SELECT .* FROM|INSERT INTO|UPDATE \w+ SET|DELETE FROM|PRAGMA \w|CREATE (TABLE|INDEX)|"
+                     r"DROP (TABLE|INDEX)|VACUUM$)")
+    found = [f"{rel}:{node.lineno}" for rel, tree in _outside_the_store() for node in ast.walk(tree)
+             if isinstance(node, ast.Constant) and isinstance(node.value, str) and sql.match(node.value)]
+    assert found == [], f"SQL outside store/: {found}"
