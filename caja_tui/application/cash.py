@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal, cast
 
 from ..domain import rules
 from ..domain.errors import DomainError
@@ -52,7 +53,7 @@ def move_cash(store: Store, actor: str, kind: str, amount: int, reason: str = ""
         session = tx.open_session()
         if session is None:
             raise DomainError("NO_SESSION", "open the cash session first")
-        tx.emit(CashMoved(session_id=session.id, movement_id=uuid7(), kind=kind, amount=amount,
+        tx.emit(CashMoved(session_id=session.id, movement_id=uuid7(), kind=cast(Literal["in", "out"], kind), amount=amount,
                           reason=reason.strip()), actor)
         return tx.cash_summary(session.id)
 

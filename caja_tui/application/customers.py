@@ -45,7 +45,7 @@ def update_customer(store: Store, actor: str, customer_id: str, **changes: str) 
         raise DomainError("BAD_FIELD", "customers have no field {fields}", fields=", ".join(sorted(unknown)))
     fields = _check(changes)
     with store.transaction() as tx:
-        current = tx.customer(customer_id)  # type: ignore[attr-defined]
+        current = tx.customer(customer_id)
         if current is None:
             raise DomainError("NO_SUCH_CUSTOMER", "that customer does not exist")
         changed = {k: v for k, v in fields.items() if current[k] != v}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from typing import Any, cast
 
 from msgspec import Struct
 
@@ -166,7 +167,7 @@ def import_rows(store: Store, actor: str, rows: Iterable[ImportRow]) -> ImportRe
             pid = existing.get(r.sku)
             if pid is None:
                 pid = uuid7()
-                tx.emit(ProductCreated(product_id=pid, **fields), actor)
+                tx.emit(ProductCreated(product_id=pid, **cast(dict[str, Any], fields)), actor)
                 created += 1
                 if r.stock:
                     tx.emit(StockCounted(product_id=pid, counted=r.stock, previous=0), actor)
@@ -176,7 +177,7 @@ def import_rows(store: Store, actor: str, rows: Iterable[ImportRow]) -> ImportRe
             assert current is not None
             changed = {k: v for k, v in fields.items() if getattr(current, k) != v}
             if changed:
-                tx.emit(ProductUpdated(product_id=pid, changes=ProductChanges(**changed),
+                tx.emit(ProductUpdated(product_id=pid, changes=ProductChanges(**cast(dict[str, Any], changed)),
                                        base_hlc=current.updated_hlc), actor)
                 updated += 1
             else:

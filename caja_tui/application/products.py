@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from ..domain import rules
 from ..domain.errors import DomainError
@@ -36,8 +36,8 @@ def create_product(store: Store, actor: str, *, sku: str, name: str, price: int,
     rules.check_product_fields(fields)
     pid = product_id or uuid7()
     with store.transaction() as tx:
-        _check_unique(tx, None, fields["sku"], fields["barcodes"])
-        tx.emit(ProductCreated(product_id=pid, **fields), actor)
+        _check_unique(tx, None, sku.strip(), cast(list[str], fields["barcodes"]))
+        tx.emit(ProductCreated(product_id=pid, **cast(dict[str, Any], fields)), actor)
         if stock:
             tx.emit(StockCounted(product_id=pid, counted=stock, previous=0), actor)
         view = tx.product(pid)

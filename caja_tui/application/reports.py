@@ -330,11 +330,11 @@ def _csv(r: Report) -> str:
         w.writerow(["product", p.sku, p.qty, dec(p.total), ""])
     for c in r.by_cashier:
         w.writerow(["cashier", c.actor, c.sales, dec(c.total), ""])
-    for key, v in (("opening_float", r.opening_float), ("paid_in", r.paid_in), ("paid_out", r.paid_out),
-                   ("cash_expected", r.cash_expected), ("cash_counted", r.cash_counted),
-                   ("cash_difference", r.cash_difference), ("grand_total", r.grand_total)):
-        if v is not None:
-            w.writerow(["cash", key, "", dec(v), ""])
+    for key, amount in (("opening_float", r.opening_float), ("paid_in", r.paid_in), ("paid_out", r.paid_out),
+                        ("cash_expected", r.cash_expected), ("cash_counted", r.cash_counted),
+                        ("cash_difference", r.cash_difference), ("grand_total", r.grand_total)):
+        if amount is not None:
+            w.writerow(["cash", key, "", dec(amount), ""])
     if r.z_number is not None:
         w.writerow(["z", "number", r.z_number, "", ""])
     return buf.getvalue()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 from msgspec import Struct
 
 from ..domain import rules
 from ..domain.cart import Cart
 from ..domain.errors import DomainError
-from ..domain.events import Event, SaleCreated, SaleRefunded, SaleVoided, Tender, VoidLine
+from ..domain.events import Event, PaymentMethod, SaleCreated, SaleRefunded, SaleVoided, Tender, VoidLine
 from ..domain.ids import uuid7
 from .auth import require_manager, require_user
 from .ports import ProductView, SaleView, Store
@@ -107,7 +108,7 @@ def complete_sale(store: Store, actor: str, cart: Cart, tenders: Sequence[Tender
         session = tx.open_session()
         if session is None:
             raise DomainError("NO_SESSION", "open the cash session before selling")
-        if cart.customer_id is not None and tx.customer(cart.customer_id) is None:  # type: ignore[attr-defined]
+        if cart.customer_id is not None and tx.customer(cart.customer_id) is None:
             raise DomainError("NO_SUCH_CUSTOMER", "the customer on this sale does not exist; choose another")
         sid = sale_id or uuid7()
         receipt_no = tx.next_receipt_no()
@@ -158,7 +159,7 @@ def refund_sale(store: Store, actor: str, receipt_no: str, lines: Mapping[int, i
         rid = uuid7()
         event = tx.emit(SaleRefunded(
             refund_id=rid, sale_id=sale.id, receipt_no=sale.receipt_no, session_id=session.id if session else None,
-            lines=refund_lines, total=total, tax=sum(ln.tax for ln in refund_lines), method=method,
+            lines=refund_lines, total=total, tax=sum(ln.tax for ln in refund_lines), method=cast(PaymentMethod, method),
             restock=restock, reason=reason.strip()), actor)
     return CompletedRefund(refund_id=rid, sale_id=sale.id, receipt_no=sale.receipt_no, total=total, event=event)
 

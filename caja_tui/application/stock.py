@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from ..domain import rules
 from ..domain.errors import DomainError
-from ..domain.events import ADJUST_REASONS, MAX_QTY, StockAdjusted, StockCounted, StockReceived
+from ..domain.events import ADJUST_REASONS, MAX_QTY, AdjustReason, StockAdjusted, StockCounted, StockReceived
 from .auth import require_manager
 from .ports import ProductView, Store, Tx
 
@@ -35,7 +37,8 @@ def adjust_stock(store: Store, actor: str, product_id: str, delta: int, reason: 
         if delta < 0:
             require_manager(tx, actor)
         _product(tx, product_id)
-        tx.emit(StockAdjusted(product_id=product_id, delta=delta, reason=reason, note=note.strip()), actor)
+        tx.emit(StockAdjusted(product_id=product_id, delta=delta, reason=cast(AdjustReason, reason), note=note.strip()),
+                actor)
         return tx.stock_of(product_id)
 
 

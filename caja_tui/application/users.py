@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from ..domain.errors import DomainError
-from ..domain.events import UserChanges, UserCreated, UserUpdated
+from ..domain.events import Role, UserChanges, UserCreated, UserUpdated
 from ..domain.pins import check_pin_format, hash_pin, verify_pin
 from .auth import SYSTEM, require_manager
 from .ports import Store, UserView
@@ -36,7 +37,7 @@ def create_user(store: Store, actor: str, *, name: str, role: str, pin: str, use
         while tx.user(uid) is not None:
             n += 1
             uid = f"{base}-{n}"
-        tx.emit(UserCreated(user_id=uid, name=name, role=role, pin_hash=hash_pin(pin)), actor)
+        tx.emit(UserCreated(user_id=uid, name=name, role=cast(Role, role), pin_hash=hash_pin(pin)), actor)
         user = tx.user(uid)
     assert user is not None
     return user

@@ -118,7 +118,7 @@ from caja_tui.application import cash
 from caja_tui.store.sqlite import SqliteStore
 s = SqliteStore(sys.argv[1], store_id="s1", device_id="T01").open()
 while True:
-    if scalar(s, "SELECT COUNT(*) FROM cash_session WHERE closed_at IS NULL") == 0:
+    if cash.current_summary(s) is None:  # no session open
         cash.open_session(s, "ana", 100)
     cash.close_session(s, "ana", counted=100)
 """

@@ -6,12 +6,22 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
+
 from caja_tui.domain.clock import pack
 from caja_tui.protocol.check import check_event
 from caja_tui.server.ingest import BatchState, decide_batch
 from tests.protocol_client import Device, seal
 
 NOW = int(time.time() * 1000)
+
+
+@pytest.fixture(autouse=True)
+def _now():
+    """The server's 'now' is the test's start (the events below are sealed with the real clock, seconds later;
+    a 'now' taken when the module was imported can be minutes old in a long run, and every update CLOCK_SKEW)."""
+    global NOW
+    NOW = int(time.time() * 1000)
 
 
 def state(**known) -> BatchState:
