@@ -23,11 +23,15 @@ run: $(STAMP)
 test: $(STAMP)
 	bash .ci/ensure-postgres
 	bash .ci/ensure-tmux
-	$(BIN)/ruff check caja_tui tests tools
+	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest -n 2 -q
 
+## Style, format, the layers' contracts and the pure layers' types.
 lint: $(STAMP)
 	$(BIN)/ruff check caja_tui tests tools
+	$(BIN)/ruff format --check caja_tui tests tools
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 ## Full benchmark (1,000,000-event figures); `make bench-quick` is the short one.
 bench: $(STAMP)

@@ -41,8 +41,13 @@ class TillPaths:
 
     @classmethod
     def of(cls, db: Path) -> TillPaths:
-        return cls(db=db, tui_log=db.with_suffix(".tui.log"), sync_log=db.with_suffix(".sync.log"),
-                   sync_err=db.with_suffix(".sync.err"), sync_lock=db.with_suffix(".sync.lock"))
+        return cls(
+            db=db,
+            tui_log=db.with_suffix(".tui.log"),
+            sync_log=db.with_suffix(".sync.log"),
+            sync_err=db.with_suffix(".sync.err"),
+            sync_lock=db.with_suffix(".sync.lock"),
+        )
 
 
 class TillContext:
@@ -83,9 +88,13 @@ class TillContext:
         from .store.sqlite import SqliteStore
 
         till = self.cfg.till
-        store = SqliteStore(self.paths.db, store_id=till.store_id, device_id=till.device_id,
-                            receipt_prefix=self.cfg.receipt_prefix,
-                            emit_limit_per_minute=self.cfg.sync.emit_limit_per_minute)
+        store = SqliteStore(
+            self.paths.db,
+            store_id=till.store_id,
+            device_id=till.device_id,
+            receipt_prefix=self.cfg.receipt_prefix,
+            emit_limit_per_minute=self.cfg.sync.emit_limit_per_minute,
+        )
         return store.open(create=create)
 
     def side_store(self, of: SqliteStore | None = None) -> SqliteStore:
@@ -96,8 +105,13 @@ class TillContext:
             return self.open_store()
         from .store.sqlite import SqliteStore
 
-        return SqliteStore(of.path, store_id=of.store_id, device_id=of.device_id, receipt_prefix=of.receipt_prefix,
-                           emit_limit_per_minute=of.emit_limit_per_minute).open()
+        return SqliteStore(
+            of.path,
+            store_id=of.store_id,
+            device_id=of.device_id,
+            receipt_prefix=of.receipt_prefix,
+            emit_limit_per_minute=of.emit_limit_per_minute,
+        ).open()
 
     def sync_lock(self, *, wait: bool) -> TextIO | None:
         """The lock that keeps one sync engine per database (None: another holds it and `wait` is false)."""
@@ -122,11 +136,20 @@ class TillContext:
         till, the child sees its lock and leaves at once (exit 0): one engine per database."""
         if not self.cfg.sync.server_url:
             return None
-        cmd = [sys.executable, "-m", "caja_tui.cli"] + (["--config", self.cfg.path] if self.cfg.path else []) + \
-            ["sync", "--log", str(self.paths.sync_log)]
+        cmd = (
+            [sys.executable, "-m", "caja_tui.cli"]
+            + (["--config", self.cfg.path] if self.cfg.path else [])
+            + ["sync", "--log", str(self.paths.sync_log)]
+        )
         with open(self.paths.sync_err, "a", encoding="utf-8") as err:  # only a crash writes here
-            return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, env={**os.environ, "CAJA_SYNC_CHILD": "1"})
+            return subprocess.Popen(
+                cmd,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, "CAJA_SYNC_CHILD": "1"},
+            )
 
 
 def context(cfg: Config) -> TillContext:

@@ -43,10 +43,22 @@ def N_(message: str) -> str:
 
 # Words the screens show from data (an event's sync status, connectivity, roles, payment methods).
 SHOWN_FROM_DATA = [
-    N_("pending"), N_("syncing"), N_("synced"), N_("failed"), N_("online"), N_("offline"), N_("unknown"),
-    N_("offline-only"), N_("manager"), N_("cashier"), N_("cash"), N_("card"), N_("other"),
+    N_("pending"),
+    N_("syncing"),
+    N_("synced"),
+    N_("failed"),
+    N_("online"),
+    N_("offline"),
+    N_("unknown"),
+    N_("offline-only"),
+    N_("manager"),
+    N_("cashier"),
+    N_("cash"),
+    N_("card"),
+    N_("other"),
     # clockcheck.py's reasons
-    N_("CLOCK WRONG: the date is in the past, set it"), N_("CLOCK WRONG: behind the last sale, check the time"),
+    N_("CLOCK WRONG: the date is in the past, set it"),
+    N_("CLOCK WRONG: behind the last sale, check the time"),
     N_("CLOCK NOT CHECKED: no clock chip, no network time yet"),
 ]
 
@@ -119,6 +131,11 @@ def money_style(currency: str, exponent: int, lang: str | None = None) -> MoneyS
     lang = lang or _language
     comma = lang == "es" and currency in COMMA_DECIMAL
     symbol = "$" if currency in DOLLAR_SIGN else currency
-    return MoneyStyle(currency=currency, exponent=exponent, decimal="," if comma else ".",
-                      group="." if comma else ",", symbol=symbol,
-                      symbol_first=symbol == "$" or lang != "es")
+    return MoneyStyle(
+        currency=currency,
+        exponent=exponent,
+        decimal="," if comma else ".",
+        group="." if comma else ",",
+        symbol=symbol,
+        symbol_first=symbol == "$" or lang != "es",
+    )

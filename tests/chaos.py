@@ -38,8 +38,9 @@ def _env() -> dict[str, str]:
 
 
 def caja(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "caja_tui.cli", *args], capture_output=True, text=True,
-                          env=_env(), timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "caja_tui.cli", *args], capture_output=True, text=True, env=_env(), timeout=timeout
+    )
 
 
 class Till:
@@ -55,8 +56,13 @@ class Till:
 
     def start_seller(self) -> None:
         self.seed += 1
-        self.seller = subprocess.Popen([sys.executable, "-m", "tests.chaos_seller", str(self.cfg), str(self.seed)],
-                                       env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.seller = subprocess.Popen(
+            [sys.executable, "-m", "tests.chaos_seller", str(self.cfg), str(self.seed)],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         proc = self.seller
 
         def read() -> None:
@@ -68,8 +74,12 @@ class Till:
 
     def start_sync(self) -> None:
         log = open(self.db.with_suffix(".sync.log"), "a")  # noqa: SIM115 - the child keeps it
-        self.sync = subprocess.Popen([sys.executable, "-m", "caja_tui.cli", "--config", str(self.cfg), "sync"],
-                                     env=_env(), stdout=log, stderr=log)
+        self.sync = subprocess.Popen(
+            [sys.executable, "-m", "caja_tui.cli", "--config", str(self.cfg), "sync"],
+            env=_env(),
+            stdout=log,
+            stderr=log,
+        )
 
     def kill(self, which: str) -> None:
         proc = getattr(self, which)
@@ -115,17 +125,32 @@ def run(work: Path, *, tills: int = 3, seconds: float = 180, seed: int = 1, say=
 
     rnd = random.Random(seed)
     server = ServerProcess(str(work / "server.db"), workers=2, log=work / "server.jsonl").start()
-    proxy = FaultProxy(server.port, seed=seed, stall_s=1.0,
-                       weights={"pass": 6, "drop": 1, "reset": 1, "error500": 1, "stall": 0.3,
-                                "lose_response": 1, "duplicate": 1})
+    proxy = FaultProxy(
+        server.port,
+        seed=seed,
+        stall_s=1.0,
+        weights={"pass": 6, "drop": 1, "reset": 1, "error500": 1, "stall": 0.3, "lose_response": 1, "duplicate": 1},
+    )
     proxy.start()
     url = f"http://127.0.0.1:{proxy.port}"
     devices = [f"T{i}" for i in range(1, tills + 1)]
     fleet = [Till(work, d) for d in devices]
     for i, t in enumerate(fleet):
         token = server.enroll(STORE, t.device)
-        r = caja("--config", str(t.cfg), "init", "--store", STORE, "--device", t.device, "--server", url,
-                 "--token", token, *(["--demo"] if i == 0 else []))
+        r = caja(
+            "--config",
+            str(t.cfg),
+            "init",
+            "--store",
+            STORE,
+            "--device",
+            t.device,
+            "--server",
+            url,
+            "--token",
+            token,
+            *(["--demo"] if i == 0 else []),
+        )
         assert r.returncode == 0, r.stderr
         t.cfg.write_text(t.cfg.read_text().replace("batch_seconds = 5.0", "batch_seconds = 0.5"))
     proxy.forced = "pass"
@@ -191,15 +216,22 @@ def _sync_until_clean(t: Till, deadline: float) -> None:
     raise RuntimeError(f"{t.device} did not finish syncing: {r.stdout} {r.stderr}")
 
 
-def _check(work: Path, fleet: list[Till], server_db: Path, seconds: float, counts: dict[str, int],
-           faults: dict[str, int], digests) -> Report:
+def _check(
+    work: Path,
+    fleet: list[Till],
+    server_db: Path,
+    seconds: float,
+    counts: dict[str, int],
+    faults: dict[str, int],
+    digests,
+) -> Report:
     problems: list[str] = []
     committed = set().union(*(t.committed for t in fleet))
     srv = sqlite3.connect(server_db)
-    on_server = [r[0] for r in srv.execute(
-        "SELECT json_extract(payload, '$.sale_id') FROM event WHERE type = 'sale.created'")]
-    dup_events = srv.execute("SELECT COUNT(*) - COUNT(DISTINCT store_id || device_id || seq) FROM event"
-                             ).fetchone()[0]
+    on_server = [
+        r[0] for r in srv.execute("SELECT json_extract(payload, '$.sale_id') FROM event WHERE type = 'sale.created'")
+    ]
+    dup_events = srv.execute("SELECT COUNT(*) - COUNT(DISTINCT store_id || device_id || seq) FROM event").fetchone()[0]
     srv.close()
     duplicates = (len(on_server) - len(set(on_server))) + dup_events
     lost = len(committed - set(on_server))
@@ -232,9 +264,20 @@ def _check(work: Path, fleet: list[Till], server_db: Path, seconds: float, count
         problems.append(f"{lost_locally} committed sales are missing from their own till")
     if duplicates:
         problems.append(f"{duplicates} duplicates on the server")
-    return Report(tills=len(fleet), seconds=seconds, sales_committed=len(committed),
-                  sales_on_server=len(set(on_server)), duplicates=duplicates, lost=lost, lost_locally=lost_locally,
-                  converged=converged, verified=verified, chaos=counts, faults=faults, problems=problems)
+    return Report(
+        tills=len(fleet),
+        seconds=seconds,
+        sales_committed=len(committed),
+        sales_on_server=len(set(on_server)),
+        duplicates=duplicates,
+        lost=lost,
+        lost_locally=lost_locally,
+        converged=converged,
+        verified=verified,
+        chaos=counts,
+        faults=faults,
+        problems=problems,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,8 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sales on server   {report.sales_on_server}")
     print(f"duplicates        {report.duplicates}")
     print(f"lost              {report.lost} (missing from their own till: {report.lost_locally})")
-    print(f"converged         {'yes' if report.converged else 'NO'} (caja verify on every till: "
-          f"{'passed' if report.verified else 'FAILED'})")
+    print(
+        f"converged         {'yes' if report.converged else 'NO'} (caja verify on every till: "
+        f"{'passed' if report.verified else 'FAILED'})"
+    )
     print(f"chaos             {json.dumps(report.chaos)}")
     print(f"proxy faults      {json.dumps(report.faults)}")
     for problem in report.problems:

@@ -38,8 +38,7 @@ def main(cfg_path: str, seed: int) -> None:
             sales.scan(store, cart, f"{rnd.randint(1, 3)}*{rnd.choice(skus)}")
         total = sales.rules.price_sale(cart.lines, 0, True).total
         method = rnd.choice(("cash", "card"))
-        done = sales.complete_sale(store, "luis", cart, [Tender(method=method, amount=total)],
-                                   prices_include_tax=True)
+        done = sales.complete_sale(store, "luis", cart, [Tender(method=method, amount=total)], prices_include_tax=True)
         sys.stdout.write(f"{done.sale_id}\n")
         sys.stdout.flush()
         time.sleep(0.05)

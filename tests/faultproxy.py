@@ -19,12 +19,20 @@ FAULTS = ("pass", "drop", "reset", "error500", "stall", "lose_response", "duplic
 
 
 class FaultProxy:
-    def __init__(self, upstream_port: int, *, seed: int = 7, weights: dict[str, float] | None = None,
-                 stall_s: float = 5.0) -> None:
+    def __init__(
+        self, upstream_port: int, *, seed: int = 7, weights: dict[str, float] | None = None, stall_s: float = 5.0
+    ) -> None:
         self.upstream_port = upstream_port
         self.rnd = random.Random(seed)
-        self.weights = weights or {"pass": 4, "drop": 1, "reset": 1, "error500": 1, "stall": 0.3,
-                                   "lose_response": 1, "duplicate": 1}
+        self.weights = weights or {
+            "pass": 4,
+            "drop": 1,
+            "reset": 1,
+            "error500": 1,
+            "stall": 0.3,
+            "lose_response": 1,
+            "duplicate": 1,
+        }
         self.stall_s = stall_s
         self.forced: str | None = None
         self.seen: dict[str, int] = {f: 0 for f in FAULTS}
@@ -74,9 +82,16 @@ class FaultProxy:
         conn.request(h.command, h.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
-        out = (resp.status, resp.reason, [(k, v) for k, v in resp.getheaders()
-                                          if k.lower() not in ("connection", "transfer-encoding", "content-length")],
-               data)
+        out = (
+            resp.status,
+            resp.reason,
+            [
+                (k, v)
+                for k, v in resp.getheaders()
+                if k.lower() not in ("connection", "transfer-encoding", "content-length")
+            ],
+            data,
+        )
         conn.close()
         return out
 

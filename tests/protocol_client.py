@@ -35,41 +35,83 @@ class Device:
     def __init__(self, store_id: str, device_id: str, *, seq: int = 0, last_hash: str = GENESIS) -> None:
         self.store_id, self.device_id = store_id, device_id
         self.seq, self.last_hash = seq, last_hash
-        self.hlc = (int(time.time() * 1000) << 16)
+        self.hlc = int(time.time() * 1000) << 16
 
     def event(self, type_: str, payload: dict[str, Any], *, actor: str = "ana") -> dict[str, Any]:
         self.seq += 1
         self.hlc = max(self.hlc + 1, int(time.time() * 1000) << 16)
-        e = seal({"event_id": str(uuid.uuid4()), "type": type_, "store_id": self.store_id,
-                  "device_id": self.device_id, "seq": self.seq, "hlc": self.hlc,
-                  "created_at": int(time.time() * 1000), "actor": actor, "v": 1, "prev_hash": self.last_hash,
-                  "payload": payload})
+        e = seal(
+            {
+                "event_id": str(uuid.uuid4()),
+                "type": type_,
+                "store_id": self.store_id,
+                "device_id": self.device_id,
+                "seq": self.seq,
+                "hlc": self.hlc,
+                "created_at": int(time.time() * 1000),
+                "actor": actor,
+                "v": 1,
+                "prev_hash": self.last_hash,
+                "payload": payload,
+            }
+        )
         self.last_hash = e["hash"]
         return e
 
     # a few ready payloads
     def product_created(self, product_id: str | None = None, sku: str = "A-1", price: int = 1000, **kw: Any) -> dict:
-        return self.event("product.created", {"product_id": product_id or str(uuid.uuid4()), "sku": sku,
-                                              "name": kw.get("name", "Pan dulce"), "price": price, "tax_rate": 1600,
-                                              "barcodes": kw.get("barcodes", []), "category": ""})
+        return self.event(
+            "product.created",
+            {
+                "product_id": product_id or str(uuid.uuid4()),
+                "sku": sku,
+                "name": kw.get("name", "Pan dulce"),
+                "price": price,
+                "tax_rate": 1600,
+                "barcodes": kw.get("barcodes", []),
+                "category": "",
+            },
+        )
 
     def product_updated(self, product_id: str, changes: dict, base_hlc: int) -> dict:
         return self.event("product.updated", {"product_id": product_id, "changes": changes, "base_hlc": base_hlc})
 
     def stock_adjusted(self, product_id: str, delta: int = -1) -> dict:
-        return self.event("stock.adjusted", {"product_id": product_id, "delta": delta, "reason": "damaged",
-                                             "note": ""})
+        return self.event("stock.adjusted", {"product_id": product_id, "delta": delta, "reason": "damaged", "note": ""})
 
     def sale_created(self, product_id: str, qty: int = 1, price: int = 1000) -> dict:
         amount = qty * price
-        return self.event("sale.created", {
-            "sale_id": str(uuid.uuid4()), "receipt_no": f"{self.device_id}-{self.seq:06d}",
-            "session_id": "sess-1", "discount": 0, "subtotal": amount, "tax": 0, "total": amount,
-            "payments": [{"method": "cash", "amount": amount, "reference": ""}], "change": 0,
-            "prices_include_tax": True, "customer_id": None,
-            "lines": [{"line_no": 1, "product_id": product_id, "sku": "A-1", "name": "Pan", "qty": qty,
-                       "unit_price": price, "tax_rate": 0, "discount": 0, "sale_discount": 0, "amount": amount,
-                       "tax": 0}]})
+        return self.event(
+            "sale.created",
+            {
+                "sale_id": str(uuid.uuid4()),
+                "receipt_no": f"{self.device_id}-{self.seq:06d}",
+                "session_id": "sess-1",
+                "discount": 0,
+                "subtotal": amount,
+                "tax": 0,
+                "total": amount,
+                "payments": [{"method": "cash", "amount": amount, "reference": ""}],
+                "change": 0,
+                "prices_include_tax": True,
+                "customer_id": None,
+                "lines": [
+                    {
+                        "line_no": 1,
+                        "product_id": product_id,
+                        "sku": "A-1",
+                        "name": "Pan",
+                        "qty": qty,
+                        "unit_price": price,
+                        "tax_rate": 0,
+                        "discount": 0,
+                        "sale_discount": 0,
+                        "amount": amount,
+                        "tax": 0,
+                    }
+                ],
+            },
+        )
 
 
 class Client:
@@ -126,8 +168,12 @@ class Client:
 
     def pull(self, after: int = 0, limit: int = 500, include_own: bool = False) -> dict:
         accept = "application/msgpack" if self.fmt == "msgpack" else "application/json"
-        r = self._send("GET", "/v1/events", params={"after": after, "limit": limit, "include_own": int(include_own)},
-                       headers={"Accept": accept, "Accept-Encoding": "gzip"})
+        r = self._send(
+            "GET",
+            "/v1/events",
+            params={"after": after, "limit": limit, "include_own": int(include_own)},
+            headers={"Accept": accept, "Accept-Encoding": "gzip"},
+        )
         assert r.status_code == 200, (r.status_code, r.text[:500])
         return self._decode(r)
 

@@ -19,8 +19,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class ServerProcess:
-    def __init__(self, db: str, *, workers: int = 2, rate: float = 0, burst: int = 100, log: Path | None = None,
-                 extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        db: str,
+        *,
+        workers: int = 2,
+        rate: float = 0,
+        burst: int = 100,
+        log: Path | None = None,
+        extra: tuple[str, ...] = (),
+    ) -> None:
         self.db = db
         self.port = free_port()
         self.workers = workers
@@ -36,8 +44,13 @@ class ServerProcess:
 
     def caja(self, *args: str) -> subprocess.CompletedProcess:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        return subprocess.run([sys.executable, "-m", "caja_tui.cli", "serve", "--db", self.db, *args],
-                              capture_output=True, text=True, env=env, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "caja_tui.cli", "serve", "--db", self.db, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
 
     def enroll(self, store: str, device: str) -> str:
         r = self.caja("enroll", "--store", store, "--device", device)
@@ -46,16 +59,32 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        argv = [sys.executable, "-m", "caja_tui.cli", "serve", "--db", self.db, "--port", str(self.port),
-                "--workers", str(self.workers), "--rate", str(self.rate), "--burst", str(self.burst), *self.extra]
+        argv = [
+            sys.executable,
+            "-m",
+            "caja_tui.cli",
+            "serve",
+            "--db",
+            self.db,
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            "--rate",
+            str(self.rate),
+            "--burst",
+            str(self.burst),
+            *self.extra,
+        ]
         if self.log is None:
             self.log = Path(tempfile.mkdtemp(prefix="caja-serve-")) / "server.jsonl"
         argv += ["--log", str(self.log)]
         # gunicorn's own messages go to a file too: a pipe nobody reads would block the server when full
         self.stderr_path = self.log.with_suffix(".stderr")
         # its own process group: a stop (or a SIGKILL in `make chaos`) takes gunicorn's workers down with it
-        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("ab"),
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv, env=env, stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("ab"), start_new_session=True
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -20,8 +20,10 @@ SOURCES = [PKG / "i18n.py", *sorted((PKG / "tui").rglob("*.py"))]
 # The business rules' refusals are shown on the screens too: their DomainError templates, and the words
 # passed in as `what=` ("the count", "price"), are translated where they are shown.
 RULES = [*sorted((PKG / "domain").rglob("*.py")), *sorted((PKG / "application").rglob("*.py"))]
-HEADER = ("Project-Id-Version: caja\\n\nMIME-Version: 1.0\\n\nContent-Type: text/plain; charset=UTF-8\\n\n"
-          "Content-Transfer-Encoding: 8bit\\n\nLanguage: {lang}\\n\n")
+HEADER = (
+    "Project-Id-Version: caja\\n\nMIME-Version: 1.0\\n\nContent-Type: text/plain; charset=UTF-8\\n\n"
+    "Content-Transfer-Encoding: 8bit\\n\nLanguage: {lang}\\n\n"
+)
 
 
 def _strings(node: ast.AST) -> list[str]:
@@ -37,8 +39,12 @@ def extract() -> list[str]:
     found: set[str] = set()
     for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
-                    and node.args):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("_", "N_")
+                and node.args
+            ):
                 found.update(_strings(node.args[0]))
     for path in RULES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

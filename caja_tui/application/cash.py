@@ -27,7 +27,14 @@ def denominations_for(currency: str, exponent: int) -> tuple[int, ...]:
 
 def _check_money(amount: int, *, low: int, what: str) -> None:
     if not isinstance(amount, int) or not low <= amount <= MAX_PRICE:
-        raise DomainError("BAD_AMOUNT", "{what} must be between {low} and {MAX_PRICE} minor units", what=what, low=low, MAX_PRICE=MAX_PRICE, field="amount")
+        raise DomainError(
+            "BAD_AMOUNT",
+            "{what} must be between {low} and {MAX_PRICE} minor units",
+            what=what,
+            low=low,
+            MAX_PRICE=MAX_PRICE,
+            field="amount",
+        )
 
 
 def open_session(store: Store, actor: str, opening_float: int) -> SessionView:
@@ -53,8 +60,16 @@ def move_cash(store: Store, actor: str, kind: str, amount: int, reason: str = ""
         session = tx.open_session()
         if session is None:
             raise DomainError("NO_SESSION", "open the cash session first")
-        tx.emit(CashMoved(session_id=session.id, movement_id=uuid7(), kind=cast(Literal["in", "out"], kind), amount=amount,
-                          reason=reason.strip()), actor)
+        tx.emit(
+            CashMoved(
+                session_id=session.id,
+                movement_id=uuid7(),
+                kind=cast(Literal["in", "out"], kind),
+                amount=amount,
+                reason=reason.strip(),
+            ),
+            actor,
+        )
         return tx.cash_summary(session.id)
 
 
@@ -65,8 +80,9 @@ def current_summary(store: Store) -> CashSummary | None:
         return tx.cash_summary(session.id) if session else None
 
 
-def close_session(store: Store, actor: str, *, counted: int | None = None,
-                  denominations: Mapping[str, int] | None = None) -> tuple[SessionView, CashSummary]:
+def close_session(
+    store: Store, actor: str, *, counted: int | None = None, denominations: Mapping[str, int] | None = None
+) -> tuple[SessionView, CashSummary]:
     """Close with the counted cash (a total, or a count by face value). Needs a manager."""
     if denominations:
         counted_total = rules.denominations_total(denominations)
@@ -84,10 +100,19 @@ def close_session(store: Store, actor: str, *, counted: int | None = None,
         summary = tx.cash_summary(session.id)
         last_z, last_grand = tx.last_z()
         net = summary.sales_total - summary.refunds_total
-        tx.emit(CashSessionClosed(session_id=session.id, counted=counted, expected=summary.expected,
-                                  difference=counted - summary.expected, denominations=dict(denominations or {}),
-                                  z_number=last_z + 1, net_sales=net, grand_total=last_grand + net),
-                actor)
+        tx.emit(
+            CashSessionClosed(
+                session_id=session.id,
+                counted=counted,
+                expected=summary.expected,
+                difference=counted - summary.expected,
+                denominations=dict(denominations or {}),
+                z_number=last_z + 1,
+                net_sales=net,
+                grand_total=last_grand + net,
+            ),
+            actor,
+        )
         closed = tx.session(session.id)
     assert closed is not None
     return closed, summary

@@ -31,8 +31,19 @@ def resolve_conflict(store: Store, actor: str, event_id: str, outcome: str, note
             pid = mine.payload.product_id
             tx.emit(ProductRestored(product_id=pid), actor)
             current = tx.product(pid)
-            tx.emit(ProductUpdated(product_id=pid, changes=mine.payload.changes,
-                                   base_hlc=current.updated_hlc if current else 0), actor)
-        tx.emit(ConflictResolved(event_id=event_id, conflict_with=conflict["conflict_with"], outcome=cast(Outcome, outcome),
-                                 note=note.strip()), actor)
+            tx.emit(
+                ProductUpdated(
+                    product_id=pid, changes=mine.payload.changes, base_hlc=current.updated_hlc if current else 0
+                ),
+                actor,
+            )
+        tx.emit(
+            ConflictResolved(
+                event_id=event_id,
+                conflict_with=conflict["conflict_with"],
+                outcome=cast(Outcome, outcome),
+                note=note.strip(),
+            ),
+            actor,
+        )
         tx.mark_conflict_resolved(event_id, actor, outcome)

@@ -21,17 +21,15 @@ def _check(fields: dict) -> dict:
     if "name" in clean and len(clean["name"]) > 200:
         raise DomainError("BAD_NAME", "a name is at most 200 characters", field="name")
     if clean.get("email") and not EMAIL.match(clean["email"]):
-        raise DomainError("BAD_EMAIL", "'{email}' is not an email address", email=clean['email'], field="email")
+        raise DomainError("BAD_EMAIL", "'{email}' is not an email address", email=clean["email"], field="email")
     if clean.get("phone") and not PHONE.match(clean["phone"]):
-        raise DomainError("BAD_PHONE", "a phone number has 5 to 32 digits, spaces, ( ) - or a leading +",
-                          field="phone")
+        raise DomainError("BAD_PHONE", "a phone number has 5 to 32 digits, spaces, ( ) - or a leading +", field="phone")
     if clean.get("tax_id") and not TAX_ID.match(clean["tax_id"]):
         raise DomainError("BAD_TAX_ID", "a tax id is up to 32 letters and digits", field="tax_id")
     return clean
 
 
-def create_customer(store: Store, actor: str, *, name: str, tax_id: str = "", phone: str = "",
-                    email: str = "") -> str:
+def create_customer(store: Store, actor: str, *, name: str, tax_id: str = "", phone: str = "", email: str = "") -> str:
     fields = _check({"name": name, "tax_id": tax_id, "phone": phone, "email": email})
     cid = uuid7()
     with store.transaction() as tx:
@@ -50,5 +48,9 @@ def update_customer(store: Store, actor: str, customer_id: str, **changes: str) 
             raise DomainError("NO_SUCH_CUSTOMER", "that customer does not exist")
         changed = {k: v for k, v in fields.items() if current[k] != v}
         if changed:
-            tx.emit(CustomerUpdated(customer_id=customer_id, changes=CustomerChanges(**changed),
-                                    base_hlc=current["updated_hlc"]), actor)
+            tx.emit(
+                CustomerUpdated(
+                    customer_id=customer_id, changes=CustomerChanges(**changed), base_hlc=current["updated_hlc"]
+                ),
+                actor,
+            )

@@ -21,13 +21,22 @@ from .reports import day_bounds
 What = Literal["sales", "products", "stock", "events"]
 
 
-def export(store: ExportSource, what: What, fmt: Literal["csv", "jsonl"], *, exponent: int, tz: dt.tzinfo,
-           start: dt.date | None = None, end: dt.date | None = None) -> Iterator[str]:
+def export(
+    store: ExportSource,
+    what: What,
+    fmt: Literal["csv", "jsonl"],
+    *,
+    exponent: int,
+    tz: dt.tzinfo,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> Iterator[str]:
     """Yield the export text in pieces (a large history never sits in memory whole)."""
     lo = day_bounds(start, tz)[0] if start else 0
     hi = day_bounds(end, tz)[1] if end else 2**62
     rows = {"products": _products, "stock": _stock, "sales": _sales, "events": _events}[what](
-        store, exponent=exponent, tz=tz, lo=lo, hi=hi)
+        store, exponent=exponent, tz=tz, lo=lo, hi=hi
+    )
     header = next(rows)
     if fmt == "jsonl":
         for row in rows:
@@ -48,8 +57,15 @@ def export(store: ExportSource, what: What, fmt: Literal["csv", "jsonl"], *, exp
 def _products(store: ExportSource, *, exponent: int, **_) -> Iterator:
     yield list(COLUMNS)
     for sku, barcodes, name, price, rate, qty, category in store.products_for_export():
-        yield [sku, "|".join(msgspec.json.decode(barcodes)), name, money.format_money(price, exponent),
-               money.format_rate(rate), qty, category]
+        yield [
+            sku,
+            "|".join(msgspec.json.decode(barcodes)),
+            name,
+            money.format_money(price, exponent),
+            money.format_rate(rate),
+            qty,
+            category,
+        ]
 
 
 def _stock(store: ExportSource, **_) -> Iterator:
@@ -58,18 +74,72 @@ def _stock(store: ExportSource, **_) -> Iterator:
 
 
 def _sales(store: ExportSource, *, exponent: int, tz: dt.tzinfo, lo: int, hi: int) -> Iterator:
-    yield ["receipt_no", "date", "time", "device", "cashier", "items", "discount", "tax", "total", "payments",
-           "change", "voided", "refunded", "customer_id"]
+    yield [
+        "receipt_no",
+        "date",
+        "time",
+        "device",
+        "cashier",
+        "items",
+        "discount",
+        "tax",
+        "total",
+        "payments",
+        "change",
+        "voided",
+        "refunded",
+        "customer_id",
+    ]
     m = lambda v: money.format_money(v, exponent)  # noqa: E731
-    for (sale_id, receipt, created, device, actor, discount, tax, total, change, customer, voided,
-         refunded, items) in store.sales_for_export(lo, hi):
+    for (
+        sale_id,
+        receipt,
+        created,
+        device,
+        actor,
+        discount,
+        tax,
+        total,
+        change,
+        customer,
+        voided,
+        refunded,
+        items,
+    ) in store.sales_for_export(lo, hi):
         when = dt.datetime.fromtimestamp(created / 1000, tz)
         pays = ";".join(f"{method}:{m(amount)}" for method, amount in store.sale_payments(sale_id))
-        yield [receipt, when.date().isoformat(), when.strftime("%H:%M:%S"), device, actor, items, m(discount), m(tax),
-               m(total), pays, m(change), int(voided), m(refunded), customer or ""]
+        yield [
+            receipt,
+            when.date().isoformat(),
+            when.strftime("%H:%M:%S"),
+            device,
+            actor,
+            items,
+            m(discount),
+            m(tax),
+            m(total),
+            pays,
+            m(change),
+            int(voided),
+            m(refunded),
+            customer or "",
+        ]
 
 
 def _events(store: ExportSource, *, lo: int, hi: int, **_) -> Iterator:
-    yield ["event_id", "type", "store_id", "device_id", "seq", "hlc", "created_at", "actor", "v", "prev_hash", "hash",
-           "payload", "sync_status"]
+    yield [
+        "event_id",
+        "type",
+        "store_id",
+        "device_id",
+        "seq",
+        "hlc",
+        "created_at",
+        "actor",
+        "v",
+        "prev_hash",
+        "hash",
+        "payload",
+        "sync_status",
+    ]
     yield from store.events_for_export(lo, hi)  # the archived events first: the archive is part of the history

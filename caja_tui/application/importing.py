@@ -57,8 +57,7 @@ def _header(reader) -> list[str]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
-        raise ImportError_(["the file is empty; the first line must be the header "
-                            f"{','.join(COLUMNS)}"]) from None
+        raise ImportError_([f"the file is empty; the first line must be the header {','.join(COLUMNS)}"]) from None
     unknown = [h for h in header if h not in COLUMNS]
     missing = [c for c in REQUIRED if c not in header]
     if unknown or missing or len(set(header)) != len(header):
@@ -92,14 +91,16 @@ def _row(line: int, cell, currency_exponent: int, seen_sku: dict[str, int], seen
     tax_rate = money.parse_rate(cell("tax_rate"))
     stock = _stock(cell("stock"))
     category = cell("category")
-    rules.check_product_fields({"sku": sku, "name": name, "price": price, "tax_rate": tax_rate,
-                                "barcodes": barcodes, "category": category})
+    rules.check_product_fields(
+        {"sku": sku, "name": name, "price": price, "tax_rate": tax_rate, "barcodes": barcodes, "category": category}
+    )
     if sku in seen_sku:
         raise DomainError("DUPLICATE_SKU", "SKU '{sku}' is also on line {line}", sku=sku, line=seen_sku[sku])
     for code in barcodes:
         if code in seen_code:
-            raise DomainError("DUPLICATE_BARCODE", "barcode '{barcode}' is also on line {line}",
-                              barcode=code, line=seen_code[code])
+            raise DomainError(
+                "DUPLICATE_BARCODE", "barcode '{barcode}' is also on line {line}", barcode=code, line=seen_code[code]
+            )
     return ImportRow(line, sku, barcodes, name, price, tax_rate, stock, category)
 
 
@@ -162,8 +163,14 @@ def import_rows(store: Store, actor: str, rows: Iterable[ImportRow]) -> ImportRe
         if errors:
             raise ImportError_(errors[:MAX_ERRORS])
         for r in rows:
-            fields = {"sku": r.sku, "name": r.name, "price": r.price, "tax_rate": r.tax_rate,
-                      "barcodes": r.barcodes, "category": r.category}
+            fields = {
+                "sku": r.sku,
+                "name": r.name,
+                "price": r.price,
+                "tax_rate": r.tax_rate,
+                "barcodes": r.barcodes,
+                "category": r.category,
+            }
             pid = existing.get(r.sku)
             if pid is None:
                 pid = uuid7()
@@ -177,8 +184,14 @@ def import_rows(store: Store, actor: str, rows: Iterable[ImportRow]) -> ImportRe
             assert current is not None
             changed = {k: v for k, v in fields.items() if getattr(current, k) != v}
             if changed:
-                tx.emit(ProductUpdated(product_id=pid, changes=ProductChanges(**cast(dict[str, Any], changed)),
-                                       base_hlc=current.updated_hlc), actor)
+                tx.emit(
+                    ProductUpdated(
+                        product_id=pid,
+                        changes=ProductChanges(**cast(dict[str, Any], changed)),
+                        base_hlc=current.updated_hlc,
+                    ),
+                    actor,
+                )
                 updated += 1
             else:
                 unchanged += 1

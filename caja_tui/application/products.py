@@ -23,16 +23,34 @@ def _check_unique(tx: Tx, product_id: str | None, sku: str | None, barcodes: lis
     for code, owner in used.items():
         if owner != product_id:
             what = "sku" if code == sku else "barcodes"
-            raise DomainError("DUPLICATE_SKU" if what == "sku" else "DUPLICATE_BARCODE",
-                              f"{'SKU' if what == 'sku' else 'barcode'} '{code}' is already used by another product",
-                              field=what)
+            raise DomainError(
+                "DUPLICATE_SKU" if what == "sku" else "DUPLICATE_BARCODE",
+                f"{'SKU' if what == 'sku' else 'barcode'} '{code}' is already used by another product",
+                field=what,
+            )
 
 
-def create_product(store: Store, actor: str, *, sku: str, name: str, price: int, tax_rate: int,
-                   barcodes: list[str] | tuple[str, ...] = (), category: str = "", stock: int | None = None,
-                   product_id: str | None = None) -> ProductView:
-    fields = {"sku": sku.strip(), "name": name.strip(), "price": price, "tax_rate": tax_rate,
-              "barcodes": [b.strip() for b in barcodes if b.strip()], "category": category.strip()}
+def create_product(
+    store: Store,
+    actor: str,
+    *,
+    sku: str,
+    name: str,
+    price: int,
+    tax_rate: int,
+    barcodes: list[str] | tuple[str, ...] = (),
+    category: str = "",
+    stock: int | None = None,
+    product_id: str | None = None,
+) -> ProductView:
+    fields = {
+        "sku": sku.strip(),
+        "name": name.strip(),
+        "price": price,
+        "tax_rate": tax_rate,
+        "barcodes": [b.strip() for b in barcodes if b.strip()],
+        "category": category.strip(),
+    }
     rules.check_product_fields(fields)
     pid = product_id or uuid7()
     with store.transaction() as tx:
@@ -45,8 +63,9 @@ def create_product(store: Store, actor: str, *, sku: str, name: str, price: int,
     return view
 
 
-def update_product(store: Store, actor: str, product_id: str, changes: dict[str, Any],
-                   base_hlc: int | None = None) -> ProductView:
+def update_product(
+    store: Store, actor: str, product_id: str, changes: dict[str, Any], base_hlc: int | None = None
+) -> ProductView:
     """Change some fields. `base_hlc` is the product state the editor saw (defaults to the current one)."""
     unknown = set(changes) - set(PRODUCT_FIELDS)
     if unknown:
@@ -62,8 +81,14 @@ def update_product(store: Store, actor: str, product_id: str, changes: dict[str,
         changed = {k: v for k, v in changes.items() if getattr(current, k) != v}
         if changed:
             _check_unique(tx, product_id, changed.get("sku"), changed.get("barcodes", []))
-            tx.emit(ProductUpdated(product_id=product_id, changes=ProductChanges(**changed),
-                                   base_hlc=current.updated_hlc if base_hlc is None else base_hlc), actor)
+            tx.emit(
+                ProductUpdated(
+                    product_id=product_id,
+                    changes=ProductChanges(**changed),
+                    base_hlc=current.updated_hlc if base_hlc is None else base_hlc,
+                ),
+                actor,
+            )
         view = tx.product(product_id)
     assert view is not None
     return view

@@ -17,15 +17,39 @@ from ..domain import money
 from .ports import SaleView
 
 WIDTHS = (32, 42, 48)
-METHOD_NAMES = {"es": {"cash": "Efectivo", "card": "Tarjeta", "other": "Otro"},
-                "en": {"cash": "Cash", "card": "Card", "other": "Other"}}
+METHOD_NAMES = {
+    "es": {"cash": "Efectivo", "card": "Tarjeta", "other": "Otro"},
+    "en": {"cash": "Cash", "card": "Card", "other": "Other"},
+}
 LABELS = {
-    "es": {"receipt": "Ticket", "cashier": "Cajero", "subtotal": "Subtotal", "discount": "Descuento",
-           "tax": "IVA", "included": "incluido", "total": "TOTAL", "change": "CAMBIO", "verify": "Verificación",
-           "voided": "*** VENTA ANULADA ***", "reprint": "*** REIMPRESIÓN ***", "items": "Artículos"},
-    "en": {"receipt": "Receipt", "cashier": "Cashier", "subtotal": "Subtotal", "discount": "Discount",
-           "tax": "Tax", "included": "included", "total": "TOTAL", "change": "CHANGE", "verify": "Verification",
-           "voided": "*** SALE VOIDED ***", "reprint": "*** REPRINT ***", "items": "Items"},
+    "es": {
+        "receipt": "Ticket",
+        "cashier": "Cajero",
+        "subtotal": "Subtotal",
+        "discount": "Descuento",
+        "tax": "IVA",
+        "included": "incluido",
+        "total": "TOTAL",
+        "change": "CAMBIO",
+        "verify": "Verificación",
+        "voided": "*** VENTA ANULADA ***",
+        "reprint": "*** REIMPRESIÓN ***",
+        "items": "Artículos",
+    },
+    "en": {
+        "receipt": "Receipt",
+        "cashier": "Cashier",
+        "subtotal": "Subtotal",
+        "discount": "Discount",
+        "tax": "Tax",
+        "included": "included",
+        "total": "TOTAL",
+        "change": "CHANGE",
+        "verify": "Verification",
+        "voided": "*** SALE VOIDED ***",
+        "reprint": "*** REPRINT ***",
+        "items": "Items",
+    },
 }
 
 
@@ -55,7 +79,7 @@ class _Page:
     def pair(self, left: str, right: str) -> None:
         room = self.width - len(right) - 1
         if len(left) > room:
-            self.out.append(left[:self.width])
+            self.out.append(left[: self.width])
             left = ""
         self.out.append(f"{left:<{room}} {right}")
 
@@ -76,7 +100,7 @@ def _head(page: _Page, sale: SaleView, shop: Shop, tz: dt.tzinfo, cashier: str |
     page.rule()
     when = dt.datetime.fromtimestamp(sale.created_at / 1000, tz).strftime("%Y-%m-%d %H:%M")
     page.pair(f"{t['receipt']} {sale.receipt_no}", when)
-    page.out.append(f"{t['cashier']}: {cashier or sale.actor}"[:page.width])
+    page.out.append(f"{t['cashier']}: {cashier or sale.actor}"[: page.width])
     page.rule()
 
 
@@ -126,8 +150,15 @@ def _payments_and_foot(page: _Page, sale: SaleView, shop: Shop) -> None:
         page.center(shop.footer)
 
 
-def render_receipt(sale: SaleView, shop: Shop, *, width: int = 42, tz: dt.tzinfo = dt.UTC,
-                   cashier: str | None = None, reprint: bool = False) -> str:
+def render_receipt(
+    sale: SaleView,
+    shop: Shop,
+    *,
+    width: int = 42,
+    tz: dt.tzinfo = dt.UTC,
+    cashier: str | None = None,
+    reprint: bool = False,
+) -> str:
     if width not in WIDTHS:
         raise ValueError(f"receipt width must be one of {WIDTHS}")
     page = _Page(shop, width)
@@ -141,5 +172,10 @@ def render_receipt(sale: SaleView, shop: Shop, *, width: int = 42, tz: dt.tzinfo
 def shop_of(cfg) -> Shop:
     """The receipt header and money format from the till's config."""
     t = cfg.till
-    return Shop(name=t.shop_name, header=tuple(t.receipt_header), footer=t.receipt_footer,
-                exponent=t.currency_exponent, language=t.language)
+    return Shop(
+        name=t.shop_name,
+        header=tuple(t.receipt_header),
+        footer=t.receipt_footer,
+        exponent=t.currency_exponent,
+        language=t.language,
+    )

@@ -145,8 +145,9 @@ def _by_method(data: ReportData, sold: list[SaleRow], live: set[str]) -> dict[st
     return {m: v for m, v in sorted(by_method.items()) if v or m == "cash"}
 
 
-def _by_rate_and_product(data: ReportData, sold: list[SaleRow],
-                         live: set[str]) -> tuple[list[TaxRow], list[ProductRow]]:
+def _by_rate_and_product(
+    data: ReportData, sold: list[SaleRow], live: set[str]
+) -> tuple[list[TaxRow], list[ProductRow]]:
     """Totals (tax included) and tax by rate, and quantity and total by product, less refunds; products in no
     particular order (the caller ranks them)."""
     include = {s.id: s.prices_include_tax for s in sold}
@@ -169,8 +170,10 @@ def _by_rate_and_product(data: ReportData, sold: list[SaleRow],
         if rl.product_id in products:
             products[rl.product_id][2] -= rl.qty
             products[rl.product_id][3] -= rl.amount
-    return ([TaxRow(rate=r, total=v[0], tax=v[1]) for r, v in sorted(rates.items())],
-            [ProductRow(sku=v[0], name=v[1], qty=v[2], total=v[3]) for v in products.values()])
+    return (
+        [TaxRow(rate=r, total=v[0], tax=v[1]) for r, v in sorted(rates.items())],
+        [ProductRow(sku=v[0], name=v[1], qty=v[2], total=v[3]) for v in products.values()],
+    )
 
 
 def _by_hour_and_cashier(sold: list[SaleRow], tz: dt.tzinfo) -> tuple[list[HourRow], list[CashierRow]]:
@@ -184,12 +187,22 @@ def _by_hour_and_cashier(sold: list[SaleRow], tz: dt.tzinfo) -> tuple[list[HourR
         c = cashiers.setdefault(s.actor, [0, 0])
         c[0] += 1
         c[1] += s.total
-    return ([HourRow(hour=h, sales=v[0], total=v[1]) for h, v in sorted(hours.items())],
-            [CashierRow(actor=a, sales=v[0], total=v[1]) for a, v in sorted(cashiers.items())])
+    return (
+        [HourRow(hour=h, sales=v[0], total=v[1]) for h, v in sorted(hours.items())],
+        [CashierRow(actor=a, sales=v[0], total=v[1]) for a, v in sorted(cashiers.items())],
+    )
 
 
-def build(kind: Literal["x", "z", "day"], data: ReportData, *, title: str, currency: str, exponent: int,
-          tz: dt.tzinfo, top: int = 10) -> Report:
+def build(
+    kind: Literal["x", "z", "day"],
+    data: ReportData,
+    *,
+    title: str,
+    currency: str,
+    exponent: int,
+    tz: dt.tzinfo,
+    top: int = 10,
+) -> Report:
     sold = [s for s in data.sales if not s.voided]
     voided = [s for s in data.sales if s.voided]
     live = {s.id for s in sold}
@@ -198,13 +211,26 @@ def build(kind: Literal["x", "z", "day"], data: ReportData, *, title: str, curre
     gross = sum(s.total for s in sold)
     refunds_total = sum(r.total for r in data.refunds)
     return Report(
-        kind=kind, title=title, currency=currency, exponent=exponent, sales_count=len(sold), gross=gross,
+        kind=kind,
+        title=title,
+        currency=currency,
+        exponent=exponent,
+        sales_count=len(sold),
+        gross=gross,
         discounts=sum(s.discount for s in sold) + sum(ln.discount for ln in data.lines if ln.sale_id in live),
         refunds_count=len(data.refunds),
-        refunds_total=refunds_total, voids_count=len(voided), voids_total=sum(s.total for s in voided),
-        net=gross - refunds_total, by_method=_by_method(data, sold, live), by_tax_rate=by_tax_rate,
-        by_hour=by_hour, top_products=sorted(products, key=lambda p: (-p.qty, -p.total, p.sku))[:top],
-        by_cashier=by_cashier, paid_in=data.paid_in, paid_out=data.paid_out)
+        refunds_total=refunds_total,
+        voids_count=len(voided),
+        voids_total=sum(s.total for s in voided),
+        net=gross - refunds_total,
+        by_method=_by_method(data, sold, live),
+        by_tax_rate=by_tax_rate,
+        by_hour=by_hour,
+        top_products=sorted(products, key=lambda p: (-p.qty, -p.total, p.sku))[:top],
+        by_cashier=by_cashier,
+        paid_in=data.paid_in,
+        paid_out=data.paid_out,
+    )
 
 
 def day_bounds(day: dt.date, tz: dt.tzinfo) -> tuple[int, int]:
@@ -219,7 +245,9 @@ def zone(name: str) -> dt.tzinfo:
     try:
         return ZoneInfo(name)
     except (KeyError, ValueError) as exc:
-        raise DomainError("BAD_TIMEZONE", "unknown time zone '{name}' (use a name like America/Mexico_City)", name=name) from exc
+        raise DomainError(
+            "BAD_TIMEZONE", "unknown time zone '{name}' (use a name like America/Mexico_City)", name=name
+        ) from exc
 
 
 # --- rendering ------------------------------------------------------------------------------------------------
@@ -227,20 +255,52 @@ def zone(name: str) -> dt.tzinfo:
 
 # The text report's words, in the shop's language (`[till] language`); CSV and JSON keep English keys.
 TEXT_LABELS = {
-    "en": {"X REPORT": "X REPORT", "Z REPORT": "Z REPORT", "DAY": "DAY", "z_number": "Z number",
-           "sales": "Sales", "discounts": "  of which discounts", "refunds": "Refunds", "voids": "Voided sales",
-           "net": "NET SALES", "by_method": "By payment method", "by_rate": "By tax rate (total / tax)",
-           "float": "Opening float", "paid_in": "Paid in", "paid_out": "Paid out", "expected": "Cash expected",
-           "counted": "Cash counted", "difference": "Difference", "grand": "Grand total (perpetual)",
-           "by_hour": "Sales by hour", "top": "Top products (qty, total)",
-           "by_cashier": "By cashier (sales, total)"},
-    "es": {"X REPORT": "INFORME X", "Z REPORT": "INFORME Z", "DAY": "DÍA", "z_number": "Número Z",
-           "sales": "Ventas", "discounts": "  de ellas descuentos", "refunds": "Devoluciones",
-           "voids": "Ventas anuladas", "net": "VENTAS NETAS", "by_method": "Por forma de pago",
-           "by_rate": "Por tasa de impuesto (total / imp.)", "float": "Fondo inicial", "paid_in": "Entradas",
-           "paid_out": "Salidas", "expected": "Efectivo esperado", "counted": "Efectivo contado",
-           "difference": "Diferencia", "grand": "Gran total (perpetuo)", "by_hour": "Ventas por hora",
-           "top": "Productos más vendidos (cant., total)", "by_cashier": "Por cajero (ventas, total)"},
+    "en": {
+        "X REPORT": "X REPORT",
+        "Z REPORT": "Z REPORT",
+        "DAY": "DAY",
+        "z_number": "Z number",
+        "sales": "Sales",
+        "discounts": "  of which discounts",
+        "refunds": "Refunds",
+        "voids": "Voided sales",
+        "net": "NET SALES",
+        "by_method": "By payment method",
+        "by_rate": "By tax rate (total / tax)",
+        "float": "Opening float",
+        "paid_in": "Paid in",
+        "paid_out": "Paid out",
+        "expected": "Cash expected",
+        "counted": "Cash counted",
+        "difference": "Difference",
+        "grand": "Grand total (perpetual)",
+        "by_hour": "Sales by hour",
+        "top": "Top products (qty, total)",
+        "by_cashier": "By cashier (sales, total)",
+    },
+    "es": {
+        "X REPORT": "INFORME X",
+        "Z REPORT": "INFORME Z",
+        "DAY": "DÍA",
+        "z_number": "Número Z",
+        "sales": "Ventas",
+        "discounts": "  de ellas descuentos",
+        "refunds": "Devoluciones",
+        "voids": "Ventas anuladas",
+        "net": "VENTAS NETAS",
+        "by_method": "Por forma de pago",
+        "by_rate": "Por tasa de impuesto (total / imp.)",
+        "float": "Fondo inicial",
+        "paid_in": "Entradas",
+        "paid_out": "Salidas",
+        "expected": "Efectivo esperado",
+        "counted": "Efectivo contado",
+        "difference": "Diferencia",
+        "grand": "Gran total (perpetuo)",
+        "by_hour": "Ventas por hora",
+        "top": "Productos más vendidos (cant., total)",
+        "by_cashier": "Por cajero (ventas, total)",
+    },
 }
 
 
@@ -266,7 +326,7 @@ def _text(r: Report, width: int = 42, *, language: str = "en") -> str:
     out: list[str] = [title.center(width), "=" * width]
 
     def row(label: str, value: str) -> None:
-        out.append(f"{label[:width - len(value) - 1]:<{width - len(value)}}{value}")
+        out.append(f"{label[: width - len(value) - 1]:<{width - len(value)}}{value}")
 
     if r.z_number is not None:
         row(t["z_number"], str(r.z_number))
@@ -330,9 +390,15 @@ def _csv(r: Report) -> str:
         w.writerow(["product", p.sku, p.qty, dec(p.total), ""])
     for c in r.by_cashier:
         w.writerow(["cashier", c.actor, c.sales, dec(c.total), ""])
-    for key, amount in (("opening_float", r.opening_float), ("paid_in", r.paid_in), ("paid_out", r.paid_out),
-                        ("cash_expected", r.cash_expected), ("cash_counted", r.cash_counted),
-                        ("cash_difference", r.cash_difference), ("grand_total", r.grand_total)):
+    for key, amount in (
+        ("opening_float", r.opening_float),
+        ("paid_in", r.paid_in),
+        ("paid_out", r.paid_out),
+        ("cash_expected", r.cash_expected),
+        ("cash_counted", r.cash_counted),
+        ("cash_difference", r.cash_difference),
+        ("grand_total", r.grand_total),
+    ):
         if amount is not None:
             w.writerow(["cash", key, "", dec(amount), ""])
     if r.z_number is not None:
@@ -377,8 +443,7 @@ def z_report(store, z_number: int | None = None, *, currency: str, exponent: int
         if session is None:
             raise DomainError("NO_Z", "this till has no Z number {z_number}", z_number=z_number)
         data = tx.report_data(session_id=session.id)
-    r = build("z", data, title=f"Z REPORT {store.device_id} #{z_number}", currency=currency, exponent=exponent,
-              tz=tz)
+    r = build("z", data, title=f"Z REPORT {store.device_id} #{z_number}", currency=currency, exponent=exponent, tz=tz)
     r.opening_float, r.cash_expected = session.opening_float, session.expected
     r.cash_counted, r.cash_difference = session.counted, session.difference
     r.z_number, r.grand_total = z_number, session.grand_total
@@ -393,5 +458,15 @@ def day_report(store, day: dt.date, *, currency: str, exponent: int, tz: dt.tzin
     return build("day", data, title=f"DAY {day.isoformat()}", currency=currency, exponent=exponent, tz=tz)
 
 
-__all__: Sequence[str] = ["Report", "ReportData", "build", "render", "day_bounds", "zone", "check_consistent", "x_report", "z_report",
-                          "day_report"]
+__all__: Sequence[str] = [
+    "Report",
+    "ReportData",
+    "build",
+    "render",
+    "day_bounds",
+    "zone",
+    "check_consistent",
+    "x_report",
+    "z_report",
+    "day_report",
+]

@@ -56,8 +56,14 @@ def scan(store: Store, cart: Cart, entry: str) -> ProductView | None:
         product = tx.product_by_code(code)
         if product is None:
             return None
-        cart.add(product_id=product.id, sku=product.sku, name=product.name, unit_price=product.price,
-                 tax_rate=product.tax_rate, qty=qty)
+        cart.add(
+            product_id=product.id,
+            sku=product.sku,
+            name=product.name,
+            unit_price=product.price,
+            tax_rate=product.tax_rate,
+            qty=qty,
+        )
         tx.save_draft(cart)
     return product
 
@@ -98,8 +104,15 @@ def recall_cart(store: Store, current: Cart, slot: str) -> Cart:
     return carts[slot]
 
 
-def complete_sale(store: Store, actor: str, cart: Cart, tenders: Sequence[Tender], *,
-                  prices_include_tax: bool, sale_id: str | None = None) -> CompletedSale:
+def complete_sale(
+    store: Store,
+    actor: str,
+    cart: Cart,
+    tenders: Sequence[Tender],
+    *,
+    prices_include_tax: bool,
+    sale_id: str | None = None,
+) -> CompletedSale:
     """Write the sale: priced, paid, numbered, stock moved and the draft cleared, in one transaction."""
     pricing = rules.price_sale(cart.lines, cart.discount, prices_include_tax)
     change = rules.settle_payment(pricing.total, tenders)
@@ -112,14 +125,27 @@ def complete_sale(store: Store, actor: str, cart: Cart, tenders: Sequence[Tender
             raise DomainError("NO_SUCH_CUSTOMER", "the customer on this sale does not exist; choose another")
         sid = sale_id or uuid7()
         receipt_no = tx.next_receipt_no()
-        event = tx.emit(SaleCreated(
-            sale_id=sid, receipt_no=receipt_no, session_id=session.id, lines=pricing.lines,
-            discount=pricing.discount, subtotal=pricing.subtotal, tax=pricing.tax, total=pricing.total,
-            payments=list(tenders), change=change, prices_include_tax=prices_include_tax,
-            customer_id=cart.customer_id), actor)
+        event = tx.emit(
+            SaleCreated(
+                sale_id=sid,
+                receipt_no=receipt_no,
+                session_id=session.id,
+                lines=pricing.lines,
+                discount=pricing.discount,
+                subtotal=pricing.subtotal,
+                tax=pricing.tax,
+                total=pricing.total,
+                payments=list(tenders),
+                change=change,
+                prices_include_tax=prices_include_tax,
+                customer_id=cart.customer_id,
+            ),
+            actor,
+        )
         tx.clear_draft()
-    return CompletedSale(sale_id=sid, receipt_no=receipt_no, total=pricing.total, tax=pricing.tax, change=change,
-                         event=event)
+    return CompletedSale(
+        sale_id=sid, receipt_no=receipt_no, total=pricing.total, tax=pricing.tax, change=change, event=event
+    )
 
 
 def find_sale(store: Store, receipt_no: str) -> SaleView:
@@ -130,8 +156,16 @@ def find_sale(store: Store, receipt_no: str) -> SaleView:
     return sale
 
 
-def refund_sale(store: Store, actor: str, receipt_no: str, lines: Mapping[int, int] | None = None, *,
-                method: str = "cash", restock: bool = True, reason: str = "") -> CompletedRefund:
+def refund_sale(
+    store: Store,
+    actor: str,
+    receipt_no: str,
+    lines: Mapping[int, int] | None = None,
+    *,
+    method: str = "cash",
+    restock: bool = True,
+    reason: str = "",
+) -> CompletedRefund:
     """Refund a whole sale (`lines=None`) or some of its items ({line_no: qty}). Needs a manager.
 
     Never more than was sold and not yet refunded; a cash refund leaves from the open cash session.
@@ -147,20 +181,38 @@ def refund_sale(store: Store, actor: str, receipt_no: str, lines: Mapping[int, i
             lines = {ln.line_no: ln.qty - sale.refunded_qty.get(ln.line_no, 0) for ln in sale.lines}
             lines = {k: v for k, v in lines.items() if v > 0}
             if not lines:
-                raise DomainError("ALREADY_REFUNDED", "sale {receipt_no} has already been refunded in full", receipt_no=sale.receipt_no)
+                raise DomainError(
+                    "ALREADY_REFUNDED",
+                    "sale {receipt_no} has already been refunded in full",
+                    receipt_no=sale.receipt_no,
+                )
         if sale.voided:
-            raise DomainError("SALE_VOIDED", "sale {receipt_no} was voided; there is nothing to refund", receipt_no=sale.receipt_no)
-        refund_lines = rules.price_refund(sale.lines, lines, sale.refunded_qty, sale.refunded_amount,
-                                          sale.refunded_tax, sale.prices_include_tax)
+            raise DomainError(
+                "SALE_VOIDED", "sale {receipt_no} was voided; there is nothing to refund", receipt_no=sale.receipt_no
+            )
+        refund_lines = rules.price_refund(
+            sale.lines, lines, sale.refunded_qty, sale.refunded_amount, sale.refunded_tax, sale.prices_include_tax
+        )
         session = tx.open_session()
         if method == "cash" and session is None:
             raise DomainError("NO_SESSION", "open the cash session to give cash back")
         total = sum(ln.amount for ln in refund_lines)
         rid = uuid7()
-        event = tx.emit(SaleRefunded(
-            refund_id=rid, sale_id=sale.id, receipt_no=sale.receipt_no, session_id=session.id if session else None,
-            lines=refund_lines, total=total, tax=sum(ln.tax for ln in refund_lines), method=cast(PaymentMethod, method),
-            restock=restock, reason=reason.strip()), actor)
+        event = tx.emit(
+            SaleRefunded(
+                refund_id=rid,
+                sale_id=sale.id,
+                receipt_no=sale.receipt_no,
+                session_id=session.id if session else None,
+                lines=refund_lines,
+                total=total,
+                tax=sum(ln.tax for ln in refund_lines),
+                method=cast(PaymentMethod, method),
+                restock=restock,
+                reason=reason.strip(),
+            ),
+            actor,
+        )
     return CompletedRefund(refund_id=rid, sale_id=sale.id, receipt_no=sale.receipt_no, total=total, event=event)
 
 
@@ -179,11 +231,22 @@ def void_sale(store: Store, actor: str, receipt_no: str, reason: str = "") -> Ev
             raise DomainError("SALE_VOIDED", "sale {receipt_no} was already voided", receipt_no=sale.receipt_no)
         session = tx.open_session()
         if session is None or sale.session_id != session.id or sale.device_id != store.device_id:
-            raise DomainError("NOT_THIS_SESSION", "sale {receipt_no} is not from this till's open session; "
-                              "refund it instead", receipt_no=sale.receipt_no)
+            raise DomainError(
+                "NOT_THIS_SESSION",
+                "sale {receipt_no} is not from this till's open session; refund it instead",
+                receipt_no=sale.receipt_no,
+            )
         if sale.refunded_qty:
-            raise DomainError("ALREADY_REFUNDED", "sale {receipt_no} was partly refunded; refund the rest", receipt_no=sale.receipt_no)
-        return tx.emit(SaleVoided(sale_id=sale.id, receipt_no=sale.receipt_no, session_id=session.id,
-                                  lines=[VoidLine(line_no=ln.line_no, product_id=ln.product_id, qty=ln.qty)
-                                         for ln in sale.lines],
-                                  reason=reason.strip()), actor)
+            raise DomainError(
+                "ALREADY_REFUNDED", "sale {receipt_no} was partly refunded; refund the rest", receipt_no=sale.receipt_no
+            )
+        return tx.emit(
+            SaleVoided(
+                sale_id=sale.id,
+                receipt_no=sale.receipt_no,
+                session_id=session.id,
+                lines=[VoidLine(line_no=ln.line_no, product_id=ln.product_id, qty=ln.qty) for ln in sale.lines],
+                reason=reason.strip(),
+            ),
+            actor,
+        )

@@ -43,8 +43,16 @@ def create_user(store: Store, actor: str, *, name: str, role: str, pin: str, use
     return user
 
 
-def update_user(store: Store, actor: str, user_id: str, *, name: str | None = None, role: str | None = None,
-                pin: str | None = None, active: bool | None = None) -> UserView:
+def update_user(
+    store: Store,
+    actor: str,
+    user_id: str,
+    *,
+    name: str | None = None,
+    role: str | None = None,
+    pin: str | None = None,
+    active: bool | None = None,
+) -> UserView:
     changes: dict = {}
     if name is not None:
         if not name.strip():

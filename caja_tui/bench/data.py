@@ -25,9 +25,19 @@ def catalog_rows(n: int, seed: int = 1):
     from ..application.importing import ImportRow
 
     rnd = random.Random(seed)
-    return [ImportRow(i + 2, f"SKU-{i:06d}", [f"750{i:010d}"], f"Product {i} {rnd.choice('ABCDEFGH')}",
-                      rnd.randint(100, 50_000), rnd.choice((0, 1600)), rnd.randint(0, 500), "Bench")
-            for i in range(n)]
+    return [
+        ImportRow(
+            i + 2,
+            f"SKU-{i:06d}",
+            [f"750{i:010d}"],
+            f"Product {i} {rnd.choice('ABCDEFGH')}",
+            rnd.randint(100, 50_000),
+            rnd.choice((0, 1600)),
+            rnd.randint(0, 500),
+            "Bench",
+        )
+        for i in range(n)
+    ]
 
 
 def emit_sale(tx, session_id: str, lines: list, *, split: bool = False) -> None:
@@ -37,11 +47,25 @@ def emit_sale(tx, session_id: str, lines: list, *, split: bool = False) -> None:
     from ..domain.ids import uuid7
 
     p = rules.price_sale(lines, 0, True)
-    pays = ([Tender(method="card", amount=p.total // 2), Tender(method="cash", amount=p.total - p.total // 2)]
-            if split else [Tender(method="cash", amount=p.total)])
-    tx.emit(SaleCreated(sale_id=uuid7(), receipt_no=tx.next_receipt_no(), session_id=session_id, lines=p.lines,
-                        subtotal=p.subtotal, tax=p.tax, total=p.total, payments=pays,
-                        prices_include_tax=True), "bench")
+    pays = (
+        [Tender(method="card", amount=p.total // 2), Tender(method="cash", amount=p.total - p.total // 2)]
+        if split
+        else [Tender(method="cash", amount=p.total)]
+    )
+    tx.emit(
+        SaleCreated(
+            sale_id=uuid7(),
+            receipt_no=tx.next_receipt_no(),
+            session_id=session_id,
+            lines=p.lines,
+            subtotal=p.subtotal,
+            tax=p.tax,
+            total=p.total,
+            payments=pays,
+            prices_include_tax=True,
+        ),
+        "bench",
+    )
 
 
 def timed_checkout(store, actor: str, rnd: random.Random, n_products: int, *, over: int = 0) -> float:
@@ -88,8 +112,18 @@ def generate_events(store, n_events: int, *, n_products: int = 10_000, seed: int
                     pid = uuid7()
                     price, rate = rnd.randint(100, 50_000), rnd.choice((0, 1600))
                     n = len(catalog)
-                    tx.emit(ProductCreated(product_id=pid, sku=f"SKU-{n:06d}", name=f"Product {n}", price=price,
-                                           tax_rate=rate, barcodes=[f"750{n:010d}"], category="Bench"), "bench")
+                    tx.emit(
+                        ProductCreated(
+                            product_id=pid,
+                            sku=f"SKU-{n:06d}",
+                            name=f"Product {n}",
+                            price=price,
+                            tax_rate=rate,
+                            barcodes=[f"750{n:010d}"],
+                            category="Bench",
+                        ),
+                        "bench",
+                    )
                     catalog.append((pid, f"SKU-{n:06d}", price, rate))
                 else:
                     roll = rnd.random()
@@ -104,8 +138,16 @@ def generate_events(store, n_events: int, *, n_products: int = 10_000, seed: int
                         lines = []
                         for _ in range(rnd.randint(1, 5)):
                             pid, sku, price, rate = rnd.choice(catalog)
-                            lines.append(CartLine(product_id=pid, sku=sku, name=sku, qty=rnd.randint(1, 3),
-                                                  unit_price=price, tax_rate=rate))
+                            lines.append(
+                                CartLine(
+                                    product_id=pid,
+                                    sku=sku,
+                                    name=sku,
+                                    qty=rnd.randint(1, 3),
+                                    unit_price=price,
+                                    tax_rate=rate,
+                                )
+                            )
                         emit_sale(tx, session, lines)
                 made += 1
     return made

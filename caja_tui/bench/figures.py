@@ -56,8 +56,9 @@ def _sizes(quick: bool) -> dict:
 def _bench_tui(work: Path, sizes: dict) -> dict:
     from .terminal import bench_tui  # pseudo-terminals: imported only when measured (Linux)
 
-    return bench_tui(work, n_events=sizes["tui"][0], n_products=sizes["tui"][1], scans=sizes["tui"][2],
-                     idle_s=sizes["tui"][3])
+    return bench_tui(
+        work, n_events=sizes["tui"][0], n_products=sizes["tui"][1], scans=sizes["tui"][2], idle_s=sizes["tui"][3]
+    )
 
 
 def _measured_at(sizes: dict) -> dict:
@@ -77,12 +78,12 @@ def _measured_at(sizes: dict) -> dict:
         "pull_events_per_s": f"{sizes['server_backlog']} events, 1000 per pull (msgpack, gzip)",
         "wire_bytes_per_event": "gzip msgpack push bodies of 100 events",
         "drain_s": f"a till pushing a backlog of {sizes['sync_backlog']} events to a local server (drain_100k_s "
-                   "is this at 100,000)",
+        "is this at 100,000)",
         "restore_events_per_s": f"restoring a till of {sizes['sync_backlog']} events from a local server",
         "checkout_p99_ms_while_syncing": f"5-line sales while another connection applies a pull of "
-                                         f"{sizes['sync_backlog']} events",
+        f"{sizes['sync_backlog']} events",
         "startup_ms": f"the real caja on an 80x24 pseudo-terminal (TERM=linux): process start, sign-in, PIN, "
-                      f"sales screen drawn; {sizes['tui'][1]:,} products, {sizes['tui'][0]:,} events",
+        f"sales screen drawn; {sizes['tui'][1]:,} products, {sizes['tui'][0]:,} events",
         "rss_mb": "peak resident memory (VmHWM) of that process after the scans",
         "scan_p99_ms": f"{sizes['tui'][2]} scans (13 digits and Enter at once, 0.1 s apart) to the line drawn",
         "idle_cpu_pct": f"CPU over {sizes['tui'][3]:.0f} s on the sales screen with the status line live",
@@ -91,19 +92,28 @@ def _measured_at(sizes: dict) -> dict:
 
 def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int:
     sizes = _sizes(quick)
-    result: dict = {"caja_version": __version__, "quick": quick,
-                    "machine": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-                                "platform": platform.platform(), "cpus": os.cpu_count()}}
+    result: dict = {
+        "caja_version": __version__,
+        "quick": quick,
+        "machine": {
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+    }
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="caja-bench-", dir=workdir) as tmp:
         work = Path(tmp)
-        steps = (("checkout", lambda: bench_checkout(work, sizes["checkout"])),
-                 ("import_products", lambda: bench_import(work, sizes["import_products"])),
-                 ("z_report", lambda: bench_z_report(work, sizes["z_report"])),
-                 ("events", lambda: bench_events(work, sizes["events"])),
-                 ("server_backlog", lambda: bench_server(work, sizes["server_backlog"], sizes["push_rounds"])),
-                 ("sync_backlog", lambda: bench_sync(work, sizes["sync_backlog"])),
-                 ("tui", lambda: _bench_tui(work, sizes)))
+        steps = (
+            ("checkout", lambda: bench_checkout(work, sizes["checkout"])),
+            ("import_products", lambda: bench_import(work, sizes["import_products"])),
+            ("z_report", lambda: bench_z_report(work, sizes["z_report"])),
+            ("events", lambda: bench_events(work, sizes["events"])),
+            ("server_backlog", lambda: bench_server(work, sizes["server_backlog"], sizes["push_rounds"])),
+            ("sync_backlog", lambda: bench_sync(work, sizes["sync_backlog"])),
+            ("tui", lambda: _bench_tui(work, sizes)),
+        )
         for name, step in steps:
             if not json_out:
                 size = sizes[name]

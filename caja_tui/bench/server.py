@@ -18,9 +18,26 @@ def serve(db: str, port: int, workers: int = 2):
 
     import requests
 
-    proc = subprocess.Popen([sys.executable, "-m", "caja_tui.cli", "serve", "--db", db, "--port", str(port),
-                             "--workers", str(workers), "--rate", "0", "--log", os.devnull],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "caja_tui.cli",
+            "serve",
+            "--db",
+            db,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--rate",
+            "0",
+            "--log",
+            os.devnull,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -50,8 +67,15 @@ def _push_session(token: str):
     import requests
 
     s = requests.Session()
-    s.headers.update({"Authorization": f"Bearer {token}", "Content-Type": "application/msgpack",
-                      "Content-Encoding": "gzip", "Accept": "application/msgpack", "Accept-Encoding": "gzip"})
+    s.headers.update(
+        {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/msgpack",
+            "Content-Encoding": "gzip",
+            "Accept": "application/msgpack",
+            "Accept-Encoding": "gzip",
+        }
+    )
     return s
 
 
@@ -67,7 +91,7 @@ def _push_100(url: str, token: str, rounds: int) -> dict:
     import msgspec
 
     solo = till_backlog(Path(tempfile.mkdtemp(prefix="caja-solo-")), "SOLO", rounds * 100)
-    bodies = [_body(solo[i:i + 100]) for i in range(0, len(solo), 100)]
+    bodies = [_body(solo[i : i + 100]) for i in range(0, len(solo), 100)]
     out: dict = {"wire_bytes_per_event": round(sum(len(b) for b in bodies) / len(solo), 1)}
     s = _push_session(token)
     times = []
@@ -87,13 +111,13 @@ def _pull_all(url: str, token: str) -> dict:
     import requests
 
     s = requests.Session()
-    s.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/msgpack",
-                      "Accept-Encoding": "gzip"})
+    s.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/msgpack", "Accept-Encoding": "gzip"})
     t0 = time.perf_counter()
     cursor, got, more = 0, 0, True
     while more:
-        page = msgspec.msgpack.decode(s.get(url + "/v1/events", params={"after": cursor, "limit": 1000},
-                                            timeout=60).content)
+        page = msgspec.msgpack.decode(
+            s.get(url + "/v1/events", params={"after": cursor, "limit": 1000}, timeout=60).content
+        )
         got += len(page["events"])
         cursor, more = page["cursor"], page["more"]
     return {"pull_events_per_s": round(got / (time.perf_counter() - t0))}
@@ -113,7 +137,7 @@ def bench_server_backend(db: str, backlogs: dict[str, list[dict]], *, measure_si
         if measure_single:
             out.update(_push_100(url, tokens["SOLO"], rounds))
         total = sum(len(v) for v in backlogs.values())
-        bodies = {d: [_body(evs[i:i + 1000]) for i in range(0, len(evs), 1000)] for d, evs in backlogs.items()}
+        bodies = {d: [_body(evs[i : i + 1000]) for i in range(0, len(evs), 1000)] for d, evs in backlogs.items()}
         threads = [threading.Thread(target=_push_all, args=(url, tokens[d], bodies[d])) for d in backlogs]
         t0 = time.perf_counter()
         for t in threads:

@@ -17,7 +17,9 @@ def bench_import(workdir: Path, n: int) -> dict:
     rows = catalog_rows(n)
     text = "sku,barcode,name,price,tax_rate,stock,category\n" + "".join(
         f"{r.sku},{r.barcodes[0]},{r.name},{r.price // 100}.{r.price % 100:02d},{r.tax_rate // 100},{r.stock},"
-        f"{r.category}\n" for r in rows)
+        f"{r.category}\n"
+        for r in rows
+    )
     s = open_store(workdir / "import.db")
     t0 = time.perf_counter()
     parsed = parse_csv(text, 2)
@@ -56,9 +58,17 @@ def bench_z_report(workdir: Path, n_sales: int = 5000) -> dict:
     rnd = random.Random(6)
     with s.transaction(bulk=True) as tx:
         for _ in range(n_sales):
-            lines = [CartLine(product_id=f"p{rnd.randrange(500)}", sku="S", name="Bench item", qty=rnd.randint(1, 3),
-                              unit_price=rnd.randint(100, 9000), tax_rate=rnd.choice((0, 1600)))
-                     for _ in range(rnd.randint(1, 5))]
+            lines = [
+                CartLine(
+                    product_id=f"p{rnd.randrange(500)}",
+                    sku="S",
+                    name="Bench item",
+                    qty=rnd.randint(1, 3),
+                    unit_price=rnd.randint(100, 9000),
+                    tax_rate=rnd.choice((0, 1600)),
+                )
+                for _ in range(rnd.randint(1, 5))
+            ]
             emit_sale(tx, session.id, lines, split=rnd.random() < 0.2)
     cash.close_session(s, "bench", counted=0)
     times = []
@@ -98,7 +108,12 @@ def bench_events(workdir: Path, n_events: int) -> dict:
     outbox.mark_all_synced()
     a = archive(s, 0)
     s.close()
-    return {"archive_events_per_s": round(a.events / a.seconds), "archive_ratio": round(a.ratio, 2),
-            "rebuild_events_per_s": round(r.per_second), "pending_query_ms": round(statistics.median(times), 3),
-            "pending_query_p99_ms": round(pct(times, 99), 3), "db_bytes_per_event": round(size / made),
-            "generate_events_per_s": round(made / gen_s)}
+    return {
+        "archive_events_per_s": round(a.events / a.seconds),
+        "archive_ratio": round(a.ratio, 2),
+        "rebuild_events_per_s": round(r.per_second),
+        "pending_query_ms": round(statistics.median(times), 3),
+        "pending_query_p99_ms": round(pct(times, 99), 3),
+        "db_bytes_per_event": round(size / made),
+        "generate_events_per_s": round(made / gen_s),
+    }

@@ -12,10 +12,12 @@ from .data import catalog_rows, generate_events, open_store, pct, timed_checkout
 from .server import enroll, serve
 
 # the pull is applied by the sync service, a process of its own beside the till (as in production)
-_PULLER = ("import sys; from caja_tui.store.sqlite import SqliteStore; from caja_tui.sync.engine import SyncEngine;"
-           "from caja_tui.sync.transport import Transport; "
-           "s = SqliteStore(sys.argv[1], store_id='bench', device_id='SB').open(); "
-           "SyncEngine(s, Transport(sys.argv[2], sys.argv[3])).pull_all()")
+_PULLER = (
+    "import sys; from caja_tui.store.sqlite import SqliteStore; from caja_tui.sync.engine import SyncEngine;"
+    "from caja_tui.sync.transport import Transport; "
+    "s = SqliteStore(sys.argv[1], store_id='bench', device_id='SB').open(); "
+    "SyncEngine(s, Transport(sys.argv[2], sys.argv[3])).pull_all()"
+)
 
 
 def _drain_and_restore(workdir: Path, url: str, token: str, n_events: int) -> dict:
@@ -55,9 +57,11 @@ def _checkouts_while_pulling(workdir: Path, url: str, token: str) -> dict:
         time.sleep(0.01)  # a checkout every 10 ms: far busier than any counter, yet the pull goes on
         times.append(timed_checkout(b, "bench-b", rnd, 1000))
     puller.wait()
-    out = {"checkout_p99_ms_while_syncing": round(pct(times, 99), 3) if len(times) >= 20 else None,
-           "checkouts_while_syncing": len(times),
-           "pull_applied_while_selling_s": round(time.perf_counter() - t_pull, 2)}
+    out = {
+        "checkout_p99_ms_while_syncing": round(pct(times, 99), 3) if len(times) >= 20 else None,
+        "checkouts_while_syncing": len(times),
+        "pull_applied_while_selling_s": round(time.perf_counter() - t_pull, 2),
+    }
     b.close()
     return out
 

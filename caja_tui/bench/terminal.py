@@ -104,8 +104,10 @@ def build_till(work: Path, n_events: int, n_products: int) -> Path:
     s.checkpoint_wal("TRUNCATE")
     s.close()
     cfg = work / "tui.toml"
-    cfg.write_text(f'[till]\nstore_id = "bench"\ndevice_id = "T01"\ndb = "{db}"\nlanguage = "en"\n'
-                   'currency = "MXN"\n', encoding="utf-8")
+    cfg.write_text(
+        f'[till]\nstore_id = "bench"\ndevice_id = "T01"\ndb = "{db}"\nlanguage = "en"\ncurrency = "MXN"\n',
+        encoding="utf-8",
+    )
     return cfg
 
 
@@ -141,7 +143,11 @@ def bench_tui(work: Path, *, n_events: int, n_products: int, scans: int, idle_s:
         rss = _peak_rss_mb(term.proc.pid)
     finally:
         term.close()
-    return {"startup_ms": round(ready_s * 1000), "signin_ready_ms": round(signin_s * 1000),
-            "rss_mb": round(rss, 1), "scan_p50_ms": round(statistics.median(times), 1),
-            "scan_p99_ms": round(pct(times, 99), 1),
-            "idle_cpu_pct": round(idle, 2)}
+    return {
+        "startup_ms": round(ready_s * 1000),
+        "signin_ready_ms": round(signin_s * 1000),
+        "rss_mb": round(rss, 1),
+        "scan_p50_ms": round(statistics.median(times), 1),
+        "scan_p99_ms": round(pct(times, 99), 1),
+        "idle_cpu_pct": round(idle, 2),
+    }

@@ -25,20 +25,41 @@ from .errors import CliError
 __all__ = ["TABLE", "CliError", "main"]
 
 TABLE = {  # every command and the module that adds its parser and handler, in the order `caja --help` lists them
-    "init": setup, "import-products": catalogue, "rebuild": maintenance, "verify": maintenance,
-    "archive": maintenance, "bench": bench, "till": till, "line": till, "sync": sync, "status": sync,
-    "report": books, "users": setup, "customers": catalogue, "export": books, "receipt": books,
-    "print-queue": books, "conflicts": sync, "restore": sync, "install-service": setup, "serve": serve,
+    "init": setup,
+    "import-products": catalogue,
+    "rebuild": maintenance,
+    "verify": maintenance,
+    "archive": maintenance,
+    "bench": bench,
+    "till": till,
+    "line": till,
+    "sync": sync,
+    "status": sync,
+    "report": books,
+    "users": setup,
+    "customers": catalogue,
+    "export": books,
+    "receipt": books,
+    "print-queue": books,
+    "conflicts": sync,
+    "restore": sync,
+    "install-service": setup,
+    "serve": serve,
 }
 
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH",
-                        help="config file (default: $CAJA_CONFIG, else ~/.config/caja/config.toml)")
+    common.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="config file (default: $CAJA_CONFIG, else ~/.config/caja/config.toml)",
+    )
 
-    p = argparse.ArgumentParser(prog="caja", parents=[common],
-                                description="Caja: an offline-first cash register for the terminal.")
+    p = argparse.ArgumentParser(
+        prog="caja", parents=[common], description="Caja: an offline-first cash register for the terminal."
+    )
     p.add_argument("--version", action="version", version=f"caja {__version__}")
     p.add_argument("--kiosk", action="store_true", help="start the till in kiosk mode (see `caja till --kiosk`)")
     p.set_defaults(handler=till.cmd_till)  # `caja` alone starts the till

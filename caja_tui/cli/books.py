@@ -82,8 +82,15 @@ def cmd_export(ctx: TillContext, args: argparse.Namespace) -> int:
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
         with ctx.open_store() as store:
-            for chunk in export(store, args.what, args.format, exponent=ctx.cfg.till.currency_exponent,
-                                tz=ctx.tz, start=days["start"], end=days["end"]):
+            for chunk in export(
+                store,
+                args.what,
+                args.format,
+                exponent=ctx.cfg.till.currency_exponent,
+                tz=ctx.tz,
+                start=days["start"],
+                end=days["end"],
+            ):
                 out.write(chunk)
     finally:
         if out is not sys.stdout:
@@ -116,8 +123,14 @@ def cmd_receipt(ctx: TillContext, args: argparse.Namespace) -> int:
         sale = find_sale(store, args.receipt_no)
         with store.read() as tx:
             user = tx.user(sale.actor)
-    text = render_receipt(sale, ctx.shop, width=args.width or ctx.cfg.till.receipt_width, tz=ctx.tz,
-                          cashier=user.name if user else None, reprint=True)
+    text = render_receipt(
+        sale,
+        ctx.shop,
+        width=args.width or ctx.cfg.till.receipt_width,
+        tz=ctx.tz,
+        cashier=user.name if user else None,
+        reprint=True,
+    )
     sys.stdout.write(text)
     if args.print:
         from ..host.printing import enqueue, print_pending

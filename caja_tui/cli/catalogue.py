@@ -59,12 +59,13 @@ def cmd_import(ctx: TillContext, args: argparse.Namespace) -> int:
     except ImportError_ as exc:
         for err in exc.errors:
             print(f"caja: {file}: {err}", file=sys.stderr)
-        print(f"caja: {file}: nothing was imported; fix the line(s) above and run the import again",
-              file=sys.stderr)
+        print(f"caja: {file}: nothing was imported; fix the line(s) above and run the import again", file=sys.stderr)
         return 1
     seconds = time.perf_counter() - t0
-    print(f"imported {len(rows)} products from {file} in {seconds:.2f} s: {result.created} new, "
-          f"{result.updated} updated, {result.unchanged} unchanged, {result.counted} stock counts")
+    print(
+        f"imported {len(rows)} products from {file} in {seconds:.2f} s: {result.created} new, "
+        f"{result.updated} updated, {result.unchanged} unchanged, {result.counted} stock counts"
+    )
     return 0
 
 

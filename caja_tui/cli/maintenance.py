@@ -45,10 +45,15 @@ def cmd_archive(ctx: TillContext, args: argparse.Namespace) -> int:
             store.checkpoint_wal("TRUNCATE")
         after = _file_size(store.path)
         pending = store.count_not_synced()
-    print(f"archived {r.events} synced events older than {days} days in {r.chunks} chunks ({r.seconds:.1f} s): "
-          f"{r.raw_bytes:,} bytes of events now take {r.packed_bytes:,} ({r.ratio:.1f}x smaller)")
-    print(f"database file: {before:,} -> {after:,} bytes" + ("" if vacuum else
-          " (freed pages are reused; --vacuum shrinks the file)") + f"; {pending} unsynced events kept as they are")
+    print(
+        f"archived {r.events} synced events older than {days} days in {r.chunks} chunks ({r.seconds:.1f} s): "
+        f"{r.raw_bytes:,} bytes of events now take {r.packed_bytes:,} ({r.ratio:.1f}x smaller)"
+    )
+    print(
+        f"database file: {before:,} -> {after:,} bytes"
+        + ("" if vacuum else " (freed pages are reused; --vacuum shrinks the file)")
+        + f"; {pending} unsynced events kept as they are"
+    )
     return 0
 
 
@@ -61,8 +66,10 @@ def cmd_rebuild(ctx: TillContext, args: argparse.Namespace) -> int:
 
     with ctx.open_store() as store:
         r = rebuild(store)
-    print(f"rebuilt the read models from {r.events} events in {r.seconds:.2f} s ({r.per_second:,.0f} events/s)"
-          + (f"; {r.unknown} events of unknown types kept but not projected" if r.unknown else ""))
+    print(
+        f"rebuilt the read models from {r.events} events in {r.seconds:.2f} s ({r.per_second:,.0f} events/s)"
+        + (f"; {r.unknown} events of unknown types kept but not projected" if r.unknown else "")
+    )
     return 0
 
 
@@ -75,8 +82,10 @@ def cmd_verify(ctx: TillContext, args: argparse.Namespace) -> int:
     for note in report.notes:
         print(f"note: {note}")
     if report.ok:
-        print(f"ok: {report.events} events from {report.devices} device(s): no gaps, hash chains intact, "
-              f"read models match a rebuild ({time.perf_counter() - t0:.1f} s)")
+        print(
+            f"ok: {report.events} events from {report.devices} device(s): no gaps, hash chains intact, "
+            f"read models match a rebuild ({time.perf_counter() - t0:.1f} s)"
+        )
         return 0
     for problem in report.problems:
         print(f"PROBLEM: {problem}")

@@ -9,8 +9,12 @@ from .errors import CliError
 
 def add_serve(sub, common: argparse.ArgumentParser) -> None:
     db_opt = argparse.ArgumentParser(add_help=False)
-    db_opt.add_argument("--db", default=argparse.SUPPRESS, metavar="URL",
-                        help="a SQLite path (default: ~/.local/share/caja/server.db) or postgresql://user:pw@host/db")
+    db_opt.add_argument(
+        "--db",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help="a SQLite path (default: ~/.local/share/caja/server.db) or postgresql://user:pw@host/db",
+    )
     s = sub.add_parser("serve", parents=[db_opt], help="run the sync server (see README)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8765)
@@ -18,8 +22,12 @@ def add_serve(sub, common: argparse.ArgumentParser) -> None:
     s.add_argument("--threads", type=int, default=4, help="threads per worker")
     s.add_argument("--rate", type=float, default=50.0, help="requests per second per device (0: no limit)")
     s.add_argument("--burst", type=int, default=100, help="requests a device may send at once")
-    s.add_argument("--conflicts", choices=("manual", "last-write-wins"), default="manual",
-                   help="how an update of a deleted product settles")
+    s.add_argument(
+        "--conflicts",
+        choices=("manual", "last-write-wins"),
+        default="manual",
+        help="how an update of a deleted product settles",
+    )
     s.add_argument("--log", metavar="FILE", help="JSON-lines access and error log (default: stderr)")
     s.set_defaults(handler=cmd_serve, standalone=True)
     ss = s.add_subparsers(dest="serve_command", metavar="ADMIN")
@@ -59,5 +67,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return run.devices(db, args.json)
         case "verify":
             return run.verify(db, args.device)
-    return run.serve(db=db, host=args.host, port=args.port, workers=args.workers, threads=args.threads,
-                     rate=args.rate, burst=args.burst, conflict_rule=args.conflicts, log_path=args.log)
+    return run.serve(
+        db=db,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        rate=args.rate,
+        burst=args.burst,
+        conflict_rule=args.conflicts,
+        log_path=args.log,
+    )

@@ -29,12 +29,17 @@ def add_users(sub, common: argparse.ArgumentParser) -> None:
     s.set_defaults(handler=cmd_users)
     us = s.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     us.add_parser("list", parents=[common], help="everyone who can sign in (and who cannot any more)")
-    u = us.add_parser("add", parents=[common], help="add a cashier or manager; the PIN is asked twice "
-                      "(or read from $CAJA_PIN)")
+    u = us.add_parser(
+        "add", parents=[common], help="add a cashier or manager; the PIN is asked twice (or read from $CAJA_PIN)"
+    )
     u.add_argument("--name", required=True)
     u.add_argument("--role", choices=("cashier", "manager"), default="cashier")
-    u = us.add_parser("edit", parents=[common], help="change a user's name or role, set a new PIN, or "
-                      "deactivate (they can no longer sign in; their history stays)")
+    u = us.add_parser(
+        "edit",
+        parents=[common],
+        help="change a user's name or role, set a new PIN, or "
+        "deactivate (they can no longer sign in; their history stays)",
+    )
     u.add_argument("user_id")
     u.add_argument("--name")
     u.add_argument("--role", choices=("cashier", "manager"))
@@ -44,12 +49,16 @@ def add_users(sub, common: argparse.ArgumentParser) -> None:
 
 
 def add_install_service(sub, common: argparse.ArgumentParser) -> None:
-    s = sub.add_parser("install-service", parents=[common],
-                       help="install a systemd unit: the till on a console (kiosk), its sync service, the "
-                            "server; or the SSH forced command that lands a user in the till")
+    s = sub.add_parser(
+        "install-service",
+        parents=[common],
+        help="install a systemd unit: the till on a console (kiosk), its sync service, the "
+        "server; or the SSH forced command that lands a user in the till",
+    )
     s.add_argument("kind", choices=("till", "sync", "server", "ssh"))
-    s.add_argument("--user", help="the account it runs as (default: the one running this command, or "
-                                  "$SUDO_USER under sudo)")
+    s.add_argument(
+        "--user", help="the account it runs as (default: the one running this command, or $SUDO_USER under sudo)"
+    )
     s.add_argument("--tty", default="tty1", help="till: the console it owns (default tty1)")
     s.add_argument("--db", help="server: its database (SQLite path or postgresql:// URL)")
     s.add_argument("--host", default="0.0.0.0", help="server: the address it listens on (default all)")
@@ -94,8 +103,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         cfg = config.load(str(path))
         print(f"config: {path} (kept as it is)")
     else:
-        cfg = _write_config(args, path, explicit=bool(cfg_path or os.environ.get("CAJA_CONFIG")),
-                            interactive=interactive)
+        cfg = _write_config(
+            args, path, explicit=bool(cfg_path or os.environ.get("CAJA_CONFIG")), interactive=interactive
+        )
     if cfg.sync.server_url and cfg.sync.token:
         _check_enrollment(cfg)
     with context(cfg).open_store(create=True) as store:
@@ -118,9 +128,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def _write_config(args: argparse.Namespace, path: Path, *, explicit: bool, interactive: bool) -> config.Config:
     """A new config file from the flags (and, in a terminal, the answers), validated before it is written."""
-    till = {"store_id": args.store, "device_id": args.device,
-            # next to its config file and named after it (t1.toml -> t1.db): two tills never share a file
-            "db": args.db or (f"{path.stem}.db" if explicit else str(config.data_dir() / "caja.db"))}
+    till = {
+        "store_id": args.store,
+        "device_id": args.device,
+        # next to its config file and named after it (t1.toml -> t1.db): two tills never share a file
+        "db": args.db or (f"{path.stem}.db" if explicit else str(config.data_dir() / "caja.db")),
+    }
     sync = {"server_url": args.server, "token": args.token}
     if interactive:
         print(f"A new till: {path}. Enter keeps the value in brackets.")
@@ -129,9 +142,12 @@ def _write_config(args: argparse.Namespace, path: Path, *, explicit: bool, inter
         sync["server_url"] = _ask("Sync server URL (empty: this till works offline only)", "") or None
         if sync["server_url"]:
             sync["token"] = _ask("Token (`caja serve enroll --store S --device D` on the server)", "")
-    text = config.render(config.Config(
-        till=config.TillConfig(**{k: v for k, v in till.items() if v is not None}),
-        sync=config.SyncConfig(**{k: v for k, v in sync.items() if v is not None})))
+    text = config.render(
+        config.Config(
+            till=config.TillConfig(**{k: v for k, v in till.items() if v is not None}),
+            sync=config.SyncConfig(**{k: v for k, v in sync.items() if v is not None}),
+        )
+    )
     cfg = config.parse(text.encode(), str(path))  # validates what the flags or answers gave
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,8 +164,10 @@ def _load_demo(store) -> None:
     if load_demo(store):
         with store.read() as tx:
             n = tx.count_products()
-        print(f"demo: {n} products with stock; users {MANAGER[0]} (manager, PIN {MANAGER[1]}) and "
-              f"{CASHIER[0]} (cashier, PIN {CASHIER[1]})")
+        print(
+            f"demo: {n} products with stock; users {MANAGER[0]} (manager, PIN {MANAGER[1]}) and "
+            f"{CASHIER[0]} (cashier, PIN {CASHIER[1]})"
+        )
     else:
         print("demo: the till already has products or users; left as it is")
 
@@ -164,8 +182,10 @@ def _check_enrollment(cfg: config.Config) -> None:
         print(f"server: {cfg.sync.server_url} not confirmed ({exc}); the till works offline meanwhile")
         return
     if (me.store_id, me.device_id) != (cfg.till.store_id, cfg.till.device_id):
-        print(f"server: WARNING the token belongs to store {me.store_id} device {me.device_id}, not "
-              f"{cfg.till.store_id}/{cfg.till.device_id}; fix the config before syncing")
+        print(
+            f"server: WARNING the token belongs to store {me.store_id} device {me.device_id}, not "
+            f"{cfg.till.store_id}/{cfg.till.device_id}; fix the config before syncing"
+        )
     else:
         print(f"server: {cfg.sync.server_url} knows this till ({me.store_id}/{me.device_id})")
 
@@ -189,8 +209,15 @@ def cmd_users(ctx: TillContext, args: argparse.Namespace) -> int:
                 if args.activate and args.deactivate:
                     raise CliError("--activate or --deactivate, not both")
                 active = True if args.activate else False if args.deactivate else None
-                u = users.update_user(store, "system", args.user_id, name=args.name, role=args.role,
-                                      pin=ask_pin("new PIN") if args.pin else None, active=active)
+                u = users.update_user(
+                    store,
+                    "system",
+                    args.user_id,
+                    name=args.name,
+                    role=args.role,
+                    pin=ask_pin("new PIN") if args.pin else None,
+                    active=active,
+                )
                 print(f"saved {u.name} ({u.role}{'' if u.active else ', deactivated'})")
     return 0
 

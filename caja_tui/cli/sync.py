@@ -64,8 +64,10 @@ def cmd_sync(ctx: TillContext, args: argparse.Namespace) -> int:
             engine.outbox.recover()
             ok = engine.sync_once()
             m = engine.refresh_metrics()
-            print(f"pushed {m.pushed}, pulled {m.pulled}; pending {m.pending}, failed {m.failed}, "
-                  f"conflicts {m.conflicts}" + (f"; error: {m.last_error}" if not ok and m.last_error else ""))
+            print(
+                f"pushed {m.pushed}, pulled {m.pulled}; pending {m.pending}, failed {m.failed}, "
+                f"conflicts {m.conflicts}" + (f"; error: {m.last_error}" if not ok and m.last_error else "")
+            )
             return 0 if ok and m.failed == 0 else 1
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -84,10 +86,15 @@ def cmd_status(ctx: TillContext, args: argparse.Namespace) -> int:
         m = status(store)
         with store.read() as tx:
             failed = tx.failed_events(10)
-    when = (datetime.datetime.fromtimestamp(m.last_sync_at / 1000).strftime("%Y-%m-%d %H:%M:%S")
-            if m.last_sync_at else "never")
+    when = (
+        datetime.datetime.fromtimestamp(m.last_sync_at / 1000).strftime("%Y-%m-%d %H:%M:%S")
+        if m.last_sync_at
+        else "never"
+    )
     age = "-" if m.oldest_pending_age_s is None else _age(m.oldest_pending_age_s)
-    print(f"till {cfg.till.device_id} of store {cfg.till.store_id}: server {cfg.sync.server_url or '(none: offline only)'}")
+    print(
+        f"till {cfg.till.device_id} of store {cfg.till.store_id}: server {cfg.sync.server_url or '(none: offline only)'}"
+    )
     print(f"pending {m.pending}  failed {m.failed}  conflicts {m.conflicts} ({m.conflicts_open} waiting for a manager)")
     print(f"oldest pending {age}  last sync {when}  connectivity {m.connectivity}")
     if m.last_error:
@@ -129,8 +136,13 @@ def cmd_conflicts(ctx: TillContext, args: argparse.Namespace) -> int:
         return 0
     for event_id, other, resolution, type_, aggregate, detected, resolved_at, by, outcome in rows:
         when = datetime.datetime.fromtimestamp(detected / 1000).strftime("%Y-%m-%d %H:%M")
-        state = (f"resolved by {by}: {outcome}" if resolved_at else
-                 "WAITING FOR A MANAGER" if resolution == "manual" else "settled automatically")
+        state = (
+            f"resolved by {by}: {outcome}"
+            if resolved_at
+            else "WAITING FOR A MANAGER"
+            if resolution == "manual"
+            else "settled automatically"
+        )
         print(f"{when}  {type_:<16} {aggregate:<48} {resolution:<16} {state}\n    ours {event_id}  theirs {other}")
     return 0
 
@@ -145,6 +157,8 @@ def cmd_restore(ctx: TillContext, args: argparse.Namespace) -> int:
             r = restore(store, transport)
     except TransportError as exc:
         raise CliError(f"restore failed, nothing kept beyond what was fully received: {exc}", 1) from None
-    print(f"restored {r.events} events ({r.own_events} of this till, up to seq {r.last_seq}) in {r.seconds:.1f} s "
-          f"({r.events / max(r.seconds, 1e-9):,.0f} events/s); this till's next event continues its chain")
+    print(
+        f"restored {r.events} events ({r.own_events} of this till, up to seq {r.last_seq}) in {r.seconds:.1f} s "
+        f"({r.events / max(r.seconds, 1e-9):,.0f} events/s); this till's next event continues its chain"
+    )
     return 0

@@ -11,8 +11,12 @@ from ..bootstrap import TillContext
 
 def add_till(sub, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("till", parents=[common], help="start the till (the default command)")
-    s.add_argument("--kiosk", action="store_true", default=argparse.SUPPRESS,
-                   help="leaving, suspending and the command palette need a manager PIN; a crash restarts the till")
+    s.add_argument(
+        "--kiosk",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="leaving, suspending and the command palette need a manager PIN; a crash restarts the till",
+    )
     s.set_defaults(handler=cmd_till)
 
 

@@ -35,8 +35,9 @@ class Cart(Struct, kw_only=True):
                 return i
         if len(self.lines) >= MAX_LINES:
             raise DomainError("TOO_MANY_LINES", "a sale holds at most {MAX_LINES} lines", MAX_LINES=MAX_LINES)
-        self.lines.append(CartLine(product_id=product_id, sku=sku, name=name, qty=qty,
-                                   unit_price=unit_price, tax_rate=tax_rate))
+        self.lines.append(
+            CartLine(product_id=product_id, sku=sku, name=name, qty=qty, unit_price=unit_price, tax_rate=tax_rate)
+        )
         return len(self.lines) - 1
 
     def _line(self, index: int) -> CartLine:
@@ -73,4 +74,3 @@ class Cart(Struct, kw_only=True):
     @property
     def is_empty(self) -> bool:
         return not self.lines
-

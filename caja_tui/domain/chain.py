@@ -15,8 +15,7 @@ import msgspec
 
 GENESIS = "0" * 64
 
-ENVELOPE_FIELDS = ("event_id", "type", "store_id", "device_id", "seq", "hlc", "created_at", "actor", "v",
-                   "prev_hash")
+ENVELOPE_FIELDS = ("event_id", "type", "store_id", "device_id", "seq", "hlc", "created_at", "actor", "v", "prev_hash")
 
 
 class _Canonical(msgspec.Struct, gc=False):
@@ -46,8 +45,21 @@ def canonical_payload(payload: Any) -> bytes:
 def canonical(envelope: dict[str, Any], payload_json: bytes) -> bytes:
     """Canonical bytes of an event given its envelope fields and its canonical payload JSON."""
     e = envelope
-    return _encode(_Canonical(e["actor"], e["created_at"], e["device_id"], e["event_id"], e["hlc"],
-                              msgspec.Raw(payload_json), e["prev_hash"], e["seq"], e["store_id"], e["type"], e["v"]))
+    return _encode(
+        _Canonical(
+            e["actor"],
+            e["created_at"],
+            e["device_id"],
+            e["event_id"],
+            e["hlc"],
+            msgspec.Raw(payload_json),
+            e["prev_hash"],
+            e["seq"],
+            e["store_id"],
+            e["type"],
+            e["v"],
+        )
+    )
 
 
 def canonical_of(event_plain: dict[str, Any]) -> bytes:
@@ -59,10 +71,24 @@ def link(prev_hash: str, canonical_bytes: bytes) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + canonical_bytes).hexdigest()
 
 
-def event_hash(event_id: Any, type_: Any, store_id: Any, device_id: Any, seq: Any, hlc: Any, created_at: Any,
-               actor: Any, v: Any, prev_hash: str, payload_json: bytes) -> str:
+def event_hash(
+    event_id: Any,
+    type_: Any,
+    store_id: Any,
+    device_id: Any,
+    seq: Any,
+    hlc: Any,
+    created_at: Any,
+    actor: Any,
+    v: Any,
+    prev_hash: str,
+    payload_json: bytes,
+) -> str:
     """The hash an event's content gives: link(prev_hash, canonical(e)), from its envelope in ENVELOPE_FIELDS
     order (a row read back from a store, or an event's attributes) and its canonical payload JSON."""
-    body = _encode(_Canonical(actor, created_at, device_id, event_id, hlc, msgspec.Raw(payload_json), prev_hash,
-                              seq, store_id, type_, v))
+    body = _encode(
+        _Canonical(
+            actor, created_at, device_id, event_id, hlc, msgspec.Raw(payload_json), prev_hash, seq, store_id, type_, v
+        )
+    )
     return hashlib.sha256(bytes.fromhex(prev_hash) + body).hexdigest()

@@ -10,7 +10,9 @@ from .money import BP
 
 def check_price(price: int, *, field: str = "price") -> None:
     if not isinstance(price, int) or not 0 <= price <= MAX_PRICE:
-        raise DomainError("BAD_PRICE", "price must be between 0 and {MAX_PRICE} minor units", MAX_PRICE=MAX_PRICE, field=field)
+        raise DomainError(
+            "BAD_PRICE", "price must be between 0 and {MAX_PRICE} minor units", MAX_PRICE=MAX_PRICE, field=field
+        )
 
 
 def check_tax_rate(rate_bp: int) -> None:
@@ -20,12 +22,19 @@ def check_tax_rate(rate_bp: int) -> None:
 
 def check_qty(qty: int) -> None:
     if not isinstance(qty, int) or not 1 <= qty <= MAX_QTY:
-        raise DomainError("BAD_QTY", "quantity must be a whole number from 1 to {MAX_QTY}", MAX_QTY=MAX_QTY, field="qty")
+        raise DomainError(
+            "BAD_QTY", "quantity must be a whole number from 1 to {MAX_QTY}", MAX_QTY=MAX_QTY, field="qty"
+        )
 
 
 def check_discount(amount: int, line_total: int, *, what: str) -> None:
     if amount < 0:
         raise DomainError("BAD_DISCOUNT", "a discount cannot be negative", field="discount")
     if amount > line_total:
-        raise DomainError("DISCOUNT_TOO_BIG", "the line discount cannot be more than the line itself" if what == "line"
-                          else "the sale discount cannot be more than the sale itself", field="discount")
+        raise DomainError(
+            "DISCOUNT_TOO_BIG",
+            "the line discount cannot be more than the line itself"
+            if what == "line"
+            else "the sale discount cannot be more than the sale itself",
+            field="discount",
+        )

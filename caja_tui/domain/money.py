@@ -64,7 +64,11 @@ def parse_decimal(text: str, places: int, *, what: str = "amount") -> int:
     sign, whole, frac = m.group(1), m.group(2), m.group(3) or ""
     if len(frac) > places:
         raise DomainError(
-            "TOO_MANY_DECIMALS", "{what} '{text}' has more than {places} decimal place(s)", what=what, text=text, places=places
+            "TOO_MANY_DECIMALS",
+            "{what} '{text}' has more than {places} decimal place(s)",
+            what=what,
+            text=text,
+            places=places,
         )
     value = int(whole) * 10**places + (int(frac.ljust(places, "0")) if places else 0)
     return -value if sign == "-" else value

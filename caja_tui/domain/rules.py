@@ -34,8 +34,7 @@ class Pricing(Struct, frozen=True, kw_only=True):
 def check_product_fields(fields: Mapping[str, object]) -> None:
     """Validate whichever product fields are given (a create gives all, an update some)."""
     if "sku" in fields and not SKU_RE.match(str(fields["sku"])):
-        raise DomainError("BAD_SKU", "SKU must be 1-64 letters, digits or . _ / - with no spaces",
-                          field="sku")
+        raise DomainError("BAD_SKU", "SKU must be 1-64 letters, digits or . _ / - with no spaces", field="sku")
     if "name" in fields:
         name = str(fields["name"]).strip()
         if not name or len(name) > MAX_TEXT:
@@ -45,13 +44,16 @@ def check_product_fields(fields: Mapping[str, object]) -> None:
     if "tax_rate" in fields:
         check_tax_rate(fields["tax_rate"])  # type: ignore[arg-type]
     if "category" in fields and len(str(fields["category"])) > MAX_TEXT:
-        raise DomainError("BAD_CATEGORY", "category must be at most {MAX_TEXT} characters", MAX_TEXT=MAX_TEXT, field="category")
+        raise DomainError(
+            "BAD_CATEGORY", "category must be at most {MAX_TEXT} characters", MAX_TEXT=MAX_TEXT, field="category"
+        )
     if "barcodes" in fields:
         codes = list(fields["barcodes"])  # type: ignore[call-overload]
         for code in codes:
             if not BARCODE_RE.match(code):
-                raise DomainError("BAD_BARCODE", "barcode '{barcode}' must be 1-64 letters or digits", barcode=code,
-                                  field="barcodes")
+                raise DomainError(
+                    "BAD_BARCODE", "barcode '{barcode}' must be 1-64 letters or digits", barcode=code, field="barcodes"
+                )
         if len(set(codes)) != len(codes):
             raise DomainError("DUPLICATE_BARCODE", "the same barcode is listed twice", field="barcodes")
 
@@ -84,16 +86,32 @@ def price_sale(lines: Sequence[CartLine], sale_discount: int, prices_include_tax
             taxes[i] = t
 
     sale_lines = [
-        SaleLine(line_no=i + 1, product_id=ln.product_id, sku=ln.sku, name=ln.name, qty=ln.qty,
-                 unit_price=ln.unit_price, tax_rate=ln.tax_rate, discount=ln.discount,
-                 sale_discount=shares[i], amount=amounts[i], tax=taxes[i])
+        SaleLine(
+            line_no=i + 1,
+            product_id=ln.product_id,
+            sku=ln.sku,
+            name=ln.name,
+            qty=ln.qty,
+            unit_price=ln.unit_price,
+            tax_rate=ln.tax_rate,
+            discount=ln.discount,
+            sale_discount=shares[i],
+            amount=amounts[i],
+            tax=taxes[i],
+        )
         for i, ln in enumerate(lines)
     ]
     subtotal = sum(amounts)
     tax_total = sum(taxes_by_rate.values())
     total = subtotal if prices_include_tax else subtotal + tax_total
-    return Pricing(lines=sale_lines, discount=sale_discount, subtotal=subtotal, tax=tax_total, total=total,
-                   taxes_by_rate=taxes_by_rate)
+    return Pricing(
+        lines=sale_lines,
+        discount=sale_discount,
+        subtotal=subtotal,
+        tax=tax_total,
+        total=total,
+        taxes_by_rate=taxes_by_rate,
+    )
 
 
 def settle_payment(total: int, tenders: Sequence[Tender]) -> int:
@@ -107,8 +125,7 @@ def settle_payment(total: int, tenders: Sequence[Tender]) -> int:
             raise DomainError("BAD_AMOUNT", "every payment must be a positive amount")
     non_cash = sum(t.amount for t in tenders if t.method != "cash")
     if non_cash > total:
-        raise DomainError("OVERPAID_CARD", "card and other payments may not exceed the total; "
-                          "only cash gives change")
+        raise DomainError("OVERPAID_CARD", "card and other payments may not exceed the total; only cash gives change")
     paid = sum(t.amount for t in tenders)
     if paid < total:
         raise DomainError("UNDERPAID", "payment is short by {short} minor units", short=total - paid)
@@ -140,8 +157,14 @@ def price_refund(
         check_qty(qty)
         left = line.qty - refunded_qty.get(line_no, 0)
         if qty > left:
-            raise DomainError("REFUND_TOO_BIG", "line {line_no} ({name}): only {left} of {qty} can still be refunded",
-                              line_no=line_no, name=line.name, left=left, qty=line.qty)
+            raise DomainError(
+                "REFUND_TOO_BIG",
+                "line {line_no} ({name}): only {left} of {qty} can still be refunded",
+                line_no=line_no,
+                name=line.name,
+                left=left,
+                qty=line.qty,
+            )
         paid = line.amount if prices_include_tax else line.amount + line.tax
         if qty == left:
             amount = paid - refunded_amount.get(line_no, 0)
@@ -155,8 +178,9 @@ def price_refund(
     return out
 
 
-def expected_cash(opening_float: int, cash_taken: int, change_given: int, cash_refunded: int,
-                  paid_in: int, paid_out: int) -> int:
+def expected_cash(
+    opening_float: int, cash_taken: int, change_given: int, cash_refunded: int, paid_in: int, paid_out: int
+) -> int:
     """What should be in the drawer."""
     return opening_float + cash_taken - change_given - cash_refunded + paid_in - paid_out
 
@@ -183,6 +207,11 @@ def check_adjustment(reason: str, delta: int) -> None:
     if delta == 0:
         raise DomainError("BAD_QTY", "an adjustment must change the stock", field="qty")
     if sign and (delta > 0) != (sign > 0):
-        raise DomainError("BAD_SIGN", "'{reason}' {direction} stock; the amount must be {expected}", reason=reason,
-                          direction="takes away" if sign < 0 else "adds",
-                          expected="negative" if sign < 0 else "positive", field="qty")
+        raise DomainError(
+            "BAD_SIGN",
+            "'{reason}' {direction} stock; the amount must be {expected}",
+            reason=reason,
+            direction="takes away" if sign < 0 else "adds",
+            expected="negative" if sign < 0 else "positive",
+            field="qty",
+        )

@@ -16,8 +16,14 @@ NTP_SYNCED = Path("/run/systemd/timesync/synchronized")  # systemd-timesyncd tou
 SYSTEMD_RUNNING = Path("/run/systemd/system")  # exists when systemd is the init (and timesyncd can report)
 
 
-def clock_problem(now_ms: int, newest_event_ms: int, *, rtc_dir: Path = RTC_DIR,
-                  ntp_synced: Path = NTP_SYNCED, systemd: Path = SYSTEMD_RUNNING) -> str | None:
+def clock_problem(
+    now_ms: int,
+    newest_event_ms: int,
+    *,
+    rtc_dir: Path = RTC_DIR,
+    ntp_synced: Path = NTP_SYNCED,
+    systemd: Path = SYSTEMD_RUNNING,
+) -> str | None:
     """None when the clock can be trusted, else a short reason for the status line."""
     if now_ms < PLAUSIBLE_MS:
         return "CLOCK WRONG: the date is in the past, set it"

@@ -80,4 +80,3 @@ def print_pending(store: SqliteStore, cfg: PrinterConfig, *, limit: int = 20) ->
         except Exception:  # noqa: BLE001 - closing a dead printer
             pass
     return printed, None
-

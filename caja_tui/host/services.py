@@ -67,10 +67,27 @@ WantedBy=multi-user.target
 """A service that needs the network (the sync service, the server): waits for it, restarts on failure."""
 
 
-def _network_service(comment: str, description: str, exec_start: str, *, user: str, home: str, stop_s: int,
-                     environment: str = "", after: str = "") -> str:
-    return NETWORK_SERVICE.format(comment=comment, description=description, after=after, user=user, home=home,
-                                  environment=environment, exec_start=exec_start, stop_s=stop_s)
+def _network_service(
+    comment: str,
+    description: str,
+    exec_start: str,
+    *,
+    user: str,
+    home: str,
+    stop_s: int,
+    environment: str = "",
+    after: str = "",
+) -> str:
+    return NETWORK_SERVICE.format(
+        comment=comment,
+        description=description,
+        after=after,
+        user=user,
+        home=home,
+        environment=environment,
+        exec_start=exec_start,
+        stop_s=stop_s,
+    )
 
 
 SSH = """\
@@ -105,25 +122,47 @@ def caja_path() -> str:
     return str(Path(which).resolve()) if which else f"{Path(sys.executable).parent / 'caja'}"
 
 
-def render(kind: str, *, user: str, home: str, config: str = "", tty: str = "tty1", db: str = "",
-           host: str = "0.0.0.0", port: int = 8765, workers: int = 2, caja: str | None = None) -> tuple[str, str]:
+def render(
+    kind: str,
+    *,
+    user: str,
+    home: str,
+    config: str = "",
+    tty: str = "tty1",
+    db: str = "",
+    host: str = "0.0.0.0",
+    port: int = 8765,
+    workers: int = 2,
+    caja: str | None = None,
+) -> tuple[str, str]:
     """(file name, text) of one unit or snippet."""
     config_env = config.replace("\\", "\\\\").replace('"', '\\"')
     caja, config, db, home = _q(caja or caja_path()), _q(config), _q(db), _q(home)
     if kind == "till":
-        return f"caja-till-{tty}.service", TILL.format(tty=tty, user=user, home=home, config=config,
-                                                             config_env=config_env, caja=caja)
+        return f"caja-till-{tty}.service", TILL.format(
+            tty=tty, user=user, home=home, config=config, config_env=config_env, caja=caja
+        )
     if kind == "sync":
         return "caja-sync.service", _network_service(
             f"Caja sync for the till of {config}: keeps syncing when nobody is signed in",
-            f"Caja sync ({config})", f"{caja} --config {config} sync", user=user, home=home, stop_s=20,
-            environment=f'Environment="CAJA_CONFIG={config_env}"\n')
+            f"Caja sync ({config})",
+            f"{caja} --config {config} sync",
+            user=user,
+            home=home,
+            stop_s=20,
+            environment=f'Environment="CAJA_CONFIG={config_env}"\n',
+        )
     if kind == "server":
         after_db = " postgresql.service" if db.startswith(("postgresql://", "postgres://")) else ""
         return "caja-server.service", _network_service(
-            "Caja sync server", f"Caja sync server on {host}:{port}",
-            f"{caja} serve --db {db} --host {host} --port {port} --workers {workers}", user=user, home=home,
-            stop_s=30, after=after_db)
+            "Caja sync server",
+            f"Caja sync server on {host}:{port}",
+            f"{caja} serve --db {db} --host {host} --port {port} --workers {workers}",
+            user=user,
+            home=home,
+            stop_s=30,
+            after=after_db,
+        )
     if kind == "ssh":
         return "caja-till.conf", SSH.format(user=user, config=config, caja=caja)
     raise ValueError(f"unknown service kind {kind}")

@@ -79,8 +79,22 @@ def check_event(event: Any, *, now_ms: int | None = None, keep_unknown: bool = F
     except (TypeError, msgspec.EncodeError) as exc:  # e.g. a msgpack extension value in the payload
         out.reject = ("INVALID", f"not canonical plain data: {exc}")
         return out
-    if event_hash(e.event_id, e.type, e.store_id, e.device_id, e.seq, e.hlc, e.created_at, e.actor, e.v,
-                  e.prev_hash, payload_json) != e.hash:
+    if (
+        event_hash(
+            e.event_id,
+            e.type,
+            e.store_id,
+            e.device_id,
+            e.seq,
+            e.hlc,
+            e.created_at,
+            e.actor,
+            e.v,
+            e.prev_hash,
+            payload_json,
+        )
+        != e.hash
+    ):
         out.reject = ("BAD_HASH", "hash does not match the event's content")
         return out
     if now_ms is not None and e.type.startswith(LWW_FAMILIES) and wall_of(e.hlc) > now_ms + CLOCK_SKEW_MS:

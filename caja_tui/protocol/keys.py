@@ -58,8 +58,10 @@ class DeviceKey:
     def load(cls, path: Path) -> DeviceKey:
         text = path.read_text(encoding="ascii", errors="replace").strip()
         if not _HEX64.match(text):
-            raise KeyFileError(f"{path} is not a Caja device key (64 hex characters); restore it from the backup "
-                               "or re-enrol this till with a new key (`caja serve enroll --device ... --rekey`)")
+            raise KeyFileError(
+                f"{path} is not a Caja device key (64 hex characters); restore it from the backup "
+                "or re-enrol this till with a new key (`caja serve enroll --device ... --rekey`)"
+            )
         return cls(Ed25519PrivateKey.from_private_bytes(bytes.fromhex(text)))
 
     def sign(self, hash_hex: str) -> str:

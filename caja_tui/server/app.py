@@ -78,8 +78,14 @@ class Histogram:
 class Server:
     """Per-process state: storage (opened lazily, after gunicorn forks), rate limits, metrics."""
 
-    def __init__(self, storage_factory: Callable[[], ServerStorage], *, rate: float = 50.0, burst: int = 100,
-                 log: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        storage_factory: Callable[[], ServerStorage],
+        *,
+        rate: float = 50.0,
+        burst: int = 100,
+        log: logging.Logger | None = None,
+    ) -> None:
         self._factory = storage_factory
         self._storage: ServerStorage | None = None
         self._lock = threading.Lock()
@@ -155,15 +161,23 @@ class Authenticated:
         header = req.get_header("Authorization") or ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "UNAUTHORIZED", "send Authorization: Bearer <token> (from caja serve enroll)",
-                           {"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                "UNAUTHORIZED",
+                "send Authorization: Bearer <token> (from caja serve enroll)",
+                {"WWW-Authenticate": "Bearer"},
+            )
         auth = self.server.storage.authenticate(token.strip())
         if auth is None:
             raise ApiError(401, "UNAUTHORIZED", "unknown or revoked token", {"WWW-Authenticate": "Bearer"})
         wait = self.server.limiter.take((auth.store_id, auth.device_id))
         if wait:
-            raise ApiError(429, "RATE_LIMITED", "too many requests from this device; slow down",
-                           {"Retry-After": retry_after_header(wait)})
+            raise ApiError(
+                429,
+                "RATE_LIMITED",
+                "too many requests from this device; slow down",
+                {"Retry-After": retry_after_header(wait)},
+            )
         req.context.auth = auth
         return auth
 
@@ -188,12 +202,19 @@ class EventsResource(Authenticated):
             if isinstance(e, dict):
                 for key, mine in (("store_id", auth.store_id), ("device_id", auth.device_id)):
                     if key in e and e[key] != mine:
-                        raise ApiError(403, "FORBIDDEN", f"this token may only push events of {key} '{mine}'; "
-                                       "nothing was stored")
+                        raise ApiError(
+                            403, "FORBIDDEN", f"this token may only push events of {key} '{mine}'; nothing was stored"
+                        )
         now = now_ms()
         candidates = [check(e, now) for e in raw_events]
-        newest = max((e.get("created_at") for e in raw_events if isinstance(e, dict)
-                      and isinstance(e.get("created_at"), int) and 0 <= e["created_at"] < 2**62), default=None)
+        newest = max(
+            (
+                e.get("created_at")
+                for e in raw_events
+                if isinstance(e, dict) and isinstance(e.get("created_at"), int) and 0 <= e["created_at"] < 2**62
+            ),
+            default=None,
+        )
         results = self.server.storage.ingest(auth, candidates, skew_ms=None if newest is None else newest - now)
         req.context.events = len(raw_events)
         _respond(req, resp, PushResponse(results=results, server_time_ms=now_ms()), _accept(req, media))
@@ -226,8 +247,18 @@ class DevicesMeResource(Authenticated):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         auth = self.auth(req)
         last_seq, last_hash = self.server.storage.device_me(auth)
-        _respond(req, resp, DeviceMe(store_id=auth.store_id, device_id=auth.device_id, last_seq=last_seq,
-                                     last_hash=last_hash, server_time_ms=now_ms()), _accept(req))
+        _respond(
+            req,
+            resp,
+            DeviceMe(
+                store_id=auth.store_id,
+                device_id=auth.device_id,
+                last_seq=last_seq,
+                last_hash=last_hash,
+                server_time_ms=now_ms(),
+            ),
+            _accept(req),
+        )
 
 
 class OpenApiResource:
@@ -245,8 +276,10 @@ class MetricsResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         s = self.server.storage
-        lines = ["# HELP caja_events_total Events received, by store, type and result.",
-                 "# TYPE caja_events_total counter"]
+        lines = [
+            "# HELP caja_events_total Events received, by store, type and result.",
+            "# TYPE caja_events_total counter",
+        ]
         for store, type_, status, n in s.stats():
             lines.append(f'caja_events_total{{store="{_esc(store)}",type="{_esc(type_)}",status="{status}"}} {n}')
         lines.append("# HELP caja_device_last_seen_seconds When a device last talked to the server (unix time).")
@@ -254,14 +287,18 @@ class MetricsResource:
         devices = s.devices()
         for d in devices:
             if d["last_seen"]:
-                lines.append(f'caja_device_last_seen_seconds{{store="{_esc(d["store_id"])}",'
-                             f'device="{_esc(d["device_id"])}"}} {d["last_seen"] / 1000:.3f}')
+                lines.append(
+                    f'caja_device_last_seen_seconds{{store="{_esc(d["store_id"])}",'
+                    f'device="{_esc(d["device_id"])}"}} {d["last_seen"] / 1000:.3f}'
+                )
         lines.append("# HELP caja_device_clock_skew_seconds The device's clock minus the server's, at its last push.")
         lines.append("# TYPE caja_device_clock_skew_seconds gauge")
         for d in devices:
             if d["clock_skew_ms"] is not None:
-                lines.append(f'caja_device_clock_skew_seconds{{store="{_esc(d["store_id"])}",'
-                             f'device="{_esc(d["device_id"])}"}} {d["clock_skew_ms"] / 1000:.3f}')
+                lines.append(
+                    f'caja_device_clock_skew_seconds{{store="{_esc(d["store_id"])}",'
+                    f'device="{_esc(d["device_id"])}"}} {d["clock_skew_ms"] / 1000:.3f}'
+                )
         lines += ["# HELP caja_push_seconds Push latency in this server process."]
         lines += self.server.push_latency.render("caja_push_seconds")
         lines += ["# HELP caja_pull_seconds Pull latency in this server process."]
@@ -284,9 +321,17 @@ class AccessLog:
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any, ok: bool) -> None:
         auth = getattr(req.context, "auth", None)
         log_event(
-            self.server.log, kind="access", method=req.method, path=req.path, status=resp.status_code, ms=round((time.perf_counter() - getattr(req.context, "t0", time.perf_counter())) * 1000, 2),
-            store=auth.store_id if auth else None, device=auth.device_id if auth else None,
-            events=getattr(req.context, "events", None), remote=req.remote_addr)
+            self.server.log,
+            kind="access",
+            method=req.method,
+            path=req.path,
+            status=resp.status_code,
+            ms=round((time.perf_counter() - getattr(req.context, "t0", time.perf_counter())) * 1000, 2),
+            store=auth.store_id if auth else None,
+            device=auth.device_id if auth else None,
+            events=getattr(req.context, "events", None),
+            remote=req.remote_addr,
+        )
 
 
 def create_app(server: Server) -> falcon.App:
@@ -301,29 +346,57 @@ def create_app(server: Server) -> falcon.App:
     def api_error(req: falcon.Request, resp: falcon.Response, ex: ApiError, params: dict) -> None:
         for k, v in ex.headers.items():
             resp.set_header(k, v)
-        _respond(req, resp, ErrorBody(error=ex.code, message=ex.message, server_time_ms=now_ms()),
-                 _accept(req, JSON), status=ex.status)
+        _respond(
+            req,
+            resp,
+            ErrorBody(error=ex.code, message=ex.message, server_time_ms=now_ms()),
+            _accept(req, JSON),
+            status=ex.status,
+        )
 
     def http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: dict) -> None:
         code = int(str(ex.status).split()[0]) if not isinstance(ex.status, int) else ex.status
         for k, v in (ex.headers or {}).items():
             resp.set_header(k, v)
-        _respond(req, resp, ErrorBody(error=str(ex.title or code), message=str(ex.description or ex.title or ""),
-                                      server_time_ms=now_ms()), JSON, status=code)
+        _respond(
+            req,
+            resp,
+            ErrorBody(
+                error=str(ex.title or code), message=str(ex.description or ex.title or ""), server_time_ms=now_ms()
+            ),
+            JSON,
+            status=code,
+        )
 
     def storage_error(req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict) -> None:
         log_event(server.log, logging.ERROR, kind="error", path=req.path, error=f"{ex.__class__.__name__}: {ex}")
         resp.set_header("Retry-After", "2")
-        _respond(req, resp, ErrorBody(error="UNAVAILABLE", message="storage is unavailable; retry shortly",
-                                      server_time_ms=now_ms()), JSON, status=503)
+        _respond(
+            req,
+            resp,
+            ErrorBody(error="UNAVAILABLE", message="storage is unavailable; retry shortly", server_time_ms=now_ms()),
+            JSON,
+            status=503,
+        )
 
     def unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict) -> None:
         if isinstance(ex, falcon.HTTPError):
             return http_error(req, resp, ex, params)
-        log_event(server.log, logging.ERROR, kind="error", path=req.path, error=f"{ex.__class__.__name__}: {ex}",
-                  traceback=traceback.format_exc())
-        _respond(req, resp, ErrorBody(error="INTERNAL", message="the server failed; the error was logged",
-                                      server_time_ms=now_ms()), JSON, status=500)
+        log_event(
+            server.log,
+            logging.ERROR,
+            kind="error",
+            path=req.path,
+            error=f"{ex.__class__.__name__}: {ex}",
+            traceback=traceback.format_exc(),
+        )
+        _respond(
+            req,
+            resp,
+            ErrorBody(error="INTERNAL", message="the server failed; the error was logged", server_time_ms=now_ms()),
+            JSON,
+            status=500,
+        )
 
     app.add_error_handler(Exception, unexpected)
     app.add_error_handler(falcon.HTTPError, http_error)

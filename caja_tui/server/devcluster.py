@@ -18,9 +18,13 @@ import uuid
 
 
 def _bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or ([shutil.which(name)] if shutil.which(name) else [])
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or (
+        [shutil.which(name)] if shutil.which(name) else []
+    )
     if not found:
-        raise RuntimeError(f"PostgreSQL's {name} is not installed: run `bash .ci/ensure-postgres` (apt-get install postgresql)")
+        raise RuntimeError(
+            f"PostgreSQL's {name} is not installed: run `bash .ci/ensure-postgres` (apt-get install postgresql)"
+        )
     return found[-1]
 
 
@@ -49,10 +53,25 @@ class Cluster:
         if self.as_root:
             shutil.chown(self.data, "nobody")
         self._run([_bin("initdb"), "-D", self.data, "-U", "caja", "--auth=trust", "-E", "UTF8", "--no-sync"])
-        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.data} "
-                "-c fsync=off -c max_connections=200 -c shared_buffers=64MB")
-        self._run([_bin("pg_ctl"), "-D", self.data, "-o", opts, "-l", os.path.join(self.data, "log"), "-w",
-                   "-t", "60", "start"])
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.data} "
+            "-c fsync=off -c max_connections=200 -c shared_buffers=64MB"
+        )
+        self._run(
+            [
+                _bin("pg_ctl"),
+                "-D",
+                self.data,
+                "-o",
+                opts,
+                "-l",
+                os.path.join(self.data, "log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        )
         return self
 
     def stop(self) -> None:

@@ -91,8 +91,23 @@ def _one(st: BatchState, c: Checked, writes: Writes) -> Result:
     if after is not None and breaks_chain(after[2], w.hash):
         return _reject(st, c, "BROKEN_CHAIN", f"seq {w.seq + 1} does not link to this event's hash", writes)
     result = _detect_conflict(st, c, writes)
-    writes.events.append((w.event_id, st.store_id, st.device_id, w.seq, w.type, w.hlc, w.created_at, w.actor, w.v,
-                          w.prev_hash, w.hash, c.payload_json.decode(), st.now))
+    writes.events.append(
+        (
+            w.event_id,
+            st.store_id,
+            st.device_id,
+            w.seq,
+            w.type,
+            w.hlc,
+            w.created_at,
+            w.actor,
+            w.v,
+            w.prev_hash,
+            w.hash,
+            c.payload_json.decode(),
+            st.now,
+        )
+    )
     st.stored[w.event_id] = (w.hash, st.store_id)
     st.at_seq[w.seq] = (w.event_id, w.hash, w.prev_hash)
     return result
@@ -126,10 +141,14 @@ def _detect_conflict(st: BatchState, c: Checked, writes: Writes) -> Result:
             return _conflict(st, w.event_id, st.deleted[entity], st.conflict_rule, w.created_at, writes)
         # the latest write by another device the editor had not seen, while this one was being made; the
         # batch's own writes are this device's, never a rival
-        rival = max((fw for f in fields for fw in st.field_writes.get((entity, f), ())
-                     if fw[0] > p.base_hlc and fw[1] < w.hlc), key=lambda fw: fw[0], default=None)
-        writes.field_writes.extend((st.store_id, entity, f, w.event_id, st.device_id, w.hlc, p.base_hlc)
-                                   for f in fields)
+        rival = max(
+            (fw for f in fields for fw in st.field_writes.get((entity, f), ()) if fw[0] > p.base_hlc and fw[1] < w.hlc),
+            key=lambda fw: fw[0],
+            default=None,
+        )
+        writes.field_writes.extend(
+            (st.store_id, entity, f, w.event_id, st.device_id, w.hlc, p.base_hlc) for f in fields
+        )
         if rival is not None:
             return _conflict(st, w.event_id, rival[2], "last-write-wins", w.created_at, writes)
     elif w.type in ("product.restored", "product.deleted"):

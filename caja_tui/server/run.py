@@ -18,13 +18,23 @@ def open_storage(url: str, conflict_rule: str = "manual", *, create: bool = True
     if not url.startswith(("postgresql://", "postgres://")):
         from pathlib import Path
 
-        path = Path(url[len("sqlite:///"):] if url.startswith("sqlite:///") else url)
+        path = Path(url[len("sqlite:///") :] if url.startswith("sqlite:///") else url)
         path.parent.mkdir(parents=True, exist_ok=True)
     return ServerStorage(url, conflict_rule=conflict_rule).open(create=create)
 
 
-def serve(*, db: str, host: str, port: int, workers: int, threads: int, rate: float, burst: int,
-          conflict_rule: str, log_path: str | None) -> int:
+def serve(
+    *,
+    db: str,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    rate: float,
+    burst: int,
+    conflict_rule: str,
+    log_path: str | None,
+) -> int:
     from gunicorn.app.base import BaseApplication
 
     from ..host.logs import json_logger, to_journal
@@ -35,10 +45,19 @@ def serve(*, db: str, host: str, port: int, workers: int, threads: int, rate: fl
 
     class Application(BaseApplication):
         def load_config(self) -> None:
-            options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                       "worker_class": "gthread", "accesslog": None, "errorlog": log_path or "-",
-                       "loglevel": "warning", "keepalive": 30, "timeout": 60, "graceful_timeout": 10,
-                       "proc_name": "caja-serve"}
+            options = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread",
+                "accesslog": None,
+                "errorlog": log_path or "-",
+                "loglevel": "warning",
+                "keepalive": 30,
+                "timeout": 60,
+                "graceful_timeout": 10,
+                "proc_name": "caja-serve",
+            }
             for key, value in options.items():
                 self.cfg.set(key, value)
 
@@ -51,8 +70,11 @@ def serve(*, db: str, host: str, port: int, workers: int, threads: int, rate: fl
             server = Server(lambda: open_storage(db, conflict_rule, create=False), rate=rate, burst=burst, log=log)
             return create_app(server)
 
-    print(f"caja serve: listening on http://{host}:{port}/v1 with {workers} worker(s); storage {_safe(db)}",
-          file=sys.stderr, flush=True)
+    print(
+        f"caja serve: listening on http://{host}:{port}/v1 with {workers} worker(s); storage {_safe(db)}",
+        file=sys.stderr,
+        flush=True,
+    )
     Application().run()
     return 0
 
@@ -110,8 +132,10 @@ def devices(db: str, as_json: bool) -> int:
     for r in rows:
         seen = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["last_seen"] / 1000)) if r["last_seen"] else "never"
         skew = f"{r['clock_skew_ms'] / 1000:+.1f} s" if r["clock_skew_ms"] is not None else "-"
-        print(f"{r['store_id']:<14}{r['device_id']:<14}{seen:<22}{r['last_seq']:>10}{skew:>12}  "
-              f"{'revoked' if r['revoked'] else 'active'}")
+        print(
+            f"{r['store_id']:<14}{r['device_id']:<14}{seen:<22}{r['last_seq']:>10}{skew:>12}  "
+            f"{'revoked' if r['revoked'] else 'active'}"
+        )
     return 0
 
 
@@ -127,6 +151,8 @@ def verify(db: str, device: str | None) -> int:
             print(f"PROBLEM: {p}")
         print(f"verify failed: {len(problems)} problem(s)")
         return 1
-    print(f"ok: {counts['events']} events, hash chains intact ({counts['rejections']} rejected, "
-          f"{counts['conflicts']} conflicts recorded)")
+    print(
+        f"ok: {counts['events']} events, hash chains intact ({counts['rejections']} rejected, "
+        f"{counts['conflicts']} conflicts recorded)"
+    )
     return 0

@@ -50,15 +50,20 @@ def open_database(url: str):
     if url.startswith(("postgresql://", "postgres://")):
         u = urlparse(url)
         q = {k: v[-1] for k, v in parse_qs(u.query).items()}
-        kw: dict[str, Any] = {"user": unquote(u.username) if u.username else None,
-                              "password": unquote(u.password) if u.password else None,
-                              "host": q.pop("host", None) or u.hostname, "port": u.port or q.pop("port", None)}
+        kw: dict[str, Any] = {
+            "user": unquote(u.username) if u.username else None,
+            "password": unquote(u.password) if u.password else None,
+            "host": q.pop("host", None) or u.hostname,
+            "port": u.port or q.pop("port", None),
+        }
         kw.update(q)
-        return PostgresqlDatabase(u.path.lstrip("/"),
-                                  **{k: v for k, v in kw.items() if v is not None})
-    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
-    return SqliteDatabase(path, pragmas={"journal_mode": "wal", "synchronous": 2, "busy_timeout": 15_000,
-                                         "cache_size": -32_000}, timeout=15)
+        return PostgresqlDatabase(u.path.lstrip("/"), **{k: v for k, v in kw.items() if v is not None})
+    path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url
+    return SqliteDatabase(
+        path,
+        pragmas={"journal_mode": "wal", "synchronous": 2, "busy_timeout": 15_000, "cache_size": -32_000},
+        timeout=15,
+    )
 
 
 class ServerStorage:
@@ -90,11 +95,16 @@ class ServerStorage:
         """A new token for (store, device); an earlier token of that device stops working."""
         token = "caja_" + secrets.token_urlsafe(32)
         with self.database.atomic():
-            Device.insert(store_id=store_id, device_id=device_id, token_hash=token_digest(token),
-                          created_at=now_ms(), revoked_at=None).on_conflict(
+            Device.insert(
+                store_id=store_id,
+                device_id=device_id,
+                token_hash=token_digest(token),
+                created_at=now_ms(),
+                revoked_at=None,
+            ).on_conflict(
                 conflict_target=[Device.store_id, Device.device_id],
-                update={Device.token_hash: token_digest(token), Device.revoked_at: None,
-                        Device.created_at: now_ms()}).execute()
+                update={Device.token_hash: token_digest(token), Device.revoked_at: None, Device.created_at: now_ms()},
+            ).execute()
         return token
 
     def revoke(self, device_id: str, store_id: str | None = None) -> int:
@@ -112,22 +122,36 @@ class ServerStorage:
 
     def devices(self) -> list[dict[str, Any]]:
         out = []
-        last = {(r.store_id, r.device_id): r.last_seq for r in
-                Event.select(Event.store_id, Event.device_id, fn.MAX(Event.seq).alias("last_seq"))
-                .group_by(Event.store_id, Event.device_id)}
+        last = {
+            (r.store_id, r.device_id): r.last_seq
+            for r in Event.select(Event.store_id, Event.device_id, fn.MAX(Event.seq).alias("last_seq")).group_by(
+                Event.store_id, Event.device_id
+            )
+        }
         for d in Device.select().order_by(Device.store_id, Device.device_id):
-            out.append({"store_id": d.store_id, "device_id": d.device_id, "revoked": d.revoked_at is not None,
-                        "last_seen": d.last_seen, "last_seq": last.get((d.store_id, d.device_id), 0),
-                        "clock_skew_ms": d.clock_skew_ms})
+            out.append(
+                {
+                    "store_id": d.store_id,
+                    "device_id": d.device_id,
+                    "revoked": d.revoked_at is not None,
+                    "last_seen": d.last_seen,
+                    "last_seq": last.get((d.store_id, d.device_id), 0),
+                    "clock_skew_ms": d.clock_skew_ms,
+                }
+            )
         return out
 
     def device_me(self, auth: DeviceAuth) -> tuple[int, str]:
         """The highest seq the server holds of this device (stored or rejected) and that event's hash."""
         best = (0, GENESIS)
         for model in (Event, Rejection):
-            row = (model.select(model.seq, model.hash)
-                   .where((model.store_id == auth.store_id) & (model.device_id == auth.device_id))
-                   .order_by(model.seq.desc()).limit(1).first())
+            row = (
+                model.select(model.seq, model.hash)
+                .where((model.store_id == auth.store_id) & (model.device_id == auth.device_id))
+                .order_by(model.seq.desc())
+                .limit(1)
+                .first()
+            )
             if row and row.seq > best[0]:
                 best = (row.seq, row.hash)
         return best
@@ -170,9 +194,11 @@ class ServerStorage:
         """The rows of `text` whose `{keys}` placeholder is `keys`, asked 500 at a time; with `span`, the keys'
         range comes before them (`BETWEEN ? AND ?`, a range the index can seek, which IN alone may not)."""
         for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            yield from self._rows(text.format(keys=",".join("?" * len(chunk))),
-                                  (*params, *((min(chunk), max(chunk)) if span else ()), *chunk))
+            chunk = keys[i : i + 500]
+            yield from self._rows(
+                text.format(keys=",".join("?" * len(chunk))),
+                (*params, *((min(chunk), max(chunk)) if span else ()), *chunk),
+            )
 
     def _many(self, text: str, rows: list[tuple]) -> None:
         if rows:
@@ -180,9 +206,13 @@ class ServerStorage:
             cur.executemany(self._sql(text), rows)
 
     def _touch(self, auth: DeviceAuth, skew_ms: int | None) -> None:
-        self.database.execute_sql(self._sql(
-            "UPDATE device SET last_seen = ?, clock_skew_ms = COALESCE(?, clock_skew_ms) "
-            "WHERE store_id = ? AND device_id = ?"), (now_ms(), skew_ms, auth.store_id, auth.device_id))
+        self.database.execute_sql(
+            self._sql(
+                "UPDATE device SET last_seen = ?, clock_skew_ms = COALESCE(?, clock_skew_ms) "
+                "WHERE store_id = ? AND device_id = ?"
+            ),
+            (now_ms(), skew_ms, auth.store_id, auth.device_id),
+        )
 
     def touch(self, auth: DeviceAuth) -> None:
         with self.database.atomic():
@@ -194,58 +224,91 @@ class ServerStorage:
         st = BatchState(auth.store_id, auth.device_id, now, self.conflict_rule)
         events = [c.event for c in checked if c.event is not None]
         ids = list({e.event_id for e in events})
-        for event_id, hash_, store in self._rows_in("SELECT event_id, hash, store_id FROM event "
-                                                    "WHERE event_id IN ({keys})", (), ids):
+        for event_id, hash_, store in self._rows_in(
+            "SELECT event_id, hash, store_id FROM event WHERE event_id IN ({keys})", (), ids
+        ):
             st.stored[event_id] = (hash_, store)
         for event_id, hash_, store, code, message in self._rows_in(
-                "SELECT event_id, hash, store_id, code, message FROM rejection WHERE event_id IN ({keys})", (), ids):
+            "SELECT event_id, hash, store_id, code, message FROM rejection WHERE event_id IN ({keys})", (), ids
+        ):
             st.rejected[event_id] = (hash_, store, code, message)
         mine = (auth.store_id, auth.device_id)
         seqs = sorted({s for e in events for s in (e.seq - 1, e.seq, e.seq + 1)})
         at_seq = "FROM {} WHERE store_id = ? AND device_id = ? AND seq BETWEEN ? AND ? AND seq IN ({{keys}})"
-        for seq, event_id, hash_, prev in self._rows_in("SELECT seq, event_id, hash, prev_hash " + at_seq.format(
-                "event"), mine, seqs, span=True):
+        for seq, event_id, hash_, prev in self._rows_in(
+            "SELECT seq, event_id, hash, prev_hash " + at_seq.format("event"), mine, seqs, span=True
+        ):
             st.at_seq[seq] = (event_id, hash_, prev)
-        for seq, event_id, hash_ in self._rows_in("SELECT seq, event_id, hash " + at_seq.format("rejection"), mine,
-                                                  seqs, span=True):
+        for seq, event_id, hash_ in self._rows_in(
+            "SELECT seq, event_id, hash " + at_seq.format("rejection"), mine, seqs, span=True
+        ):
             st.at_seq.setdefault(seq, (event_id, hash_, None))
-        self._load_entities(st, [c.payload for c in checked if c.reject is None and c.event is not None
-                                 and c.event.event_id not in st.stored and c.event.event_id not in st.rejected])
+        self._load_entities(
+            st,
+            [
+                c.payload
+                for c in checked
+                if c.reject is None
+                and c.event is not None
+                and c.event.event_id not in st.stored
+                and c.event.event_id not in st.rejected
+            ],
+        )
         return st
 
     def _load_entities(self, st: BatchState, sound: list[Any]) -> None:
         """The deletions and other devices' field writes the new, sound events of the batch may meet."""
         deletable = list({p.aggregate() for p in sound if p is not None and p.TYPE in DELETION_TYPES})
-        for entity, event_id in self._rows_in("SELECT entity, event_id FROM deletion WHERE store_id = ? "
-                                              "AND entity IN ({keys})", (st.store_id,), deletable):
+        for entity, event_id in self._rows_in(
+            "SELECT entity, event_id FROM deletion WHERE store_id = ? AND entity IN ({keys})", (st.store_id,), deletable
+        ):
             st.deleted[entity] = event_id
         lowest: dict[str, int] = {}  # entity -> the lowest base_hlc of the batch's updates of it
         for p in sound:
             if isinstance(p, ProductUpdated | UserUpdated):
                 lowest[p.aggregate()] = min(lowest.get(p.aggregate(), p.base_hlc), p.base_hlc)
         for entity, field, event_id, hlc, base_hlc in self._rows_in(
-                "SELECT entity, field, event_id, hlc, base_hlc FROM field_write WHERE store_id = ? AND device_id <> ? "
-                "AND hlc > ? AND entity IN ({keys})", (st.store_id, st.device_id, min(lowest.values(), default=0)),
-                list(lowest)):
+            "SELECT entity, field, event_id, hlc, base_hlc FROM field_write WHERE store_id = ? AND device_id <> ? "
+            "AND hlc > ? AND entity IN ({keys})",
+            (st.store_id, st.device_id, min(lowest.values(), default=0)),
+            list(lowest),
+        ):
             if hlc > lowest[entity]:
                 st.field_writes.setdefault((entity, field), []).append((hlc, base_hlc, event_id))
 
     def _write(self, auth: DeviceAuth, w: Writes) -> None:
-        self._many("INSERT INTO event (event_id, store_id, device_id, seq, type, hlc, created_at, actor, v, prev_hash, "
-                   "hash, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", w.events)
-        self._many("INSERT INTO rejection (event_id, store_id, device_id, seq, hash, code, message, received_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", w.rejections)
-        self._many('INSERT INTO field_write (store_id, entity, "field", event_id, device_id, hlc, base_hlc) '
-                   "VALUES (?, ?, ?, ?, ?, ?, ?)", w.field_writes)
-        self._many('INSERT INTO "conflict" (store_id, event_id, conflict_with, resolution, created_at) '
-                   "VALUES (?, ?, ?, ?, ?)", w.conflicts)
-        self._many("DELETE FROM deletion WHERE store_id = ? AND entity = ?",
-                   [(auth.store_id, entity) for entity in w.deletions])
-        self._many("INSERT INTO deletion (store_id, entity, event_id) VALUES (?, ?, ?)",
-                   [(auth.store_id, entity, event_id) for entity, event_id in w.deletions.items() if event_id])
-        self._many("INSERT INTO stat (store_id, type, status, n) VALUES (?, ?, ?, ?) ON CONFLICT (store_id, type, "
-                   "status) DO UPDATE SET n = stat.n + excluded.n",
-                   [(auth.store_id, t, status, n) for (t, status), n in w.stats.items()])
+        self._many(
+            "INSERT INTO event (event_id, store_id, device_id, seq, type, hlc, created_at, actor, v, prev_hash, "
+            "hash, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            w.events,
+        )
+        self._many(
+            "INSERT INTO rejection (event_id, store_id, device_id, seq, hash, code, message, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            w.rejections,
+        )
+        self._many(
+            'INSERT INTO field_write (store_id, entity, "field", event_id, device_id, hlc, base_hlc) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            w.field_writes,
+        )
+        self._many(
+            'INSERT INTO "conflict" (store_id, event_id, conflict_with, resolution, created_at) VALUES (?, ?, ?, ?, ?)',
+            w.conflicts,
+        )
+        self._many(
+            "DELETE FROM deletion WHERE store_id = ? AND entity = ?",
+            [(auth.store_id, entity) for entity in w.deletions],
+        )
+        self._many(
+            "INSERT INTO deletion (store_id, entity, event_id) VALUES (?, ?, ?)",
+            [(auth.store_id, entity, event_id) for entity, event_id in w.deletions.items() if event_id],
+        )
+        self._many(
+            "INSERT INTO stat (store_id, type, status, n) VALUES (?, ?, ?, ?) ON CONFLICT (store_id, type, "
+            "status) DO UPDATE SET n = stat.n + excluded.n",
+            [(auth.store_id, t, status, n) for (t, status), n in w.stats.items()],
+        )
 
     # --- pull -------------------------------------------------------------------------------------
 
@@ -262,12 +325,28 @@ class ServerStorage:
             rows = self._rows(
                 "SELECT server_seq, event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, "
                 f"hash, payload FROM event WHERE store_id = ? AND server_seq > ? AND server_seq <= ?{own} "
-                "ORDER BY server_seq LIMIT ?", params)
+                "ORDER BY server_seq LIMIT ?",
+                params,
+            )
         more = len(rows) > limit
         rows = rows[:limit]
-        events = [{"event_id": r[1], "type": r[2], "store_id": r[3], "device_id": r[4], "seq": r[5], "hlc": r[6],
-                   "created_at": r[7], "actor": r[8], "v": r[9], "prev_hash": r[10], "hash": r[11], "payload": r[12]}
-                  for r in rows]
+        events = [
+            {
+                "event_id": r[1],
+                "type": r[2],
+                "store_id": r[3],
+                "device_id": r[4],
+                "seq": r[5],
+                "hlc": r[6],
+                "created_at": r[7],
+                "actor": r[8],
+                "v": r[9],
+                "prev_hash": r[10],
+                "hash": r[11],
+                "payload": r[12],
+            }
+            for r in rows
+        ]
         cursor = rows[-1][0] if more else max(after, top)
         return events, cursor, more
 
@@ -276,10 +355,14 @@ class ServerStorage:
     def verify(self, device_id: str | None = None) -> list[str]:
         """Recompute every stored event's hash and check the links; a list of problems (empty: all good)."""
         problems: list[str] = []
-        rejected = {(s, d, q): h for s, d, q, h in self._rows("SELECT store_id, device_id, seq, hash FROM rejection", ())}
+        rejected = {
+            (s, d, q): h for s, d, q, h in self._rows("SELECT store_id, device_id, seq, hash FROM rejection", ())
+        }
         only = " WHERE device_id = ?" if device_id else ""
-        cur = self.database.execute_sql(self._sql(f"SELECT {STORED_COLUMNS} FROM event{only} "
-                                                  "ORDER BY store_id, device_id, seq"), (device_id,) if device_id else ())
+        cur = self.database.execute_sql(
+            self._sql(f"SELECT {STORED_COLUMNS} FROM event{only} ORDER BY store_id, device_id, seq"),
+            (device_id,) if device_id else (),
+        )
         last: dict[tuple[str, str], tuple[int, str]] = {}
         for r in cur:
             where = f"{r[2]}/{r[3]} seq {r[4]}"
@@ -301,5 +384,9 @@ class ServerStorage:
         return [(s.store_id, s.type, s.status, s.n) for s in Stat.select()]
 
     def counts(self) -> dict[str, int]:
-        return {"events": Event.select().count(), "rejections": Rejection.select().count(),
-                "conflicts": Conflict.select().count(), "devices": Device.select().count()}
+        return {
+            "events": Event.select().count(),
+            "rejections": Rejection.select().count(),
+            "conflicts": Conflict.select().count(),
+            "devices": Device.select().count(),
+        }

@@ -17,8 +17,10 @@ from typing import Any
 
 import msgspec
 
-COLUMNS = ("event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload, "
-           "priority, aggregate, sync_status, sync_attempts, sync_error")
+COLUMNS = (
+    "event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload, "
+    "priority, aggregate, sync_status, sync_attempts, sync_error"
+)
 N_COLUMNS = COLUMNS.count(",") + 1
 CHUNK = 5000
 
@@ -48,25 +50,31 @@ def archive(store, older_than_days: int = 90, *, chunk: int = CHUNK) -> ArchiveR
             with store.write():
                 rows = conn.execute(
                     f"SELECT id, {COLUMNS} FROM event WHERE device_id = ? AND sync_status = 'synced' "
-                    "AND created_at < ? ORDER BY seq LIMIT ?", (device, cutoff, chunk)).fetchall()
+                    "AND created_at < ? ORDER BY seq LIMIT ?",
+                    (device, cutoff, chunk),
+                ).fetchall()
                 if not rows:
                     break
                 body = msgspec.msgpack.encode([r[1:] for r in rows])
                 data = zlib.compress(body, 6)
                 size = sum(len(str(v)) if v is not None else 0 for r in rows for v in r[1:])
-                cur = conn.execute("INSERT INTO event_archive (device_id, first_seq, last_seq, count, raw_bytes, data, "
-                                   "archived_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                   (device, rows[0][5], rows[-1][5], len(rows), size, data, store.wall()))
-                conn.executemany("INSERT INTO archived_event (event_id, chunk) VALUES (?, ?)",
-                                 [(r[1], cur.lastrowid) for r in rows])
+                cur = conn.execute(
+                    "INSERT INTO event_archive (device_id, first_seq, last_seq, count, raw_bytes, data, "
+                    "archived_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (device, rows[0][5], rows[-1][5], len(rows), size, data, store.wall()),
+                )
+                conn.executemany(
+                    "INSERT INTO archived_event (event_id, chunk) VALUES (?, ?)", [(r[1], cur.lastrowid) for r in rows]
+                )
                 conn.executemany("DELETE FROM event WHERE id = ?", [(r[0],) for r in rows])
             events += len(rows)
             chunks += 1
             raw += size
             packed += len(data)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return ArchiveResult(events=events, chunks=chunks, raw_bytes=raw, packed_bytes=packed,
-                         seconds=time.perf_counter() - t0)
+    return ArchiveResult(
+        events=events, chunks=chunks, raw_bytes=raw, packed_bytes=packed, seconds=time.perf_counter() - t0
+    )
 
 
 def archived_rows(conn) -> Iterator[tuple[Any, ...]]:
@@ -78,8 +86,9 @@ def archived_rows(conn) -> Iterator[tuple[Any, ...]]:
 
 
 def archived_hash(conn, event_id: str) -> str | None:
-    row = conn.execute("SELECT e.data FROM archived_event a JOIN event_archive e ON e.id = a.chunk "
-                       "WHERE a.event_id = ?", (event_id,)).fetchone()
+    row = conn.execute(
+        "SELECT e.data FROM archived_event a JOIN event_archive e ON e.id = a.chunk WHERE a.event_id = ?", (event_id,)
+    ).fetchone()
     if row is None:
         return None
     for r in msgspec.msgpack.decode(zlib.decompress(row[0])):

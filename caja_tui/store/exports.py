@@ -9,8 +9,10 @@ from typing import Any
 
 from .archive import archived_rows
 
-_LIVE_PRODUCTS = ("FROM product p LEFT JOIN stock s ON s.product_id = p.id "
-                  "WHERE p.created_hlc > 0 AND p.deleted IS NULL ORDER BY p.sku")
+_LIVE_PRODUCTS = (
+    "FROM product p LEFT JOIN stock s ON s.product_id = p.id "
+    "WHERE p.created_hlc > 0 AND p.deleted IS NULL ORDER BY p.sku"
+)
 
 
 class ExportReads:
@@ -22,7 +24,8 @@ class ExportReads:
         """Live products by SKU: (sku, barcodes as JSON, name, price, tax rate, stock, category)."""
         return self._conn.execute(
             "SELECT p.sku, COALESCE(p.barcodes, '[]'), p.name, p.price, p.tax_rate, COALESCE(s.qty, 0), "
-            "COALESCE(p.category, '') " + _LIVE_PRODUCTS)
+            "COALESCE(p.category, '') " + _LIVE_PRODUCTS
+        )
 
     def stock_levels(self) -> Iterator[tuple[str, str, int]]:
         """Live products by SKU: (sku, name, stock)."""
@@ -36,7 +39,9 @@ class ExportReads:
             "s.customer_id, v.sale_id IS NOT NULL, COALESCE((SELECT SUM(total) FROM refund f WHERE f.sale_id = s.id), 0), "
             "(SELECT SUM(qty) FROM sale_line l WHERE l.sale_id = s.id) "
             "FROM sale s LEFT JOIN sale_void v ON v.sale_id = s.id WHERE s.created_at >= ? AND s.created_at < ? "
-            "ORDER BY s.created_at, s.receipt_no", (lo, hi)).fetchall()
+            "ORDER BY s.created_at, s.receipt_no",
+            (lo, hi),
+        ).fetchall()
 
     def sale_payments(self, sale_id: str) -> Iterator[tuple[str, int]]:
         """(method, amount) of a sale's payments, in the order they were tendered."""
@@ -51,6 +56,8 @@ class ExportReads:
                 yield (*r[:12], r[14])
         cur = self._conn.execute(
             "SELECT event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload, "
-            "sync_status FROM event WHERE created_at >= ? AND created_at < ? ORDER BY id", (lo, hi))
+            "sync_status FROM event WHERE created_at >= ? AND created_at < ? ORDER BY id",
+            (lo, hi),
+        )
         while rows := cur.fetchmany(2000):
             yield from rows

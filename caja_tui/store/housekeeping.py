@@ -46,7 +46,9 @@ class Housekeeping:
         """The highest receipt number of the device's sales (123 for T01-000123); 0 before its first sale."""
         return self._one(
             "SELECT COALESCE(MAX(CAST(substr(receipt_no, instr(receipt_no, '-') + 1) AS INTEGER)), 0) FROM sale "
-            "WHERE device_id = ?", (device_id,))
+            "WHERE device_id = ?",
+            (device_id,),
+        )
 
     def data_version(self) -> int:
         """Changes when another connection commits to the file (PRAGMA data_version): a cheap 'anything new?'."""

@@ -39,8 +39,10 @@ def project_all(conn: sqlite3.Connection, *, clear: bool, types: tuple[str, ...]
             conn.execute(f"DELETE FROM {table}")
         # bulk load: drop the read models' secondary indexes, fill the tables, build the indexes once
         marks = ",".join("?" * len(tables))
-        for name, sql in conn.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                                      f"AND tbl_name IN ({marks})", tables).fetchall():
+        for name, sql in conn.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})",
+            tables,
+        ).fetchall():
             if name in PROJECTION_INDEXES:
                 continue
             conn.execute(f"DROP INDEX {name}")
@@ -61,8 +63,9 @@ def project_all(conn: sqlite3.Connection, *, clear: bool, types: tuple[str, ...]
         a, u = _project_rows(projector, batch)
         applied, unknown = applied + a, unknown + u
     only = f" WHERE type IN ({','.join('?' * len(types))})" if types else ""
-    cur = conn.execute(f"SELECT event_id, type, device_id, hlc, created_at, actor, v, payload FROM event{only} "
-                       "ORDER BY id", types)
+    cur = conn.execute(
+        f"SELECT event_id, type, device_id, hlc, created_at, actor, v, payload FROM event{only} ORDER BY id", types
+    )
     while rows := cur.fetchmany(CHUNK):
         a, u = _project_rows(projector, rows)
         applied, unknown = applied + a, unknown + u
@@ -147,14 +150,17 @@ def check_chains(conn: sqlite3.Connection, own_device: str, report: VerifyReport
                 if seq != expected_seq:
                     msg = f"device {device}: events {expected_seq}..{seq - 1} are missing"
                     (report.problems if device == own_device else report.notes).append(
-                        msg if device == own_device else msg + " (not received yet)")
+                        msg if device == own_device else msg + " (not received yet)"
+                    )
                     prev = None  # the link across a gap cannot be checked
                 if breaks_chain(r[9], prev):
-                    report.problems.append(f"device {device} seq {seq}: prev_hash does not match the hash of "
-                                           f"seq {seq - 1} (broken chain)")
+                    report.problems.append(
+                        f"device {device} seq {seq}: prev_hash does not match the hash of seq {seq - 1} (broken chain)"
+                    )
                 if not stored_hash_ok(r):
-                    report.problems.append(f"device {device} seq {seq}: hash does not match the event's content "
-                                           "(the event was altered)")
+                    report.problems.append(
+                        f"device {device} seq {seq}: hash does not match the event's content (the event was altered)"
+                    )
                 prev, expected_seq = r[10], seq + 1
                 if len(report.problems) >= limit:
                     report.problems.append("... stopping after the first problems")
@@ -187,7 +193,8 @@ def verify(store) -> VerifyReport:
                 if live[table] != rebuilt[table]:
                     report.problems.append(
                         f"read model '{table}' differs from a rebuild from the events "
-                        f"({live[table][1]} rows live, {rebuilt[table][1]} rebuilt); run `caja rebuild`")
+                        f"({live[table][1]} rows live, {rebuilt[table][1]} rebuilt); run `caja rebuild`"
+                    )
         finally:
             copy.close()
     return report

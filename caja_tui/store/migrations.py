@@ -9,8 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-READ_MODEL_TABLES = ("product", "barcode", "stock", "stock_movement", "sale", "sale_line", "sale_payment", "sale_void",
-                     "refund", "refund_line", "cash_session", "cash_movement", "user", "customer")
+READ_MODEL_TABLES = (
+    "product",
+    "barcode",
+    "stock",
+    "stock_movement",
+    "sale",
+    "sale_line",
+    "sale_payment",
+    "sale_void",
+    "refund",
+    "refund_line",
+    "cash_session",
+    "cash_movement",
+    "user",
+    "customer",
+)
 
 V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;

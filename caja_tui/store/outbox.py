@@ -38,16 +38,21 @@ class Outbox:
 
     def next_batch(self, limit: int) -> list[OutboxEvent]:
         rows = self._conn.execute(
-            f"SELECT {COLS} FROM event WHERE sync_status = 'pending' ORDER BY priority DESC, seq LIMIT ?",
-            (limit * 2,)).fetchall()
+            f"SELECT {COLS} FROM event WHERE sync_status = 'pending' ORDER BY priority DESC, seq LIMIT ?", (limit * 2,)
+        ).fetchall()
         if not rows:
             return []
         # every unsent seq of the aggregates the candidates touch (only this till's events are ever unsent)
         unsent: dict[str, list[int]] = {}
         for agg in {r[13] for r in rows}:
-            unsent[agg] = [x[0] for x in self._conn.execute(
-                "SELECT seq FROM event INDEXED BY event_aggregate_pending WHERE aggregate = ? "
-                "AND sync_status IN ('pending', 'syncing')", (agg,))]
+            unsent[agg] = [
+                x[0]
+                for x in self._conn.execute(
+                    "SELECT seq FROM event INDEXED BY event_aggregate_pending WHERE aggregate = ? "
+                    "AND sync_status IN ('pending', 'syncing')",
+                    (agg,),
+                )
+            ]
         picked: list[OutboxEvent] = []
         taken: set[int] = set()
         waiting = list(rows)
@@ -66,14 +71,18 @@ class Outbox:
 
     def mark_syncing(self, batch: Sequence[OutboxEvent]) -> None:
         with self.store.write():
-            self._conn.executemany("UPDATE event SET sync_status = 'syncing', sync_attempts = sync_attempts + 1 "
-                                  "WHERE id = ?", [(e.rowid,) for e in batch])
+            self._conn.executemany(
+                "UPDATE event SET sync_status = 'syncing', sync_attempts = sync_attempts + 1 WHERE id = ?",
+                [(e.rowid,) for e in batch],
+            )
 
     def release(self, batch: Sequence[OutboxEvent]) -> None:
         """The push did not get an answer: back to pending, to be sent again."""
         with self.store.write():
-            self._conn.executemany("UPDATE event SET sync_status = 'pending' WHERE id = ? AND sync_status = 'syncing'",
-                                  [(e.rowid,) for e in batch])
+            self._conn.executemany(
+                "UPDATE event SET sync_status = 'pending' WHERE id = ? AND sync_status = 'syncing'",
+                [(e.rowid,) for e in batch],
+            )
 
     def record_results(self, batch: Sequence[OutboxEvent], results: Sequence[Any]) -> dict[str, int]:
         """Apply the server's per-event answers in one transaction; returns counts by status."""
@@ -90,8 +99,16 @@ class Outbox:
                 synced.append((e.rowid,))
             elif res.status == "conflict":
                 synced.append((e.rowid,))
-                conflicts.append((res.event_id, res.conflict_with or "", res.resolution or "last-write-wins",
-                                  e.wire["type"], e.aggregate, now))
+                conflicts.append(
+                    (
+                        res.event_id,
+                        res.conflict_with or "",
+                        res.resolution or "last-write-wins",
+                        e.wire["type"],
+                        e.aggregate,
+                        now,
+                    )
+                )
             else:
                 failed.append((f"{res.code}: {res.message or ''}"[:500], e.rowid))
         with self.store.write():
@@ -99,7 +116,9 @@ class Outbox:
             self._conn.executemany("UPDATE event SET sync_status = 'failed', sync_error = ? WHERE id = ?", failed)
             self._conn.executemany(
                 "INSERT OR IGNORE INTO sync_conflict (event_id, conflict_with, resolution, type, aggregate, detected_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)", conflicts)
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                conflicts,
+            )
         return counts
 
     # --- what the owner sees ------------------------------------------------------------------------
@@ -109,21 +128,31 @@ class Outbox:
         return self._conn.execute("SELECT COUNT(*) FROM event WHERE sync_status = 'pending'").fetchone()[0]
 
     def counts(self) -> dict[str, int]:
-        out = dict(self._conn.execute("SELECT sync_status, COUNT(*) FROM event WHERE store_id = ? AND device_id = ? "
-                                     "GROUP BY sync_status", (self.store.store_id, self.store.device_id)).fetchall())
+        out = dict(
+            self._conn.execute(
+                "SELECT sync_status, COUNT(*) FROM event WHERE store_id = ? AND device_id = ? GROUP BY sync_status",
+                (self.store.store_id, self.store.device_id),
+            ).fetchall()
+        )
         out["conflicts_open"] = self._conn.execute(
-            "SELECT COUNT(*) FROM sync_conflict WHERE resolution = 'manual' AND resolved_at IS NULL").fetchone()[0]
+            "SELECT COUNT(*) FROM sync_conflict WHERE resolution = 'manual' AND resolved_at IS NULL"
+        ).fetchone()[0]
         out["conflicts"] = self._conn.execute("SELECT COUNT(*) FROM sync_conflict").fetchone()[0]
         return out
 
     def oldest_pending_ms(self) -> int | None:
-        rows = [self._conn.execute("SELECT MIN(created_at) FROM event WHERE sync_status = ?", (st,)).fetchone()[0]
-                for st in ("pending", "syncing")]
+        rows = [
+            self._conn.execute("SELECT MIN(created_at) FROM event WHERE sync_status = ?", (st,)).fetchone()[0]
+            for st in ("pending", "syncing")
+        ]
         return min((r for r in rows if r is not None), default=None)
 
     def failed(self, limit: int = 100) -> list[tuple[int, str, str, str]]:
-        return self._conn.execute("SELECT seq, type, event_id, sync_error FROM event WHERE sync_status = 'failed' "
-                                 "AND device_id = ? ORDER BY seq LIMIT ?", (self.store.device_id, limit)).fetchall()
+        return self._conn.execute(
+            "SELECT seq, type, event_id, sync_error FROM event WHERE sync_status = 'failed' "
+            "AND device_id = ? ORDER BY seq LIMIT ?",
+            (self.store.device_id, limit),
+        ).fetchall()
 
     # --- for `caja bench` (it times the outbox's query on a large queue) ------------------------------
 
@@ -132,12 +161,17 @@ class Outbox:
         columns (event_id ... payload)."""
         return self._conn.execute(
             "SELECT event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload "
-            "FROM event WHERE sync_status = 'pending' ORDER BY priority DESC, seq LIMIT ?", (limit,)).fetchall()
+            "FROM event WHERE sync_status = 'pending' ORDER BY priority DESC, seq LIMIT ?",
+            (limit,),
+        ).fetchall()
 
     def mark_head_synced(self, limit: int = 50) -> None:
         """As if the server had taken the next `limit` pending events (no transaction of its own)."""
-        self._conn.execute("UPDATE event SET sync_status = 'synced' WHERE id IN (SELECT id FROM event "
-                           "WHERE sync_status = 'pending' ORDER BY priority DESC, seq LIMIT ?)", (limit,))
+        self._conn.execute(
+            "UPDATE event SET sync_status = 'synced' WHERE id IN (SELECT id FROM event "
+            "WHERE sync_status = 'pending' ORDER BY priority DESC, seq LIMIT ?)",
+            (limit,),
+        )
 
     def mark_all_synced(self) -> None:
         """As if the server had everything (no transaction of its own)."""
@@ -145,13 +179,26 @@ class Outbox:
 
     def conflicts(self, *, open_only: bool = False) -> list[tuple]:
         cond = "WHERE resolution = 'manual' AND resolved_at IS NULL" if open_only else ""
-        return self._conn.execute(f"SELECT event_id, conflict_with, resolution, type, aggregate, detected_at, "
-                                 f"resolved_at, resolved_by, outcome FROM sync_conflict {cond} "
-                                 "ORDER BY detected_at").fetchall()
+        return self._conn.execute(
+            f"SELECT event_id, conflict_with, resolution, type, aggregate, detected_at, "
+            f"resolved_at, resolved_by, outcome FROM sync_conflict {cond} "
+            "ORDER BY detected_at"
+        ).fetchall()
 
 
 def _outbox_event(r: Sequence[Any]) -> OutboxEvent:
-    wire = {"event_id": r[1], "type": r[2], "store_id": r[3], "device_id": r[4], "seq": r[5], "hlc": r[6],
-            "created_at": r[7], "actor": r[8], "v": r[9], "prev_hash": r[10], "hash": r[11],
-            "payload": msgspec.Raw(r[12].encode())}
+    wire = {
+        "event_id": r[1],
+        "type": r[2],
+        "store_id": r[3],
+        "device_id": r[4],
+        "seq": r[5],
+        "hlc": r[6],
+        "created_at": r[7],
+        "actor": r[8],
+        "v": r[9],
+        "prev_hash": r[10],
+        "hash": r[11],
+        "payload": msgspec.Raw(r[12].encode()),
+    }
     return OutboxEvent(rowid=r[0], wire=wire, aggregate=r[13])

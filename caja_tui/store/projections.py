@@ -36,51 +36,71 @@ def _lww_upsert(table: str, fields: Iterable[str]) -> str:
         sets.append(f"{f}_ts = MAX({table}.{f}_ts, excluded.{f}_ts)")
     sets.append(f"created_hlc = MAX({table}.created_hlc, excluded.created_hlc)")
     sets.append(f"updated_hlc = MAX({table}.updated_hlc, excluded.updated_hlc)")
-    return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
-            f"ON CONFLICT(id) DO UPDATE SET {', '.join(sets)}")
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+        f"ON CONFLICT(id) DO UPDATE SET {', '.join(sets)}"
+    )
 
 
 SQL_PRODUCT = _lww_upsert("product", PRODUCT_FIELDS + ("deleted",))
 SQL_USER = _lww_upsert("user", USER_FIELDS)
 SQL_CUSTOMER = _lww_upsert("customer", ev.CUSTOMER_FIELDS)
 SQL_BARCODES_CLEAR = "DELETE FROM barcode WHERE product_id = ?"
-SQL_BARCODES_FILL = ("INSERT OR IGNORE INTO barcode (code, product_id) SELECT j.value, p.id "
-                     "FROM product p, json_each(COALESCE(p.barcodes, '[]')) j WHERE p.id = ? AND p.deleted IS NULL")
+SQL_BARCODES_FILL = (
+    "INSERT OR IGNORE INTO barcode (code, product_id) SELECT j.value, p.id "
+    "FROM product p, json_each(COALESCE(p.barcodes, '[]')) j WHERE p.id = ? AND p.deleted IS NULL"
+)
 SQL_MOVEMENT = "INSERT INTO stock_movement (product_id, delta, ts, kind) VALUES (?, ?, ?, ?)"
 SQL_STOCK_ROW = "INSERT OR IGNORE INTO stock (product_id) VALUES (?)"
 # a batch's deltas of one product, when all of them come after the product's latest count
 SQL_STOCK_ADD = "UPDATE stock SET qty = qty + ? WHERE product_id = ? AND count_ts < ?"
-SQL_STOCK_COUNT = ("UPDATE stock SET count_qty = ?, count_ts = ? WHERE product_id = ? AND count_ts < ?")
+SQL_STOCK_COUNT = "UPDATE stock SET count_qty = ?, count_ts = ? WHERE product_id = ? AND count_ts < ?"
 # otherwise (or after a count): the latest count plus every movement stamped after it, from the ledger
-SQL_STOCK_RECOMPUTE = ("UPDATE stock SET qty = count_qty + COALESCE((SELECT SUM(m.delta) FROM stock_movement m "
-                       "WHERE m.product_id = stock.product_id AND m.ts > stock.count_ts), 0) "
-                       "WHERE product_id = ?")
+SQL_STOCK_RECOMPUTE = (
+    "UPDATE stock SET qty = count_qty + COALESCE((SELECT SUM(m.delta) FROM stock_movement m "
+    "WHERE m.product_id = stock.product_id AND m.ts > stock.count_ts), 0) "
+    "WHERE product_id = ?"
+)
 SQL_STOCK_RECOMPUTE_IF = SQL_STOCK_RECOMPUTE + " AND count_ts >= ?"
-SQL_SALE = ("INSERT INTO sale (id, receipt_no, event_id, device_id, session_id, hlc, created_at, actor, subtotal, "
-            "discount, tax, total, paid, change, prices_include_tax, customer_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-SQL_SALE_LINE = ("INSERT INTO sale_line (sale_id, line_no, product_id, sku, name, qty, unit_price, tax_rate, "
-                 "discount, sale_discount, amount, tax) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-SQL_SALE_PAYMENT = ("INSERT INTO sale_payment (sale_id, idx, method, amount, reference) "
-                    "VALUES (?, ?, ?, ?, ?)")
-SQL_SALE_VOID = ("INSERT INTO sale_void (sale_id, event_id, device_id, session_id, created_at, actor, reason) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?)")
-SQL_REFUND = ("INSERT INTO refund (id, sale_id, receipt_no, event_id, device_id, session_id, hlc, created_at, "
-              "actor, total, tax, method, restock, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-SQL_REFUND_LINE = ("INSERT INTO refund_line (refund_id, line_no, sale_id, product_id, qty, amount, tax) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?)")
-SQL_SESSION_OPEN = ("INSERT INTO cash_session (id, device_id, opening_float, opened_at, opened_by) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET opening_float = excluded.opening_float, "
-                    "opened_at = excluded.opened_at, opened_by = excluded.opened_by")
-SQL_SESSION_CLOSE = ("INSERT INTO cash_session (id, device_id, closed_at, closed_by, counted, expected, "
-                     "difference, denominations, z_number, net_sales, grand_total) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-                     "closed_at = excluded.closed_at, closed_by = excluded.closed_by, counted = excluded.counted, "
-                     "expected = excluded.expected, difference = excluded.difference, "
-                     "denominations = excluded.denominations, z_number = excluded.z_number, "
-                     "net_sales = excluded.net_sales, grand_total = excluded.grand_total")
-SQL_CASH_MOVE = ("INSERT INTO cash_movement (id, session_id, event_id, kind, amount, reason, created_at, actor) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+SQL_SALE = (
+    "INSERT INTO sale (id, receipt_no, event_id, device_id, session_id, hlc, created_at, actor, subtotal, "
+    "discount, tax, total, paid, change, prices_include_tax, customer_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SQL_SALE_LINE = (
+    "INSERT INTO sale_line (sale_id, line_no, product_id, sku, name, qty, unit_price, tax_rate, "
+    "discount, sale_discount, amount, tax) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SQL_SALE_PAYMENT = "INSERT INTO sale_payment (sale_id, idx, method, amount, reference) VALUES (?, ?, ?, ?, ?)"
+SQL_SALE_VOID = (
+    "INSERT INTO sale_void (sale_id, event_id, device_id, session_id, created_at, actor, reason) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+SQL_REFUND = (
+    "INSERT INTO refund (id, sale_id, receipt_no, event_id, device_id, session_id, hlc, created_at, "
+    "actor, total, tax, method, restock, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SQL_REFUND_LINE = (
+    "INSERT INTO refund_line (refund_id, line_no, sale_id, product_id, qty, amount, tax) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+SQL_SESSION_OPEN = (
+    "INSERT INTO cash_session (id, device_id, opening_float, opened_at, opened_by) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET opening_float = excluded.opening_float, "
+    "opened_at = excluded.opened_at, opened_by = excluded.opened_by"
+)
+SQL_SESSION_CLOSE = (
+    "INSERT INTO cash_session (id, device_id, closed_at, closed_by, counted, expected, "
+    "difference, denominations, z_number, net_sales, grand_total) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+    "closed_at = excluded.closed_at, closed_by = excluded.closed_by, counted = excluded.counted, "
+    "expected = excluded.expected, difference = excluded.difference, "
+    "denominations = excluded.denominations, z_number = excluded.z_number, "
+    "net_sales = excluded.net_sales, grand_total = excluded.grand_total"
+)
+SQL_CASH_MOVE = (
+    "INSERT INTO cash_movement (id, session_id, event_id, kind, amount, reason, created_at, actor) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class Projector:
@@ -133,8 +153,9 @@ class Projector:
             if ts < acc[1]:
                 acc[1] = ts
 
-    def apply(self, event_id: str, type_: str, device_id: str, hlc: int, created_at: int, actor: str,
-              p: ev.Payload) -> None:
+    def apply(
+        self, event_id: str, type_: str, device_id: str, hlc: int, created_at: int, actor: str, p: ev.Payload
+    ) -> None:
         ts = stamp(hlc, device_id)
         match p:
             case ev.SaleCreated():
@@ -142,14 +163,25 @@ class Projector:
             case ev.SaleRefunded():
                 self._refund(p, event_id, device_id, hlc, created_at, actor, ts)
             case ev.SaleVoided():
-                self._rows(SQL_SALE_VOID).append((p.sale_id, event_id, device_id, p.session_id, created_at, actor,
-                                                  p.reason))
+                self._rows(SQL_SALE_VOID).append(
+                    (p.sale_id, event_id, device_id, p.session_id, created_at, actor, p.reason)
+                )
                 moves = self._rows(SQL_MOVEMENT)
                 for vl in p.lines:
                     self._movement(moves, vl.product_id, vl.qty, ts, "void")
             case ev.ProductCreated():
-                self._product(p.product_id, ts, hlc, hlc, sku=p.sku, name=p.name, price=p.price,
-                              tax_rate=p.tax_rate, barcodes=p.barcodes, category=p.category)
+                self._product(
+                    p.product_id,
+                    ts,
+                    hlc,
+                    hlc,
+                    sku=p.sku,
+                    name=p.name,
+                    price=p.price,
+                    tax_rate=p.tax_rate,
+                    barcodes=p.barcodes,
+                    category=p.category,
+                )
             case ev.ProductUpdated():
                 self._product(p.product_id, ts, 0, hlc, **p.changes.fields())
             case ev.ProductDeleted():
@@ -157,8 +189,18 @@ class Projector:
             case ev.ProductRestored():
                 self._product(p.product_id, ts, 0, hlc, deleted=None)
             case ev.CustomerCreated():
-                self._lww(SQL_CUSTOMER, ev.CUSTOMER_FIELDS, p.customer_id, ts, hlc, hlc, name=p.name, tax_id=p.tax_id,
-                          phone=p.phone, email=p.email)
+                self._lww(
+                    SQL_CUSTOMER,
+                    ev.CUSTOMER_FIELDS,
+                    p.customer_id,
+                    ts,
+                    hlc,
+                    hlc,
+                    name=p.name,
+                    tax_id=p.tax_id,
+                    phone=p.phone,
+                    email=p.email,
+                )
             case ev.CustomerUpdated():
                 self._lww(SQL_CUSTOMER, ev.CUSTOMER_FIELDS, p.customer_id, ts, 0, hlc, **p.changes.fields())
             case ev.ConflictResolved():
@@ -174,12 +216,25 @@ class Projector:
             case ev.CashSessionOpened():
                 self._rows(SQL_SESSION_OPEN).append((p.session_id, device_id, p.opening_float, created_at, actor))
             case ev.CashMoved():
-                self._rows(SQL_CASH_MOVE).append((p.movement_id, p.session_id, event_id, p.kind, p.amount,
-                                                  p.reason, created_at, actor))
+                self._rows(SQL_CASH_MOVE).append(
+                    (p.movement_id, p.session_id, event_id, p.kind, p.amount, p.reason, created_at, actor)
+                )
             case ev.CashSessionClosed():
-                self._rows(SQL_SESSION_CLOSE).append((
-                    p.session_id, device_id, created_at, actor, p.counted, p.expected, p.difference,
-                    msgspec.json.encode(p.denominations, order="sorted").decode(), p.z_number, p.net_sales, p.grand_total))
+                self._rows(SQL_SESSION_CLOSE).append(
+                    (
+                        p.session_id,
+                        device_id,
+                        created_at,
+                        actor,
+                        p.counted,
+                        p.expected,
+                        p.difference,
+                        msgspec.json.encode(p.denominations, order="sorted").decode(),
+                        p.z_number,
+                        p.net_sales,
+                        p.grand_total,
+                    )
+                )
             case ev.UserCreated():
                 self._user(p.user_id, ts, hlc, hlc, name=p.name, role=p.role, pin_hash=p.pin_hash, active=1)
             case ev.UserUpdated():
@@ -190,26 +245,73 @@ class Projector:
             case _:
                 raise TypeError(f"no projection for {type_}")
 
-    def _sale(self, p: ev.SaleCreated, event_id: str, device_id: str, hlc: int, created_at: int, actor: str,
-              ts: str) -> None:
-        self._rows(SQL_SALE).append((
-            p.sale_id, p.receipt_no, event_id, device_id, p.session_id, hlc, created_at, actor, p.subtotal,
-            p.discount, p.tax, p.total, sum(t.amount for t in p.payments), p.change,
-            int(p.prices_include_tax), p.customer_id))
+    def _sale(
+        self, p: ev.SaleCreated, event_id: str, device_id: str, hlc: int, created_at: int, actor: str, ts: str
+    ) -> None:
+        self._rows(SQL_SALE).append(
+            (
+                p.sale_id,
+                p.receipt_no,
+                event_id,
+                device_id,
+                p.session_id,
+                hlc,
+                created_at,
+                actor,
+                p.subtotal,
+                p.discount,
+                p.tax,
+                p.total,
+                sum(t.amount for t in p.payments),
+                p.change,
+                int(p.prices_include_tax),
+                p.customer_id,
+            )
+        )
         lines, moves = self._rows(SQL_SALE_LINE), self._rows(SQL_MOVEMENT)
         for ln in p.lines:
-            lines.append((p.sale_id, ln.line_no, ln.product_id, ln.sku, ln.name, ln.qty, ln.unit_price,
-                          ln.tax_rate, ln.discount, ln.sale_discount, ln.amount, ln.tax))
+            lines.append(
+                (
+                    p.sale_id,
+                    ln.line_no,
+                    ln.product_id,
+                    ln.sku,
+                    ln.name,
+                    ln.qty,
+                    ln.unit_price,
+                    ln.tax_rate,
+                    ln.discount,
+                    ln.sale_discount,
+                    ln.amount,
+                    ln.tax,
+                )
+            )
             self._movement(moves, ln.product_id, -ln.qty, ts, "sale")
         pays = self._rows(SQL_SALE_PAYMENT)
         for i, t in enumerate(p.payments):
             pays.append((p.sale_id, i, t.method, t.amount, t.reference))
 
-    def _refund(self, p: ev.SaleRefunded, event_id: str, device_id: str, hlc: int, created_at: int, actor: str,
-                ts: str) -> None:
-        self._rows(SQL_REFUND).append((p.refund_id, p.sale_id, p.receipt_no, event_id, device_id,
-                                       p.session_id, hlc, created_at, actor, p.total, p.tax, p.method,
-                                       int(p.restock), p.reason))
+    def _refund(
+        self, p: ev.SaleRefunded, event_id: str, device_id: str, hlc: int, created_at: int, actor: str, ts: str
+    ) -> None:
+        self._rows(SQL_REFUND).append(
+            (
+                p.refund_id,
+                p.sale_id,
+                p.receipt_no,
+                event_id,
+                device_id,
+                p.session_id,
+                hlc,
+                created_at,
+                actor,
+                p.total,
+                p.tax,
+                p.method,
+                int(p.restock),
+                p.reason,
+            )
+        )
         lines, moves = self._rows(SQL_REFUND_LINE), self._rows(SQL_MOVEMENT)
         for ln in p.lines:
             lines.append((p.refund_id, ln.line_no, p.sale_id, ln.product_id, ln.qty, ln.amount, ln.tax))
@@ -232,8 +334,9 @@ class Projector:
     def _user(self, user_id: str, ts: str, created_hlc: int, hlc: int, **fields: Any) -> None:
         self._lww(SQL_USER, USER_FIELDS, user_id, ts, created_hlc, hlc, **fields)
 
-    def _lww(self, sql: str, all_fields: tuple[str, ...], row_id: str, ts: str, created_hlc: int, hlc: int,
-             **fields: Any) -> None:
+    def _lww(
+        self, sql: str, all_fields: tuple[str, ...], row_id: str, ts: str, created_hlc: int, hlc: int, **fields: Any
+    ) -> None:
         row: list[Any] = [row_id]
         for f in all_fields:
             row += [fields[f], ts] if f in fields else [None, ""]

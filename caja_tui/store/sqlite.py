@@ -56,8 +56,16 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
     """The till's database. Its reads for export, the print queue and the processes around the till live in
     the mixins (store/exports.py, printqueue.py, housekeeping.py); a use case's reads in SqliteTx (tx.py)."""
 
-    def __init__(self, path: str | Path, *, store_id: str, device_id: str, receipt_prefix: str | None = None,
-                 wall: Callable[[], int] = system_ms, emit_limit_per_minute: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        store_id: str,
+        device_id: str,
+        receipt_prefix: str | None = None,
+        wall: Callable[[], int] = system_ms,
+        emit_limit_per_minute: int | None = None,
+    ) -> None:
         self.path = Path(path)
         self.store_id = store_id
         self.device_id = device_id
@@ -124,8 +132,10 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
                     if "locked" not in str(exc) and "busy" not in str(exc):
                         raise
                     if time.monotonic() > deadline:
-                        raise StoreError(f"{self.path} stayed busy for {PRAGMAS['busy_timeout'] // 1000} s (another "
-                                         "program is writing to it); nothing was saved, try again") from None
+                        raise StoreError(
+                            f"{self.path} stayed busy for {PRAGMAS['busy_timeout'] // 1000} s (another "
+                            "program is writing to it); nothing was saved, try again"
+                        ) from None
                     time.sleep(0.0003)
         finally:
             conn.execute(f"PRAGMA busy_timeout = {PRAGMAS['busy_timeout']}")
@@ -165,8 +175,10 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
         with self.write():
             meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
             if not meta:
-                self._conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                                      [("store_id", self.store_id), ("device_id", self.device_id)])
+                self._conn.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [("store_id", self.store_id), ("device_id", self.device_id)],
+                )
                 return
         self.clock.observe(int(meta.get("max_hlc", 0)))
         if (meta.get("store_id"), meta.get("device_id")) != (self.store_id, self.device_id):
@@ -198,8 +210,9 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
         with self.db.atomic("DEFERRED"):
             yield SqliteTx(self, writable=False)
 
-    def apply_remote(self, events: Sequence[Event | WireEvent], *, cursor: int | None = None,
-                     status: str = "synced") -> RemoteApply:
+    def apply_remote(
+        self, events: Sequence[Event | WireEvent], *, cursor: int | None = None, status: str = "synced"
+    ) -> RemoteApply:
         """Store events pulled from the server and project them, in one transaction with the pull cursor.
 
         Events already here (same event_id) are skipped, so applying a page twice changes nothing. An event
@@ -219,9 +232,14 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
             ids = [e.event_id for e, _, _ in checked]
             for chunk in _chunks(ids, 500):
                 marks = ",".join("?" * len(chunk))
-                known.update(r[0] for r in self._conn.execute(
-                    f"SELECT event_id FROM event WHERE event_id IN ({marks}) UNION ALL "
-                    f"SELECT event_id FROM archived_event WHERE event_id IN ({marks})", chunk + chunk))
+                known.update(
+                    r[0]
+                    for r in self._conn.execute(
+                        f"SELECT event_id FROM event WHERE event_id IN ({marks}) UNION ALL "
+                        f"SELECT event_id FROM archived_event WHERE event_id IN ({marks})",
+                        chunk + chunk,
+                    )
+                )
             rows = []
             projector = Projector(self._conn)
             for e, payload, payload_json in checked:
@@ -229,9 +247,25 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
                     result.duplicates += 1
                     continue
                 known.add(e.event_id)
-                rows.append((e.event_id, e.type, e.store_id, e.device_id, e.seq, e.hlc, e.created_at, e.actor, e.v,
-                             e.prev_hash, e.hash, payload_json.decode(), priority_of(e.type),
-                             payload.aggregate() if payload is not None else f"unknown:{e.type}", status))
+                rows.append(
+                    (
+                        e.event_id,
+                        e.type,
+                        e.store_id,
+                        e.device_id,
+                        e.seq,
+                        e.hlc,
+                        e.created_at,
+                        e.actor,
+                        e.v,
+                        e.prev_hash,
+                        e.hash,
+                        payload_json.decode(),
+                        priority_of(e.type),
+                        payload.aggregate() if payload is not None else f"unknown:{e.type}",
+                        status,
+                    )
+                )
                 result.new += 1
                 if payload is None:
                     result.unknown += 1
@@ -242,15 +276,20 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
             projector.flush()
             self._save_max_hlc()
             if cursor is not None:
-                self._conn.execute("INSERT INTO meta (key, value) VALUES ('pull_cursor', ?) "
-                                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(cursor),))
+                self._conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('pull_cursor', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (str(cursor),),
+                )
         return result
 
     def _save_max_hlc(self) -> None:
         """Remembered so this till's next events come after everything it has seen, in any process."""
-        self._conn.execute("INSERT INTO meta (key, value) VALUES ('max_hlc', ?) ON CONFLICT(key) DO UPDATE SET "
-                          "value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
-                          (str(self.clock.last),))
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('max_hlc', ?) ON CONFLICT(key) DO UPDATE SET "
+            "value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+            (str(self.clock.last),),
+        )
 
     def observe_time(self, server_time_ms: int) -> None:
         """The server's clock moves this till's hybrid logical clock forward (a Pi without RTC boots behind)."""
@@ -267,8 +306,10 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
 
     def set_meta(self, key: str, value: str) -> None:
         with self.write():
-            self._conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-                              "value = excluded.value", (key, value))
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     def resume_chain(self, last_seq: int, last_hash: str, last_hlc: int, last_receipt: int) -> None:
         """After a restore: continue this device's seq, hash chain and receipt numbers where the server has them."""
@@ -277,7 +318,8 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
                 "INSERT INTO device_state (device_id, last_seq, last_hash, last_hlc, last_receipt) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(device_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash, "
                 "last_hlc = excluded.last_hlc, last_receipt = excluded.last_receipt",
-                (self.device_id, last_seq, last_hash, last_hlc, last_receipt))
+                (self.device_id, last_seq, last_hash, last_hlc, last_receipt),
+            )
 
     # --- convenience reads ------------------------------------------------------------------------
 
@@ -288,9 +330,21 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
     def iter_events(self, batch: int = 5000) -> Iterator[Event]:
         cur = self._conn.execute(
             "SELECT event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload "
-            "FROM event ORDER BY id")
+            "FROM event ORDER BY id"
+        )
         while rows := cur.fetchmany(batch):
             for r in rows:
-                yield Event(event_id=r[0], type=r[1], store_id=r[2], device_id=r[3], seq=r[4], hlc=r[5],
-                            created_at=r[6], actor=r[7], v=r[8], prev_hash=r[9], hash=r[10],
-                            payload=decode_payload(r[1], r[8], r[11]))
+                yield Event(
+                    event_id=r[0],
+                    type=r[1],
+                    store_id=r[2],
+                    device_id=r[3],
+                    seq=r[4],
+                    hlc=r[5],
+                    created_at=r[6],
+                    actor=r[7],
+                    v=r[8],
+                    prev_hash=r[9],
+                    hash=r[10],
+                    payload=decode_payload(r[1], r[8], r[11]),
+                )

@@ -25,8 +25,10 @@ from .queries import Queries
 if TYPE_CHECKING:
     from .sqlite import SqliteStore
 
-SQL_EVENT = ("INSERT INTO event (event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, "
-             "hash, payload, priority, aggregate, sync_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+SQL_EVENT = (
+    "INSERT INTO event (event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, "
+    "hash, payload, priority, aggregate, sync_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class DeviceState(msgspec.Struct):
@@ -55,8 +57,10 @@ class SqliteTx(Queries):
     @property
     def state(self) -> DeviceState:
         if self._state is None:
-            row = self._conn.execute("SELECT last_seq, last_hash, last_hlc, last_receipt FROM device_state "
-                                    "WHERE device_id = ?", (self.store.device_id,)).fetchone()
+            row = self._conn.execute(
+                "SELECT last_seq, last_hash, last_hlc, last_receipt FROM device_state WHERE device_id = ?",
+                (self.store.device_id,),
+            ).fetchone()
             self._state = DeviceState(*row) if row else DeviceState(0, GENESIS, 0, 0)
             seen = self._conn.execute("SELECT value FROM meta WHERE key = 'max_hlc'").fetchone()
             if seen:  # what another process (the sync service) has seen from the server and other tills
@@ -76,7 +80,8 @@ class SqliteTx(Queries):
             raise EmitLimitExceeded(
                 f"this till has written {limit} non-sale events in the last minute, its limit; nothing was saved. "
                 "Wait a minute; if it keeps happening, something is looping (raise [sync] emit_limit_per_minute "
-                "only if the work is real)")
+                "only if the work is real)"
+            )
         self._limited += 1
 
     def emit(self, payload: Payload, actor: str) -> Event:
@@ -87,14 +92,39 @@ class SqliteTx(Queries):
         store.clock.follow(st.last_hlc)
         hlc = store.clock.tick()
         created_at = store.wall()
-        env = {"event_id": uuid7(created_at), "type": payload.TYPE, "store_id": store.store_id,
-               "device_id": store.device_id, "seq": st.last_seq + 1, "hlc": hlc, "created_at": created_at,
-               "actor": actor, "v": payload.VERSION, "prev_hash": st.last_hash}
+        env = {
+            "event_id": uuid7(created_at),
+            "type": payload.TYPE,
+            "store_id": store.store_id,
+            "device_id": store.device_id,
+            "seq": st.last_seq + 1,
+            "hlc": hlc,
+            "created_at": created_at,
+            "actor": actor,
+            "v": payload.VERSION,
+            "prev_hash": st.last_hash,
+        }
         payload_json = canonical_payload(payload)
         digest = link(st.last_hash, canonical(env, payload_json))
-        self.rows.append((env["event_id"], payload.TYPE, store.store_id, store.device_id, env["seq"], hlc,
-                          created_at, actor, payload.VERSION, st.last_hash, digest, payload_json.decode(),
-                          int(payload.PRIORITY), payload.aggregate(), "pending"))
+        self.rows.append(
+            (
+                env["event_id"],
+                payload.TYPE,
+                store.store_id,
+                store.device_id,
+                env["seq"],
+                hlc,
+                created_at,
+                actor,
+                payload.VERSION,
+                st.last_hash,
+                digest,
+                payload_json.decode(),
+                int(payload.PRIORITY),
+                payload.aggregate(),
+                "pending",
+            )
+        )
         self.projector.apply(env["event_id"], payload.TYPE, store.device_id, hlc, created_at, actor, payload)
         st.last_seq, st.last_hash, st.last_hlc = env["seq"], digest, hlc
         event = Event(**env, hash=digest, payload=payload)
@@ -122,12 +152,15 @@ class SqliteTx(Queries):
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET last_seq = excluded.last_seq, "
                 "last_hash = excluded.last_hash, last_hlc = excluded.last_hlc, "
                 "last_receipt = excluded.last_receipt",
-                (self.store.device_id, st.last_seq, st.last_hash, st.last_hlc, st.last_receipt))
+                (self.store.device_id, st.last_seq, st.last_hash, st.last_hlc, st.last_receipt),
+            )
 
     def save_draft(self, cart: Cart, slot: str = "current") -> None:
-        self._conn.execute("INSERT INTO draft_cart (slot, cart, updated_at) VALUES (?, ?, ?) "
-                          "ON CONFLICT(slot) DO UPDATE SET cart = excluded.cart, updated_at = excluded.updated_at",
-                          (slot, msgspec.json.encode(cart).decode(), self.store.wall()))
+        self._conn.execute(
+            "INSERT INTO draft_cart (slot, cart, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(slot) DO UPDATE SET cart = excluded.cart, updated_at = excluded.updated_at",
+            (slot, msgspec.json.encode(cart).decode(), self.store.wall()),
+        )
 
     def clear_draft(self, slot: str = "current") -> None:
         self._conn.execute("DELETE FROM draft_cart WHERE slot = ?", (slot,))

@@ -37,10 +37,17 @@ POLL_S = 0.25
 
 
 class SyncEngine:
-    def __init__(self, store: SqliteStore, transport: Transport | None, *, batch_size: int = 50,
-                 batch_seconds: float = 5.0, log: logging.Logger | None = None,
-                 on_metrics: Callable[[SyncMetrics], None] | None = None,
-                 wall: Callable[[], int] = system_ms) -> None:
+    def __init__(
+        self,
+        store: SqliteStore,
+        transport: Transport | None,
+        *,
+        batch_size: int = 50,
+        batch_seconds: float = 5.0,
+        log: logging.Logger | None = None,
+        on_metrics: Callable[[SyncMetrics], None] | None = None,
+        wall: Callable[[], int] = system_ms,
+    ) -> None:
         self.store = store
         self.wall = wall
         self.transport = transport
@@ -102,8 +109,7 @@ class SyncEngine:
             return False
         ms = (time.perf_counter() - t0) * 1000
         self._succeeded(ms)
-        self.log("sync_success", pushed=pushed, pulled=pulled, rejected=rejected, conflicts=conflicts,
-                 ms=round(ms, 1))
+        self.log("sync_success", pushed=pushed, pulled=pulled, rejected=rejected, conflicts=conflicts, ms=round(ms, 1))
         return rejected == 0
 
     def push_pending(self) -> tuple[int, int, int]:
@@ -131,8 +137,9 @@ class SyncEngine:
                 if r.status == "rejected":
                     self.log("event_rejected", event_id=r.event_id, code=r.code, message=r.message)
                 elif r.status == "conflict":
-                    self.log("event_conflict", event_id=r.event_id, conflict_with=r.conflict_with,
-                             resolution=r.resolution)
+                    self.log(
+                        "event_conflict", event_id=r.event_id, conflict_with=r.conflict_with, resolution=r.resolution
+                    )
             self._count_traffic(len(batch))
             self.metrics.pushed += len(batch)
         return pushed, rejected, conflicts
@@ -169,7 +176,7 @@ class SyncEngine:
         """
         new = 0
         size = APPLY_CHUNK if gentle else max(1, len(events))
-        chunks = [events[i:i + size] for i in range(0, len(events), size)] or [[]]
+        chunks = [events[i : i + size] for i in range(0, len(events), size)] or [[]]
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
             applied = self.store.apply_remote(chunk, cursor=cursor if last else None)

@@ -14,8 +14,21 @@ from ..store.outbox import Outbox
 from ..store.sqlite import SqliteStore
 
 # The figures the sync process keeps for the others to read (only written when they change).
-SAVED = ("last_sync_at", "last_sync_ms", "avg_sync_ms", "syncs", "errors", "last_error", "connectivity",
-         "clock_skew_ms", "clock_warning", "next_retry_at", "error_rate", "events_per_min", "bytes_per_s")
+SAVED = (
+    "last_sync_at",
+    "last_sync_ms",
+    "avg_sync_ms",
+    "syncs",
+    "errors",
+    "last_error",
+    "connectivity",
+    "clock_skew_ms",
+    "clock_warning",
+    "next_retry_at",
+    "error_rate",
+    "events_per_min",
+    "bytes_per_s",
+)
 
 
 class SyncMetrics(msgspec.Struct, kw_only=True):

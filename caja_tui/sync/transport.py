@@ -21,8 +21,9 @@ _CHUNK = 64 * 1024
 class TransportError(Exception):
     """Could not get an answer; `retry_after` when the server asked to wait; `permanent` when retrying won't help."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False,
-                 status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
@@ -30,12 +31,19 @@ class TransportError(Exception):
 
 
 class Transport:
-    def __init__(self, base_url: str, token: str, *, timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
-                 user_agent: str = "caja-till") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+        user_agent: str = "caja-till",
+    ) -> None:
         self.base = base_url.rstrip("/") + "/v1"
         self.session = requests.Session()
-        self.session.headers.update({"Authorization": f"Bearer {token}", "Accept": MSGPACK,
-                                     "Accept-Encoding": "gzip", "User-Agent": user_agent})
+        self.session.headers.update(
+            {"Authorization": f"Bearer {token}", "Accept": MSGPACK, "Accept-Encoding": "gzip", "User-Agent": user_agent}
+        )
         self.timeout = timeout
         self.bytes_sent = 0
         self.bytes_received = 0
@@ -49,8 +57,9 @@ class Transport:
             headers = {"Content-Type": MSGPACK, "Content-Encoding": "gzip"}
             self.bytes_sent += len(body)
         try:
-            r = self.session.request(method, self.base + path, data=body, params=params, headers=headers,
-                                     timeout=self.timeout, stream=True)
+            r = self.session.request(
+                method, self.base + path, data=body, params=params, headers=headers, timeout=self.timeout, stream=True
+            )
             try:
                 raw = _read_bounded(r)
             except TransportError:

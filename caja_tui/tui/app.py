@@ -61,9 +61,16 @@ class CajaApp(App):
         Binding("ctrl+z", "suspend_process", N_("Suspend"), show=False, priority=True),
     ]
 
-    def __init__(self, ctx: TillContext | Config, store: SqliteStore, *, kiosk: bool = False, sync_proc=None,
-                 clock: Callable[[], float] = time.time,
-                 clock_check: Callable[[int, int], str | None] = clock_problem) -> None:
+    def __init__(
+        self,
+        ctx: TillContext | Config,
+        store: SqliteStore,
+        *,
+        kiosk: bool = False,
+        sync_proc=None,
+        clock: Callable[[], float] = time.time,
+        clock_check: Callable[[int, int], str | None] = clock_problem,
+    ) -> None:
         super().__init__()
         translate_bindings(self)
         self.ctx = ctx if isinstance(ctx, TillContext) else context(ctx)
@@ -229,8 +236,13 @@ class CajaApp(App):
         return "" if sale is None else self._render_receipt(sale, width)
 
     def _render_receipt(self, sale, width: int | None = None) -> str:
-        return render_receipt(sale, self.ctx.shop, width=width or self.cfg.till.receipt_width, tz=self.tz,
-                              cashier=self._name_of(sale.actor))
+        return render_receipt(
+            sale,
+            self.ctx.shop,
+            width=width or self.cfg.till.receipt_width,
+            tz=self.tz,
+            cashier=self._name_of(sale.actor),
+        )
 
     def _name_of(self, user_id: str) -> str:
         with self.store.read() as tx:
@@ -248,7 +260,12 @@ class CajaApp(App):
             sale = tx.sale(sale_id)
         if sale is None:
             return
-        enqueue(self.store, self._render_receipt(sale), sale_id=sale.id, drawer=any(p.method == "cash" for p in sale.payments))
+        enqueue(
+            self.store,
+            self._render_receipt(sale),
+            sale_id=sale.id,
+            drawer=any(p.method == "cash" for p in sale.payments),
+        )
         self.run_worker(self._print_pending, thread=True, group="printer")
 
     _printing = threading.Lock()  # one printing thread at a time: a receipt is never printed twice
@@ -307,12 +324,15 @@ class CajaApp(App):
             connectivity = _("sync stopped")
         else:
             connectivity = _(figures.get("connectivity", "unknown"))
-        status_line.show(cashier=self.user.name if self.user else "-",
-                         session=_("session open") if self._session_open else _("no session"),
-                         connectivity=connectivity, unsynced=self._unsynced,
-                         clock=self._clock_problem or (_("CLOCK WRONG: check the date and time")
-                                                       if figures.get("clock_warning") else None),
-                         notice=self.notice)
+        status_line.show(
+            cashier=self.user.name if self.user else "-",
+            session=_("session open") if self._session_open else _("no session"),
+            connectivity=connectivity,
+            unsynced=self._unsynced,
+            clock=self._clock_problem
+            or (_("CLOCK WRONG: check the date and time") if figures.get("clock_warning") else None),
+            notice=self.notice,
+        )
 
     def _count_unsynced(self) -> None:
         from ..sync.metrics import unsynced
@@ -369,8 +389,10 @@ def run_tui(ctx: TillContext, *, kiosk: bool = False) -> int:
             code = app.return_code or 0
             if code == 0:
                 return 0
-            print(_("Caja stopped on an unexpected error; the details are in {log}.").format(log=log_path),
-                  file=sys.stderr)
+            print(
+                _("Caja stopped on an unexpected error; the details are in {log}.").format(log=log_path),
+                file=sys.stderr,
+            )
             if not kiosk:
                 return code
             print(_("Restarting the till (the sale in progress is kept)..."), file=sys.stderr)

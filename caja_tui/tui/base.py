@@ -34,8 +34,7 @@ NAV = [
 def translate_bindings(node) -> None:
     """Key labels in the chosen language (the class lists them in English, the source language)."""
     for key, bindings in node._bindings.key_to_bindings.items():
-        node._bindings.key_to_bindings[key] = [dataclasses.replace(b, description=_(b.description))
-                                               for b in bindings]
+        node._bindings.key_to_bindings[key] = [dataclasses.replace(b, description=_(b.description)) for b in bindings]
 
 
 class CajaScreen(Screen):
@@ -66,8 +65,9 @@ class CajaScreen(Screen):
             if not binding.show or binding.action == f"app.goto('{self.NAME}')":
                 continue
             keys.append((key, binding.description))
-        order = {k: i for i, k in enumerate(("f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11",
-                                             "f12"))}
+        order = {
+            k: i for i, k in enumerate(("f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12"))
+        }
         keys.sort(key=lambda kv: order.get(kv[0], 99))
         self.query_one("#keys", KeyBar).show(keys)
 

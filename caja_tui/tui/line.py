@@ -74,8 +74,9 @@ def _sign_in(cfg: Config, store, ask) -> UserView | None:
         if choice.isdigit() and 1 <= int(choice) <= len(people):
             person = people[int(choice) - 1]
             try:
-                user = users.authenticate(store, person.id, getpass.getpass("PIN: ") if sys.stdin.isatty()
-                                          else ask("PIN: "))
+                user = users.authenticate(
+                    store, person.id, getpass.getpass("PIN: ") if sys.stdin.isatty() else ask("PIN: ")
+                )
                 break
             except DomainError as exc:
                 print(f"  {exc.message}")
@@ -175,8 +176,10 @@ class _Counter:
         if line == "x":
             s = cash.current_summary(self.store)
             if s:
-                print(f"  sales {s.sales_count} = {fmt(s.sales_total)}; cash expected in drawer "
-                      f"{fmt(s.expected)} (float {fmt(s.opening_float)}, card {fmt(s.card_total)})")
+                print(
+                    f"  sales {s.sales_count} = {fmt(s.sales_total)}; cash expected in drawer "
+                    f"{fmt(s.expected)} (float {fmt(s.opening_float)}, card {fmt(s.card_total)})"
+                )
             return True
         return False
 
@@ -198,16 +201,19 @@ class _Counter:
         mgr = _manager(self.store, self.ask)
         counted = money.parse_money(self.ask("Counted cash: "), self.exp)
         closed, s = cash.close_session(self.store, mgr.id, counted=counted)
-        print(f"  session closed: expected {fmt(s.expected)}, counted {fmt(counted)}, "
-              f"difference {fmt(closed.difference or 0)}")
+        print(
+            f"  session closed: expected {fmt(s.expected)}, counted {fmt(counted)}, "
+            f"difference {fmt(closed.difference or 0)}"
+        )
         return 0
 
     def pay(self, parts: list[str]) -> None:
         method = parts[1] if len(parts) > 1 else "cash"
         total = _total(self.cart, self.include)
         amount = money.parse_money(parts[2], self.exp) if len(parts) > 2 else total
-        done = sales.complete_sale(self.store, self.user.id, self.cart, [Tender(method=method, amount=amount)],
-                                   prices_include_tax=self.include)
+        done = sales.complete_sale(
+            self.store, self.user.id, self.cart, [Tender(method=method, amount=amount)], prices_include_tax=self.include
+        )
         with self.store.read() as tx:
             sale = tx.sale(done.sale_id)
         assert sale is not None

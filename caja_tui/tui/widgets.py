@@ -16,8 +16,9 @@ SPARK_LEVELS = " .,:-=+*#"
 class StatusLine(Static):
     """Cashier, session, connectivity and the count of events not yet on the server."""
 
-    def show(self, *, cashier: str, session: str, connectivity: str, unsynced: int | str, clock: str | None,
-             notice: str = "") -> None:
+    def show(
+        self, *, cashier: str, session: str, connectivity: str, unsynced: int | str, clock: str | None, notice: str = ""
+    ) -> None:
         clock_warning = clock is not None
         warn = "  " + _(clock) if clock else ""
         extra = f" | {notice}" if notice else ""
@@ -70,8 +71,10 @@ def bar_chart(rows: list[tuple[str, int, str]], width: int) -> list[str]:
     label_w = max((len(label) for label, _v, _s in rows), default=0)
     shown_w = max((len(s) for _l, _v, s in rows), default=0)
     room = max(1, width - label_w - shown_w - 3)
-    return [f"{label:>{label_w}} {'#' * round(value / top * room):<{room}} {shown:>{shown_w}}"
-            for label, value, shown in rows]
+    return [
+        f"{label:>{label_w}} {'#' * round(value / top * room):<{room}} {shown:>{shown_w}}"
+        for label, value, shown in rows
+    ]
 
 
 class Entry(Input):

@@ -26,8 +26,15 @@ def test_sigkill_while_selling_loses_nothing_committed(tmp_path):
     users.create_user(s, "system", name="Ana", role="manager", pin="1234", user_id="ana")
     users.create_user(s, "system", name="Luis", role="cashier", pin="0000", user_id="luis")
     for i in range(50):
-        products.create_product(s, "ana", sku=f"SKU-{i:03d}", name=f"Product {i}", price=100 + i * 37,
-                                tax_rate=1600 if i % 2 else 0, stock=1000)
+        products.create_product(
+            s,
+            "ana",
+            sku=f"SKU-{i:03d}",
+            name=f"Product {i}",
+            price=100 + i * 37,
+            tax_rate=1600 if i % 2 else 0,
+            stock=1000,
+        )
     cash.open_session(s, "luis", 10_000)
     s.close()
 
@@ -35,8 +42,13 @@ def test_sigkill_while_selling_loses_nothing_committed(tmp_path):
     reported: dict[str, str] = {}
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for round_no in range(ROUNDS):
-        proc = subprocess.Popen([sys.executable, str(ROOT / "tests/e2e/crash_worker.py"), str(path), str(round_no)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests/e2e/crash_worker.py"), str(path), str(round_no)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         first = proc.stdout.readline()  # it is selling (whatever the machine's load made startup cost)
         time.sleep(rnd.uniform(0.0, 0.5))  # then a kill at a random moment of the loop
         proc.send_signal(signal.SIGKILL)

@@ -136,11 +136,20 @@ def test_caja_sync_once_and_status_from_the_command_line(tmp_path, server):
     token = server.enroll("demo", "T05")
 
     def caja(*args):
-        return subprocess.run([sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), *args],
-                              capture_output=True, text=True, env=env, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
 
-    assert caja("init", "--demo", "--store", "demo", "--device", "T05", "--server", server.url,
-                "--token", token).returncode == 0
+    assert (
+        caja(
+            "init", "--demo", "--store", "demo", "--device", "T05", "--server", server.url, "--token", token
+        ).returncode
+        == 0
+    )
     st = caja("status")
     assert "pending 482" in st.stdout, st.stdout
     once = caja("sync", "--once")
@@ -194,8 +203,12 @@ def test_a_wrong_till_clock_raises_a_visible_warning(tmp_path, server):
     a = make_store(tmp_path / "A.db", device_id="A")
     users.create_user(a, "system", name="Ana", role="manager", pin="1234", user_id="ana")
     log = io.StringIO()
-    ahead = SyncEngine(a, Transport(server.url, server.enroll("s1", "A")), log=json_logger("test.sync.A", logging.StreamHandler(log)),
-                       wall=lambda: int(time.time() * 1000) + 10 * 60 * 1000)  # ten minutes fast
+    ahead = SyncEngine(
+        a,
+        Transport(server.url, server.enroll("s1", "A")),
+        log=json_logger("test.sync.A", logging.StreamHandler(log)),
+        wall=lambda: int(time.time() * 1000) + 10 * 60 * 1000,
+    )  # ten minutes fast
     assert ahead.sync_once()
     assert ahead.metrics.clock_warning and ahead.metrics.clock_skew_ms > 9 * 60 * 1000
     lines = [json.loads(x) for x in log.getvalue().splitlines()]

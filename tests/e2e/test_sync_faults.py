@@ -25,8 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def _shop(store, n_products=20):
     users.create_user(store, "system", name="Ana", role="manager", pin="1234", user_id="ana")
     cash.open_session(store, "ana", 0)
-    return [products.create_product(store, "ana", sku=f"P{i}", name=f"P{i}", price=100 + i, tax_rate=0, stock=1000)
-            for i in range(n_products)]
+    return [
+        products.create_product(store, "ana", sku=f"P{i}", name=f"P{i}", price=100 + i, tax_rate=0, stock=1000)
+        for i in range(n_products)
+    ]
 
 
 def _drain(engines, rounds=300):
@@ -73,11 +75,21 @@ def test_a_till_killed_mid_push_loses_nothing_and_doubles_nothing(tmp_path, serv
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
         def caja(*args, **kw):
-            return subprocess.run([sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), *args],
-                                  capture_output=True, text=True, env=env, timeout=120, **kw)
+            return subprocess.run(
+                [sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+                **kw,
+            )
 
-        assert caja("init", "--demo", "--store", "demo", "--device", "K1", "--server", proxy.url,
-                    "--token", token).returncode == 0
+        assert (
+            caja(
+                "init", "--demo", "--store", "demo", "--device", "K1", "--server", proxy.url, "--token", token
+            ).returncode
+            == 0
+        )
         import sqlite3
 
         db = tmp_path / "k.db"  # named after k.toml
@@ -86,8 +98,12 @@ def test_a_till_killed_mid_push_loses_nothing_and_doubles_nothing(tmp_path, serv
             return sqlite3.connect(db).execute("SELECT COUNT(*) FROM event WHERE sync_status = 'syncing'").fetchone()[0]
 
         for _ in range(3):
-            proc = subprocess.Popen([sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), "sync", "--once"],
-                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), "sync", "--once"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             deadline = time.monotonic() + 30
             while not syncing() and time.monotonic() < deadline:  # wait until a push is in flight
                 time.sleep(0.05)

@@ -16,8 +16,11 @@ def _history(store, n=60):
     for _ in range(n):
         cart = Cart()
         sales.scan(store, cart, "P")
-        receipts.append(sales.complete_sale(store, "luis", cart, [Tender(method="cash", amount=1000)],
-                                            prices_include_tax=True).receipt_no)
+        receipts.append(
+            sales.complete_sale(
+                store, "luis", cart, [Tender(method="cash", amount=1000)], prices_include_tax=True
+            ).receipt_no
+        )
     return receipts
 
 

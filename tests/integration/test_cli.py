@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def caja(*args, cwd=None, env=None):
     e = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "caja_tui.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env=e, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "caja_tui.cli", *args], capture_output=True, text=True, cwd=cwd, env=e, timeout=120
+    )
 
 
 @pytest.fixture
@@ -50,16 +51,23 @@ def test_init_reads_the_config_path_from_the_environment(tmp_path):
 
 def test_import_products_then_verify_and_rebuild(till, tmp_path):
     csv = tmp_path / "p.csv"
-    csv.write_text("sku,barcode,name,price,tax_rate,stock,category\n"
-                   "NEW-1,8400000000017,Café 250 g,89.90,16,12,Bebidas\n"
-                   "ABA-01A,7500100100004,Arroz 1 kg,35.00,0,42,Abarrotes\n", encoding="utf-8")
+    csv.write_text(
+        "sku,barcode,name,price,tax_rate,stock,category\n"
+        "NEW-1,8400000000017,Café 250 g,89.90,16,12,Bebidas\n"
+        "ABA-01A,7500100100004,Arroz 1 kg,35.00,0,42,Abarrotes\n",
+        encoding="utf-8",
+    )
     r = caja("--config", str(till), "import-products", str(csv))
     assert r.returncode == 0, r.stderr
     assert "1 new, 1 updated" in r.stdout
     conn = sqlite3.connect(till.parent / "caja.db")
     assert conn.execute("SELECT price FROM product WHERE sku = 'ABA-01A'").fetchone()[0] == 3500
-    assert conn.execute("SELECT s.qty FROM product p JOIN stock s ON s.product_id = p.id "
-                        "WHERE p.sku = 'NEW-1'").fetchone()[0] == 12
+    assert (
+        conn.execute(
+            "SELECT s.qty FROM product p JOIN stock s ON s.product_id = p.id WHERE p.sku = 'NEW-1'"
+        ).fetchone()[0]
+        == 12
+    )
     v = caja("--config", str(till), "verify")
     assert v.returncode == 0 and v.stdout.startswith("ok:"), v.stdout + v.stderr
     rb = caja("--config", str(till), "rebuild")
@@ -70,9 +78,10 @@ def test_a_bad_csv_row_is_reported_by_line_and_nothing_is_written(till, tmp_path
     conn = sqlite3.connect(till.parent / "caja.db")
     before = conn.execute("SELECT COUNT(*) FROM event").fetchone()[0]
     csv = tmp_path / "bad.csv"
-    csv.write_text("sku,barcode,name,price,tax_rate,stock,category\n"
-                   "OK-1,,Bueno,1.00,16,1,\n"
-                   "OK-2,,Precio malo,uno,16,1,\n", encoding="utf-8")
+    csv.write_text(
+        "sku,barcode,name,price,tax_rate,stock,category\nOK-1,,Bueno,1.00,16,1,\nOK-2,,Precio malo,uno,16,1,\n",
+        encoding="utf-8",
+    )
     r = caja("--config", str(till), "import-products", str(csv))
     assert r.returncode == 1
     assert "line 3: price 'uno' is not a number" in r.stderr and "nothing was imported" in r.stderr
@@ -111,8 +120,14 @@ def test_verify_fails_with_a_clear_report_on_tampering(till):
 
 def test_the_plain_till_sells_from_typed_input(till):
     script = "2\n0000\n500\n7500100100004\n2*LAC-01A\npay cash 200\nquit\n"
-    r = subprocess.run([sys.executable, "-m", "caja_tui.cli", "--config", str(till)], input=script,
-                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "caja_tui.cli", "--config", str(till)],
+        input=script,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert "Ticket T09-000001" in r.stdout and "CAMBIO" in r.stdout  # the receipt, in the till's language
     conn = sqlite3.connect(till.parent / "caja.db")
@@ -134,8 +149,15 @@ def test_exported_products_round_trip_through_import(till, tmp_path):
 
 def test_export_sales_and_events_by_day(till):
     script = "2\n0000\n500\n7500100100004\npay cash 50\nquit\n"
-    subprocess.run([sys.executable, "-m", "caja_tui.cli", "--config", str(till)], input=script, capture_output=True,
-                   text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "caja_tui.cli", "--config", str(till)],
+        input=script,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+        check=True,
+    )
     sales_csv = caja("--config", str(till), "export", "sales").stdout.splitlines()
     assert sales_csv[0].startswith("receipt_no,date,time") and sales_csv[1].startswith("T09-000001,")
     assert "cash:50.00" in sales_csv[1]
@@ -154,12 +176,37 @@ def test_init_for_a_real_shop_creates_the_first_manager_and_checks_the_token(tmp
     try:
         token = srv.enroll("shop", "T2")
         cfg = tmp_path / "t2.toml"
-        r = caja("--config", str(cfg), "init", "--store", "shop", "--device", "T2", "--server", srv.url,
-                 "--token", token, "--manager", "Rosa", env={"CAJA_PIN": "2468"})
+        r = caja(
+            "--config",
+            str(cfg),
+            "init",
+            "--store",
+            "shop",
+            "--device",
+            "T2",
+            "--server",
+            srv.url,
+            "--token",
+            token,
+            "--manager",
+            "Rosa",
+            env={"CAJA_PIN": "2468"},
+        )
         assert r.returncode == 0, r.stderr
         assert "knows this till (shop/T2)" in r.stdout and "manager: Rosa (id rosa)" in r.stdout
-        wrong = caja("--config", str(tmp_path / "t3.toml"), "init", "--store", "shop", "--device", "T3",
-                     "--server", srv.url, "--token", token)
+        wrong = caja(
+            "--config",
+            str(tmp_path / "t3.toml"),
+            "init",
+            "--store",
+            "shop",
+            "--device",
+            "T3",
+            "--server",
+            srv.url,
+            "--token",
+            token,
+        )
         assert wrong.returncode == 0 and "WARNING the token belongs to store shop device T2" in wrong.stdout
     finally:
         srv.stop()
@@ -177,8 +224,12 @@ def test_users_are_added_edited_and_deactivated_from_the_command_line(till):
     assert r.returncode == 0 and "id marta-ruiz" in r.stdout, r.stderr
     bad = caja("--config", cfg, "users", "add", "--name", "Pedro", env={"CAJA_PIN": "12"})
     assert bad.returncode == 1 and bad.stderr.strip() == "caja: a PIN is 4 to 8 digits"
-    assert caja("--config", cfg, "users", "edit", "marta-ruiz", "--role", "manager", "--pin",
-                env={"CAJA_PIN": "9876"}).returncode == 0
+    assert (
+        caja(
+            "--config", cfg, "users", "edit", "marta-ruiz", "--role", "manager", "--pin", env={"CAJA_PIN": "9876"}
+        ).returncode
+        == 0
+    )
     assert caja("--config", cfg, "users", "edit", "marta-ruiz", "--deactivate").returncode == 0
     listed = caja("--config", cfg, "users", "list").stdout
     assert "marta-ruiz" in listed and "manager  deactivated" in listed

@@ -24,8 +24,13 @@ def _sell(store, actor, codes, method="cash", amount=1_000_000):
     for c in codes:
         sales.scan(store, cart, c)
     total = sales.rules.price_sale(cart.lines, 0, True).total
-    return sales.complete_sale(store, actor, cart, [Tender(method=method, amount=amount if method == "cash" else total)],
-                               prices_include_tax=True)
+    return sales.complete_sale(
+        store,
+        actor,
+        cart,
+        [Tender(method=method, amount=amount if method == "cash" else total)],
+        prices_include_tax=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +85,22 @@ def _digest(path, events):
 
 def test_the_scenario_is_rich_enough(scenario):
     types = {e.type for e in scenario}
-    assert {"product.created", "product.updated", "product.deleted", "stock.counted", "stock.adjusted",
-            "stock.received", "sale.created", "sale.refunded", "sale.voided", "cash.session_opened", "cash.moved",
-            "cash.session_closed", "user.created", "user.updated"} <= types
+    assert {
+        "product.created",
+        "product.updated",
+        "product.deleted",
+        "stock.counted",
+        "stock.adjusted",
+        "stock.received",
+        "sale.created",
+        "sale.refunded",
+        "sale.voided",
+        "cash.session_opened",
+        "cash.moved",
+        "cash.session_closed",
+        "user.created",
+        "user.updated",
+    } <= types
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -9,8 +9,14 @@ from tests.conftest import db
 
 
 def test_customers_are_created_edited_attached_to_sales_and_found(staffed):
-    cid = customers.create_customer(staffed, "luis", name="Ferretería Díaz", tax_id="FDI900101AB2",
-                                    phone="+52 55 1234 5678", email="compras@ferreteria.mx")
+    cid = customers.create_customer(
+        staffed,
+        "luis",
+        name="Ferretería Díaz",
+        tax_id="FDI900101AB2",
+        phone="+52 55 1234 5678",
+        email="compras@ferreteria.mx",
+    )
     customers.update_customer(staffed, "luis", cid, phone="55 8765 4321")
     products.create_product(staffed, "ana", sku="P", name="P", price=1000, tax_rate=0, stock=5)
     cart = Cart()
@@ -27,8 +33,10 @@ def test_customers_are_created_edited_attached_to_sales_and_found(staffed):
     assert verify(staffed).ok
 
 
-@pytest.mark.parametrize("fields", [{"name": " "}, {"name": "X", "email": "nope"}, {"name": "X", "phone": "abc"},
-                                    {"name": "X", "tax_id": "bad id!"}])
+@pytest.mark.parametrize(
+    "fields",
+    [{"name": " "}, {"name": "X", "email": "nope"}, {"name": "X", "phone": "abc"}, {"name": "X", "tax_id": "bad id!"}],
+)
 def test_bad_customer_fields_are_named(staffed, fields):
     with pytest.raises(DomainError) as e:
         customers.create_customer(staffed, "luis", **fields)

@@ -16,8 +16,9 @@ def test_sales_go_first_but_never_ahead_of_their_own_aggregate(staffed):
     assert batch.index("product.created") < batch.index("product.updated")
     # even when a later event of an aggregate is more urgent, it waits for the earlier one
     db(staffed).execute("UPDATE event SET priority = 100 WHERE type = 'product.updated'")
-    db(staffed).execute("UPDATE event SET sync_status = 'synced' WHERE type != 'product.updated' "
-                         "AND type != 'product.created'")
+    db(staffed).execute(
+        "UPDATE event SET sync_status = 'synced' WHERE type != 'product.updated' AND type != 'product.created'"
+    )
     first = outbox.next_batch(1)
     assert [e.wire["type"] for e in first] == ["product.created"]
     assert [e.wire["type"] for e in outbox.next_batch(2)] == ["product.created", "product.updated"]

@@ -20,8 +20,9 @@ def _sale(store, method="cash"):
     products.create_product(store, "ana", sku="PAN", name="Pan dulce", price=1250, tax_rate=0)
     cart = Cart()
     sales.scan(store, cart, "PAN")
-    done = sales.complete_sale(store, "luis", cart, [Tender(method=method, amount=2000 if method == "cash" else 1250)],
-                               prices_include_tax=True)
+    done = sales.complete_sale(
+        store, "luis", cart, [Tender(method=method, amount=2000 if method == "cash" else 1250)], prices_include_tax=True
+    )
     with store.read() as tx:
         return tx.sale(done.sale_id)
 

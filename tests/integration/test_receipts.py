@@ -15,29 +15,41 @@ from caja_tui.domain.events import Tender
 from tests.conftest import StepClock, make_store
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-SHOP = Shop(name="Abarrotes La Esperanza", header=("Av. Juárez 123, Centro", "RFC: AEL010101AB1"),
-            footer="Gracias por su compra", exponent=2, language="es")
+SHOP = Shop(
+    name="Abarrotes La Esperanza",
+    header=("Av. Juárez 123, Centro", "RFC: AEL010101AB1"),
+    footer="Gracias por su compra",
+    exponent=2,
+    language="es",
+)
 
 
 @pytest.fixture
 def sale(tmp_path, monkeypatch):
     counter = iter(range(1, 100_000))  # fixed ids and PIN salts: the same hashes every run
     monkeypatch.setattr("os.urandom", lambda n: next(counter).to_bytes(n, "big"))
-    monkeypatch.setattr("caja_tui.domain.ids.time", type("FrozenTime", (), {"time_ns": staticmethod(
-        lambda: 1_764_270_000_000_000_000)}))
+    monkeypatch.setattr(
+        "caja_tui.domain.ids.time", type("FrozenTime", (), {"time_ns": staticmethod(lambda: 1_764_270_000_000_000_000)})
+    )
     s = make_store(tmp_path / "r.db", device_id="T01", wall=StepClock(1_764_270_000_000))
     users.create_user(s, "system", name="Ana", role="manager", pin="1234", user_id="ana")
     cash.open_session(s, "ana", 0)
-    products.create_product(s, "ana", sku="PAN", name="Pan blanco de caja grande 680 g, rebanado", price=4590,
-                            tax_rate=0)
+    products.create_product(
+        s, "ana", sku="PAN", name="Pan blanco de caja grande 680 g, rebanado", price=4590, tax_rate=0
+    )
     products.create_product(s, "ana", sku="REF", name="Refresco cola 600 ml", price=1990, tax_rate=1600)
     cart = Cart()
     sales.scan(s, cart, "2*PAN")
     sales.scan(s, cart, "3*REF")
     cart.set_line_discount(1, 500)
     cart.set_discount(100)
-    done = sales.complete_sale(s, "ana", cart, [Tender(method="card", amount=10000), Tender(method="cash", amount=5000)],
-                               prices_include_tax=True)
+    done = sales.complete_sale(
+        s,
+        "ana",
+        cart,
+        [Tender(method="card", amount=10000), Tender(method="cash", amount=5000)],
+        prices_include_tax=True,
+    )
     with s.read() as tx:
         view = tx.sale(done.sale_id)
     yield view

@@ -40,8 +40,13 @@ def _catalog(store):
 def test_x_and_z_totals_agree_with_the_sales_across_refunds_voids_and_mixed_payments(staffed):
     _catalog(staffed)
     a = _sell(staffed, "luis", [("PAN", 2), ("REF", 1)], [Tender(method="cash", amount=10_000)])
-    b = _sell(staffed, "luis", [("JAB", 3)], [Tender(method="card", amount=5000), Tender(method="cash", amount=6000)],
-              discount=99)
+    b = _sell(
+        staffed,
+        "luis",
+        [("JAB", 3)],
+        [Tender(method="card", amount=5000), Tender(method="cash", amount=6000)],
+        discount=99,
+    )
     c = _sell(staffed, "ana", [("REF", 4)], [Tender(method="other", amount=7960)])
     v = _sell(staffed, "luis", [("PAN", 1)], [Tender(method="cash", amount=1250)])
     sales.void_sale(staffed, "ana", v.receipt_no)
@@ -147,8 +152,9 @@ def test_z_numbering_survives_a_crash_mid_close(tmp_path):
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=30)
     s = make_store(path)
-    zs = [r[0] for r in db(s).execute("SELECT z_number FROM cash_session WHERE closed_at IS NOT NULL "
-                                       "ORDER BY z_number")]
+    zs = [
+        r[0] for r in db(s).execute("SELECT z_number FROM cash_session WHERE closed_at IS NOT NULL ORDER BY z_number")
+    ]
     assert len(zs) > 8 and zs == list(range(1, len(zs) + 1))
     assert verify(s).ok
     s.close()

@@ -29,8 +29,19 @@ def _systemd_accepts(path) -> None:
 @pytest.fixture
 def synced_till(tmp_path):
     cfg = tmp_path / "my till" / "caja.toml"  # a space in the path: quoted for systemd
-    r = caja("--config", str(cfg), "init", "--store", "shop", "--device", "T1", "--server", "http://127.0.0.1:9",
-             "--token", "caja_x")
+    r = caja(
+        "--config",
+        str(cfg),
+        "init",
+        "--store",
+        "shop",
+        "--device",
+        "T1",
+        "--server",
+        "http://127.0.0.1:9",
+        "--token",
+        "caja_x",
+    )
     assert r.returncode == 0, r.stderr
     return cfg
 
@@ -66,13 +77,24 @@ def test_the_sync_unit_waits_for_the_network_and_restarts_on_failure(tmp_path, s
 
 def test_the_server_unit_runs_gunicorn_with_the_configured_workers(tmp_path):
     root = tmp_path / "image"
-    r = caja("install-service", "server", "--db", "postgresql://caja@localhost/caja", "--workers", "4",
-             "--port", "9000", "--root", str(root))
+    r = caja(
+        "install-service",
+        "server",
+        "--db",
+        "postgresql://caja@localhost/caja",
+        "--workers",
+        "4",
+        "--port",
+        "9000",
+        "--root",
+        str(root),
+    )
     assert r.returncode == 0, r.stderr
     path = root / "etc/systemd/system/caja-server.service"
     unit = _unit(path)
     assert unit["Service"]["ExecStart"].endswith(
-        "serve --db postgresql://caja@localhost/caja --host 0.0.0.0 --port 9000 --workers 4")
+        "serve --db postgresql://caja@localhost/caja --host 0.0.0.0 --port 9000 --workers 4"
+    )
     assert "postgresql.service" in unit["Unit"]["After"]
     _systemd_accepts(path)
 

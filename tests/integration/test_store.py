@@ -15,10 +15,12 @@ from tests.conftest import StepClock, db, make_store, scalar
 
 
 def _catalog(store):
-    a = products.create_product(store, "ana", sku="PAN-1", name="Pan", price=1250, tax_rate=0,
-                                barcodes=["7501000000001"], stock=10)
-    b = products.create_product(store, "ana", sku="REF-1", name="Refresco", price=1990, tax_rate=1600,
-                                barcodes=["7501000000002"], stock=24)
+    a = products.create_product(
+        store, "ana", sku="PAN-1", name="Pan", price=1250, tax_rate=0, barcodes=["7501000000001"], stock=10
+    )
+    b = products.create_product(
+        store, "ana", sku="REF-1", name="Refresco", price=1990, tax_rate=1600, barcodes=["7501000000002"], stock=24
+    )
     return a, b
 
 
@@ -35,7 +37,10 @@ def test_the_file_is_wal_with_full_sync_and_a_busy_timeout(store):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
-    idx = {r[1]: [c[2] for c in conn.execute(f"PRAGMA index_info({r[1]})")] for r in conn.execute("PRAGMA index_list(event)")}
+    idx = {
+        r[1]: [c[2] for c in conn.execute(f"PRAGMA index_info({r[1]})")]
+        for r in conn.execute("PRAGMA index_list(event)")
+    }
     cols = sorted(idx.values())
     assert ["sync_status", "created_at"] in cols
     assert ["store_id", "device_id", "sync_status"] in cols
@@ -53,8 +58,11 @@ def test_a_completed_sale_writes_its_event_and_read_models_together(staffed):
         ref = tx.product_by_code("7501000000002")
     assert sale.total == done.total and [ln.qty for ln in sale.lines] == [1, 3]
     assert pan.stock == 9 and ref.stock == 21
-    row = db(staffed).execute("SELECT type, sync_status, priority, actor FROM event WHERE event_id = ?",
-                               (done.event.event_id,)).fetchone()
+    row = (
+        db(staffed)
+        .execute("SELECT type, sync_status, priority, actor FROM event WHERE event_id = ?", (done.event.event_id,))
+        .fetchone()
+    )
     assert row == ("sale.created", "pending", 100, "luis")
     assert staffed.load_draft() is None  # the draft went with the sale, in the same transaction
 
@@ -84,8 +92,12 @@ def test_a_failure_inside_the_transaction_rolls_everything_back(staffed):
     before = scalar(staffed, "SELECT COUNT(*) FROM event")
     with pytest.raises(RuntimeError):
         with staffed.transaction() as tx:
-            tx.emit(__import__("caja_tui.domain.events", fromlist=["x"]).StockAdjusted(
-                product_id="x", delta=1, reason="other"), "ana")
+            tx.emit(
+                __import__("caja_tui.domain.events", fromlist=["x"]).StockAdjusted(
+                    product_id="x", delta=1, reason="other"
+                ),
+                "ana",
+            )
             raise RuntimeError("power cut")
     assert scalar(staffed, "SELECT COUNT(*) FROM event") == before
     assert scalar(staffed, "SELECT COUNT(*) FROM stock_movement WHERE product_id = 'x'") == 0
@@ -174,8 +186,9 @@ def test_skus_and_barcodes_are_unique(staffed):
     # a deleted product frees its SKU and barcode, and can no longer be scanned
     with staffed.read() as tx:
         assert tx.product_by_code("7501000000001") is None
-    products.create_product(staffed, "ana", sku="PAN-1", name="Pan nuevo", price=1300, tax_rate=0,
-                            barcodes=["7501000000001"])
+    products.create_product(
+        staffed, "ana", sku="PAN-1", name="Pan nuevo", price=1300, tax_rate=0, barcodes=["7501000000001"]
+    )
 
 
 def test_product_update_changes_only_given_fields(staffed):
@@ -239,8 +252,10 @@ def test_verify_catches_an_altered_event_and_a_drifted_read_model(staffed):
     assert not report.ok and any("read model 'stock'" in p for p in report.problems)
     rebuild(staffed)
     assert verify(staffed).ok
-    db(staffed).execute("UPDATE event SET payload = replace(payload, '\"total\":', '\"total\":1') WHERE event_id = ?",
-                         (done.event.event_id,))
+    db(staffed).execute(
+        "UPDATE event SET payload = replace(payload, '\"total\":', '\"total\":1') WHERE event_id = ?",
+        (done.event.event_id,),
+    )
     report = verify(staffed)
     assert any("hash does not match" in p for p in report.problems)
 
@@ -359,8 +374,10 @@ def test_a_voided_sale_returns_stock_and_leaves_the_cash_figures(staffed):
     with staffed.read() as tx:
         assert tx.product_by_code("PAN-1").stock == 9  # only the kept sale took one
         assert tx.sale_by_receipt(gone.receipt_no).voided
-    for again in (lambda: sales.void_sale(staffed, "ana", gone.receipt_no),
-                  lambda: sales.refund_sale(staffed, "ana", gone.receipt_no)):
+    for again in (
+        lambda: sales.void_sale(staffed, "ana", gone.receipt_no),
+        lambda: sales.refund_sale(staffed, "ana", gone.receipt_no),
+    ):
         with pytest.raises(DomainError) as e:
             again()
         assert e.value.code == "SALE_VOIDED"

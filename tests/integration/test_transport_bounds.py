@@ -41,7 +41,6 @@ def test_an_answer_over_sixteen_mebibytes_is_refused_whatever_it_declares():
     assert "over the" in str(e.value) and not e.value.permanent
 
 
-
 def test_a_normal_gzip_answer_still_arrives_whole():
     body = msgspec.msgpack.encode({"events": [], "cursor": 0, "more": False, "server_time_ms": 1_764_270_000_000})
     with HostileServer(_pull_answer(gzip.compress(body), {"Content-Encoding": "gzip"})) as srv:

@@ -46,7 +46,7 @@ def test_overlapping_pushes_and_a_concurrent_reader(backend, tmp_path, request):
             while i < len(events):  # overlapping windows: each batch re-sends part of the previous one
                 size = rnd.randint(5, 60)
                 start = max(0, i - rnd.randint(0, 20))
-                results = c.push(events[start:i + size])
+                results = c.push(events[start : i + size])
                 if any(r["status"] not in ("accepted", "duplicate") for r in results):
                     errors.append(f"{dev}: {[r for r in results if r['status'] not in ('accepted', 'duplicate')]}")
                 i += size
@@ -75,8 +75,9 @@ def test_overlapping_pushes_and_a_concurrent_reader(backend, tmp_path, request):
                         return
                     cursor = page["cursor"]  # events that landed since: go on from after them
 
-        threads = [threading.Thread(target=pusher, args=(dev, k * 10 + j)) for j in range(2)
-                   for k, dev in enumerate(tokens)]  # two pushers per device: the same events at the same time
+        threads = [
+            threading.Thread(target=pusher, args=(dev, k * 10 + j)) for j in range(2) for k, dev in enumerate(tokens)
+        ]  # two pushers per device: the same events at the same time
         r = threading.Thread(target=reader)
         r.start()
         for t in threads:

@@ -17,11 +17,35 @@ from tests.protocol_client import Device, seal
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
-    max_leaves=12)
-FIELDS = ["event_id", "type", "store_id", "device_id", "seq", "hlc", "created_at", "actor", "v", "prev_hash",
-          "hash", "payload"]
-TYPES = ["product.created", "product.updated", "product.deleted", "stock.adjusted", "stock.counted",
-         "sale.created", "sale.refunded", "cash.moved", "user.created", "nope.nope", ""]
+    max_leaves=12,
+)
+FIELDS = [
+    "event_id",
+    "type",
+    "store_id",
+    "device_id",
+    "seq",
+    "hlc",
+    "created_at",
+    "actor",
+    "v",
+    "prev_hash",
+    "hash",
+    "payload",
+]
+TYPES = [
+    "product.created",
+    "product.updated",
+    "product.deleted",
+    "stock.adjusted",
+    "stock.counted",
+    "sale.created",
+    "sale.refunded",
+    "cash.moved",
+    "user.created",
+    "nope.nope",
+    "",
+]
 
 
 @st.composite
@@ -56,7 +80,9 @@ def _post(server, token, body: bytes, ct: str, gz: bool):
     return requests.post(server.url + "/v1/events", data=body, headers=headers, timeout=30)
 
 
-FUZZ = settings(max_examples=int(os.environ.get("CAJA_FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=int(os.environ.get("CAJA_FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=list(HealthCheck)
+)
 
 
 @FUZZ
@@ -72,8 +98,10 @@ def test_push_never_answers_5xx_and_stores_only_valid_events(server, data):
         elif fmt == "msgpack":
             body, ct = msgspec.msgpack.encode({"events": events}), "application/msgpack"
         else:
-            body, ct = data.draw(st.binary(max_size=200)), data.draw(st.sampled_from(
-                ["application/json", "application/msgpack", "text/plain", ""]))
+            body, ct = (
+                data.draw(st.binary(max_size=200)),
+                data.draw(st.sampled_from(["application/json", "application/msgpack", "text/plain", ""])),
+            )
     except (OverflowError, msgspec.EncodeError):  # an int too large for msgpack: not sendable
         return
     r = _post(server, token, body, ct, data.draw(st.booleans()))
@@ -90,15 +118,24 @@ def test_any_json_body_is_answered_below_500(server, raw):
 
 
 @FUZZ
-@given(params=st.dictionaries(st.sampled_from(["after", "limit", "include_own", "x"]),
-                              st.text(max_size=12) | st.integers(-5, 10**20).map(str), max_size=4),
-       path=st.sampled_from(["/v1/events", "/v1/devices/me", "/v1/health", "/metrics", "/v1/openapi.json",
-                             "/v1/nope", "/v1/events/../x"]),
-       auth=st.sampled_from(["good", "none", "garbage"]))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["after", "limit", "include_own", "x"]),
+        st.text(max_size=12) | st.integers(-5, 10**20).map(str),
+        max_size=4,
+    ),
+    path=st.sampled_from(
+        ["/v1/events", "/v1/devices/me", "/v1/health", "/metrics", "/v1/openapi.json", "/v1/nope", "/v1/events/../x"]
+    ),
+    auth=st.sampled_from(["good", "none", "garbage"]),
+)
 def test_every_get_endpoint_is_answered_below_500(server, params, path, auth):
     token = _tokens(server, f"fz-{server.backend}")
-    headers = {"good": {"Authorization": f"Bearer {token}"}, "none": {},
-               "garbage": {"Authorization": "Bearer \u00e9\u00e9"}}[auth]
+    headers = {
+        "good": {"Authorization": f"Bearer {token}"},
+        "none": {},
+        "garbage": {"Authorization": "Bearer \u00e9\u00e9"},
+    }[auth]
     r = requests.get(server.url + path, params=params, headers=headers, timeout=30)
     assert r.status_code < 500, (path, params, r.status_code, r.text)
 

@@ -54,8 +54,12 @@ def test_responses_are_gzipped_when_asked_and_worth_it(server, shop):
     t1, t2 = Client(server.url, tokens["T1"]), Client(server.url, tokens["T2"])
     d = Device(store, "T1")
     t1.push([d.product_created(sku=f"S{i}") for i in range(30)])
-    r = requests.get(server.url + "/v1/events", headers={"Authorization": f"Bearer {tokens['T2']}",
-                                                          "Accept-Encoding": "gzip"}, stream=True, timeout=10)
+    r = requests.get(
+        server.url + "/v1/events",
+        headers={"Authorization": f"Bearer {tokens['T2']}", "Accept-Encoding": "gzip"},
+        stream=True,
+        timeout=10,
+    )
     assert r.headers.get("Content-Encoding") == "gzip"
     assert len(json.loads(gzip.decompress(r.raw.read()))["events"]) == 30
     assert len(t2.pull_all()) == 30
@@ -88,16 +92,23 @@ def test_a_token_reads_only_its_own_store(server, shop):
     assert Client(server.url, stranger).pull_all(include_own=True) == []
 
 
-@pytest.mark.parametrize("body,expect", [
-    (b"not json", "BAD_BODY"),
-    (b'{"events": "nope"}', "BAD_BODY"),
-    (b'{"events": []}', "BAD_BODY"),
-    (b'{"evnts": [{}]}', "BAD_BODY"),
-    (b"[1, 2, 3]", "BAD_BODY"),
-])
+@pytest.mark.parametrize(
+    "body,expect",
+    [
+        (b"not json", "BAD_BODY"),
+        (b'{"events": "nope"}', "BAD_BODY"),
+        (b'{"events": []}', "BAD_BODY"),
+        (b'{"evnts": [{}]}', "BAD_BODY"),
+        (b"[1, 2, 3]", "BAD_BODY"),
+    ],
+)
 def test_undecodable_or_misshapen_bodies_get_400(server, shop, body, expect):
-    r = requests.post(server.url + "/v1/events", data=body, timeout=10,
-                      headers={"Authorization": f"Bearer {shop[1]['T1']}", "Content-Type": "application/json"})
+    r = requests.post(
+        server.url + "/v1/events",
+        data=body,
+        timeout=10,
+        headers={"Authorization": f"Bearer {shop[1]['T1']}", "Content-Type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["error"] == expect
 
 
@@ -108,7 +119,11 @@ def test_per_event_problems_are_per_event_results(server, shop):
     bad = d.event("product.created", {"product_id": "x"})
     results = Client(server.url, tokens["T1"]).push([good, bad, {"no": "envelope"}, 7])
     assert [(r["status"], r.get("code")) for r in results] == [
-        ("accepted", None), ("rejected", "INVALID"), ("rejected", "INVALID"), ("rejected", "INVALID")]
+        ("accepted", None),
+        ("rejected", "INVALID"),
+        ("rejected", "INVALID"),
+        ("rejected", "INVALID"),
+    ]
 
 
 def test_over_1000_events_is_400_and_over_8_mib_is_413_before_decoding(server, shop):
@@ -121,8 +136,7 @@ def test_over_1000_events_is_400_and_over_8_mib_is_413_before_decoding(server, s
     r = requests.post(server.url + "/v1/events", data=big, headers=headers, timeout=30)
     assert r.status_code == 413
     bomb = gzip.compress(b'{"events": [' + b" " * (20 * 1024 * 1024) + b"]}")
-    r = requests.post(server.url + "/v1/events", data=bomb, timeout=30,
-                      headers={**headers, "Content-Encoding": "gzip"})
+    r = requests.post(server.url + "/v1/events", data=bomb, timeout=30, headers={**headers, "Content-Encoding": "gzip"})
     assert r.status_code == 413 and len(bomb) < 1024 * 1024
 
 
@@ -144,7 +158,12 @@ def test_openapi_document_is_generated_from_the_wire_types(server):
     assert {"/v1/health", "/v1/events", "/v1/devices/me", "/metrics"} <= set(doc["paths"])
     schemas = doc["components"]["schemas"]
     assert set(schemas["WireEvent"]["required"]) >= {"event_id", "type", "seq", "hlc", "prev_hash", "hash", "payload"}
-    assert sorted(schemas["Result"]["properties"]["status"]["enum"]) == ["accepted", "conflict", "duplicate", "rejected"]
+    assert sorted(schemas["Result"]["properties"]["status"]["enum"]) == [
+        "accepted",
+        "conflict",
+        "duplicate",
+        "rejected",
+    ]
 
 
 def test_metrics_count_results_and_devices(server, shop):
@@ -217,8 +236,12 @@ def test_msgpack_bodies_with_binary_or_float_values_are_rejected_not_crashing(se
     e = d.product_created()
     e["payload"]["name"] = b"\x00bytes"
     body = msgspec.msgpack.encode({"events": [e]})
-    r = requests.post(server.url + "/v1/events", data=body, timeout=10,
-                      headers={"Authorization": f"Bearer {tokens['T1']}", "Content-Type": "application/msgpack"})
+    r = requests.post(
+        server.url + "/v1/events",
+        data=body,
+        timeout=10,
+        headers={"Authorization": f"Bearer {tokens['T1']}", "Content-Type": "application/msgpack"},
+    )
     assert r.status_code == 200
     assert msgspec.msgpack.decode(r.content)["results"][0]["code"] == "INVALID"
 
@@ -235,9 +258,17 @@ def test_the_readme_curl_example_works_as_written(server):
     event = json.loads(body)["events"][0]
     assert hashlib.sha256(bytes(32) + canon.encode("utf-8")).hexdigest() == event["hash"]
     token = server.enroll(event["store_id"], event["device_id"])
-    r = requests.post(server.url + "/v1/events", data=body.encode("utf-8"), timeout=10,
-                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    r = requests.post(
+        server.url + "/v1/events",
+        data=body.encode("utf-8"),
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     assert r.status_code == 200 and r.json()["results"][0]["status"] == "accepted"
-    again = requests.post(server.url + "/v1/events", data=body.encode("utf-8"), timeout=10,
-                          headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    again = requests.post(
+        server.url + "/v1/events",
+        data=body.encode("utf-8"),
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     assert again.json()["results"][0]["status"] == "duplicate"

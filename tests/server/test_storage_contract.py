@@ -15,8 +15,9 @@ from tests.protocol_client import Device, seal
 
 def push(storage, auth, events):
     now = int(time.time() * 1000)
-    return [(r.status, r.code, r.conflict_with, r.resolution)
-            for r in storage.ingest(auth, [check(e, now) for e in events])]
+    return [
+        (r.status, r.code, r.conflict_with, r.resolution) for r in storage.ingest(auth, [check(e, now) for e in events])
+    ]
 
 
 A = DeviceAuth("s1", "A")
@@ -52,7 +53,10 @@ def test_bad_hash_unknown_type_and_invalid_payloads(storage):
     invalid = d.event("product.created", {"product_id": "p", "sku": "X", "name": "X", "price": 12.5, "tax_rate": 0})
     negative = d.event("sale.created", {"sale_id": "s"})
     assert [r[:2] for r in push(storage, A, [unknown, invalid, negative])] == [
-        ("rejected", "UNKNOWN_TYPE"), ("rejected", "INVALID"), ("rejected", "INVALID")]
+        ("rejected", "UNKNOWN_TYPE"),
+        ("rejected", "INVALID"),
+        ("rejected", "INVALID"),
+    ]
     assert storage.counts()["events"] == 0
 
 
@@ -85,14 +89,17 @@ def test_a_broken_link_to_a_stored_predecessor_is_rejected(storage):
 
 def test_clock_skew_rejects_last_writer_wins_events_only(storage):
     d = Device("s1", "A")
-    future = (int(time.time() * 1000) + 10 * 60 * 1000)
+    future = int(time.time() * 1000) + 10 * 60 * 1000
     d.hlc = pack(future)
     product = d.product_created()
     pid = product["payload"]["product_id"]
     sale = d.sale_created(pid)
     stock = d.stock_adjusted(pid)
     assert [r[:2] for r in push(storage, A, [product, sale, stock])] == [
-        ("rejected", "CLOCK_SKEW"), ("accepted", None), ("accepted", None)]
+        ("rejected", "CLOCK_SKEW"),
+        ("accepted", None),
+        ("accepted", None),
+    ]
 
 
 def test_concurrent_updates_of_one_field_are_a_last_write_wins_conflict(storage):
@@ -106,8 +113,10 @@ def test_concurrent_updates_of_one_field_are_a_last_write_wins_conflict(storage)
     ub = b.product_updated(pid, {"price": 1200}, base)  # B did not see A's change
     uc = b.product_updated(pid, {"name": "Pan"}, base)  # another field: no conflict
     assert push(storage, A, [ua]) == [("accepted", None, None, None)]
-    assert push(storage, B, [ub, uc]) == [("conflict", None, ua["event_id"], "last-write-wins"),
-                                          ("accepted", None, None, None)]
+    assert push(storage, B, [ub, uc]) == [
+        ("conflict", None, ua["event_id"], "last-write-wins"),
+        ("accepted", None, None, None),
+    ]
     ud = a.product_updated(pid, {"price": 1300}, ub["hlc"])  # A saw B's change: not concurrent
     assert push(storage, A, [ud])[0][0] == "accepted"
 

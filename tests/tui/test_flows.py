@@ -51,7 +51,9 @@ def test_a_wrong_pin_then_a_mixed_payment(till):
 
     drive(app, steps)
     assert db(till).execute("SELECT method, amount FROM sale_payment ORDER BY idx").fetchall() == [
-        ("card", 2000), ("cash", 1290)]
+        ("card", 2000),
+        ("cash", 1290),
+    ]
 
 
 def test_words_open_the_product_search_and_the_cart_survives_a_restart(till):
@@ -168,7 +170,9 @@ def test_editing_a_product_checks_each_field_and_saves(till):
 
     drive(app, steps)
     assert db(till).execute("SELECT name, price FROM product WHERE sku = 'ABA-01A'").fetchone() == (
-        "Arroz blanco 1 kg", 3550)
+        "Arroz blanco 1 kg",
+        3550,
+    )
 
 
 def test_a_stock_count_and_the_low_stock_filter(till):
@@ -189,14 +193,18 @@ def test_a_stock_count_and_the_low_stock_filter(till):
         assert all(p.stock <= 10 for p in app.screen.rows) and app.screen.rows
 
     drive(app, steps)
-    assert db(till).execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
-                             ).fetchone() == (7,)
+    assert db(till).execute(
+        "SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
+    ).fetchone() == (7,)
 
 
 def test_a_cashier_records_damaged_goods_and_a_manager_approves_the_loss(till):
     app = make_app(till)
-    before = db(till).execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
-                               ).fetchone()[0]
+    before = (
+        db(till)
+        .execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'")
+        .fetchone()[0]
+    )
 
     async def steps(pilot):
         await sign_in(pilot, pin="0000")  # Luis, a cashier
@@ -221,8 +229,9 @@ def test_a_cashier_records_damaged_goods_and_a_manager_approves_the_loss(till):
         assert f"Arroz 1 kg: {before - 2} in stock" in screen_text(app)
 
     drive(app, steps)
-    assert db(till).execute("SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
-                             ).fetchone() == (before - 2,)
+    assert db(till).execute(
+        "SELECT qty FROM stock JOIN product p ON p.id = product_id WHERE p.sku = 'ABA-01A'"
+    ).fetchone() == (before - 2,)
     row = db(till).execute("SELECT actor, payload FROM event WHERE type = 'stock.adjusted'").fetchone()
     assert row[0] == "ana" and '"delta":-2' in row[1] and '"reason":"damaged"' in row[1]
 

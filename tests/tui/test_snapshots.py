@@ -67,8 +67,13 @@ async def _then(first, pilot, *keys):
 
 
 # The same screens in Spanish (`language = "es"`, the default), with money as the shop writes it.
-SPANISH = {"es_sales": _sale, "es_payment": SCREENS["payment"], "es_cash": SCREENS["cash"],
-           "es_sync": SCREENS["sync"], "es_x_report": SCREENS["x_report"]}
+SPANISH = {
+    "es_sales": _sale,
+    "es_payment": SCREENS["payment"],
+    "es_cash": SCREENS["cash"],
+    "es_sync": SCREENS["sync"],
+    "es_x_report": SCREENS["x_report"],
+}
 
 
 @pytest.mark.parametrize("name", sorted(SCREENS) + sorted(SPANISH))

@@ -52,8 +52,12 @@ class Tmux:
         return self.wait_for("session open")
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "-S", self.socket, "has-session", "-t", self.name],
-                              capture_output=True, timeout=10).returncode == 0
+        return (
+            subprocess.run(
+                ["tmux", "-S", self.socket, "has-session", "-t", self.name], capture_output=True, timeout=10
+            ).returncode
+            == 0
+        )
 
     def kill(self) -> None:
         self._tmux("kill-server")
@@ -170,10 +174,31 @@ def test_the_till_syncs_beside_itself_and_the_status_line_shows_it(tmp_path):
     cfg = tmp_path / "t1.toml"
     try:
         token = srv.enroll("shop", "T1")
-        subprocess.run([CAJA, "--config", str(cfg), "init", "--demo", "--store", "shop", "--device", "T1",
-                        "--server", srv.url, "--token", token], check=True, capture_output=True, timeout=60)
-        cfg.write_text(cfg.read_text().replace('language = "es"', 'language = "en"')
-                       .replace("batch_seconds = 5.0", "batch_seconds = 0.5"))
+        subprocess.run(
+            [
+                CAJA,
+                "--config",
+                str(cfg),
+                "init",
+                "--demo",
+                "--store",
+                "shop",
+                "--device",
+                "T1",
+                "--server",
+                srv.url,
+                "--token",
+                token,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        cfg.write_text(
+            cfg.read_text()
+            .replace('language = "es"', 'language = "en"')
+            .replace("batch_seconds = 5.0", "batch_seconds = 0.5")
+        )
         t = Tmux(tmp_path, f"TERM=linux {CAJA} --config {cfg}")
         try:
             t.sign_in(opening_float="100")
@@ -192,8 +217,11 @@ def test_the_till_syncs_beside_itself_and_the_status_line_shows_it(tmp_path):
             t.kill()
         r = srv.caja("devices", "--json")
         assert '"T1"' in r.stdout
-        server_sales = sqlite3.connect(tmp_path / "server.db").execute(
-            "SELECT COUNT(*) FROM event WHERE type = 'sale.created'").fetchone()[0]
+        server_sales = (
+            sqlite3.connect(tmp_path / "server.db")
+            .execute("SELECT COUNT(*) FROM event WHERE type = 'sale.created'")
+            .fetchone()[0]
+        )
         assert server_sales == 1
     finally:
         srv.stop()

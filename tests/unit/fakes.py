@@ -114,9 +114,18 @@ class FakeTx:
             raise RuntimeError("emit() in a read-only transaction")
         store, s = self.store, self._s
         hlc = store.clock.tick()
-        env = {"event_id": uuid7(store.now), "type": payload.TYPE, "store_id": store.store_id,
-               "device_id": store.device_id, "seq": len(s.events) + 1, "hlc": hlc, "created_at": store.now,
-               "actor": actor, "v": payload.VERSION, "prev_hash": s.last_hash}
+        env = {
+            "event_id": uuid7(store.now),
+            "type": payload.TYPE,
+            "store_id": store.store_id,
+            "device_id": store.device_id,
+            "seq": len(s.events) + 1,
+            "hlc": hlc,
+            "created_at": store.now,
+            "actor": actor,
+            "v": payload.VERSION,
+            "prev_hash": s.last_hash,
+        }
         digest = link(s.last_hash, canonical(env, canonical_payload(payload)))
         event = ev.Event(**env, hash=digest, payload=payload)
         s.events.append(event)
@@ -178,8 +187,10 @@ class FakeTx:
         return self._s.sessions.get(session_id)
 
     def session_by_z(self, z_number: int) -> SessionView | None:
-        return next((x for x in self._s.sessions.values()
-                     if x.device_id == self.store.device_id and x.z_number == z_number), None)
+        return next(
+            (x for x in self._s.sessions.values() if x.device_id == self.store.device_id and x.z_number == z_number),
+            None,
+        )
 
     def last_z(self) -> tuple[int, int]:
         closed = [x for x in self._s.sessions.values() if x.device_id == self.store.device_id and x.z_number]
@@ -190,8 +201,11 @@ class FakeTx:
         s = self._s
         session = s.sessions.get(session_id)
         opening = session.opening_float if session else 0
-        sold = [x.created for x in s.sales.values()
-                if x.created.session_id == session_id and x.created.sale_id not in s.voids]
+        sold = [
+            x.created
+            for x in s.sales.values()
+            if x.created.session_id == session_id and x.created.sale_id not in s.voids
+        ]
         by_method: dict[str, int] = {}
         for sale in sold:
             for t in sale.payments:
@@ -205,15 +219,25 @@ class FakeTx:
         change = sum(x.change for x in sold)
         cash_taken = by_method.get("cash", 0)
         return CashSummary(
-            session_id=session_id, opening_float=opening, sales_count=len(sold),
-            voids_count=sum(1 for v in s.voids.values() if v == session_id), sales_total=sum(x.total for x in sold),
-            cash_taken=cash_taken, change_given=change, cash_refunded=refunds.get("cash", 0), paid_in=paid_in,
-            paid_out=paid_out, card_total=by_method.get("card", 0), other_total=by_method.get("other", 0),
+            session_id=session_id,
+            opening_float=opening,
+            sales_count=len(sold),
+            voids_count=sum(1 for v in s.voids.values() if v == session_id),
+            sales_total=sum(x.total for x in sold),
+            cash_taken=cash_taken,
+            change_given=change,
+            cash_refunded=refunds.get("cash", 0),
+            paid_in=paid_in,
+            paid_out=paid_out,
+            card_total=by_method.get("card", 0),
+            other_total=by_method.get("other", 0),
             refunds_total=sum(refunds.values()),
-            expected=rules.expected_cash(opening, cash_taken, change, refunds.get("cash", 0), paid_in, paid_out))
+            expected=rules.expected_cash(opening, cash_taken, change, refunds.get("cash", 0), paid_in, paid_out),
+        )
 
-    def report_data(self, *, session_id: str | None = None, start_ms: int | None = None,
-                    end_ms: int | None = None) -> Any:
+    def report_data(
+        self, *, session_id: str | None = None, start_ms: int | None = None, end_ms: int | None = None
+    ) -> Any:
         raise NotImplementedError("reports are tested on SQLite (tests/integration/test_reports.py)")
 
     # --- sales ------------------------------------------------------------------------------------
@@ -238,13 +262,29 @@ class FakeTx:
                     ra[ln.line_no] = ra.get(ln.line_no, 0) + ln.amount
                     rt[ln.line_no] = rt.get(ln.line_no, 0) + ln.tax
         return SaleView(
-            id=c.sale_id, receipt_no=c.receipt_no, event_id=e.event_id, device_id=e.device_id, session_id=c.session_id,
-            created_at=e.created_at, actor=e.actor, subtotal=c.subtotal, discount=c.discount, tax=c.tax,
-            total=c.total, paid=sum(t.amount for t in c.payments), change=c.change,
-            prices_include_tax=c.prices_include_tax, customer_id=c.customer_id, lines=list(c.lines),
+            id=c.sale_id,
+            receipt_no=c.receipt_no,
+            event_id=e.event_id,
+            device_id=e.device_id,
+            session_id=c.session_id,
+            created_at=e.created_at,
+            actor=e.actor,
+            subtotal=c.subtotal,
+            discount=c.discount,
+            tax=c.tax,
+            total=c.total,
+            paid=sum(t.amount for t in c.payments),
+            change=c.change,
+            prices_include_tax=c.prices_include_tax,
+            customer_id=c.customer_id,
+            lines=list(c.lines),
             payments=[PaymentView(method=t.method, amount=t.amount, reference=t.reference) for t in c.payments],
-            voided=c.sale_id in self._s.voids, event_hash=e.hash, refunded_qty=rq, refunded_amount=ra,
-            refunded_tax=rt)
+            voided=c.sale_id in self._s.voids,
+            event_hash=e.hash,
+            refunded_qty=rq,
+            refunded_amount=ra,
+            refunded_tax=rt,
+        )
 
     # --- users and the rest -----------------------------------------------------------------------
 
@@ -273,8 +313,16 @@ def _project(s: _State, e: ev.Event) -> None:
     match e.payload:
         case ev.ProductCreated() as p:
             s.products[p.product_id] = ProductView(
-                id=p.product_id, sku=p.sku, name=p.name, price=p.price, tax_rate=p.tax_rate,
-                barcodes=list(p.barcodes), category=p.category, stock=0, updated_hlc=e.hlc)
+                id=p.product_id,
+                sku=p.sku,
+                name=p.name,
+                price=p.price,
+                tax_rate=p.tax_rate,
+                barcodes=list(p.barcodes),
+                category=p.category,
+                stock=0,
+                updated_hlc=e.hlc,
+            )
         case ev.ProductUpdated() as p:
             changed = {k: v for k in ev.PRODUCT_FIELDS if (v := getattr(p.changes, k)) is not UNSET}
             s.products[p.product_id] = replace(s.products[p.product_id], **changed, updated_hlc=e.hlc)
@@ -299,18 +347,30 @@ def _project(s: _State, e: ev.Event) -> None:
             for vl in p.lines:
                 _move_stock(s, vl.product_id, vl.qty)
         case ev.CashSessionOpened() as p:
-            s.sessions[p.session_id] = SessionView(id=p.session_id, device_id=e.device_id,
-                                                   opening_float=p.opening_float, opened_at=e.created_at,
-                                                   opened_by=e.actor)
+            s.sessions[p.session_id] = SessionView(
+                id=p.session_id,
+                device_id=e.device_id,
+                opening_float=p.opening_float,
+                opened_at=e.created_at,
+                opened_by=e.actor,
+            )
         case ev.CashMoved() as p:
             s.moves.append(p)
         case ev.CashSessionClosed() as p:
             s.sessions[p.session_id] = replace(
-                s.sessions[p.session_id], closed_at=e.created_at, counted=p.counted, expected=p.expected,
-                difference=p.difference, z_number=p.z_number, net_sales=p.net_sales, grand_total=p.grand_total)
+                s.sessions[p.session_id],
+                closed_at=e.created_at,
+                counted=p.counted,
+                expected=p.expected,
+                difference=p.difference,
+                z_number=p.z_number,
+                net_sales=p.net_sales,
+                grand_total=p.grand_total,
+            )
         case ev.UserCreated() as p:
-            s.users[p.user_id] = UserView(id=p.user_id, name=p.name, role=p.role, pin_hash=p.pin_hash, active=True,
-                                          updated_hlc=e.hlc)
+            s.users[p.user_id] = UserView(
+                id=p.user_id, name=p.name, role=p.role, pin_hash=p.pin_hash, active=True, updated_hlc=e.hlc
+            )
         case _:
             raise NotImplementedError(f"the fake store does not project {e.type}; test that use case on SQLite")
 
@@ -340,9 +400,24 @@ def a_till(*, session: bool = True) -> FakeStore:
     return store
 
 
-def a_product(store: FakeStore, sku: str = "PAN-1", *, price: int = 250, stock: int = 10, tax_rate: int = 1600,
-              barcodes: Sequence[str] = ()) -> ProductView:
+def a_product(
+    store: FakeStore,
+    sku: str = "PAN-1",
+    *,
+    price: int = 250,
+    stock: int = 10,
+    tax_rate: int = 1600,
+    barcodes: Sequence[str] = (),
+) -> ProductView:
     from caja_tui.application import products
 
-    return products.create_product(store, "ana", sku=sku, name=f"Product {sku}", price=price, tax_rate=tax_rate,
-                                   barcodes=list(barcodes), stock=stock)
+    return products.create_product(
+        store,
+        "ana",
+        sku=sku,
+        name=f"Product {sku}",
+        price=price,
+        tax_rate=tax_rate,
+        barcodes=list(barcodes),
+        stock=stock,
+    )

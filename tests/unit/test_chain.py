@@ -17,8 +17,18 @@ from caja_tui.domain.events import ProductCreated
 
 
 def test_canonical_form_is_sorted_compact_raw_utf8_without_hash():
-    env = {"event_id": "e1", "type": "product.created", "store_id": "s1", "device_id": "t1", "seq": 1,
-           "hlc": 115677118955520001, "created_at": 1764270000000, "actor": "ana", "v": 1, "prev_hash": GENESIS}
+    env = {
+        "event_id": "e1",
+        "type": "product.created",
+        "store_id": "s1",
+        "device_id": "t1",
+        "seq": 1,
+        "hlc": 115677118955520001,
+        "created_at": 1764270000000,
+        "actor": "ana",
+        "v": 1,
+        "prev_hash": GENESIS,
+    }
     payload = ProductCreated(product_id="p1", sku="A-1", name="Azúcar", price=3590, tax_rate=0)
     got = canonical(env, canonical_payload(payload))
     expected = (
@@ -45,8 +55,11 @@ def test_old_payload_versions_are_upcast_on_read_and_never_rewritten(monkeypatch
 
     # pretend product.created is now v2, and v1 named the field "title" instead of "name"
     monkeypatch.setattr(events.ProductCreated, "VERSION", 2)
-    monkeypatch.setitem(events.UPCASTERS, ("product.created", 1),
-                        lambda d: {**{k: v for k, v in d.items() if k != "title"}, "name": d["title"]})
+    monkeypatch.setitem(
+        events.UPCASTERS,
+        ("product.created", 1),
+        lambda d: {**{k: v for k, v in d.items() if k != "title"}, "name": d["title"]},
+    )
     stored_v1 = b'{"product_id":"p1","sku":"A","title":"Pan","price":100,"tax_rate":0}'
     p = events.decode_payload("product.created", 1, stored_v1)
     assert isinstance(p, events.ProductCreated) and p.name == "Pan"
@@ -65,13 +78,25 @@ def test_unknown_types_and_future_versions_are_refused_by_name():
         events.decode_payload("product.deleted", 9, b'{"product_id":"p"}')
 
 
-_json = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | st.text(),
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-                     max_leaves=10)
-_envelopes = st.fixed_dictionaries({
-    "event_id": st.text(), "type": st.text(), "store_id": st.text(), "device_id": st.text(), "seq": st.integers(1, 2**62),
-    "hlc": st.integers(0, 2**63 - 1), "created_at": st.integers(0, 2**62), "actor": st.text(), "v": st.integers(1, 1000),
-    "prev_hash": st.text("0123456789abcdef", min_size=64, max_size=64)})
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10,
+)
+_envelopes = st.fixed_dictionaries(
+    {
+        "event_id": st.text(),
+        "type": st.text(),
+        "store_id": st.text(),
+        "device_id": st.text(),
+        "seq": st.integers(1, 2**62),
+        "hlc": st.integers(0, 2**63 - 1),
+        "created_at": st.integers(0, 2**62),
+        "actor": st.text(),
+        "v": st.integers(1, 1000),
+        "prev_hash": st.text("0123456789abcdef", min_size=64, max_size=64),
+    }
+)
 
 
 @settings(max_examples=200)

@@ -15,8 +15,11 @@ def _machine(tmp_path, *, rtc: bool, systemd: bool, synced: bool):
     if synced:
         (tmp_path / "run" / "systemd" / "timesync").mkdir(parents=True)
         (tmp_path / "run" / "systemd" / "timesync" / "synchronized").touch()
-    return {"rtc_dir": tmp_path / "class" / "rtc", "ntp_synced": tmp_path / "run/systemd/timesync/synchronized",
-            "systemd": tmp_path / "run" / "systemd" / "system"}
+    return {
+        "rtc_dir": tmp_path / "class" / "rtc",
+        "ntp_synced": tmp_path / "run/systemd/timesync/synchronized",
+        "systemd": tmp_path / "run" / "systemd" / "system",
+    }
 
 
 def test_a_pi_that_booted_in_1970_is_told_to_set_the_date(tmp_path):

@@ -25,14 +25,17 @@ def test_relative_db_is_next_to_the_config(tmp_path):
     assert config.load(str(p)).db_path == tmp_path / "data" / "till.db"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('[till]\ncurrency_exponent = "two"\n', "till.currency_exponent: expected int, got str"),
-    ('[till]\nstore = "x"\n', "till.store: unknown key"),
-    ('[till]\nlanguage = "fr"\n', "till.language: invalid enum value 'fr'"),
-    ('[sync]\nbatch_size = 0\n', "sync.batch_size: expected int >= 1"),
-    ('[tills]\n', "tills: unknown key"),
-    ('[till\n', "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('[till]\ncurrency_exponent = "two"\n', "till.currency_exponent: expected int, got str"),
+        ('[till]\nstore = "x"\n', "till.store: unknown key"),
+        ('[till]\nlanguage = "fr"\n', "till.language: invalid enum value 'fr'"),
+        ("[sync]\nbatch_size = 0\n", "sync.batch_size: expected int >= 1"),
+        ("[tills]\n", "tills: unknown key"),
+        ("[till\n", "not valid TOML"),
+    ],
+)
 def test_a_wrong_key_or_type_gets_one_clear_line(tmp_path, text, expected):
     p = tmp_path / "c.toml"
     p.write_text(text)

@@ -32,16 +32,34 @@ def seal(event: dict) -> dict:
 
 ids = st.text(min_size=1, max_size=24)
 hex64 = st.text("0123456789abcdef", min_size=64, max_size=64)
-product = st.fixed_dictionaries({
-    "product_id": ids, "sku": ids, "name": ids, "price": st.integers(0, 10**9), "tax_rate": st.integers(0, 10_000),
-    "barcodes": st.lists(ids, max_size=3), "category": st.text(max_size=12)})
-plain = st.recursive(st.none() | st.booleans() | st.integers(-2**53, 2**53) | st.text(max_size=12),
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-                     max_leaves=8)
+product = st.fixed_dictionaries(
+    {
+        "product_id": ids,
+        "sku": ids,
+        "name": ids,
+        "price": st.integers(0, 10**9),
+        "tax_rate": st.integers(0, 10_000),
+        "barcodes": st.lists(ids, max_size=3),
+        "category": st.text(max_size=12),
+    }
+)
+plain = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
 anything = st.dictionaries(st.text(min_size=1, max_size=8), plain, max_size=4)
-ENVELOPE = {"event_id": ids, "store_id": ids, "device_id": ids, "seq": st.integers(1, 2**62),
-            "hlc": st.integers(0, 2**50), "created_at": st.integers(0, 2**62), "actor": st.text(max_size=64),
-            "prev_hash": hex64, "hash": hex64}
+ENVELOPE = {
+    "event_id": ids,
+    "store_id": ids,
+    "device_id": ids,
+    "seq": st.integers(1, 2**62),
+    "hlc": st.integers(0, 2**50),
+    "created_at": st.integers(0, 2**62),
+    "actor": st.text(max_size=64),
+    "prev_hash": hex64,
+    "hash": hex64,
+}
 UNKNOWN_ONLY = {"type": st.text(min_size=1, max_size=64), "v": st.integers(1, 1000)}  # with any payload
 
 
@@ -51,9 +69,21 @@ def chains(draw, *, type_: str = "product.created", min_size: int = 1, max_size:
     store, device = draw(ids), draw(ids)
     hlc, prev, out = draw(st.integers(0, 2**50)), GENESIS, []
     for seq in range(1, draw(st.integers(min_size, max_size)) + 1):
-        e = seal({"event_id": draw(ids), "type": type_, "store_id": store, "device_id": device, "seq": seq,
-                  "hlc": hlc + seq, "created_at": draw(st.integers(0, 2**62)), "actor": draw(st.text(max_size=64)),
-                  "v": 1, "prev_hash": prev, "payload": draw(product if type_ == "product.created" else anything)})
+        e = seal(
+            {
+                "event_id": draw(ids),
+                "type": type_,
+                "store_id": store,
+                "device_id": device,
+                "seq": seq,
+                "hlc": hlc + seq,
+                "created_at": draw(st.integers(0, 2**62)),
+                "actor": draw(st.text(max_size=64)),
+                "v": 1,
+                "prev_hash": prev,
+                "payload": draw(product if type_ == "product.created" else anything),
+            }
+        )
         out.append(e)
         prev = e["hash"]
     return out

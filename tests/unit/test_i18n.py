@@ -43,14 +43,17 @@ def test_gettext_reads_the_compiled_catalog():
     assert i18n._("Pay") == "Pay"
 
 
-@pytest.mark.parametrize(("currency", "lang", "minor", "shown"), [
-    ("MXN", "es", 123456789, "$1,234,567.89"),
-    ("MXN", "en", -950, "-$9.50"),
-    ("EUR", "es", 123456, "1.234,56 EUR"),
-    ("EUR", "en", 123456, "EUR 1,234.56"),
-    ("CLP", "es", 150000, "$1.500,00"),
-    ("JPY", "en", 1500, "JPY 1,500"),
-])
+@pytest.mark.parametrize(
+    ("currency", "lang", "minor", "shown"),
+    [
+        ("MXN", "es", 123456789, "$1,234,567.89"),
+        ("MXN", "en", -950, "-$9.50"),
+        ("EUR", "es", 123456, "1.234,56 EUR"),
+        ("EUR", "en", 123456, "EUR 1,234.56"),
+        ("CLP", "es", 150000, "$1.500,00"),
+        ("JPY", "en", 1500, "JPY 1,500"),
+    ],
+)
 def test_money_is_written_the_way_the_shop_writes_it(currency, lang, minor, shown):
     exponent = 0 if currency == "JPY" else 2
     style = i18n.money_style(currency, exponent, lang)

@@ -8,7 +8,9 @@ GOOD = "sku,barcode,name,price,tax_rate,stock,category\nA-1,7501,Pan,12.50,16,10
 def test_a_good_file_parses_to_minor_units_and_basis_points():
     rows = parse_csv(GOOD, 2)
     assert [(r.sku, r.price, r.tax_rate, r.stock, r.barcodes) for r in rows] == [
-        ("A-1", 1250, 1600, 10, ["7501"]), ("B-2", 300, 0, None, [])]
+        ("A-1", 1250, 1600, 10, ["7501"]),
+        ("B-2", 300, 0, None, []),
+    ]
 
 
 def test_semicolon_files_and_a_bom_are_accepted():
@@ -17,7 +19,9 @@ def test_semicolon_files_and_a_bom_are_accepted():
 
 
 def test_bad_rows_are_reported_by_line_number():
-    text = GOOD + "C-3,7501,Dup barcode,1.00,16,1,\nD 4,,Bad sku,1.00,16,1,\nE-5,,Bad price,1.234,16,1,\nF-6,,x,1,abc,1,\n"
+    text = (
+        GOOD + "C-3,7501,Dup barcode,1.00,16,1,\nD 4,,Bad sku,1.00,16,1,\nE-5,,Bad price,1.234,16,1,\nF-6,,x,1,abc,1,\n"
+    )
     with pytest.raises(ImportError_) as e:
         parse_csv(text, 2)
     errors = e.value.errors

@@ -42,7 +42,8 @@ def test_a_batch_of_new_events_is_accepted_and_written_in_order():
     results, writes = push(state(), batch)
     assert results == [ACCEPTED, ACCEPTED]
     assert [(row[0], row[3], row[10], row[12]) for row in writes.events] == [
-        (e["event_id"], e["seq"], e["hash"], NOW) for e in batch]
+        (e["event_id"], e["seq"], e["hash"], NOW) for e in batch
+    ]
     assert writes.stats == {("product.created", "accepted"): 1, ("stock.adjusted", "accepted"): 1}
 
 
@@ -84,7 +85,8 @@ def test_a_broken_link_to_the_predecessor_is_rejected_and_recorded_at_its_seq():
     results, writes = push(st, [second])
     assert results[0][:2] == ("rejected", "BROKEN_CHAIN")
     assert [(r[0], r[3], r[4], r[5]) for r in writes.rejections] == [
-        (second["event_id"], 2, second["hash"], "BROKEN_CHAIN")]
+        (second["event_id"], 2, second["hash"], "BROKEN_CHAIN")
+    ]
     assert st.at_seq[2] == (second["event_id"], second["hash"], None)  # the seq is occupied for the batch
 
 
@@ -144,8 +146,9 @@ def test_an_update_of_a_deleted_product_is_a_conflict_settled_by_the_rule():
     assert results == [("conflict", None, "the-deletion", "manual")]
     assert writes.field_writes == []  # the rule settles it, not the fields
     st = BatchState("s1", "A", NOW, "last-write-wins", deleted={f"product:{pid}": "the-deletion"})
-    assert push(st, [a.product_updated(pid, {"price": 6}, 0)])[0] == [("conflict", None, "the-deletion",
-                                                                          "last-write-wins")]
+    assert push(st, [a.product_updated(pid, {"price": 6}, 0)])[0] == [
+        ("conflict", None, "the-deletion", "last-write-wins")
+    ]
 
 
 def test_events_of_one_batch_see_the_ones_before_them():
@@ -155,8 +158,12 @@ def test_events_of_one_batch_see_the_ones_before_them():
     deleted = d.event("product.deleted", {"product_id": pid})
     updated = d.product_updated(pid, {"price": 7}, created["hlc"])
     results, writes = push(state(), [created, deleted, updated, deleted])
-    assert results == [ACCEPTED, ACCEPTED, ("conflict", None, deleted["event_id"], "manual"),
-                       ("duplicate", None, None, None)]
+    assert results == [
+        ACCEPTED,
+        ACCEPTED,
+        ("conflict", None, deleted["event_id"], "manual"),
+        ("duplicate", None, None, None),
+    ]
     assert writes.deletions == {f"product:{pid}": deleted["event_id"]}
     assert writes.stats[("product.deleted", "duplicate")] == 1
 

@@ -43,7 +43,15 @@ def test_a_signature_checks_with_its_own_key_and_hash_only(content):
     assert not signature_ok(KEY.public_hex, digest, flipped)
 
 
-@pytest.mark.parametrize("public, sig", [("zz" * 32, "00" * 64), ("00" * 31, "00" * 64), (KEY.public_hex, "00" * 63),
-                                         (KEY.public_hex, "NUL\x00" * 32), ("", "")])
+@pytest.mark.parametrize(
+    "public, sig",
+    [
+        ("zz" * 32, "00" * 64),
+        ("00" * 31, "00" * 64),
+        (KEY.public_hex, "00" * 63),
+        (KEY.public_hex, "NUL\x00" * 32),
+        ("", ""),
+    ],
+)
 def test_malformed_keys_and_signatures_are_refused_not_raised(public, sig):
     assert signature_ok(public, "ab" * 32, sig) is False

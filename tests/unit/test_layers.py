@@ -6,10 +6,29 @@ import sys
 import pytest
 
 FORBIDDEN = {
-    "caja_tui.domain": ["peewee", "textual", "requests", "falcon", "sqlite3", "caja_tui.store",
-                        "caja_tui.application", "caja_tui.tui", "caja_tui.sync", "caja_tui.server"],
-    "caja_tui.application": ["peewee", "textual", "requests", "falcon", "sqlite3", "caja_tui.store",
-                             "caja_tui.tui", "caja_tui.sync", "caja_tui.server"],
+    "caja_tui.domain": [
+        "peewee",
+        "textual",
+        "requests",
+        "falcon",
+        "sqlite3",
+        "caja_tui.store",
+        "caja_tui.application",
+        "caja_tui.tui",
+        "caja_tui.sync",
+        "caja_tui.server",
+    ],
+    "caja_tui.application": [
+        "peewee",
+        "textual",
+        "requests",
+        "falcon",
+        "sqlite3",
+        "caja_tui.store",
+        "caja_tui.tui",
+        "caja_tui.sync",
+        "caja_tui.server",
+    ],
     "caja_tui.store.sqlite": ["textual", "requests", "falcon", "caja_tui.tui", "caja_tui.server"],
 }
 
@@ -30,8 +49,7 @@ def test_layer_imports_nothing_from_outer_layers(package):
 
 
 def test_importing_the_cli_opens_nothing_and_starts_no_thread():
-    code = ("import threading, caja_tui.cli, caja_tui.bootstrap\n"
-            "print(threading.active_count())\n")
+    code = "import threading, caja_tui.cli, caja_tui.bootstrap\nprint(threading.active_count())\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "1"
 
@@ -51,8 +69,12 @@ def _outside_the_store():
 def test_only_the_store_touches_the_database_connection():
     import ast
 
-    touched = [f"{rel}:{node.lineno} .{node.attr}" for rel, tree in _outside_the_store() for node in ast.walk(tree)
-               if isinstance(node, ast.Attribute) and node.attr in ("conn", "_conn")]
+    touched = [
+        f"{rel}:{node.lineno} .{node.attr}"
+        for rel, tree in _outside_the_store()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in ("conn", "_conn")
+    ]
     assert touched == [], "ask the store for what you need (a method named for what it returns): " + str(touched)
 
 
@@ -60,8 +82,14 @@ def test_no_sql_outside_the_store():
     import ast
     import re
 
-    sql = re.compile(r"^\s*(SELECT .* FROM|INSERT INTO|UPDATE \w+ SET|DELETE FROM|PRAGMA \w|CREATE (TABLE|INDEX)|"
-                     r"DROP (TABLE|INDEX)|VACUUM$)")
-    found = [f"{rel}:{node.lineno}" for rel, tree in _outside_the_store() for node in ast.walk(tree)
-             if isinstance(node, ast.Constant) and isinstance(node.value, str) and sql.match(node.value)]
+    sql = re.compile(
+        r"^\s*(SELECT .* FROM|INSERT INTO|UPDATE \w+ SET|DELETE FROM|PRAGMA \w|CREATE (TABLE|INDEX)|"
+        r"DROP (TABLE|INDEX)|VACUUM$)"
+    )
+    found = [
+        f"{rel}:{node.lineno}"
+        for rel, tree in _outside_the_store()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and sql.match(node.value)
+    ]
     assert found == [], f"SQL outside store/: {found}"

@@ -7,8 +7,9 @@ from caja_tui.domain.events import MAX_PRICE, MAX_QTY, Tender
 
 
 def line(qty=1, price=1000, rate=1600, discount=0, pid="p1"):
-    return CartLine(product_id=pid, sku=pid.upper(), name=pid, qty=qty, unit_price=price, tax_rate=rate,
-                    discount=discount)
+    return CartLine(
+        product_id=pid, sku=pid.upper(), name=pid, qty=qty, unit_price=price, tax_rate=rate, discount=discount
+    )
 
 
 def test_a_sale_needs_lines():
@@ -18,8 +19,11 @@ def test_a_sale_needs_lines():
 
 
 def test_pricing_with_tax_included_spreads_the_sale_discount_exactly():
-    p = rules.price_sale([line(3, 1000, 1600), line(1, 2000, 0, pid="p2"), line(2, 333, 1600, 66, pid="p3")],
-                         sale_discount=1001, prices_include_tax=True)
+    p = rules.price_sale(
+        [line(3, 1000, 1600), line(1, 2000, 0, pid="p2"), line(2, 333, 1600, 66, pid="p3")],
+        sale_discount=1001,
+        prices_include_tax=True,
+    )
     assert sum(ln.sale_discount for ln in p.lines) == 1001
     assert p.subtotal == 3000 + 2000 + 600 - 1001
     assert p.total == p.subtotal  # tax is inside the prices
@@ -107,8 +111,14 @@ def test_a_line_refunded_in_parts_returns_exactly_what_it_cost():
 
 def test_product_fields_are_checked():
     rules.check_product_fields({"sku": "ABC-1", "name": "Pan", "price": 100, "tax_rate": 0, "barcodes": ["7501"]})
-    for bad in ({"sku": "has space"}, {"name": " "}, {"price": -1}, {"tax_rate": 20000},
-                {"barcodes": ["1", "1"]}, {"barcodes": ["bad code"]}):
+    for bad in (
+        {"sku": "has space"},
+        {"name": " "},
+        {"price": -1},
+        {"tax_rate": 20000},
+        {"barcodes": ["1", "1"]},
+        {"barcodes": ["bad code"]},
+    ):
         with pytest.raises(DomainError):
             rules.check_product_fields(bad)
 

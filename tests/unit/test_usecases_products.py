@@ -11,8 +11,9 @@ def scan(till, code):
 
 def test_a_new_product_scans_by_its_barcode_and_its_sku_with_its_opening_stock():
     till = a_till()
-    made = products.create_product(till, "ana", sku=" CAF-1 ", name=" Coffee ", price=8_900, tax_rate=0,
-                                   barcodes=["7501", " "], stock=6)
+    made = products.create_product(
+        till, "ana", sku=" CAF-1 ", name=" Coffee ", price=8_900, tax_rate=0, barcodes=["7501", " "], stock=6
+    )
     assert (made.sku, made.name, made.barcodes, made.stock) == ("CAF-1", "Coffee", ["7501"], 6)
     assert scan(till, "7501").id == made.id
     assert scan(till, "CAF-1").id == made.id

@@ -17,6 +17,7 @@ def sell(store, entries, tenders=None, *, actor="luis"):
     total = sum(ln.qty * ln.unit_price for ln in cart.lines)
     return sales.complete_sale(store, actor, cart, tenders or cash(total), prices_include_tax=True)
 
+
 # --- scanning ----------------------------------------------------------------------------------------
 
 
@@ -26,7 +27,7 @@ def test_a_scanned_barcode_adds_its_product_and_the_cart_survives_as_a_draft():
     cart = Cart()
     assert sales.scan(till, cart, "7501000000017").id == bread.id
     with till.read() as tx:
-        (slot, saved, _at), = tx.drafts("current")
+        ((slot, saved, _at),) = tx.drafts("current")
     assert saved.lines[0].product_id == bread.id and saved.lines[0].qty == 1
 
 

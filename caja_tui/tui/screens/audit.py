@@ -35,8 +35,15 @@ class AuditScreen(CajaScreen):
 
     def on_mount(self) -> None:
         t = self.query_one("#log", DataTable)
-        for title, width in ((_("Time"), 14), (_("Till"), 5), (_("Seq"), 6), (_("Type"), 18), (_("Who"), 8),
-                             (_("Sync"), 8), (_("Hash"), 8)):
+        for title, width in (
+            (_("Time"), 14),
+            (_("Till"), 5),
+            (_("Seq"), 6),
+            (_("Type"), 18),
+            (_("Who"), 8),
+            (_("Sync"), 8),
+            (_("Hash"), 8),
+        ):
             t.add_column(title, width=width)
         self.rows: list[tuple] = []
         self._typing = None  # the pause-in-typing timer of the filters
@@ -66,8 +73,12 @@ class AuditScreen(CajaScreen):
                 self.say(_("the date must look like 2026-11-27"), error=True)
                 return
         self.say("")
-        filters = {"type_prefix": self.query_one("#f-type", Input).value.strip(),
-                   "actor": self.query_one("#f-actor", Input).value.strip(), "start_ms": start, "end_ms": end}
+        filters = {
+            "type_prefix": self.query_one("#f-type", Input).value.strip(),
+            "actor": self.query_one("#f-actor", Input).value.strip(),
+            "start_ms": start,
+            "end_ms": end,
+        }
         self.run_worker(lambda: self._fetch(filters), thread=True, exclusive=True, group="audit")
 
     def _fetch(self, filters: dict) -> None:
@@ -109,8 +120,11 @@ class AuditScreen(CajaScreen):
         last = json.loads(raw)
         when = datetime.datetime.fromtimestamp(last["at"], self.app.tz).strftime("%Y-%m-%d %H:%M")
         if last["ok"]:
-            label.update(_("Chain verified {when}: {events} events, tills: {devices}, no problems").format(
-                when=when, events=last["events"], devices=last["devices"]))
+            label.update(
+                _("Chain verified {when}: {events} events, tills: {devices}, no problems").format(
+                    when=when, events=last["events"], devices=last["devices"]
+                )
+            )
         else:
             label.update(_chain_failure(when, last["problems"]))
         label.set_class(not last["ok"], "error")
@@ -125,9 +139,18 @@ class AuditScreen(CajaScreen):
         try:
             with self.app.side_store() as store:
                 report = verify(store)
-                store.set_meta("last_verify", json.dumps({
-                    "at": self.app.clock(), "ok": report.ok, "events": report.events, "devices": report.devices,
-                    "problems": report.problems[:5]}))
+                store.set_meta(
+                    "last_verify",
+                    json.dumps(
+                        {
+                            "at": self.app.clock(),
+                            "ok": report.ok,
+                            "events": report.events,
+                            "devices": report.devices,
+                            "problems": report.problems[:5],
+                        }
+                    ),
+                )
         except (DomainError, OSError, Exception) as exc:  # noqa: BLE001 - shown, never a traceback
             self.app.call_from_thread(self.say, _("could not verify: {error}").format(error=exc), error=True)
             return
@@ -137,7 +160,11 @@ class AuditScreen(CajaScreen):
 def _chain_failure(when: str, problems: list[str]) -> str:
     """What failed, in the screen's language, and what to do next (the full report is `caja verify`'s)."""
     if all(p.startswith("read model ") for p in problems):
-        return _("Chain CHECK FAILED {when}: the events are intact, but the tables built from them differ. "
-                 "Run `caja rebuild`, then verify again.").format(when=when)
-    return _("Chain CHECK FAILED {when}: {count} problem(s) in the event log. Run `caja verify` for the list "
-             "and keep a copy of the database for the owner.").format(when=when, count=len(problems))
+        return _(
+            "Chain CHECK FAILED {when}: the events are intact, but the tables built from them differ. "
+            "Run `caja rebuild`, then verify again."
+        ).format(when=when)
+    return _(
+        "Chain CHECK FAILED {when}: {count} problem(s) in the event log. Run `caja verify` for the list "
+        "and keep a copy of the database for the owner."
+    ).format(when=when, count=len(problems))

@@ -115,10 +115,14 @@ class CashScreen(CajaScreen):
         rows = [
             (_("Opening float"), s.opening_float),
             (_("Sales ({n})").format(n=s.sales_count), s.sales_total),
-            (_("  cash taken"), s.cash_taken), (_("  change given"), -s.change_given),
-            (_("  card"), s.card_total), (_("  other"), s.other_total),
-            (_("Refunds"), -s.refunds_total), (_("  in cash"), -s.cash_refunded),
-            (_("Paid in"), s.paid_in), (_("Paid out"), -s.paid_out),
+            (_("  cash taken"), s.cash_taken),
+            (_("  change given"), -s.change_given),
+            (_("  card"), s.card_total),
+            (_("  other"), s.other_total),
+            (_("Refunds"), -s.refunds_total),
+            (_("  in cash"), -s.cash_refunded),
+            (_("Paid in"), s.paid_in),
+            (_("Paid out"), -s.paid_out),
             (_("Cash expected in the drawer"), s.expected),
         ]
         lines = [f"{label:<34}{fmt(v):>16}" for label, v in rows]
@@ -130,8 +134,9 @@ class CashScreen(CajaScreen):
         self.app.push_screen(OpenSessionScreen(self.app.money.parse), self._opened)
 
     def _opened(self, amount: int | None) -> None:
-        if amount is not None and self.app.guard(lambda: cash.open_session(self.app.store, self.app.user.id, amount),
-                                                 self):
+        if amount is not None and self.app.guard(
+            lambda: cash.open_session(self.app.store, self.app.user.id, amount), self
+        ):
             self.say(_("session open with {amount}").format(amount=self.app.money(amount)))
             self.app.after_write()
             self.show_summary()
@@ -142,15 +147,20 @@ class CashScreen(CajaScreen):
         def ask_reason(amount: int | None) -> None:
             if amount is None:
                 return
-            self.app.push_screen(AskScreen(_("Reason (e.g. change from the bank, supplier)")),
-                                 lambda reason: reason is not None and self._moved(kind, actor, amount, reason))
+            self.app.push_screen(
+                AskScreen(_("Reason (e.g. change from the bank, supplier)")),
+                lambda reason: reason is not None and self._moved(kind, actor, amount, reason),
+            )
 
         self.app.push_screen(AskScreen(question, parse=self.app.money.parse), ask_reason)
 
     def _moved(self, kind: str, actor: str, amount: int, reason: str) -> None:
         if self.app.guard(lambda: cash.move_cash(self.app.store, actor, kind, amount, reason), self):
-            self.say((_("paid in {amount}") if kind == "in" else _("paid out {amount}")).format(
-                amount=self.app.money(amount)))
+            self.say(
+                (_("paid in {amount}") if kind == "in" else _("paid out {amount}")).format(
+                    amount=self.app.money(amount)
+                )
+            )
             self.app.after_write()
             self.show_summary()
 
@@ -164,8 +174,11 @@ class CashScreen(CajaScreen):
         return reports.render(r, "text", language=self.app.cfg.till.language)
 
     def _report_args(self) -> dict:
-        return {"currency": self.app.cfg.till.currency, "exponent": self.app.cfg.till.currency_exponent,
-                "tz": self.app.tz}
+        return {
+            "currency": self.app.cfg.till.currency,
+            "exponent": self.app.cfg.till.currency_exponent,
+            "tz": self.app.tz,
+        }
 
     def action_x_report(self) -> None:
         r = self.app.guard(lambda: reports.x_report(self.app.store, **self._report_args()), self)
@@ -190,8 +203,12 @@ class CashScreen(CajaScreen):
         self.app.with_manager(_("close the cash session"), approved)
 
     def _close(self, manager, counted: int, denominations: dict[str, int]) -> None:
-        done = self.app.guard(lambda: cash.close_session(self.app.store, manager.id, counted=counted,
-                                                         denominations=denominations or None), self)
+        done = self.app.guard(
+            lambda: cash.close_session(
+                self.app.store, manager.id, counted=counted, denominations=denominations or None
+            ),
+            self,
+        )
         if done is None:
             return
         closed, _summary = done
@@ -200,6 +217,8 @@ class CashScreen(CajaScreen):
         r = reports.z_report(self.app.store, closed.z_number, **self._report_args())
         fmt = self.app.money
         head = _("Expected {expected}   counted {counted}   difference {diff}").format(
-            expected=fmt(closed.expected or 0), counted=fmt(closed.counted or 0), diff=fmt(closed.difference or 0))
-        self.app.push_screen(TextScreen(head + "\n\n" + self._text(r),
-                                        title=_("Z report #{z}").format(z=closed.z_number)))
+            expected=fmt(closed.expected or 0), counted=fmt(closed.counted or 0), diff=fmt(closed.difference or 0)
+        )
+        self.app.push_screen(
+            TextScreen(head + "\n\n" + self._text(r), title=_("Z report #{z}").format(z=closed.z_number))
+        )

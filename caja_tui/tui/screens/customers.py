@@ -14,8 +14,10 @@ from .products import SHOWN, ListScreen
 
 
 def customer_fields(c: dict | None) -> list[Field]:
-    return [Field(name=k, label=label, value=(c or {}).get(k, "")) for k, label in
-            (("name", _("Name")), ("tax_id", _("Tax id")), ("phone", _("Phone")), ("email", _("Email")))]
+    return [
+        Field(name=k, label=label, value=(c or {}).get(k, ""))
+        for k, label in (("name", _("Name")), ("tax_id", _("Tax id")), ("phone", _("Phone")), ("email", _("Email")))
+    ]
 
 
 class CustomersScreen(ListScreen):
@@ -42,8 +44,9 @@ class CustomersScreen(ListScreen):
             customers.update_customer(self.app.store, self.app.user.id, c["id"], **values)
             return c["id"]
 
-        self.app.push_screen(FormScreen(_("Edit {name}").format(name=c["name"][:30]), customer_fields(c), save),
-                             self._saved)
+        self.app.push_screen(
+            FormScreen(_("Edit {name}").format(name=c["name"][:30]), customer_fields(c), save), self._saved
+        )
 
     def _saved(self, customer_id: str | None) -> None:
         if customer_id is not None:
@@ -57,10 +60,14 @@ class CustomersScreen(ListScreen):
             return
         with self.app.store.read() as tx:
             rows = tx.sales_of_customer(c["id"])
-        lines = [f"{datetime.datetime.fromtimestamp(at / 1000, self.app.tz):%Y-%m-%d %H:%M}  {receipt:<14} "
-                 f"{self.app.money(total):>14}" for receipt, at, total in rows]
-        self.app.push_screen(TextScreen("\n".join(lines) or _("No sales yet."),
-                                        title=_("Sales of {name}").format(name=c["name"][:30])))
+        lines = [
+            f"{datetime.datetime.fromtimestamp(at / 1000, self.app.tz):%Y-%m-%d %H:%M}  {receipt:<14} "
+            f"{self.app.money(total):>14}"
+            for receipt, at, total in rows
+        ]
+        self.app.push_screen(
+            TextScreen("\n".join(lines) or _("No sales yet."), title=_("Sales of {name}").format(name=c["name"][:30]))
+        )
 
 
 class CustomerPickScreen(PickScreen):
@@ -90,5 +97,7 @@ class CustomerPickScreen(PickScreen):
         def save(values):
             return customers.create_customer(self.app.store, self.app.user.id, **values)
 
-        self.app.push_screen(FormScreen(_("New customer"), customer_fields(None), save),
-                             lambda cid: cid is not None and self.dismiss(cid))
+        self.app.push_screen(
+            FormScreen(_("New customer"), customer_fields(None), save),
+            lambda cid: cid is not None and self.dismiss(cid),
+        )

@@ -29,8 +29,16 @@ def arrows_move(event, box: OptionList, has_items: bool) -> None:
 class AskScreen(CajaModal):
     """One question, one line of input. `parse` turns the text into the result or raises DomainError."""
 
-    def __init__(self, question: str, *, parse: Callable[[str], Any] = str, default: str = "",
-                 placeholder: str = "", password: bool = False, preview: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self,
+        question: str,
+        *,
+        parse: Callable[[str], Any] = str,
+        default: str = "",
+        placeholder: str = "",
+        password: bool = False,
+        preview: Callable[[str], str] | None = None,
+    ) -> None:
         """`preview(text)` is shown under the input as it is typed (what Enter would do), when given."""
         super().__init__()
         self.question, self.parse, self.default = question, parse, default
@@ -71,8 +79,12 @@ class PinScreen(CajaModal):
             yield OptionList(id="people")
             yield Entry(placeholder=_("manager PIN") if self.managers_only else _("PIN"), password=True, id="pin")
             yield Label("", id="message", classes="error")
-            yield Label(_("arrows: choose   Enter: approve   Esc: cancel") if self.managers_only else
-                        _("arrows: choose   Enter: sign in"), classes="hint")
+            yield Label(
+                _("arrows: choose   Enter: approve   Esc: cancel")
+                if self.managers_only
+                else _("arrows: choose   Enter: sign in"),
+                classes="hint",
+            )
 
     def on_mount(self) -> None:
         with self.app.store.read() as tx:
@@ -82,8 +94,11 @@ class PinScreen(CajaModal):
             box.add_option(u.name if self.managers_only else f"{u.name} ({_(u.role)})")
         box.highlighted = 0 if self.people else None
         if not self.people:
-            self.say(_("This till has no manager; create one with `caja users add`.") if self.managers_only else
-                     _("This till has no users yet: run `caja init` to create the first manager."))
+            self.say(
+                _("This till has no manager; create one with `caja users add`.")
+                if self.managers_only
+                else _("This till has no users yet: run `caja init` to create the first manager.")
+            )
         self.query_one("#pin", Input).focus()
 
     def on_key(self, event) -> None:
@@ -132,8 +147,9 @@ class MenuScreen(CajaModal):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.title_text)
-            yield OptionList(*[Option(f"{letter}  {label}", id=result) for letter, label, result in self.items],
-                             id="menu")
+            yield OptionList(
+                *[Option(f"{letter}  {label}", id=result) for letter, label, result in self.items], id="menu"
+            )
 
     def on_mount(self) -> None:
         self.query_one("#menu", OptionList).focus()
@@ -172,8 +188,7 @@ class TextScreen(CajaModal):
 
 class OpenSessionScreen(AskScreen):
     def __init__(self, parse: Callable[[str], int]) -> None:
-        super().__init__(_("Open the cash session: opening float"), parse=lambda t: parse(t or "0"),
-                         placeholder="0")
+        super().__init__(_("Open the cash session: opening float"), parse=lambda t: parse(t or "0"), placeholder="0")
 
 
 class PaymentScreen(CajaModal):
@@ -206,7 +221,7 @@ class PaymentScreen(CajaModal):
     def quick_amounts(self) -> list[int]:
         """Round notes above what is due: what a customer usually hands over."""
         due = max(0, self.total - self._paid())
-        unit = 10 ** self.app.money.exponent
+        unit = 10**self.app.money.exponent
         out: list[int] = []
         for step in (10, 20, 50, 100, 200, 500, 1000):
             amount = -(-due // (step * unit)) * step * unit
@@ -221,8 +236,9 @@ class PaymentScreen(CajaModal):
         due = max(0, self.total - self._paid())
         self.query_one("#due", Label).update(_("TO PAY {amount}").format(amount=fmt(due)))
         lines = [f"{_(t.method)} {fmt(t.amount)}" for t in self.tenders]
-        self.query_one("#paid", Label).update(_("Total {total}").format(total=fmt(self.total))
-                                              + ("   " + ", ".join(lines) if lines else ""))
+        self.query_one("#paid", Label).update(
+            _("Total {total}").format(total=fmt(self.total)) + ("   " + ", ".join(lines) if lines else "")
+        )
         quick = "  ".join(f"F{i} {fmt(a)}" for i, a in enumerate(self.quick_amounts(), 1))
         self.query_one("#quick", Label).update(_("Quick cash:") + " " + quick)
 

@@ -99,12 +99,24 @@ class ProductsScreen(ListScreen):
         return [
             Field(name="sku", label=_("SKU"), value=p.sku if p else ""),
             Field(name="name", label=_("Name"), value=p.name if p else ""),
-            Field(name="price", label=_("Price"), value=fmt(p.price).replace(self.app.money.group, "") if p else "",
-                  parse=self.app.money.parse),
-            Field(name="tax_rate", label=_("Tax %"), value=money.format_rate(p.tax_rate) if p else "16",
-                  parse=money.parse_rate),
-            Field(name="barcodes", label=_("Barcodes"), value=", ".join(p.barcodes) if p else "",
-                  parse=lambda t: [b.strip() for b in t.replace(";", ",").split(",") if b.strip()]),
+            Field(
+                name="price",
+                label=_("Price"),
+                value=fmt(p.price).replace(self.app.money.group, "") if p else "",
+                parse=self.app.money.parse,
+            ),
+            Field(
+                name="tax_rate",
+                label=_("Tax %"),
+                value=money.format_rate(p.tax_rate) if p else "16",
+                parse=money.parse_rate,
+            ),
+            Field(
+                name="barcodes",
+                label=_("Barcodes"),
+                value=", ".join(p.barcodes) if p else "",
+                parse=lambda t: [b.strip() for b in t.replace(";", ",").split(",") if b.strip()],
+            ),
             Field(name="category", label=_("Category"), value=p.category if p else ""),
         ]
 
@@ -118,8 +130,7 @@ class ProductsScreen(ListScreen):
         def save(values):
             return products.update_product(self.app.store, self.app.user.id, p.id, values, base_hlc=p.updated_hlc)
 
-        self.app.push_screen(FormScreen(_("Edit {name}").format(name=p.name[:30]), self._fields(p), save),
-                             self._saved)
+        self.app.push_screen(FormScreen(_("Edit {name}").format(name=p.name[:30]), self._fields(p), save), self._saved)
 
     def _saved(self, p: ProductView | None) -> None:
         if p is not None:
@@ -137,7 +148,8 @@ class ProductsScreen(ListScreen):
 
         def chosen(answer: str | None) -> None:
             if answer == "yes" and self.app.guard(
-                    lambda: products.delete_product(self.app.store, self.app.user.id, p.id) or True, self):
+                lambda: products.delete_product(self.app.store, self.app.user.id, p.id) or True, self
+            ):
                 self.reload()
                 self.say(_("deleted {name}").format(name=p.name))
                 self.app.after_write()

@@ -53,8 +53,13 @@ class RefundScreen(CajaModal):
         row = table.cursor_row
         table.clear()
         for ln in self.sale.lines:
-            table.add_row(str(ln.line_no), ln.name[:24], str(ln.qty), str(self.left[ln.line_no]),
-                          str(self.chosen.get(ln.line_no, 0)))
+            table.add_row(
+                str(ln.line_no),
+                ln.name[:24],
+                str(ln.qty),
+                str(self.left[ln.line_no]),
+                str(self.chosen.get(ln.line_no, 0)),
+            )
         table.move_cursor(row=max(0, row))
         by_line = {ln.line_no: ln for ln in self.sale.lines}
         estimate = sum(by_line[n].amount * q // by_line[n].qty for n, q in self.chosen.items())
@@ -86,8 +91,12 @@ class RefundScreen(CajaModal):
                 self.chosen = {n: q for n, q in self.chosen.items() if q > 0}
                 self.draw()
 
-        self.app.push_screen(AskScreen(_("Quantity to refund on line {n}").format(n=line_no), parse=parse,
-                                       default=str(self.left[line_no])), set_qty)
+        self.app.push_screen(
+            AskScreen(
+                _("Quantity to refund on line {n}").format(n=line_no), parse=parse, default=str(self.left[line_no])
+            ),
+            set_qty,
+        )
 
     def action_refund(self) -> None:
         if not self.chosen:
@@ -102,8 +111,14 @@ class RefundScreen(CajaModal):
 
         def approved(manager) -> None:
             try:
-                done = sales.refund_sale(self.app.store, manager.id, self.sale.receipt_no, dict(self.chosen),
-                                         method=method, reason="refund at the till")
+                done = sales.refund_sale(
+                    self.app.store,
+                    manager.id,
+                    self.sale.receipt_no,
+                    dict(self.chosen),
+                    method=method,
+                    reason="refund at the till",
+                )
             except DomainError as exc:
                 self.say(error_text(exc))
                 return

@@ -38,8 +38,11 @@ class ReportsScreen(CajaScreen):
         self.query_one("#report", VerticalScroll).focus()
 
     def _args(self) -> dict:
-        return {"currency": self.app.cfg.till.currency, "exponent": self.app.cfg.till.currency_exponent,
-                "tz": self.app.tz}
+        return {
+            "currency": self.app.cfg.till.currency,
+            "exponent": self.app.cfg.till.currency_exponent,
+            "tz": self.app.tz,
+        }
 
     def chart(self, r: reports.Report) -> str:
         """Sales by hour as horizontal bars; the hours without sales between the first and last are shown too."""
@@ -47,8 +50,14 @@ class ReportsScreen(CajaScreen):
             return _("No sales in this period.")
         by = {h.hour: h for h in r.by_hour}
         first, last = min(by), max(by)
-        rows = [(f"{h:02d}h", by[h].total if h in by else 0,
-                 f"{self.app.money(by[h].total)} ({by[h].sales})" if h in by else "") for h in range(first, last + 1)]
+        rows = [
+            (
+                f"{h:02d}h",
+                by[h].total if h in by else 0,
+                f"{self.app.money(by[h].total)} ({by[h].sales})" if h in by else "",
+            )
+            for h in range(first, last + 1)
+        ]
         width = max(40, self.size.width - 4)
         return _("Sales by hour") + "\n" + "\n".join(bar_chart(rows, width))
 
@@ -75,8 +84,10 @@ class ReportsScreen(CajaScreen):
 
                 raise DomainError("BAD_DATE", _("the date must look like 2026-11-27")) from None
 
-        self.app.push_screen(AskScreen(_("Which day? (YYYY-MM-DD, Enter: today)"), parse=parse),
-                             lambda day: day is not None and self.show_day(day))
+        self.app.push_screen(
+            AskScreen(_("Which day? (YYYY-MM-DD, Enter: today)"), parse=parse),
+            lambda day: day is not None and self.show_day(day),
+        )
 
     def action_x(self) -> None:
         r = self.app.guard(lambda: reports.x_report(self.app.store, **self._args()), self)
@@ -89,9 +100,13 @@ class ReportsScreen(CajaScreen):
         if not last:
             self.say(_("this till has not closed a session yet: there is no Z report"), error=True)
             return
-        self.app.push_screen(AskScreen(_("Which Z number? (Enter: the last, #{n})").format(n=last),
-                                       parse=lambda t: self.app.parse_int(t, high=last) if t.strip() else last),
-                             lambda z: z is not None and self._show_z(z))
+        self.app.push_screen(
+            AskScreen(
+                _("Which Z number? (Enter: the last, #{n})").format(n=last),
+                parse=lambda t: self.app.parse_int(t, high=last) if t.strip() else last,
+            ),
+            lambda z: z is not None and self._show_z(z),
+        )
 
     def _show_z(self, z: int) -> None:
         r = self.app.guard(lambda: reports.z_report(self.app.store, z, **self._args()), self)

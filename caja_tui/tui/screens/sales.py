@@ -79,7 +79,9 @@ class SalesScreen(CajaScreen):
             key = (ln.name, ln.qty, ln.unit_price, ln.discount, ln.price_overridden)
             shown = cache.get(key)
             if shown is None:
-                name = ln.name + (" *" if ln.price_overridden else "") + (f" -{fmt(ln.discount)}" if ln.discount else "")
+                name = (
+                    ln.name + (" *" if ln.price_overridden else "") + (f" -{fmt(ln.discount)}" if ln.discount else "")
+                )
                 shown = cache[key] = (str(ln.qty), name, fmt(ln.qty * ln.unit_price - ln.discount))
             rows.append((str(i), *shown))
         if len(cache) > 4 * len(rows) + 64:
@@ -100,7 +102,8 @@ class SalesScreen(CajaScreen):
         self.query_one("#subtotal", Line).update(_("Subtotal {amount}").format(amount=fmt(subtotal)))
         self.query_one("#tax", Line).update(_("Tax {amount}").format(amount=fmt(tax)))
         self.query_one("#discount", Line).update(
-            _("Discount {amount}").format(amount=fmt(discount)) if discount else "")
+            _("Discount {amount}").format(amount=fmt(discount)) if discount else ""
+        )
         self.query_one("#total", Line).update(_("TOTAL {amount}").format(amount=fmt(total)))
         if self.cart.lines or not keep_receipt:
             self.query_one("#left", ContentSwitcher).current = "cart"
@@ -158,9 +161,20 @@ class SalesScreen(CajaScreen):
     def _picked(self, product: ProductView | None, qty: int) -> None:
         if product is None:
             return
-        self.app.guard(lambda: (self.cart.add(product_id=product.id, sku=product.sku, name=product.name,
-                                              unit_price=product.price, tax_rate=product.tax_rate, qty=qty),
-                                self._save()), self)
+        self.app.guard(
+            lambda: (
+                self.cart.add(
+                    product_id=product.id,
+                    sku=product.sku,
+                    name=product.name,
+                    unit_price=product.price,
+                    tax_rate=product.tax_rate,
+                    qty=qty,
+                ),
+                self._save(),
+            ),
+            self,
+        )
 
     def action_clear_entry(self) -> None:
         self.query_one("#entry", Input).value = ""
@@ -182,8 +196,9 @@ class SalesScreen(CajaScreen):
         if not tenders:
             return
         try:
-            done = sales.complete_sale(self.app.store, self.app.user.id, self.cart, tenders,
-                                       prices_include_tax=self.app.prices_include_tax)
+            done = sales.complete_sale(
+                self.app.store, self.app.user.id, self.cart, tenders, prices_include_tax=self.app.prices_include_tax
+            )
         except DomainError as exc:
             self.fail(exc)
             return
@@ -191,8 +206,9 @@ class SalesScreen(CajaScreen):
         self.refresh_cart()
         self.show_receipt(done.receipt_no)
         fmt = self.app.money
-        self.query_one("#change", Line).update(_("CHANGE {amount}").format(amount=fmt(done.change))
-                                                if done.change else "")
+        self.query_one("#change", Line).update(
+            _("CHANGE {amount}").format(amount=fmt(done.change)) if done.change else ""
+        )
         self.say(_("{receipt} paid").format(receipt=done.receipt_no))
         self.app.after_write()
         self.app.print_receipt(done.sale_id)
@@ -228,25 +244,37 @@ class SalesScreen(CajaScreen):
             getattr(self, f"do_{what}")()
 
     def _ask(self, question: str, parse, then, default: str = "") -> None:
-        self.app.push_screen(AskScreen(question, parse=parse, default=default),
-                             lambda value: value is not None and self.app.guard(lambda: then(value), self))
+        self.app.push_screen(
+            AskScreen(question, parse=parse, default=default),
+            lambda value: value is not None and self.app.guard(lambda: then(value), self),
+        )
 
     def do_qty(self) -> None:
         i = self._line_index()
         if i is not None:
-            self._ask(_("New quantity for line {n}").format(n=i + 1), self.app.parse_int,
-                      lambda q: (self.cart.set_qty(i, q), self._save()), str(self.cart.lines[i].qty))
+            self._ask(
+                _("New quantity for line {n}").format(n=i + 1),
+                self.app.parse_int,
+                lambda q: (self.cart.set_qty(i, q), self._save()),
+                str(self.cart.lines[i].qty),
+            )
 
     def do_line_discount(self) -> None:
         i = self._line_index()
         if i is not None:
-            self._ask(_("Discount on line {n} (amount)").format(n=i + 1), self.app.money.parse,
-                      lambda a: (self.cart.set_line_discount(i, a), self._save()))
+            self._ask(
+                _("Discount on line {n} (amount)").format(n=i + 1),
+                self.app.money.parse,
+                lambda a: (self.cart.set_line_discount(i, a), self._save()),
+            )
 
     def do_sale_discount(self) -> None:
         if self._line_index() is not None:
-            self._ask(_("Discount on the whole sale (amount)"), self.app.money.parse,
-                      lambda a: (self.cart.set_discount(a), self._save()))
+            self._ask(
+                _("Discount on the whole sale (amount)"),
+                self.app.money.parse,
+                lambda a: (self.cart.set_discount(a), self._save()),
+            )
 
     def do_price(self) -> None:
         i = self._line_index()
@@ -254,8 +282,11 @@ class SalesScreen(CajaScreen):
             return
 
         def approved(_manager) -> None:
-            self._ask(_("New unit price for line {n}").format(n=i + 1), self.app.money.parse,
-                      lambda a: (self.cart.override_price(i, a), self._save()))
+            self._ask(
+                _("New unit price for line {n}").format(n=i + 1),
+                self.app.money.parse,
+                lambda a: (self.cart.override_price(i, a), self._save()),
+            )
 
         self.app.with_manager(_("change a price"), approved)
 
@@ -307,24 +338,36 @@ class SalesScreen(CajaScreen):
     def do_refund(self) -> None:
         from .refund import RefundScreen
 
-        self._ask(_("Receipt number to refund"), lambda t: sales.find_sale(self.app.store, t.strip().upper()),
-                  lambda sale: self.app.push_screen(RefundScreen(sale), self._refunded))
+        self._ask(
+            _("Receipt number to refund"),
+            lambda t: sales.find_sale(self.app.store, t.strip().upper()),
+            lambda sale: self.app.push_screen(RefundScreen(sale), self._refunded),
+        )
 
     def _refunded(self, done) -> None:
         if done is not None:
-            self.say(_("refund of {receipt}: {amount}").format(receipt=done.receipt_no,
-                                                               amount=self.app.money(done.total)))
+            self.say(
+                _("refund of {receipt}: {amount}").format(receipt=done.receipt_no, amount=self.app.money(done.total))
+            )
             self.app.after_write()
 
     def do_void(self) -> None:
         def approved(manager) -> None:
-            self._ask(_("Receipt number to void"), lambda t: t.strip().upper(),
-                      lambda receipt: (sales.void_sale(self.app.store, manager.id, receipt, "voided at the till"),
-                                       self.say(_("{receipt} voided").format(receipt=receipt)),
-                                       self.app.after_write()))
+            self._ask(
+                _("Receipt number to void"),
+                lambda t: t.strip().upper(),
+                lambda receipt: (
+                    sales.void_sale(self.app.store, manager.id, receipt, "voided at the till"),
+                    self.say(_("{receipt} voided").format(receipt=receipt)),
+                    self.app.after_write(),
+                ),
+            )
 
         self.app.with_manager(_("void a sale"), approved)
 
     def do_reprint(self) -> None:
-        self._ask(_("Receipt number"), lambda t: sales.find_sale(self.app.store, t.strip().upper()),
-                  lambda sale: (self.show_receipt(sale.receipt_no), self.app.print_receipt(sale.id)))
+        self._ask(
+            _("Receipt number"),
+            lambda t: sales.find_sale(self.app.store, t.strip().upper()),
+            lambda sale: (self.show_receipt(sale.receipt_no), self.app.print_receipt(sale.id)),
+        )

@@ -70,14 +70,21 @@ class SyncScreen(CajaScreen):
         if not self.is_mounted:
             return
         age = "-" if m.oldest_pending_age_s is None else f"{m.oldest_pending_age_s:.0f} s"
-        last = "-" if not m.last_sync_at else datetime.datetime.fromtimestamp(m.last_sync_at / 1000, self.app.tz) \
-            .strftime("%H:%M:%S")
+        last = (
+            "-"
+            if not m.last_sync_at
+            else datetime.datetime.fromtimestamp(m.last_sync_at / 1000, self.app.tz).strftime("%H:%M:%S")
+        )
         rows = [
             (_("connectivity"), _(m.connectivity) if self.app.cfg.sync.server_url else _("offline only")),
-            (_("pending"), str(m.pending)), (_("synced"), str(m.synced)), (_("failed"), str(m.failed)),
+            (_("pending"), str(m.pending)),
+            (_("synced"), str(m.synced)),
+            (_("failed"), str(m.failed)),
             (_("conflicts"), f"{m.conflicts} ({m.conflicts_open} " + _("open") + ")"),
-            (_("error rate"), f"{m.error_rate * 100:.0f} %"), (_("events a minute"), f"{m.events_per_min:.0f}"),
-            (_("bytes a second"), f"{m.bytes_per_s:.0f}"), (_("last sync"), last),
+            (_("error rate"), f"{m.error_rate * 100:.0f} %"),
+            (_("events a minute"), f"{m.events_per_min:.0f}"),
+            (_("bytes a second"), f"{m.bytes_per_s:.0f}"),
+            (_("last sync"), last),
             (_("oldest pending"), age),
         ]
         if m.last_error:
@@ -95,8 +102,13 @@ class SyncScreen(CajaScreen):
         c.clear()
         for _eid, _other, resolution, type_, _aggregate, detected, resolved_at, by, outcome in self.conflicts:
             when = datetime.datetime.fromtimestamp(detected / 1000, self.app.tz).strftime("%m-%d %H:%M")
-            state = (_("resolved by {who}: {outcome}").format(who=by, outcome=outcome) if resolved_at else
-                     _("WAITING FOR A MANAGER") if resolution == "manual" else _("settled automatically"))
+            state = (
+                _("resolved by {who}: {outcome}").format(who=by, outcome=outcome)
+                if resolved_at
+                else _("WAITING FOR A MANAGER")
+                if resolution == "manual"
+                else _("settled automatically")
+            )
             c.add_row(when, type_, state)
         if self.conflicts:
             c.move_cursor(row=min(max(row, 0), len(self.conflicts) - 1))
@@ -114,16 +126,19 @@ class SyncScreen(CajaScreen):
             self.say(_("no conflict chosen"), error=True)
             return
         event_id, _other, resolution, type_, aggregate, *_rest = self.conflicts[row]
-        items = [("k", _("Keep theirs (the other till's change stands)"), "keep"),
-                 ("a", _("Apply ours (this till's change after all)"), "apply")]
+        items = [
+            ("k", _("Keep theirs (the other till's change stands)"), "keep"),
+            ("a", _("Apply ours (this till's change after all)"), "apply"),
+        ]
 
         def chosen(outcome: str | None) -> None:
             if outcome is None:
                 return
             self.app.with_manager(_("resolve a conflict"), lambda manager: self._resolve(manager, event_id, outcome))
 
-        self.app.push_screen(MenuScreen(_("Conflict on {what}").format(what=f"{type_} {aggregate[:30]}"), items),
-                             chosen)
+        self.app.push_screen(
+            MenuScreen(_("Conflict on {what}").format(what=f"{type_} {aggregate[:30]}"), items), chosen
+        )
 
     def _resolve(self, manager, event_id: str, outcome: str) -> None:
         resolve_conflict(self.app.store, manager.id, event_id, outcome, note="resolved at the till")
