@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from ..protocol.rows import wire_of_row
 from .sqlite import SqliteStore
 
 COLS = "id, event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload, aggregate"
@@ -61,7 +62,7 @@ class Outbox:
             progress, rest = False, []
             for r in waiting:
                 if len(picked) < limit and all(s in taken for s in unsent[r[13]] if s < r[5]):
-                    picked.append(_outbox_event(r))
+                    picked.append(OutboxEvent(r[0], wire_of_row(r, msgspec.Raw(r[12].encode())), r[13]))
                     taken.add(r[5])
                     progress = True
                 else:
@@ -184,21 +185,3 @@ class Outbox:
             f"resolved_at, resolved_by, outcome FROM sync_conflict {cond} "
             "ORDER BY detected_at"
         ).fetchall()
-
-
-def _outbox_event(r: Sequence[Any]) -> OutboxEvent:
-    wire = {
-        "event_id": r[1],
-        "type": r[2],
-        "store_id": r[3],
-        "device_id": r[4],
-        "seq": r[5],
-        "hlc": r[6],
-        "created_at": r[7],
-        "actor": r[8],
-        "v": r[9],
-        "prev_hash": r[10],
-        "hash": r[11],
-        "payload": msgspec.Raw(r[12].encode()),
-    }
-    return OutboxEvent(rowid=r[0], wire=wire, aggregate=r[13])

@@ -163,12 +163,7 @@ class Projector:
             case ev.SaleRefunded():
                 self._refund(p, event_id, device_id, hlc, created_at, actor, ts)
             case ev.SaleVoided():
-                self._rows(SQL_SALE_VOID).append(
-                    (p.sale_id, event_id, device_id, p.session_id, created_at, actor, p.reason)
-                )
-                moves = self._rows(SQL_MOVEMENT)
-                for vl in p.lines:
-                    self._movement(moves, vl.product_id, vl.qty, ts, "void")
+                self._void(p, event_id, device_id, created_at, actor, ts)
             case ev.ProductCreated():
                 self._product(
                     p.product_id,
@@ -189,18 +184,7 @@ class Projector:
             case ev.ProductRestored():
                 self._product(p.product_id, ts, 0, hlc, deleted=None)
             case ev.CustomerCreated():
-                self._lww(
-                    SQL_CUSTOMER,
-                    ev.CUSTOMER_FIELDS,
-                    p.customer_id,
-                    ts,
-                    hlc,
-                    hlc,
-                    name=p.name,
-                    tax_id=p.tax_id,
-                    phone=p.phone,
-                    email=p.email,
-                )
+                self._customer_created(p, ts, hlc)
             case ev.CustomerUpdated():
                 self._lww(SQL_CUSTOMER, ev.CUSTOMER_FIELDS, p.customer_id, ts, 0, hlc, **p.changes.fields())
             case ev.ConflictResolved():
@@ -220,30 +204,56 @@ class Projector:
                     (p.movement_id, p.session_id, event_id, p.kind, p.amount, p.reason, created_at, actor)
                 )
             case ev.CashSessionClosed():
-                self._rows(SQL_SESSION_CLOSE).append(
-                    (
-                        p.session_id,
-                        device_id,
-                        created_at,
-                        actor,
-                        p.counted,
-                        p.expected,
-                        p.difference,
-                        msgspec.json.encode(p.denominations, order="sorted").decode(),
-                        p.z_number,
-                        p.net_sales,
-                        p.grand_total,
-                    )
-                )
+                self._session_closed(p, device_id, created_at, actor)
             case ev.UserCreated():
                 self._user(p.user_id, ts, hlc, hlc, name=p.name, role=p.role, pin_hash=p.pin_hash, active=1)
             case ev.UserUpdated():
-                fields = p.changes.fields()
-                if "active" in fields:
-                    fields["active"] = int(fields["active"])
-                self._user(p.user_id, ts, 0, hlc, **fields)
+                self._user_updated(p, ts, hlc)
             case _:
                 raise TypeError(f"no projection for {type_}")
+
+    def _void(self, p: ev.SaleVoided, event_id: str, device_id: str, created_at: int, actor: str, ts: str) -> None:
+        self._rows(SQL_SALE_VOID).append((p.sale_id, event_id, device_id, p.session_id, created_at, actor, p.reason))
+        moves = self._rows(SQL_MOVEMENT)
+        for vl in p.lines:
+            self._movement(moves, vl.product_id, vl.qty, ts, "void")
+
+    def _customer_created(self, p: ev.CustomerCreated, ts: str, hlc: int) -> None:
+        self._lww(
+            SQL_CUSTOMER,
+            ev.CUSTOMER_FIELDS,
+            p.customer_id,
+            ts,
+            hlc,
+            hlc,
+            name=p.name,
+            tax_id=p.tax_id,
+            phone=p.phone,
+            email=p.email,
+        )
+
+    def _user_updated(self, p: ev.UserUpdated, ts: str, hlc: int) -> None:
+        fields = p.changes.fields()
+        if "active" in fields:
+            fields["active"] = int(fields["active"])
+        self._user(p.user_id, ts, 0, hlc, **fields)
+
+    def _session_closed(self, p: ev.CashSessionClosed, device_id: str, created_at: int, actor: str) -> None:
+        self._rows(SQL_SESSION_CLOSE).append(
+            (
+                p.session_id,
+                device_id,
+                created_at,
+                actor,
+                p.counted,
+                p.expected,
+                p.difference,
+                msgspec.json.encode(p.denominations, order="sorted").decode(),
+                p.z_number,
+                p.net_sales,
+                p.grand_total,
+            )
+        )
 
     def _sale(
         self, p: ev.SaleCreated, event_id: str, device_id: str, hlc: int, created_at: int, actor: str, ts: str

@@ -21,16 +21,17 @@ from peewee import OperationalError, SqliteDatabase
 
 from ..domain.cart import Cart
 from ..domain.clock import HybridClock, system_ms
-from ..domain.events import Event, Payload, decode_payload, priority_of
+from ..domain.events import Event, Payload, priority_of
 from ..protocol import WireEvent
-from ..protocol.check import check_event
+from ..protocol.check import STORED_COLUMNS, check_event
 from . import migrations
+from .audit import event_of_row
 from .errors import StoreError
 from .exports import ExportReads
 from .housekeeping import Housekeeping
 from .printqueue import PrintQueue
 from .projections import Projector
-from .queries import _chunks
+from .reads import chunks
 from .tx import SQL_EVENT, SqliteTx
 
 PRAGMAS = {
@@ -228,18 +229,7 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
                 continue
             checked.append((e, c.payload, c.payload_json))
         with self.write():
-            known: set[str] = set()
-            ids = [e.event_id for e, _, _ in checked]
-            for chunk in _chunks(ids, 500):
-                marks = ",".join("?" * len(chunk))
-                known.update(
-                    r[0]
-                    for r in self._conn.execute(
-                        f"SELECT event_id FROM event WHERE event_id IN ({marks}) UNION ALL "
-                        f"SELECT event_id FROM archived_event WHERE event_id IN ({marks})",
-                        chunk + chunk,
-                    )
-                )
+            known = self._known_events([e.event_id for e, _, _ in checked])
             rows = []
             projector = Projector(self._conn)
             for e, payload, payload_json in checked:
@@ -276,12 +266,23 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
             projector.flush()
             self._save_max_hlc()
             if cursor is not None:
-                self._conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('pull_cursor', ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (str(cursor),),
-                )
+                self._set_meta("pull_cursor", str(cursor))
         return result
+
+    def _known_events(self, ids: list[str]) -> set[str]:
+        """Which of these events this till holds, in its log or its archive's index."""
+        known: set[str] = set()
+        for chunk in chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            known.update(
+                r[0]
+                for r in self._conn.execute(
+                    f"SELECT event_id FROM event WHERE event_id IN ({marks}) UNION ALL "
+                    f"SELECT event_id FROM archived_event WHERE event_id IN ({marks})",
+                    chunk + chunk,
+                )
+            )
+        return known
 
     def _save_max_hlc(self) -> None:
         """Remembered so this till's next events come after everything it has seen, in any process."""
@@ -306,10 +307,14 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
 
     def set_meta(self, key: str, value: str) -> None:
         with self.write():
-            self._conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+            self._set_meta(key, value)
+
+    def _set_meta(self, key: str, value: str) -> None:
+        """Inside the caller's write transaction."""
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def resume_chain(self, last_seq: int, last_hash: str, last_hlc: int, last_receipt: int) -> None:
         """After a restore: continue this device's seq, hash chain and receipt numbers where the server has them."""
@@ -328,23 +333,6 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
         return _cart_decoder.decode(row[0]) if row else None
 
     def iter_events(self, batch: int = 5000) -> Iterator[Event]:
-        cur = self._conn.execute(
-            "SELECT event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload "
-            "FROM event ORDER BY id"
-        )
+        cur = self._conn.execute(f"SELECT {STORED_COLUMNS} FROM event ORDER BY id")
         while rows := cur.fetchmany(batch):
-            for r in rows:
-                yield Event(
-                    event_id=r[0],
-                    type=r[1],
-                    store_id=r[2],
-                    device_id=r[3],
-                    seq=r[4],
-                    hlc=r[5],
-                    created_at=r[6],
-                    actor=r[7],
-                    v=r[8],
-                    prev_hash=r[9],
-                    hash=r[10],
-                    payload=decode_payload(r[1], r[8], r[11]),
-                )
+            yield from map(event_of_row, rows)

@@ -3,7 +3,8 @@
 Small but honest. `emit` stamps an event the way the SQLite store does (seq, hybrid clock, the real hash
 chain), appends it, and applies it at once to in-memory read models, so a read later in the same
 transaction sees it. A transaction that raises leaves nothing behind (the state is put back as it was).
-Pricing, refunds and the drawer's expected cash come from the real domain code. It projects the events of
+Pricing, refunds and the drawer's expected cash come from the real domain code, the drawer's summary from
+the store's own `cash_summary_of` (over the fake's sums). It projects the events of
 products, stock, sales, cash sessions and users; any other type is refused loudly, not ignored.
 
 What it does not do: convergence of events from other tills (one device, events in order), archives,
@@ -25,12 +26,12 @@ from msgspec.structs import replace
 
 from caja_tui.application.ports import CashSummary, PaymentView, ProductView, SaleView, SessionView, UserView
 from caja_tui.domain import events as ev
-from caja_tui.domain import rules
 from caja_tui.domain.cart import Cart
 from caja_tui.domain.chain import GENESIS, canonical, canonical_payload, link
 from caja_tui.domain.clock import HybridClock
 from caja_tui.domain.errors import DomainError
 from caja_tui.domain.ids import uuid7
+from caja_tui.store.cash import cash_summary_of
 
 
 @dataclass
@@ -216,23 +217,17 @@ class FakeTx:
                 refunds[r.method] = refunds.get(r.method, 0) + r.total
         paid_in = sum(m.amount for m in s.moves if m.session_id == session_id and m.kind == "in")
         paid_out = sum(m.amount for m in s.moves if m.session_id == session_id and m.kind == "out")
-        change = sum(x.change for x in sold)
-        cash_taken = by_method.get("cash", 0)
-        return CashSummary(
-            session_id=session_id,
-            opening_float=opening,
-            sales_count=len(sold),
-            voids_count=sum(1 for v in s.voids.values() if v == session_id),
-            sales_total=sum(x.total for x in sold),
-            cash_taken=cash_taken,
-            change_given=change,
-            cash_refunded=refunds.get("cash", 0),
+        return cash_summary_of(
+            session_id,
+            opening,
+            count=len(sold),
+            voids=sum(1 for v in s.voids.values() if v == session_id),
+            total=sum(x.total for x in sold),
+            change=sum(x.change for x in sold),
+            by_method=by_method,
+            refunds=refunds,
             paid_in=paid_in,
             paid_out=paid_out,
-            card_total=by_method.get("card", 0),
-            other_total=by_method.get("other", 0),
-            refunds_total=sum(refunds.values()),
-            expected=rules.expected_cash(opening, cash_taken, change, refunds.get("cash", 0), paid_in, paid_out),
         )
 
     def report_data(
