@@ -14,7 +14,7 @@ from ..domain.errors import DomainError
 from ..domain.events import Event, PaymentMethod, SaleCreated, SaleRefunded, SaleVoided, Tender, VoidLine
 from ..domain.ids import uuid7
 from .auth import require_manager, require_user
-from .ports import ProductView, SaleView, Store
+from .ports import ProductView, SaleView, Store, Tx
 
 _QTY_CODE = re.compile(r"^\s*(\d{1,6})\s*[*xX]\s*(\S+)\s*$")
 
@@ -56,16 +56,26 @@ def scan(store: Store, cart: Cart, entry: str) -> ProductView | None:
         product = tx.product_by_code(code)
         if product is None:
             return None
-        cart.add(
-            product_id=product.id,
-            sku=product.sku,
-            name=product.name,
-            unit_price=product.price,
-            tax_rate=product.tax_rate,
-            qty=qty,
-        )
+        _add_line(cart, product, qty)
         tx.save_draft(cart)
     return product
+
+
+def add_product(store: Store, cart: Cart, product: ProductView, qty: int = 1) -> None:
+    """Add a product chosen some other way than by its code (the product search), and save the draft."""
+    _add_line(cart, product, qty)
+    save_cart(store, cart)
+
+
+def _add_line(cart: Cart, product: ProductView, qty: int) -> None:
+    cart.add(
+        product_id=product.id,
+        sku=product.sku,
+        name=product.name,
+        unit_price=product.price,
+        tax_rate=product.tax_rate,
+        qty=qty,
+    )
 
 
 def save_cart(store: Store, cart: Cart, slot: str = "current") -> None:
@@ -150,7 +160,11 @@ def complete_sale(
 
 def find_sale(store: Store, receipt_no: str) -> SaleView:
     with store.read() as tx:
-        sale = tx.sale_by_receipt(receipt_no)
+        return _sale(tx, receipt_no)
+
+
+def _sale(tx: Tx, receipt_no: str) -> SaleView:
+    sale = tx.sale_by_receipt(receipt_no)
     if sale is None:
         raise DomainError("NO_SUCH_SALE", "no sale with receipt number {receipt_no}", receipt_no=receipt_no)
     return sale
@@ -174,9 +188,7 @@ def refund_sale(
         raise DomainError("BAD_METHOD", "unknown refund method '{method}'", method=method)
     with store.transaction() as tx:
         require_manager(tx, actor)
-        sale = tx.sale_by_receipt(receipt_no)
-        if sale is None:
-            raise DomainError("NO_SUCH_SALE", "no sale with receipt number {receipt_no}", receipt_no=receipt_no)
+        sale = _sale(tx, receipt_no)
         if lines is None:
             lines = {ln.line_no: ln.qty - sale.refunded_qty.get(ln.line_no, 0) for ln in sale.lines}
             lines = {k: v for k, v in lines.items() if v > 0}
@@ -224,9 +236,7 @@ def void_sale(store: Store, actor: str, receipt_no: str, reason: str = "") -> Ev
     """
     with store.transaction() as tx:
         require_manager(tx, actor)
-        sale = tx.sale_by_receipt(receipt_no)
-        if sale is None:
-            raise DomainError("NO_SUCH_SALE", "no sale with receipt number {receipt_no}", receipt_no=receipt_no)
+        sale = _sale(tx, receipt_no)
         if sale.voided:
             raise DomainError("SALE_VOIDED", "sale {receipt_no} was already voided", receipt_no=sale.receipt_no)
         session = tx.open_session()

@@ -8,6 +8,17 @@ import time
 import zlib
 from pathlib import Path
 
+from ..domain.cart import CartLine
+from ..domain.events import (
+    CashSessionOpened,
+    ProductCreated,
+    StockAdjusted,
+    StockCounted,
+    StockReceived,
+    UserCreated,
+)
+from ..domain.ids import uuid7
+
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
@@ -85,21 +96,10 @@ def timed_checkout(store, actor: str, rnd: random.Random, n_products: int, *, ov
 
 def generate_events(store, n_events: int, *, n_products: int = 10_000, seed: int = 3) -> int:
     """Fill a till with a realistic history: products, stock, a cash session, and mostly sales (1-5 lines)."""
-    from ..domain.cart import CartLine
-    from ..domain.events import (
-        CashSessionOpened,
-        ProductCreated,
-        StockAdjusted,
-        StockCounted,
-        StockReceived,
-        UserCreated,
-    )
-    from ..domain.ids import uuid7
-
     rnd = random.Random(seed)
     made = 0
     n_products = min(n_products, max(1, n_events // 20))
-    catalog = []
+    catalog: list[tuple[str, str, int, int]] = []
     with store.transaction() as tx:
         tx.emit(UserCreated(user_id="bench", name="Bench", role="manager", pin_hash="x"), "system")
         session = uuid7()
@@ -109,48 +109,51 @@ def generate_events(store, n_events: int, *, n_products: int = 10_000, seed: int
         with store.transaction() as tx:
             for _ in range(min(10_000, n_events - made)):
                 if len(catalog) < n_products:
-                    pid = uuid7()
-                    price, rate = rnd.randint(100, 50_000), rnd.choice((0, 1600))
-                    n = len(catalog)
-                    tx.emit(
-                        ProductCreated(
-                            product_id=pid,
-                            sku=f"SKU-{n:06d}",
-                            name=f"Product {n}",
-                            price=price,
-                            tax_rate=rate,
-                            barcodes=[f"750{n:010d}"],
-                            category="Bench",
-                        ),
-                        "bench",
-                    )
-                    catalog.append((pid, f"SKU-{n:06d}", price, rate))
+                    _emit_product(tx, rnd, catalog)
                 else:
-                    roll = rnd.random()
-                    pid, sku, price, rate = rnd.choice(catalog)
-                    if roll < 0.02:
-                        tx.emit(StockCounted(product_id=pid, counted=rnd.randint(0, 500)), "bench")
-                    elif roll < 0.05:
-                        tx.emit(StockReceived(product_id=pid, qty=rnd.randint(1, 100)), "bench")
-                    elif roll < 0.06:
-                        tx.emit(StockAdjusted(product_id=pid, delta=-rnd.randint(1, 3), reason="damaged"), "bench")
-                    else:
-                        lines = []
-                        for _ in range(rnd.randint(1, 5)):
-                            pid, sku, price, rate = rnd.choice(catalog)
-                            lines.append(
-                                CartLine(
-                                    product_id=pid,
-                                    sku=sku,
-                                    name=sku,
-                                    qty=rnd.randint(1, 3),
-                                    unit_price=price,
-                                    tax_rate=rate,
-                                )
-                            )
-                        emit_sale(tx, session, lines)
+                    _emit_trade(tx, rnd, catalog, session)
                 made += 1
     return made
+
+
+def _emit_product(tx, rnd: random.Random, catalog: list[tuple[str, str, int, int]]) -> None:
+    """The catalogue's next product (a random price and tax rate), added to `catalog` as (id, sku, price, rate)."""
+    pid = uuid7()
+    price, rate = rnd.randint(100, 50_000), rnd.choice((0, 1600))
+    n = len(catalog)
+    tx.emit(
+        ProductCreated(
+            product_id=pid,
+            sku=f"SKU-{n:06d}",
+            name=f"Product {n}",
+            price=price,
+            tax_rate=rate,
+            barcodes=[f"750{n:010d}"],
+            category="Bench",
+        ),
+        "bench",
+    )
+    catalog.append((pid, f"SKU-{n:06d}", price, rate))
+
+
+def _emit_trade(tx, rnd: random.Random, catalog: list[tuple[str, str, int, int]], session: str) -> None:
+    """One event of the shop's day: a stock count (2%), a delivery (3%), a loss (1%) or else a sale of 1-5 lines."""
+    roll = rnd.random()
+    pid, sku, price, rate = rnd.choice(catalog)
+    if roll < 0.02:
+        tx.emit(StockCounted(product_id=pid, counted=rnd.randint(0, 500)), "bench")
+    elif roll < 0.05:
+        tx.emit(StockReceived(product_id=pid, qty=rnd.randint(1, 100)), "bench")
+    elif roll < 0.06:
+        tx.emit(StockAdjusted(product_id=pid, delta=-rnd.randint(1, 3), reason="damaged"), "bench")
+    else:
+        lines = []
+        for _ in range(rnd.randint(1, 5)):
+            pid, sku, price, rate = rnd.choice(catalog)
+            lines.append(
+                CartLine(product_id=pid, sku=sku, name=sku, qty=rnd.randint(1, 3), unit_price=price, tax_rate=rate)
+            )
+        emit_sale(tx, session, lines)
 
 
 def till_backlog(workdir: Path, device: str, n: int) -> list[dict]:

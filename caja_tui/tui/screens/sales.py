@@ -161,20 +161,7 @@ class SalesScreen(CajaScreen):
     def _picked(self, product: ProductView | None, qty: int) -> None:
         if product is None:
             return
-        self.app.guard(
-            lambda: (
-                self.cart.add(
-                    product_id=product.id,
-                    sku=product.sku,
-                    name=product.name,
-                    unit_price=product.price,
-                    tax_rate=product.tax_rate,
-                    qty=qty,
-                ),
-                self._save(),
-            ),
-            self,
-        )
+        self.app.guard(lambda: (sales.add_product(self.app.store, self.cart, product, qty), self.refresh_cart()), self)
 
     def action_clear_entry(self) -> None:
         self.query_one("#entry", Input).value = ""
