@@ -14,6 +14,7 @@ from typing import Literal
 import msgspec
 
 from ..domain import money
+from ..domain.events import Event
 from .importing import COLUMNS
 from .ports import ExportSource
 from .reports import day_bounds
@@ -127,19 +128,5 @@ def _sales(store: ExportSource, *, exponent: int, tz: dt.tzinfo, lo: int, hi: in
 
 
 def _events(store: ExportSource, *, lo: int, hi: int, **_) -> Iterator:
-    yield [
-        "event_id",
-        "type",
-        "store_id",
-        "device_id",
-        "seq",
-        "hlc",
-        "created_at",
-        "actor",
-        "v",
-        "prev_hash",
-        "hash",
-        "payload",
-        "sync_status",
-    ]
+    yield [*Event.__struct_fields__, "sync_status"]  # the envelope, field by field, then where sync stands
     yield from store.events_for_export(lo, hi)  # the archived events first: the archive is part of the history

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -21,8 +18,6 @@ from caja_tui.sync.transport import Transport, TransportError
 from tests.conftest import db, make_store, scalar
 from tests.protocol_client import Client
 from tests.server_proc import ServerProcess
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def till(tmp_path, srv, device, store="s1"):
@@ -130,26 +125,8 @@ def test_restore_rebuilds_a_dead_till_and_its_next_event_is_accepted(tmp_path, s
     b.close()
 
 
-def test_caja_sync_once_and_status_from_the_command_line(tmp_path, server):
-    cfg = tmp_path / "t.toml"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    token = server.enroll("demo", "T05")
-
-    def caja(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
-
-    assert (
-        caja(
-            "init", "--demo", "--store", "demo", "--device", "T05", "--server", server.url, "--token", token
-        ).returncode
-        == 0
-    )
+def test_caja_sync_once_and_status_from_the_command_line(tmp_path, server, demo_till):
+    caja, token = demo_till(tmp_path / "t.toml", "T05", server.url)
     st = caja("status")
     assert "pending 482" in st.stdout, st.stdout
     once = caja("sync", "--once")

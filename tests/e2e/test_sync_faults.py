@@ -67,29 +67,12 @@ def test_exactly_once_through_drops_resets_500s_stalls_lost_answers_and_duplicat
         proxy.stop()
 
 
-def test_a_till_killed_mid_push_loses_nothing_and_doubles_nothing(tmp_path, server):
+def test_a_till_killed_mid_push_loses_nothing_and_doubles_nothing(tmp_path, server, demo_till):
     proxy = FaultProxy(server.port, weights={"stall": 1}, stall_s=3.0).start()
     try:
-        token = server.enroll("demo", "K1")
         cfg = tmp_path / "k.toml"
+        caja, token = demo_till(cfg, "K1", proxy.url)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-
-        def caja(*args, **kw):
-            return subprocess.run(
-                [sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), *args],
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=120,
-                **kw,
-            )
-
-        assert (
-            caja(
-                "init", "--demo", "--store", "demo", "--device", "K1", "--server", proxy.url, "--token", token
-            ).returncode
-            == 0
-        )
         import sqlite3
 
         db = tmp_path / "k.db"  # named after k.toml

@@ -13,11 +13,24 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def caja(*args, cwd=None, env=None):
+def caja(*args, cwd=None, env=None, input=None, timeout=120):
+    """The real `caja` in a process of its own; `input`: what is typed on its standard input."""
     e = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "caja_tui.cli", *args], capture_output=True, text=True, cwd=cwd, env=e, timeout=120
+        [sys.executable, "-m", "caja_tui.cli", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=e,
+        timeout=timeout,
     )
+
+
+def init_synced(cfg, device, server, token, *more, env=None):
+    """`caja init` of a till of the store `shop` that syncs with `server` (`more`: further options)."""
+    options = ["--store", "shop", "--device", device, "--server", server, "--token", token, *more]
+    return caja("--config", str(cfg), "init", *options, env=env)
 
 
 @pytest.fixture
@@ -120,14 +133,7 @@ def test_verify_fails_with_a_clear_report_on_tampering(till):
 
 def test_the_plain_till_sells_from_typed_input(till):
     script = "2\n0000\n500\n7500100100004\n2*LAC-01A\npay cash 200\nquit\n"
-    r = subprocess.run(
-        [sys.executable, "-m", "caja_tui.cli", "--config", str(till)],
-        input=script,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
+    r = caja("--config", str(till), input=script, timeout=60)  # no command: the plain till
     assert r.returncode == 0, r.stderr
     assert "Ticket T09-000001" in r.stdout and "CAMBIO" in r.stdout  # the receipt, in the till's language
     conn = sqlite3.connect(till.parent / "caja.db")
@@ -149,15 +155,7 @@ def test_exported_products_round_trip_through_import(till, tmp_path):
 
 def test_export_sales_and_events_by_day(till):
     script = "2\n0000\n500\n7500100100004\npay cash 50\nquit\n"
-    subprocess.run(
-        [sys.executable, "-m", "caja_tui.cli", "--config", str(till)],
-        input=script,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-        check=True,
-    )
+    caja("--config", str(till), input=script, timeout=60).check_returncode()
     sales_csv = caja("--config", str(till), "export", "sales").stdout.splitlines()
     assert sales_csv[0].startswith("receipt_no,date,time") and sales_csv[1].startswith("T09-000001,")
     assert "cash:50.00" in sales_csv[1]
@@ -176,37 +174,10 @@ def test_init_for_a_real_shop_creates_the_first_manager_and_checks_the_token(tmp
     try:
         token = srv.enroll("shop", "T2")
         cfg = tmp_path / "t2.toml"
-        r = caja(
-            "--config",
-            str(cfg),
-            "init",
-            "--store",
-            "shop",
-            "--device",
-            "T2",
-            "--server",
-            srv.url,
-            "--token",
-            token,
-            "--manager",
-            "Rosa",
-            env={"CAJA_PIN": "2468"},
-        )
+        r = init_synced(cfg, "T2", srv.url, token, "--manager", "Rosa", env={"CAJA_PIN": "2468"})
         assert r.returncode == 0, r.stderr
         assert "knows this till (shop/T2)" in r.stdout and "manager: Rosa (id rosa)" in r.stdout
-        wrong = caja(
-            "--config",
-            str(tmp_path / "t3.toml"),
-            "init",
-            "--store",
-            "shop",
-            "--device",
-            "T3",
-            "--server",
-            srv.url,
-            "--token",
-            token,
-        )
+        wrong = init_synced(tmp_path / "t3.toml", "T3", srv.url, token)
         assert wrong.returncode == 0 and "WARNING the token belongs to store shop device T2" in wrong.stdout
     finally:
         srv.stop()

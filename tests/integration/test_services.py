@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tests.integration.test_cli import caja
+from tests.integration.test_cli import caja, init_synced
 
 
 def _unit(path):
@@ -29,19 +29,7 @@ def _systemd_accepts(path) -> None:
 @pytest.fixture
 def synced_till(tmp_path):
     cfg = tmp_path / "my till" / "caja.toml"  # a space in the path: quoted for systemd
-    r = caja(
-        "--config",
-        str(cfg),
-        "init",
-        "--store",
-        "shop",
-        "--device",
-        "T1",
-        "--server",
-        "http://127.0.0.1:9",
-        "--token",
-        "caja_x",
-    )
+    r = init_synced(cfg, "T1", "http://127.0.0.1:9", "caja_x")
     assert r.returncode == 0, r.stderr
     return cfg
 

@@ -5,30 +5,11 @@ import sys
 
 import pytest
 
+LIBRARIES = ["peewee", "textual", "requests", "falcon", "sqlite3"]  # the adapters' (and the database's)
+OUTER = ["caja_tui.store", "caja_tui.tui", "caja_tui.sync", "caja_tui.server"]
 FORBIDDEN = {
-    "caja_tui.domain": [
-        "peewee",
-        "textual",
-        "requests",
-        "falcon",
-        "sqlite3",
-        "caja_tui.store",
-        "caja_tui.application",
-        "caja_tui.tui",
-        "caja_tui.sync",
-        "caja_tui.server",
-    ],
-    "caja_tui.application": [
-        "peewee",
-        "textual",
-        "requests",
-        "falcon",
-        "sqlite3",
-        "caja_tui.store",
-        "caja_tui.tui",
-        "caja_tui.sync",
-        "caja_tui.server",
-    ],
+    "caja_tui.domain": [*LIBRARIES, "caja_tui.application", *OUTER],
+    "caja_tui.application": [*LIBRARIES, *OUTER],
     "caja_tui.store.sqlite": ["textual", "requests", "falcon", "caja_tui.tui", "caja_tui.server"],
 }
 

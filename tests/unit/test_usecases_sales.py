@@ -18,6 +18,14 @@ def sell(store, entries, tenders=None, *, actor="luis"):
     return sales.complete_sale(store, actor, cart, tenders or cash(total), prices_include_tax=True)
 
 
+def a_sale(entry="PAN-1", **product):
+    """A till selling one product, PAN-1 (`product`: its fields), and a sale of `entry` rung up by Luis, paid in cash:
+    (till, the product, the sale)."""
+    till = a_till()
+    item = a_product(till, "PAN-1", **product)
+    return till, item, sell(till, [entry])
+
+
 # --- scanning ----------------------------------------------------------------------------------------
 
 
@@ -29,6 +37,17 @@ def test_a_scanned_barcode_adds_its_product_and_the_cart_survives_as_a_draft():
     with till.read() as tx:
         ((slot, saved, _at),) = tx.drafts("current")
     assert saved.lines[0].product_id == bread.id and saved.lines[0].qty == 1
+
+
+def test_a_product_picked_from_the_search_is_added_with_the_quantity_typed_and_saved_as_the_draft():
+    till = a_till()
+    bread = a_product(till, "PAN-1")
+    cart = Cart()
+    sales.add_product(till, cart, bread, 2)
+    with till.read() as tx:
+        ((slot, saved, _at),) = tx.drafts("current")
+    assert [(ln.product_id, ln.qty) for ln in cart.lines] == [(bread.id, 2)]
+    assert [(ln.product_id, ln.qty) for ln in saved.lines] == [(bread.id, 2)]
 
 
 def test_a_quantity_typed_before_the_code_adds_that_many():
@@ -119,17 +138,13 @@ def test_a_user_who_is_not_active_cannot_sell():
 
 
 def test_a_cashier_cannot_refund():
-    till = a_till()
-    a_product(till, "PAN-1")
-    sale = sell(till, ["PAN-1"])
+    till, _, sale = a_sale()
     with refused("MANAGER_ONLY"):
         sales.refund_sale(till, "luis", sale.receipt_no)
 
 
 def test_a_whole_refund_returns_what_was_paid_and_puts_the_items_back():
-    till = a_till()
-    bread = a_product(till, "PAN-1", price=250, stock=10)
-    sale = sell(till, ["3*PAN-1"])
+    till, bread, sale = a_sale("3*PAN-1", price=250, stock=10)
     refund = sales.refund_sale(till, "ana", sale.receipt_no.lower())  # typed in lower case: still found
     assert refund.total == sale.total
     with till.read() as tx:
@@ -138,9 +153,7 @@ def test_a_whole_refund_returns_what_was_paid_and_puts_the_items_back():
 
 
 def test_a_refund_in_parts_returns_exactly_what_the_line_cost():
-    till = a_till()
-    a_product(till, "PAN-1", price=333)
-    sale = sell(till, ["3*PAN-1"])
+    till, _, sale = a_sale("3*PAN-1", price=333)
     parts = [sales.refund_sale(till, "ana", sale.receipt_no, {1: 1}).total for _ in range(3)]
     assert sum(parts) == sale.total
     with refused("ALREADY_REFUNDED"):
@@ -148,17 +161,13 @@ def test_a_refund_in_parts_returns_exactly_what_the_line_cost():
 
 
 def test_no_more_can_be_refunded_than_was_sold():
-    till = a_till()
-    a_product(till, "PAN-1")
-    sale = sell(till, ["2*PAN-1"])
+    till, _, sale = a_sale("2*PAN-1")
     with refused("REFUND_TOO_BIG"):
         sales.refund_sale(till, "ana", sale.receipt_no, {1: 3})
 
 
 def test_a_refund_without_restock_leaves_the_shelf_as_it_is():
-    till = a_till()
-    bread = a_product(till, "PAN-1", stock=10)
-    sale = sell(till, ["2*PAN-1"])
+    till, bread, sale = a_sale("2*PAN-1", stock=10)
     sales.refund_sale(till, "ana", sale.receipt_no, restock=False, reason="broken")
     with till.read() as tx:
         assert tx.stock_of(bread.id) == 10 - 2
@@ -176,9 +185,7 @@ def test_an_unknown_receipt_is_refused():
 
 
 def test_a_void_puts_the_items_back_and_takes_the_sale_out_of_the_drawer():
-    till = a_till()
-    bread = a_product(till, "PAN-1", price=250, stock=10)
-    sale = sell(till, ["2*PAN-1"])
+    till, bread, sale = a_sale("2*PAN-1", price=250, stock=10)
     sales.void_sale(till, "ana", sale.receipt_no, reason="wrong item")
     with till.read() as tx:
         summary = tx.cash_summary(tx.open_session().id)
@@ -188,17 +195,13 @@ def test_a_void_puts_the_items_back_and_takes_the_sale_out_of_the_drawer():
 
 
 def test_a_cashier_cannot_void():
-    till = a_till()
-    a_product(till, "PAN-1")
-    sale = sell(till, ["PAN-1"])
+    till, _, sale = a_sale()
     with refused("MANAGER_ONLY"):
         sales.void_sale(till, "luis", sale.receipt_no)
 
 
 def test_a_voided_sale_cannot_be_voided_again_nor_refunded():
-    till = a_till()
-    a_product(till, "PAN-1")
-    sale = sell(till, ["PAN-1"])
+    till, _, sale = a_sale()
     sales.void_sale(till, "ana", sale.receipt_no)
     with refused("SALE_VOIDED"):
         sales.void_sale(till, "ana", sale.receipt_no)
@@ -207,9 +210,7 @@ def test_a_voided_sale_cannot_be_voided_again_nor_refunded():
 
 
 def test_a_partly_refunded_sale_is_refunded_not_voided():
-    till = a_till()
-    a_product(till, "PAN-1")
-    sale = sell(till, ["2*PAN-1"])
+    till, _, sale = a_sale("2*PAN-1")
     sales.refund_sale(till, "ana", sale.receipt_no, {1: 1})
     with refused("ALREADY_REFUNDED"):
         sales.void_sale(till, "ana", sale.receipt_no)
@@ -218,9 +219,7 @@ def test_a_partly_refunded_sale_is_refunded_not_voided():
 def test_a_sale_of_an_earlier_session_is_refunded_not_voided():
     from caja_tui.application import cash as cash_uc
 
-    till = a_till()
-    a_product(till, "PAN-1")
-    sale = sell(till, ["PAN-1"])
+    till, _, sale = a_sale()
     summary = cash_uc.current_summary(till)
     cash_uc.close_session(till, "ana", counted=summary.expected)
     cash_uc.open_session(till, "luis", 0)
