@@ -11,10 +11,10 @@ Answer = tuple[int, dict[str, str], bytes]  # status, headers, body
 
 
 class HostileServer:
-    """`answers[(method, path)]` is a function of the request's query string returning (status, headers, body);
-    an unknown path answers 404. Every request is counted in `seen`."""
+    """`answers[(method, path)]` is a function of the request's query string and body returning (status, headers,
+    body); an unknown path answers 404. Every request is counted in `seen`."""
 
-    def __init__(self, answers: dict[tuple[str, str], Callable[[str], Answer]]) -> None:
+    def __init__(self, answers: dict[tuple[str, str], Callable[[str, bytes], Answer]]) -> None:
         self.answers = answers
         self.seen: list[tuple[str, str]] = []
         server = self
@@ -28,11 +28,10 @@ class HostileServer:
             def _answer(self) -> None:
                 path, _, query = self.path.partition("?")
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                sent = self.rfile.read(length) if length else b""
                 server.seen.append((self.command, path))
                 make = server.answers.get((self.command, path))
-                status, headers, body = make(query) if make else (404, {}, b"")
+                status, headers, body = make(query, sent) if make else (404, {}, b"")
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)

@@ -18,7 +18,9 @@ def _peak_mb() -> float:
 
 
 def _pull_answer(body: bytes, headers: dict[str, str]):
-    return {("GET", "/v1/events"): lambda _query: (200, {"Content-Type": "application/msgpack", **headers}, body)}
+    return {
+        ("GET", "/v1/events"): lambda _query, _body: (200, {"Content-Type": "application/msgpack", **headers}, body)
+    }
 
 
 def test_a_small_answer_that_inflates_to_a_gigabyte_is_refused_without_inflating_it():
