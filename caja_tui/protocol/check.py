@@ -45,63 +45,74 @@ def check_event(event: Any, *, now_ms: int | None = None, keep_unknown: bool = F
     now_ms: the receiver's time; a clock-ordered event further ahead than CLOCK_SKEW_MS is CLOCK_SKEW.
     keep_unknown: a type this release does not know is sound with no payload (a newer till's event, which a
     till keeps and projects after an upgrade) instead of UNKNOWN_TYPE.
+
+    The steps run in the protocol's order; each answers a reject (code, message) or None, and the first reject
+    is the verdict. A step that finds something the event needs (its typed payload, its canonical bytes) sets
+    it on `out`.
     """
-    if isinstance(event, WireEvent | Event):
-        out = Checked(event_id=event.event_id, event=event)
-        e = event
+    if isinstance(event, WireEvent | Event):  # typed by its decoder: the envelope's shape is known
+        out, e = Checked(event_id=event.event_id, event=event), event
     else:
-        event_id = event.get("event_id") if isinstance(event, dict) else None
-        out = Checked(event_id=event_id if isinstance(event_id, str) else "")
-        if not isinstance(event, dict):
-            out.reject = ("INVALID", "an event must be an object")
+        out, e = _envelope(event)
+        if e is None:
             return out
-        try:
-            e = out.event = msgspec.convert(event, WireEvent)
-        except msgspec.ValidationError as exc:
-            out.reject = ("INVALID", f"envelope: {exc}")
-            return out
+    out.reject = _payload(out, e, keep_unknown) or _hash(out, e) or _clock(e, now_ms)
+    if out.reject is not None:
+        out.payload_json = b""  # set on a sound event only
+    return out
+
+
+def _envelope(event: Any) -> tuple[Checked, WireEvent | None]:
+    """Envelope shape -> INVALID: plain data converted to a WireEvent (None, with the reject, if it is not one)."""
+    event_id = event.get("event_id") if isinstance(event, dict) else None
+    out = Checked(event_id=event_id if isinstance(event_id, str) else "")
+    if not isinstance(event, dict):
+        out.reject = ("INVALID", "an event must be an object")
+        return out, None
+    try:
+        out.event = msgspec.convert(event, WireEvent)
+    except msgspec.ValidationError as exc:
+        out.reject = ("INVALID", f"envelope: {exc}")
+        return out, None
+    return out, out.event
+
+
+def _payload(out: Checked, e: WireEvent | Event, keep_unknown: bool) -> tuple[str, str] | None:
+    """Known type -> UNKNOWN_TYPE (unless kept), payload fields -> INVALID; sets out.payload."""
     payload = e.payload
     if not isinstance(payload, Payload):  # plain data from the wire; a domain Event's payload is typed already
         if e.type not in PAYLOAD_TYPES:
             if not keep_unknown:
-                out.reject = ("UNKNOWN_TYPE", f"unknown event type '{e.type}'")
-                return out
+                return ("UNKNOWN_TYPE", f"unknown event type '{e.type}'")
             payload = None
         else:
             try:
                 payload = decode_payload(e.type, e.v, payload)
             except (msgspec.ValidationError, ValueError, TypeError) as exc:
-                out.reject = ("INVALID", f"payload: {exc}")
-                return out
+                return ("INVALID", f"payload: {exc}")
     out.payload = payload
+    return None
+
+
+def _hash(out: Checked, e: WireEvent | Event) -> tuple[str, str] | None:
+    """The canonical payload (plain data, else INVALID) and the event's hash -> BAD_HASH; sets out.payload_json."""
     try:
-        payload_json = canonical_payload(e.payload)
+        out.payload_json = payload_json = canonical_payload(e.payload)
     except (TypeError, msgspec.EncodeError) as exc:  # e.g. a msgpack extension value in the payload
-        out.reject = ("INVALID", f"not canonical plain data: {exc}")
-        return out
-    if (
-        event_hash(
-            e.event_id,
-            e.type,
-            e.store_id,
-            e.device_id,
-            e.seq,
-            e.hlc,
-            e.created_at,
-            e.actor,
-            e.v,
-            e.prev_hash,
-            payload_json,
-        )
-        != e.hash
-    ):
-        out.reject = ("BAD_HASH", "hash does not match the event's content")
-        return out
+        return ("INVALID", f"not canonical plain data: {exc}")
+    h = event_hash(
+        e.event_id, e.type, e.store_id, e.device_id, e.seq, e.hlc, e.created_at, e.actor, e.v, e.prev_hash, payload_json
+    )
+    if h != e.hash:
+        return ("BAD_HASH", "hash does not match the event's content")
+    return None
+
+
+def _clock(e: WireEvent | Event, now_ms: int | None) -> tuple[str, str] | None:
+    """Clock -> CLOCK_SKEW, when the path gives its time: a clock-ordered (last-writer-wins) event too far ahead."""
     if now_ms is not None and e.type.startswith(LWW_FAMILIES) and wall_of(e.hlc) > now_ms + CLOCK_SKEW_MS:
-        out.reject = ("CLOCK_SKEW", "hlc is more than 5 minutes ahead of the server's time; fix the till's clock")
-        return out
-    out.payload_json = payload_json
-    return out
+        return ("CLOCK_SKEW", "hlc is more than 5 minutes ahead of the server's time; fix the till's clock")
+    return None
 
 
 def breaks_chain(prev_hash: str | None, predecessor_hash: str | None) -> bool:

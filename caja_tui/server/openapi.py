@@ -9,28 +9,24 @@ import msgspec
 from .. import __version__
 from ..protocol import DeviceMe, ErrorBody, Health, PullResponse, PushRequest, PushResponse
 
+Schema = dict[str, Any]
 
-def build() -> dict[str, Any]:
+AUTH = [{"bearer": []}]
+ERROR_TEXT = {
+    400: "undecodable body or wrong shape",
+    401: "missing or unknown token",
+    403: "events of another store or device",
+    413: "body too large",
+    429: "rate limited (Retry-After)",
+    503: "storage unavailable; retry",
+}
+
+
+def build() -> Schema:
     (push_req, push_res, pull_res, health, me, err), components = msgspec.json.schema_components(
         [PushRequest, PushResponse, PullResponse, Health, DeviceMe, ErrorBody],
         ref_template="#/components/schemas/{name}",
     )
-
-    def body(schema: dict[str, Any]) -> dict[str, Any]:
-        return {"application/json": {"schema": schema}, "application/msgpack": {"schema": schema}}
-
-    def errors(*codes: int) -> dict[str, Any]:
-        text = {
-            400: "undecodable body or wrong shape",
-            401: "missing or unknown token",
-            403: "events of another store or device",
-            413: "body too large",
-            429: "rate limited (Retry-After)",
-            503: "storage unavailable; retry",
-        }
-        return {str(c): {"description": text[c], "content": body(err)} for c in codes}
-
-    auth = [{"bearer": []}]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -41,71 +37,62 @@ def build() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "components": {"schemas": components, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": {
-            "/v1/health": {
-                "get": {
-                    "operationId": "health",
-                    "responses": {"200": {"description": "the server is up", "content": body(health)}},
-                }
-            },
-            "/v1/events": {
-                "post": {
-                    "operationId": "push",
-                    "security": auth,
-                    "requestBody": {"required": True, "content": body(push_req)},
-                    "responses": {
-                        "200": {"description": "one result per event, in order", "content": body(push_res)},
-                        **errors(400, 401, 403, 413, 429, 503),
-                    },
-                },
-                "get": {
-                    "operationId": "pull",
-                    "security": auth,
-                    "parameters": [
-                        {
-                            "name": "after",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "integer", "minimum": 0, "default": 0},
-                        },
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 500},
-                        },
-                        {
-                            "name": "include_own",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "integer", "enum": [0, 1], "default": 0},
-                        },
-                    ],
-                    "responses": {
-                        "200": {"description": "the store's events after the cursor", "content": body(pull_res)},
-                        **errors(400, 401, 429, 503),
-                    },
-                },
-            },
-            "/v1/devices/me": {
-                "get": {
-                    "operationId": "devicesMe",
-                    "security": auth,
-                    "responses": {
-                        "200": {"description": "what the server holds of this device", "content": body(me)},
-                        **errors(401, 429, 503),
-                    },
-                }
-            },
-            "/metrics": {
-                "get": {
-                    "operationId": "metrics",
-                    "responses": {
-                        "200": {
-                            "description": "Prometheus text",
-                            "content": {"text/plain": {"schema": {"type": "string"}}},
-                        }
-                    },
-                }
-            },
+            "/v1/health": {"get": _health(health)},
+            "/v1/events": {"post": _push(push_req, push_res, err), "get": _pull(pull_res, err)},
+            "/v1/devices/me": {"get": _devices_me(me, err)},
+            "/metrics": {"get": _metrics()},
         },
     }
+
+
+def _body(schema: Schema) -> Schema:
+    return {"application/json": {"schema": schema}, "application/msgpack": {"schema": schema}}
+
+
+def _answers(description: str, schema: Schema, err: Schema, *codes: int) -> Schema:
+    """The responses of an operation: its 200 and the errors it can answer."""
+    errors = {str(c): {"description": ERROR_TEXT[c], "content": _body(err)} for c in codes}
+    return {"200": {"description": description, "content": _body(schema)}, **errors}
+
+
+def _query(name: str, **schema: Any) -> Schema:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+def _health(health: Schema) -> Schema:
+    return {"operationId": "health", "responses": _answers("the server is up", health, {})}
+
+
+def _push(push_req: Schema, push_res: Schema, err: Schema) -> Schema:
+    return {
+        "operationId": "push",
+        "security": AUTH,
+        "requestBody": {"required": True, "content": _body(push_req)},
+        "responses": _answers("one result per event, in order", push_res, err, 400, 401, 403, 413, 429, 503),
+    }
+
+
+def _pull(pull_res: Schema, err: Schema) -> Schema:
+    return {
+        "operationId": "pull",
+        "security": AUTH,
+        "parameters": [
+            _query("after", type="integer", minimum=0, default=0),
+            _query("limit", type="integer", minimum=1, maximum=1000, default=500),
+            _query("include_own", type="integer", enum=[0, 1], default=0),
+        ],
+        "responses": _answers("the store's events after the cursor", pull_res, err, 400, 401, 429, 503),
+    }
+
+
+def _devices_me(me: Schema, err: Schema) -> Schema:
+    return {
+        "operationId": "devicesMe",
+        "security": AUTH,
+        "responses": _answers("what the server holds of this device", me, err, 401, 429, 503),
+    }
+
+
+def _metrics() -> Schema:
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    return {"operationId": "metrics", "responses": {"200": {"description": "Prometheus text", "content": text}}}

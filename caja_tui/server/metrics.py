@@ -1,0 +1,84 @@
+"""The server's Prometheus metrics: events by store, type and result, each device's last contact and clock
+skew, and this process's push and pull latency."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import falcon
+
+if TYPE_CHECKING:
+    from .app import Server
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Histogram:
+    def __init__(self) -> None:
+        self.counts = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.total = 0.0
+        self.n = 0
+        self._lock = threading.Lock()
+
+    def observe(self, seconds: float) -> None:
+        with self._lock:
+            for i, b in enumerate(LATENCY_BUCKETS):
+                if seconds <= b:
+                    self.counts[i] += 1
+                    break
+            else:
+                self.counts[-1] += 1
+            self.total += seconds
+            self.n += 1
+
+    def render(self, name: str) -> list[str]:
+        out, acc = [f"# TYPE {name} histogram"], 0
+        for b, c in zip(LATENCY_BUCKETS, self.counts, strict=False):
+            acc += c
+            out.append(f'{name}_bucket{{le="{b}"}} {acc}')
+        out.append(f'{name}_bucket{{le="+Inf"}} {self.n}')
+        out.append(f"{name}_sum {self.total:.6f}")
+        out.append(f"{name}_count {self.n}")
+        return out
+
+
+class MetricsResource:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        s = self.server.storage
+        lines = [
+            "# HELP caja_events_total Events received, by store, type and result.",
+            "# TYPE caja_events_total counter",
+        ]
+        for store, type_, status, n in s.stats():
+            lines.append(f'caja_events_total{{store="{_esc(store)}",type="{_esc(type_)}",status="{status}"}} {n}')
+        lines.append("# HELP caja_device_last_seen_seconds When a device last talked to the server (unix time).")
+        lines.append("# TYPE caja_device_last_seen_seconds gauge")
+        devices = s.devices()
+        for d in devices:
+            if d["last_seen"]:
+                lines.append(
+                    f'caja_device_last_seen_seconds{{store="{_esc(d["store_id"])}",'
+                    f'device="{_esc(d["device_id"])}"}} {d["last_seen"] / 1000:.3f}'
+                )
+        lines.append("# HELP caja_device_clock_skew_seconds The device's clock minus the server's, at its last push.")
+        lines.append("# TYPE caja_device_clock_skew_seconds gauge")
+        for d in devices:
+            if d["clock_skew_ms"] is not None:
+                lines.append(
+                    f'caja_device_clock_skew_seconds{{store="{_esc(d["store_id"])}",'
+                    f'device="{_esc(d["device_id"])}"}} {d["clock_skew_ms"] / 1000:.3f}'
+                )
+        lines += ["# HELP caja_push_seconds Push latency in this server process."]
+        lines += self.server.push_latency.render("caja_push_seconds")
+        lines += ["# HELP caja_pull_seconds Pull latency in this server process."]
+        lines += self.server.pull_latency.render("caja_pull_seconds")
+        resp.content_type = "text/plain; version=0.0.4"
+        resp.text = "\n".join(lines) + "\n"
+
+
+def _esc(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

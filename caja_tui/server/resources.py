@@ -1,0 +1,137 @@
+"""The endpoints of PROTOCOL.md, one resource each: thin, storage does the work."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import falcon
+import msgspec
+
+from .. import __version__
+from ..protocol import DEFAULT_PULL, JSON, MAX_PULL, MSGPACK, DeviceMe, Health, PushResponse
+from . import openapi
+from .http import ApiError, accept, media_type, read_body, respond
+from .ratelimit import retry_after_header
+from .storage import DeviceAuth, now_ms
+from .validate import check, parse_events_lenient
+
+if TYPE_CHECKING:
+    from .app import Server
+
+
+class Authenticated:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def auth(self, req: falcon.Request) -> DeviceAuth:
+        header = req.get_header("Authorization") or ""
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(
+                401,
+                "UNAUTHORIZED",
+                "send Authorization: Bearer <token> (from caja serve enroll)",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        auth = self.server.storage.authenticate(token.strip())
+        if auth is None:
+            raise ApiError(401, "UNAUTHORIZED", "unknown or revoked token", {"WWW-Authenticate": "Bearer"})
+        wait = self.server.limiter.take((auth.store_id, auth.device_id))
+        if wait:
+            raise ApiError(
+                429,
+                "RATE_LIMITED",
+                "too many requests from this device; slow down",
+                {"Retry-After": retry_after_header(wait)},
+            )
+        req.context.auth = auth
+        return auth
+
+
+class HealthResource:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        respond(req, resp, Health(status="ok", version=__version__, server_time_ms=now_ms()), accept(req))
+
+
+class EventsResource(Authenticated):
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        t0 = time.perf_counter()
+        auth = self.auth(req)
+        media = media_type(req)
+        body = read_body(req)
+        try:
+            doc = msgspec.msgpack.decode(body) if media == MSGPACK else msgspec.json.decode(body)
+            raw_events = parse_events_lenient(doc)
+        except (msgspec.DecodeError, ValueError) as exc:
+            raise ApiError(400, "BAD_BODY", f"cannot read the push body: {exc}") from None
+        for e in raw_events:
+            if isinstance(e, dict):
+                for key, mine in (("store_id", auth.store_id), ("device_id", auth.device_id)):
+                    if key in e and e[key] != mine:
+                        raise ApiError(
+                            403, "FORBIDDEN", f"this token may only push events of {key} '{mine}'; nothing was stored"
+                        )
+        now = now_ms()
+        candidates = [check(e, now) for e in raw_events]
+        newest = max(
+            (
+                e.get("created_at")
+                for e in raw_events
+                if isinstance(e, dict) and isinstance(e.get("created_at"), int) and 0 <= e["created_at"] < 2**62
+            ),
+            default=None,
+        )
+        results = self.server.storage.ingest(auth, candidates, skew_ms=None if newest is None else newest - now)
+        req.context.events = len(raw_events)
+        respond(req, resp, PushResponse(results=results, server_time_ms=now_ms()), accept(req, media))
+        self.server.push_latency.observe(time.perf_counter() - t0)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        t0 = time.perf_counter()
+        auth = self.auth(req)
+        try:
+            after = int(req.get_param("after") or 0)
+            limit = int(req.get_param("limit") or DEFAULT_PULL)
+            include_own = (req.get_param("include_own") or "0") in ("1", "true")
+        except ValueError:
+            raise ApiError(400, "BAD_QUERY", "after and limit must be whole numbers") from None
+        if not 0 <= after < 2**63 or not 1 <= limit <= MAX_PULL:
+            raise ApiError(400, "BAD_QUERY", f"after must be a cursor from 0 up and limit between 1 and {MAX_PULL}")
+        events, cursor, more = self.server.storage.pull(auth, after, limit, include_own)
+        if after == 0 or not events:  # last seen, without a write for every page of a long pull
+            self.server.storage.touch(auth)
+        media = accept(req)
+        for e in events:  # stored payloads are canonical JSON text: embedded as is in JSON, decoded for msgpack
+            e["payload"] = msgspec.json.decode(e["payload"]) if media == MSGPACK else msgspec.Raw(e["payload"].encode())
+        req.context.events = len(events)
+        body = {"events": events, "cursor": cursor, "more": more, "server_time_ms": now_ms()}
+        respond(req, resp, body, media)
+        self.server.pull_latency.observe(time.perf_counter() - t0)
+
+
+class DevicesMeResource(Authenticated):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        auth = self.auth(req)
+        last_seq, last_hash = self.server.storage.device_me(auth)
+        respond(
+            req,
+            resp,
+            DeviceMe(
+                store_id=auth.store_id,
+                device_id=auth.device_id,
+                last_seq=last_seq,
+                last_hash=last_hash,
+                server_time_ms=now_ms(),
+            ),
+            accept(req),
+        )
+
+
+class OpenApiResource:
+    def __init__(self) -> None:
+        self.doc = msgspec.json.encode(openapi.build())
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = JSON
+        resp.data = self.doc
