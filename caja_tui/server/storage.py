@@ -24,6 +24,7 @@ from ..domain.chain import GENESIS
 from ..domain.events import ProductUpdated, UserUpdated, decode_payload
 from ..protocol import Result
 from ..protocol.check import STORED_COLUMNS, Checked, breaks_chain, stored_hash_ok
+from ..protocol.rows import wire_of_row
 from .ingest import BatchState, Writes, decide_batch
 from .models import MODELS, Conflict, Device, Event, Rejection, Stat, db
 
@@ -330,23 +331,7 @@ class ServerStorage:
             )
         more = len(rows) > limit
         rows = rows[:limit]
-        events = [
-            {
-                "event_id": r[1],
-                "type": r[2],
-                "store_id": r[3],
-                "device_id": r[4],
-                "seq": r[5],
-                "hlc": r[6],
-                "created_at": r[7],
-                "actor": r[8],
-                "v": r[9],
-                "prev_hash": r[10],
-                "hash": r[11],
-                "payload": r[12],
-            }
-            for r in rows
-        ]
+        events = [wire_of_row(r, r[12]) for r in rows]  # payload: the stored canonical JSON text
         cursor = rows[-1][0] if more else max(after, top)
         return events, cursor, more
 
