@@ -18,6 +18,22 @@ def server(tmp_path):
     srv.stop()
 
 
+def caja_at(cfg: Path):
+    """The real `caja` of the till configured in `cfg`: `caja(*args)` runs `caja --config cfg *args`."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def caja(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+
+    return caja
+
+
 @pytest.fixture
 def demo_till(server):
     """Make a demo till from the command line: `demo_till(cfg, device, url)` enrolls `device` of the store `demo` on
@@ -26,17 +42,7 @@ def demo_till(server):
 
     def make(cfg: Path, device: str, url: str):
         token = server.enroll("demo", device)
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-
-        def caja(*args):
-            return subprocess.run(
-                [sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), *args],
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=120,
-            )
-
+        caja = caja_at(cfg)
         init = ["init", "--demo", "--store", "demo", "--device", device, "--server", url, "--token", token]
         assert caja(*init).returncode == 0
         return caja, token
