@@ -16,7 +16,14 @@ DEFAULT_PULL = 500
 MSGPACK = "application/msgpack"
 JSON = "application/json"
 
-Id = Annotated[str, Meta(min_length=1, max_length=64)]
+# PROTOCOL.md "Trust": the envelope's bounds live in its type. Strings hold no NUL (PostgreSQL refuses it) and are
+# bounded; integers fit in 63 bits; an hlc's wall part is not before 2020 (no till sells in the past).
+MIN_WALL_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z
+MAX_INT = 2**63 - 1
+MAX_EVENT_BYTES = 64 * 1024  # one event, encoded
+NoNul = r"^[^\x00]*$"
+Id = Annotated[str, Meta(min_length=1, max_length=64, pattern=NoNul)]
+TypeTag = Annotated[str, Meta(min_length=3, max_length=64, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")]
 Hex64 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
 Status = Literal["accepted", "duplicate", "conflict", "rejected"]
 Resolution = Literal["last-write-wins", "merge", "manual"]
@@ -27,13 +34,13 @@ class WireEvent(Struct, kw_only=True, forbid_unknown_fields=True):
     """One event on the wire; `payload` is validated against the domain Struct of its `type`."""
 
     event_id: Id
-    type: Annotated[str, Meta(min_length=1, max_length=64)]
+    type: TypeTag
     store_id: Id
     device_id: Id
     seq: Annotated[int, Meta(ge=1, le=2**62)]
-    hlc: Annotated[int, Meta(ge=0, le=2**63 - 1)]
+    hlc: Annotated[int, Meta(ge=MIN_WALL_MS << 16, le=MAX_INT)]
     created_at: Annotated[int, Meta(ge=0, le=2**62)]
-    actor: Annotated[str, Meta(max_length=64)]
+    actor: Annotated[str, Meta(max_length=64, pattern=NoNul)]
     v: Annotated[int, Meta(ge=1, le=1000)]
     prev_hash: Hex64
     hash: Hex64

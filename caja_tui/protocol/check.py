@@ -25,7 +25,11 @@ from ..domain.events import PAYLOAD_TYPES, Event, Payload, decode_payload
 from . import WireEvent
 
 CLOCK_SKEW_MS = 5 * 60 * 1000
-LWW_FAMILIES = ("product.", "customer.", "config.", "user.")
+# clock-ordered: last-writer-wins by hlc, so an hlc far ahead would win over everyone (PROTOCOL.md "Trust", Clocks)
+LWW_FAMILIES = ("product.", "customer.", "config.", "user.", "stock.counted")
+# refusals that heal (a newer till's type once the server is upgraded; a clock once it is right) or that say
+# nothing of the genuine event (BAD_HASH: the claimed hash is meaningless): never recorded under an event id
+NOT_RECORDED = frozenset({"BAD_HASH", "UNKNOWN_TYPE", "CLOCK_SKEW"})
 
 
 class Checked(msgspec.Struct, kw_only=True, gc=False):
@@ -36,6 +40,7 @@ class Checked(msgspec.Struct, kw_only=True, gc=False):
     payload: Payload | None = None  # None on a sound event: a type this release does not know (kept unprojected)
     payload_json: bytes = b""  # the canonical payload JSON, what a store keeps; set on a sound event only
     reject: tuple[str, str] | None = None  # (code, message); None: the event is sound
+    hash_ok: bool = False  # the event's content gives its claimed hash: a refusal may be recorded under it
 
 
 def check_event(event: Any, *, now_ms: int | None = None, keep_unknown: bool = False) -> Checked:
@@ -58,6 +63,8 @@ def check_event(event: Any, *, now_ms: int | None = None, keep_unknown: bool = F
             return out
     out.reject = _payload(out, e, keep_unknown) or _hash(out, e) or _clock(e, now_ms)
     if out.reject is not None:
+        if not out.hash_ok and out.reject[0] == "INVALID" and not isinstance(e.payload, Payload):
+            out.hash_ok = _hash(out, e) is None  # an invalid payload: is it at least the content of its hash?
         out.payload_json = b""  # set on a sound event only
     return out
 
@@ -105,6 +112,7 @@ def _hash(out: Checked, e: WireEvent | Event) -> tuple[str, str] | None:
     )
     if h != e.hash:
         return ("BAD_HASH", "hash does not match the event's content")
+    out.hash_ok = True
     return None
 
 

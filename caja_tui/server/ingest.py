@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..domain.chain import GENESIS
 from ..domain.events import ProductUpdated, UserUpdated
 from ..protocol import Result
-from ..protocol.check import Checked, breaks_chain
+from ..protocol.check import NOT_RECORDED, Checked, breaks_chain
 
 MESSAGE_MAX = 500
 
@@ -68,6 +68,8 @@ def _one(st: BatchState, c: Checked, writes: Writes) -> Result:
     if w is None:  # not even an envelope: nothing to record
         code, message = c.reject or ("INVALID", "invalid event")
         return _rejected(c.event_id, code, message)
+    if c.reject is not None and not c.hash_ok:  # content its hash does not cover (a forged or broken copy):
+        return _rejected(w.event_id, *c.reject)  # nothing is known of the genuine event; record nothing
     # idempotency first: the same event again gets the same answer
     if w.event_id in st.stored:
         hash_, store = st.stored[w.event_id]
@@ -82,6 +84,8 @@ def _one(st: BatchState, c: Checked, writes: Writes) -> Result:
     if w.seq in st.at_seq:
         return _rejected(w.event_id, "SEQ_REUSED", f"seq {w.seq} of this device is already taken by another event")
     if c.reject is not None:
+        if c.reject[0] in NOT_RECORDED:  # heals by itself: the till sends it again later
+            return _rejected(w.event_id, *c.reject)
         return _reject(st, c, c.reject[0], c.reject[1], writes)
     # the chain: link to the predecessor when it is here, and to the successor when it already is
     before = st.at_seq.get(w.seq - 1)

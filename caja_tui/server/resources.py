@@ -14,7 +14,7 @@ from . import openapi
 from .http import ApiError, accept, media_type, read_body, respond
 from .ratelimit import retry_after_header
 from .storage import DeviceAuth, now_ms
-from .validate import check, parse_events_lenient
+from .validate import Unreadable, check, read_event, split_events, unreadable
 
 if TYPE_CHECKING:
     from .app import Server
@@ -61,9 +61,8 @@ class EventsResource(Authenticated):
         media = media_type(req)
         body = read_body(req)
         try:
-            doc = msgspec.msgpack.decode(body) if media == MSGPACK else msgspec.json.decode(body)
-            raw_events = parse_events_lenient(doc)
-        except (msgspec.DecodeError, ValueError) as exc:
+            raw_events = [read_event(raw, media) for raw in split_events(body, media)]
+        except ValueError as exc:
             raise ApiError(400, "BAD_BODY", f"cannot read the push body: {exc}") from None
         for e in raw_events:
             if isinstance(e, dict):
@@ -73,7 +72,7 @@ class EventsResource(Authenticated):
                             403, "FORBIDDEN", f"this token may only push events of {key} '{mine}'; nothing was stored"
                         )
         now = now_ms()
-        candidates = [check(e, now) for e in raw_events]
+        candidates = [unreadable(e.reason) if isinstance(e, Unreadable) else check(e, now) for e in raw_events]
         newest = max(
             (
                 e.get("created_at")

@@ -1,10 +1,28 @@
-"""The push body at the server's edge: its shape, then each event through the protocol's event check."""
+"""The push body at the server's edge: its shape, then each event through the protocol's event check.
+
+The body is read as `{"events": [<raw event>, ...]}` first, each event kept as the bytes it came in, so that one
+event's size (at most 64 KiB encoded), depth or shape is that event's own problem (`INVALID`), never the
+batch's; only a body that is not that shape at all is a 400.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
+from ..protocol import MAX_BATCH, MAX_EVENT_BYTES, MSGPACK
 from ..protocol.check import Checked, check_event
+
+
+class _Body(msgspec.Struct, forbid_unknown_fields=True):
+    events: list[msgspec.Raw]
+
+
+_json_body = msgspec.json.Decoder(_Body)
+_msgpack_body = msgspec.msgpack.Decoder(_Body)
+_json_any = msgspec.json.Decoder()
+_msgpack_any = msgspec.msgpack.Decoder()
 
 
 def check(raw: Any, server_now_ms: int) -> Checked:
@@ -12,11 +30,32 @@ def check(raw: Any, server_now_ms: int) -> Checked:
     return check_event(raw, now_ms=server_now_ms)
 
 
-def parse_events_lenient(body: Any) -> list[Any]:
-    """The `events` list of a push body, before per-event validation; raises ValueError on a wrong shape."""
-    if not isinstance(body, dict) or set(body) - {"events"} or not isinstance(body.get("events"), list):
-        raise ValueError('the body must be {"events": [...]}')
-    events = body["events"]
-    if not 1 <= len(events) <= 1000:
-        raise ValueError("a push holds 1 to 1000 events")
-    return events
+def split_events(body: bytes, media: str) -> list[msgspec.Raw]:
+    """The raw events of a push body; raises ValueError on a wrong shape (a 400 for the whole request)."""
+    try:
+        doc = (_msgpack_body if media == MSGPACK else _json_body).decode(body)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise ValueError(f'the body must be {{"events": [...]}}: {str(exc)[:200]}') from None
+    if not 1 <= len(doc.events) <= MAX_BATCH:
+        raise ValueError(f"a push holds 1 to {MAX_BATCH} events")
+    return doc.events
+
+
+class Unreadable(msgspec.Struct):
+    """An event that could not even be read as data (too big, too deep, not msgpack/JSON): its own INVALID."""
+
+    reason: str
+
+
+def read_event(raw: msgspec.Raw, media: str) -> Any:
+    """One event as plain data, or Unreadable: bounded in size (64 KiB encoded) and depth."""
+    if len(raw) > MAX_EVENT_BYTES:
+        return Unreadable(f"an event is at most {MAX_EVENT_BYTES} bytes encoded; this one is {len(raw)}")
+    try:
+        return (_msgpack_any if media == MSGPACK else _json_any).decode(raw)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        return Unreadable(f"not an event: {str(exc)[:200]}")
+
+
+def unreadable(reason: str, event_id: str = "") -> Checked:
+    return Checked(event_id=event_id, reject=("INVALID", reason))

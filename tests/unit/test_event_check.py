@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from caja_tui.domain.chain import GENESIS
 from caja_tui.domain.clock import pack
 from caja_tui.domain.events import PAYLOAD_TYPES
-from caja_tui.protocol import WireEvent
+from caja_tui.protocol import MIN_WALL_MS, WireEvent
 from caja_tui.protocol.check import breaks_chain, check_event
 from caja_tui.server.ingest import BatchState, decide_batch
 
@@ -30,7 +30,10 @@ def seal(event: dict) -> dict:
     return {**event, "hash": hashlib.sha256(bytes.fromhex(event["prev_hash"]) + canonical).hexdigest()}
 
 
-ids = st.text(min_size=1, max_size=24)
+no_nul = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+ids = st.text(no_nul, min_size=1, max_size=24)
+hlcs = st.integers(MIN_WALL_MS << 16, 1_735_689_600_000 << 16)  # from 2020 to 2025: in the past, within bounds
+tags = st.from_regex(r"\A[a-z][a-z0-9_]{0,8}(\.[a-z][a-z0-9_]{0,8}){1,2}\Z")
 hex64 = st.text("0123456789abcdef", min_size=64, max_size=64)
 product = st.fixed_dictionaries(
     {
@@ -54,20 +57,20 @@ ENVELOPE = {
     "store_id": ids,
     "device_id": ids,
     "seq": st.integers(1, 2**62),
-    "hlc": st.integers(0, 2**50),
+    "hlc": hlcs,
     "created_at": st.integers(0, 2**62),
-    "actor": st.text(max_size=64),
+    "actor": st.text(no_nul, max_size=64),
     "prev_hash": hex64,
     "hash": hex64,
 }
-UNKNOWN_ONLY = {"type": st.text(min_size=1, max_size=64), "v": st.integers(1, 1000)}  # with any payload
+UNKNOWN_ONLY = {"type": tags, "v": st.integers(1, 1000)}  # with any payload
 
 
 @st.composite
 def chains(draw, *, type_: str = "product.created", min_size: int = 1, max_size: int = 5) -> list[dict]:
     """One device's genuine chain: seq 1.., each prev_hash the hash before it."""
     store, device = draw(ids), draw(ids)
-    hlc, prev, out = draw(st.integers(0, 2**50)), GENESIS, []
+    hlc, prev, out = draw(hlcs), GENESIS, []
     for seq in range(1, draw(st.integers(min_size, max_size)) + 1):
         e = seal(
             {
@@ -78,7 +81,7 @@ def chains(draw, *, type_: str = "product.created", min_size: int = 1, max_size:
                 "seq": seq,
                 "hlc": hlc + seq,
                 "created_at": draw(st.integers(0, 2**62)),
-                "actor": draw(st.text(max_size=64)),
+                "actor": draw(st.text(no_nul, max_size=64)),
                 "v": 1,
                 "prev_hash": prev,
                 "payload": draw(product if type_ == "product.created" else anything),

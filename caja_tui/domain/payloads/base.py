@@ -36,7 +36,7 @@ class Priority(IntEnum):
     LOW = 10
 
 
-class Payload(Struct, frozen=True, kw_only=True):
+class Payload(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     TYPE: ClassVar[str]
     PRIORITY: ClassVar[Priority]
     VERSION: ClassVar[int] = 1
@@ -60,7 +60,7 @@ def event_type(tag: str, priority: Priority, version: int = 1):
     return register
 
 
-class Changes(Struct, frozen=True, kw_only=True):
+class Changes(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The fields an update changes; unchanged fields are UNSET and absent on the wire."""
 
     def fields(self) -> dict[str, Any]:

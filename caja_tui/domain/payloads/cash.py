@@ -36,7 +36,10 @@ class CashSessionClosed(Payload, frozen=True, kw_only=True):
     counted: Minor
     expected: Annotated[int, Meta(ge=-MAX_PRICE * MAX_QTY, le=MAX_PRICE * MAX_QTY)]
     difference: Annotated[int, Meta(ge=-MAX_PRICE * MAX_QTY * 2, le=MAX_PRICE * MAX_QTY * 2)]
-    denominations: dict[str, Annotated[int, Meta(ge=0)]] = {}  # face value in minor units -> count
+    # face value in minor units -> count
+    denominations: Annotated[
+        dict[Annotated[str, Meta(pattern="^[0-9]{1,12}$")], Annotated[int, Meta(ge=0, le=10**9)]], Meta(max_length=64)
+    ] = {}
     z_number: Annotated[int, Meta(ge=0)] = 0  # sequential per device, never reset (0: closed before Z numbers)
     net_sales: Annotated[int, Meta(ge=-MAX_PRICE * MAX_QTY * 1000, le=MAX_PRICE * MAX_QTY * 1000)] = 0
     grand_total: Annotated[int, Meta(ge=-(2**62), le=2**62)] = 0  # perpetual: every Z's net sales so far

@@ -35,7 +35,7 @@ CUSTOMER_FIELDS: tuple[str, ...] = CustomerChanges.__struct_fields__
 class CustomerUpdated(Payload, frozen=True, kw_only=True):
     customer_id: Id
     changes: CustomerChanges
-    base_hlc: Annotated[int, Meta(ge=0)]
+    base_hlc: Annotated[int, Meta(ge=0, le=2**63 - 1)]
 
     def aggregate(self) -> str:
         return f"customer:{self.customer_id}"

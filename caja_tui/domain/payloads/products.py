@@ -41,7 +41,7 @@ PRODUCT_FIELDS: tuple[str, ...] = ProductChanges.__struct_fields__
 class ProductUpdated(Payload, frozen=True, kw_only=True):
     product_id: Id
     changes: ProductChanges
-    base_hlc: Annotated[int, Meta(ge=0)]
+    base_hlc: Annotated[int, Meta(ge=0, le=2**63 - 1)]
 
     def aggregate(self) -> str:
         return f"product:{self.product_id}"

@@ -25,7 +25,7 @@ from .base import (
 )
 
 
-class SaleLine(Struct, frozen=True, kw_only=True):
+class SaleLine(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     line_no: Annotated[int, Meta(ge=1, le=MAX_LINES)]
     product_id: Id
     sku: Code
@@ -39,7 +39,7 @@ class SaleLine(Struct, frozen=True, kw_only=True):
     tax: Minor  # this line's share of the tax of its rate
 
 
-class Tender(Struct, frozen=True, kw_only=True):
+class Tender(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     method: PaymentMethod
     amount: Annotated[int, Meta(ge=1, le=MAX_PRICE * MAX_QTY)]
     reference: Text = ""
@@ -64,7 +64,7 @@ class SaleCreated(Payload, frozen=True, kw_only=True):
         return f"sale:{self.sale_id}"
 
 
-class RefundLine(Struct, frozen=True, kw_only=True):
+class RefundLine(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     line_no: Annotated[int, Meta(ge=1, le=MAX_LINES)]
     product_id: Id
     qty: Qty
@@ -89,7 +89,7 @@ class SaleRefunded(Payload, frozen=True, kw_only=True):
         return f"sale:{self.sale_id}"
 
 
-class VoidLine(Struct, frozen=True, kw_only=True):
+class VoidLine(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     line_no: Annotated[int, Meta(ge=1, le=MAX_LINES)]
     product_id: Id
     qty: Qty

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from msgspec import Meta
+
 from .base import AdjustReason, Delta, Id, Payload, Price, Priority, Qty, Text, event_type
 
 
@@ -22,7 +26,7 @@ class StockCounted(Payload, frozen=True, kw_only=True):
 
     product_id: Id
     counted: Delta
-    previous: int = 0  # what the till believed before the count (informative, for the audit)
+    previous: Annotated[int, Meta(ge=-(2**62), le=2**62)] = 0  # what the till believed before the count (informative, for the audit)
 
     def aggregate(self) -> str:
         return f"stock:{self.product_id}"

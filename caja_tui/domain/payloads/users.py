@@ -34,7 +34,7 @@ USER_FIELDS: tuple[str, ...] = UserChanges.__struct_fields__
 class UserUpdated(Payload, frozen=True, kw_only=True):
     user_id: Id
     changes: UserChanges
-    base_hlc: Annotated[int, Meta(ge=0)]
+    base_hlc: Annotated[int, Meta(ge=0, le=2**63 - 1)]
 
     def aggregate(self) -> str:
         return f"user:{self.user_id}"
