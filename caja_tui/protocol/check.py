@@ -43,13 +43,23 @@ class Checked(msgspec.Struct, kw_only=True, gc=False):
     hash_ok: bool = False  # the event's content gives its claimed hash: a refusal may be recorded under it
 
 
-def check_event(event: Any, *, now_ms: int | None = None, keep_unknown: bool = False) -> Checked:
+def check_event(
+    event: Any,
+    *,
+    now_ms: int | None = None,
+    keep_unknown: bool = False,
+    store_id: str | None = None,
+    not_device: str | None = None,
+) -> Checked:
     """Check one decoded event: plain data (a push body, decoded leniently so each event gets its own answer),
     a WireEvent (a pulled page, typed by its decoder) or a domain Event. Never raises for what a sender sent.
 
     now_ms: the receiver's time; a clock-ordered event further ahead than CLOCK_SKEW_MS is CLOCK_SKEW.
     keep_unknown: a type this release does not know is sound with no payload (a newer till's event, which a
     till keeps and projects after an upgrade) instead of UNKNOWN_TYPE.
+    store_id: the receiver's store; another store's event is refused (a till's pull: nothing of another
+    store ever reaches its read models). not_device: the receiver's own device id, which it takes from nobody
+    (a till, except during `caja restore`): its own chain is its own.
 
     The steps run in the protocol's order; each answers a reject (code, message) or None, and the first reject
     is the verdict. A step that finds something the event needs (its typed payload, its canonical bytes) sets
@@ -61,7 +71,9 @@ def check_event(event: Any, *, now_ms: int | None = None, keep_unknown: bool = F
         out, e = _envelope(event)
         if e is None:
             return out
-    out.reject = _payload(out, e, keep_unknown) or _hash(out, e) or _clock(e, now_ms)
+    out.reject = (
+        _receiver(e, store_id, not_device) or _payload(out, e, keep_unknown) or _hash(out, e) or _clock(e, now_ms)
+    )
     if out.reject is not None:
         if not out.hash_ok and out.reject[0] == "INVALID" and not isinstance(e.payload, Payload):
             out.hash_ok = _hash(out, e) is None  # an invalid payload: is it at least the content of its hash?
@@ -82,6 +94,15 @@ def _envelope(event: Any) -> tuple[Checked, WireEvent | None]:
         out.reject = ("INVALID", f"envelope: {exc}")
         return out, None
     return out, out.event
+
+
+def _receiver(e: WireEvent | Event, store_id: str | None, not_device: str | None) -> tuple[str, str] | None:
+    """The receiver's store, and never its own device id from elsewhere -> INVALID (refused on a pull)."""
+    if store_id is not None and e.store_id != store_id:
+        return ("INVALID", f"an event of store '{e.store_id}', not of this store '{store_id}'")
+    if not_device is not None and e.device_id == not_device:
+        return ("INVALID", f"an event with this till's own device id '{not_device}': only a restore takes it")
+    return None
 
 
 def _payload(out: Checked, e: WireEvent | Event, keep_unknown: bool) -> tuple[str, str] | None:

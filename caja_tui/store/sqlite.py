@@ -212,18 +212,26 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
             yield SqliteTx(self, writable=False)
 
     def apply_remote(
-        self, events: Sequence[Event | WireEvent], *, cursor: int | None = None, status: str = "synced"
+        self,
+        events: Sequence[Event | WireEvent],
+        *,
+        cursor: int | None = None,
+        status: str = "synced",
+        restoring: bool = False,
     ) -> RemoteApply:
-        """Store events pulled from the server and project them, in one transaction with the pull cursor.
+        """Store events pulled from the server (or a peer) and project them, in one transaction with the cursor.
 
-        Events already here (same event_id) are skipped, so applying a page twice changes nothing. An event
-        whose hash does not match its content is refused (counted in `bad`). An event of a type this release
-        does not know is kept, not projected (a newer till's event; a rebuild after upgrading projects it).
+        Each event goes through the protocol's event check first (PROTOCOL.md "Trust"): one of another store, one
+        with this till's own device id (except while `restoring` it), or one whose hash does not match its
+        content is refused (counted in `bad`) and the rest of the page goes on. Events already here (same
+        event_id) are skipped, so applying a page twice changes nothing. An event of a type this release does not
+        know is kept, not projected (a newer till's event; a rebuild after upgrading projects it).
         """
         result = RemoteApply()
         checked: list[tuple[Any, Payload | None, bytes]] = []
+        own = None if restoring else self.device_id
         for e in events:  # checked before the lock is taken: the transaction stays short
-            c = check_event(e, keep_unknown=True)
+            c = check_event(e, keep_unknown=True, store_id=self.store_id, not_device=own)
             if c.reject is not None:
                 result.bad.append(c.event_id)
                 continue

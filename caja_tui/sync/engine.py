@@ -159,7 +159,7 @@ class SyncEngine:
                     ahead = pool.submit(self.transport.pull, resp.cursor, page, include_own)
                 self._server_time(resp.server_time_ms)
                 if resp.events or resp.cursor != cursor:
-                    pulled += self._apply_page(resp.events, resp.cursor, gentle)
+                    pulled += self._apply_page(resp.events, resp.cursor, gentle, restoring=include_own)
                     self._count_traffic(len(resp.events))
                 cursor = resp.cursor
                 if not resp.more:
@@ -168,7 +168,7 @@ class SyncEngine:
         self.metrics.pulled += pulled
         return pulled
 
-    def _apply_page(self, events: list, cursor: int, gentle: bool) -> int:
+    def _apply_page(self, events: list, cursor: int, gentle: bool, *, restoring: bool = False) -> int:
         """Apply a pulled page in short transactions, so a checkout never waits long for the write lock.
 
         The cursor is committed with the last chunk, so it is never saved ahead of the events it covers; a
@@ -179,9 +179,9 @@ class SyncEngine:
         chunks = [events[i : i + size] for i in range(0, len(events), size)] or [[]]
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
-            applied = self.store.apply_remote(chunk, cursor=cursor if last else None)
-            if applied.bad:
-                self.log("pull_refused", reason="hash does not match", event_ids=applied.bad[:20])
+            applied = self.store.apply_remote(chunk, cursor=cursor if last else None, restoring=restoring)
+            if applied.bad:  # refused by the event check: another store's, this till's own id, a wrong hash
+                self.log("pull_refused", reason="failed the event check", event_ids=applied.bad[:20])
             new += applied.new
             if gentle:
                 # the sync process, not a checkout, pays for moving the WAL into the database file
