@@ -14,6 +14,11 @@ def add_sync(sub, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("sync", parents=[common], help="run the sync engine headless (a service beside the till)")
     s.add_argument("--once", action="store_true", help="push and pull once; exit 1 if anything failed")
     s.add_argument("--log", metavar="FILE", help="JSON-lines log to FILE, rotated at 1 MB, 3 kept (default: stderr)")
+    s.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="first put every event the server refused back in the queue (after a fix on the server's side)",
+    )
     s.set_defaults(handler=cmd_sync)
 
 
@@ -60,6 +65,8 @@ def cmd_sync(ctx: TillContext, args: argparse.Namespace) -> int:
     with lock, ctx.open_store() as store:
         log = rotating(Path(args.log)) if args.log else logging.StreamHandler(sys.stderr)
         engine = ctx.build_sync(store, log=log)
+        if args.retry_failed:
+            print(f"{engine.outbox.retry_failed()} refused events put back in the queue")
         if args.once:
             engine.outbox.recover()
             ok = engine.sync_once()

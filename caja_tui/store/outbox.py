@@ -122,6 +122,32 @@ class Outbox:
             )
         return counts
 
+    # --- refusals that heal, and a manager's "send it again" ------------------------------------------
+
+    def retry_failed(self, *, codes: Sequence[str] | None = None, hlc_up_to: int | None = None) -> int:
+        """Put refused events back in the queue: all of them (a manager's decision, `caja sync --retry-failed`),
+        or those refused with one of `codes` (e.g. UNKNOWN_TYPE once the server was upgraded), optionally only
+        those whose hlc is at most `hlc_up_to` (CLOCK_SKEW once the server's clock has caught up). Returns how
+        many; the server answers `duplicate` for any it had stored after all."""
+        where, params = "sync_status = 'failed'", []
+        if codes is not None:
+            where += " AND (" + " OR ".join("sync_error LIKE ?" for _ in codes) + ")"
+            params += [f"{c}:%" for c in codes]
+        if hlc_up_to is not None:
+            where += " AND hlc <= ?"
+            params.append(hlc_up_to)
+        with self.store.write():
+            cur = self._conn.execute(
+                f"UPDATE event SET sync_status = 'pending', sync_error = NULL WHERE {where}", params
+            )
+        return cur.rowcount
+
+    def failed_with(self, code: str) -> int:
+        """How many of this till's events are refused with `code` (an index lookup, then a short scan)."""
+        return self._conn.execute(
+            "SELECT COUNT(*) FROM event WHERE sync_status = 'failed' AND sync_error LIKE ?", (f"{code}:%",)
+        ).fetchone()[0]
+
     # --- what the owner sees ------------------------------------------------------------------------
 
     def pending_count(self) -> int:

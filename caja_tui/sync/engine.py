@@ -21,8 +21,9 @@ from typing import Any
 import backoff
 import msgspec
 
-from ..domain.clock import system_ms
+from ..domain.clock import COUNTER_MASK, pack, system_ms
 from ..host.logs import log_event
+from ..protocol.check import CLOCK_SKEW_MS
 from ..store.outbox import Outbox
 from ..store.sqlite import SqliteStore
 from .metrics import SAVED, SyncMetrics, count_outbox, saved, status  # noqa: F401 - status: re-exported
@@ -65,6 +66,7 @@ class SyncEngine:
         self._delays = self._new_delays()
         self._last_pull = 0.0
         self._data_version: int | None = None
+        self._server_ms: tuple[int, float] | None = None  # the server's time at its last answer, and when
         self._saved_state = ""
         self._counted_at = 0.0
         self.last_exc: TransportError | None = None
@@ -101,6 +103,7 @@ class SyncEngine:
         self.log("sync_start", pending=self.metrics.pending)
         self.last_exc = None
         try:
+            self._heal()
             pushed, rejected, conflicts = self.push_pending()
             pulled = self.pull_all()
         except TransportError as exc:
@@ -284,7 +287,29 @@ class SyncEngine:
             self.log("connectivity", state=state)
         self.metrics.connectivity = state
 
+    def _heal(self) -> None:
+        """Refusals that heal by themselves go back in the queue (PROTOCOL.md: the server records neither):
+        UNKNOWN_TYPE once the server runs another version (it was upgraded), CLOCK_SKEW once the server's clock
+        has caught up with the event's."""
+        assert self.transport is not None
+        if self.outbox.failed_with("UNKNOWN_TYPE"):
+            version = self.transport.health().version
+            seen = self.store.meta("server_version_at_refusal")
+            if seen is None:
+                self.store.set_meta("server_version_at_refusal", version)
+            elif seen != version:
+                n = self.outbox.retry_failed(codes=["UNKNOWN_TYPE"])
+                self.store.set_meta("server_version_at_refusal", version)
+                self.log("retry_refused", reason="the server was upgraded", code="UNKNOWN_TYPE", events=n)
+        if self._server_ms is not None and self.outbox.failed_with("CLOCK_SKEW"):
+            server_now = self._server_ms[0] + int((time.monotonic() - self._server_ms[1]) * 1000)
+            up_to = pack(server_now + CLOCK_SKEW_MS - 1_000, COUNTER_MASK)
+            n = self.outbox.retry_failed(codes=["CLOCK_SKEW"], hlc_up_to=up_to)
+            if n:
+                self.log("retry_refused", reason="the server's clock caught up", code="CLOCK_SKEW", events=n)
+
     def _server_time(self, server_ms: int) -> None:
+        self._server_ms = (server_ms, time.monotonic())
         skew = self.wall() - server_ms
         self.metrics.clock_skew_ms = skew
         warn = abs(skew) > CLOCK_WARNING_MS

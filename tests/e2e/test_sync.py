@@ -221,3 +221,30 @@ def test_a_100k_event_backlog_drains(tmp_path, server):
     on_server = Client(server.url, server.enroll("bench", "R")).pull_all(limit=1000)
     assert len(on_server) == n and len({x["event_id"] for x in on_server}) == n
     a.close()
+
+
+def test_a_clock_skew_refusal_heals_once_the_servers_clock_catches_up(tmp_path, server):
+    """PROTOCOL.md v2: CLOCK_SKEW is not recorded; the till sends the event again when it would be taken."""
+    ahead = int(time.time() * 1000) + 5 * 60_000 + 2_000  # this till's clock: two seconds past the bound
+    s = make_store(tmp_path / "A.db", device_id="A", wall=lambda: ahead)
+    engine = SyncEngine(s, Transport(server.url, server.enroll("s1", "A")), batch_size=50, batch_seconds=0.2)
+    users.create_user(s, "system", name="Ana", role="manager", pin="1234", user_id="ana")
+    engine.sync_once()
+    assert scalar(s, "SELECT COUNT(*) FROM event WHERE sync_error LIKE 'CLOCK_SKEW:%'") == 1
+    time.sleep(4)  # the server's clock catches up with the event's
+    assert engine.sync_once()
+    assert scalar(s, "SELECT COUNT(*) FROM event WHERE sync_status = 'synced'") == 1
+    s.close()
+
+
+def test_caja_sync_retry_failed_sends_refused_events_again(tmp_path, server, demo_till):
+    caja, _token = demo_till(tmp_path / "t.toml", "T07", server.url)
+    assert caja("sync", "--once").returncode == 0
+    s = make_store(tmp_path / "t.db", device_id="T07", store_id="demo")  # what a refusal left behind
+    db(s).execute("UPDATE event SET sync_status = 'failed', sync_error = 'INVALID: fixed since' WHERE seq <= 3")
+    s.close()
+    r = caja("sync", "--once", "--retry-failed")
+    assert "3 refused events put back in the queue" in r.stdout and r.returncode == 0, r.stdout + r.stderr
+    s = make_store(tmp_path / "t.db", device_id="T07", store_id="demo")
+    assert scalar(s, "SELECT COUNT(*) FROM event WHERE sync_status = 'failed'") == 0
+    s.close()

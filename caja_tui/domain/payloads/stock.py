@@ -26,7 +26,9 @@ class StockCounted(Payload, frozen=True, kw_only=True):
 
     product_id: Id
     counted: Delta
-    previous: Annotated[int, Meta(ge=-(2**62), le=2**62)] = 0  # what the till believed before the count (informative, for the audit)
+    previous: Annotated[int, Meta(ge=-(2**62), le=2**62)] = (
+        0  # what the till believed before the count (informative, for the audit)
+    )
 
     def aggregate(self) -> str:
         return f"stock:{self.product_id}"

@@ -20,7 +20,11 @@ from .dialogs import MenuScreen
 
 class SyncScreen(CajaScreen):
     NAME = "sync"
-    BINDINGS = [Binding("f5", "resolve", N_("Resolve conflict")), Binding("f8", "focus_next_table", N_("Next list"))]
+    BINDINGS = [
+        Binding("f5", "resolve", N_("Resolve conflict")),
+        Binding("f8", "focus_next_table", N_("Next list")),
+        Binding("r", "retry_refused", N_("Send refused again")),
+    ]
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sync-top"):
@@ -143,5 +147,15 @@ class SyncScreen(CajaScreen):
     def _resolve(self, manager, event_id: str, outcome: str) -> None:
         resolve_conflict(self.app.store, manager.id, event_id, outcome, note="resolved at the till")
         self.say(_("conflict resolved: {outcome}").format(outcome=outcome))
+        self.app.after_write()
+        self.gather()
+
+    def action_retry_refused(self) -> None:
+        """A manager puts the events the server refused back in the queue (after a fix on the server's side)."""
+        self.app.with_manager(_("send refused events again"), self._retry_refused)
+
+    def _retry_refused(self, manager) -> None:
+        n = Outbox(self.app.store).retry_failed()
+        self.say(_("{n} refused events put back in the queue").format(n=n))
         self.app.after_write()
         self.gather()
