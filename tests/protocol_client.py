@@ -1,7 +1,8 @@
 """A client that speaks PROTOCOL.md over real HTTP, written from the page, not from the server's code.
 
 It builds events with its own canonical JSON (json.dumps, sorted keys, no spaces, raw UTF-8) and its own
-hash chain, so the tests check the server against the contract rather than against itself.
+hash chain, and signs them (version 2, "Trust") with `cryptography`'s Ed25519 directly, so the tests check the
+server against the contract rather than against itself.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from typing import Any
 
 import msgspec
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 GENESIS = "0" * 64
 
 
 def canonical(event: dict[str, Any]) -> bytes:
-    body = {k: v for k, v in event.items() if k != "hash"}
+    body = {k: v for k, v in event.items() if k not in ("hash", "sig")}  # sig is not part of canonical(e)
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -29,13 +32,29 @@ def seal(event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def public_hex(key: Ed25519PrivateKey) -> str:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+
+def sign(key: Ed25519PrivateKey, event: dict[str, Any]) -> dict[str, Any]:
+    """The event with `sig`: the Ed25519 signature of bytes.fromhex(hash)."""
+    return {**event, "sig": key.sign(bytes.fromhex(event["hash"])).hex()}
+
+
 class Device:
-    """One till's chain of events: gapless seq, hlc, prev_hash -> hash."""
+    """One till's chain of events: gapless seq, hlc, prev_hash -> hash; with a key, signed from `signs_from` on."""
 
     def __init__(self, store_id: str, device_id: str, *, seq: int = 0, last_hash: str = GENESIS) -> None:
         self.store_id, self.device_id = store_id, device_id
         self.seq, self.last_hash = seq, last_hash
         self.hlc = int(time.time() * 1000) << 16
+        self.key: Ed25519PrivateKey | None = None
+        self.signs_from = 0
+
+    def make_key(self) -> str:
+        """A new key pair; the device signs from its next seq. The public key (hex), to register."""
+        self.key, self.signs_from = Ed25519PrivateKey.generate(), self.seq + 1
+        return public_hex(self.key)
 
     def event(self, type_: str, payload: dict[str, Any], *, actor: str = "ana") -> dict[str, Any]:
         self.seq += 1
@@ -56,7 +75,7 @@ class Device:
             }
         )
         self.last_hash = e["hash"]
-        return e
+        return sign(self.key, e) if self.key is not None and self.seq >= self.signs_from else e
 
     # a few ready payloads
     def product_created(self, product_id: str | None = None, sku: str = "A-1", price: int = 1000, **kw: Any) -> dict:
@@ -186,6 +205,16 @@ class Client:
             if not page["more"]:
                 return out
         raise AssertionError("pull never finished")
+
+    def register_key(self, public_key: str, from_seq: int) -> requests.Response:
+        """PUT /v1/devices/me/key: 200 (also for the same key again), 409 for another key."""
+        data, headers = self._encode({"public_key": public_key, "from_seq": from_seq})
+        return self._send("PUT", "/v1/devices/me/key", data=data, headers=headers)
+
+    def devices(self) -> list[dict]:
+        r = self._send("GET", "/v1/devices")
+        assert r.status_code == 200, r.text
+        return r.json()["devices"]
 
     def me(self) -> dict:
         r = self._send("GET", "/v1/devices/me")

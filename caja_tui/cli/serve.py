@@ -34,6 +34,7 @@ def add_serve(sub, common: argparse.ArgumentParser) -> None:
     e = ss.add_parser("enroll", parents=[db_opt], help="print a new token for a device")
     e.add_argument("--store", required=True)
     e.add_argument("--device", required=True)
+    e.add_argument("--rekey", action="store_true", help="also forget its device key, so it can register a new one")
     e = ss.add_parser("revoke", parents=[db_opt], help="end a device's token")
     e.add_argument("--device", required=True)
     e.add_argument("--store")
@@ -60,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             for what, value in (("store", args.store), ("device", args.device)):
                 if not ident.match(value):
                     raise CliError(f"--{what} '{value}' must be 1-64 letters, digits, '.', '_' or '-'")
-            return run.enroll(db, args.store, args.device)
+            return run.enroll(db, args.store, args.device, rekey=args.rekey)
         case "revoke":
             return run.revoke(db, args.device, args.store)
         case "devices":

@@ -27,10 +27,13 @@ TypeTag = Annotated[str, Meta(min_length=3, max_length=64, pattern=r"^[a-z][a-z0
 Hex64 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
 Status = Literal["accepted", "duplicate", "conflict", "rejected"]
 Resolution = Literal["last-write-wins", "merge", "manual"]
-RejectCode = Literal["INVALID", "UNKNOWN_TYPE", "ID_REUSED", "SEQ_REUSED", "BAD_HASH", "BROKEN_CHAIN", "CLOCK_SKEW"]
+RejectCode = Literal[
+    "INVALID", "UNKNOWN_TYPE", "ID_REUSED", "SEQ_REUSED", "BAD_HASH", "BROKEN_CHAIN", "CLOCK_SKEW", "BAD_SIG"
+]
+Sig = Annotated[str, Meta(pattern="^[0-9a-f]{128}$")]
 
 
-class WireEvent(Struct, kw_only=True, forbid_unknown_fields=True):
+class WireEvent(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     """One event on the wire; `payload` is validated against the domain Struct of its `type`."""
 
     event_id: Id
@@ -45,6 +48,7 @@ class WireEvent(Struct, kw_only=True, forbid_unknown_fields=True):
     prev_hash: Hex64
     hash: Hex64
     payload: dict[str, Any]
+    sig: Sig | None = None  # version 2: the Ed25519 signature of bytes.fromhex(hash); not part of canonical(e)
 
 
 class PushRequest(Struct, kw_only=True):
@@ -89,4 +93,31 @@ class DeviceMe(Struct, kw_only=True):
 class ErrorBody(Struct, kw_only=True):
     error: str
     message: str
+    server_time_ms: int
+
+
+class KeyRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    """`PUT /v1/devices/me/key`: the device's public key, and the first seq it signs."""
+
+    public_key: Hex64
+    from_seq: Annotated[int, Meta(ge=1, le=2**62)]
+
+
+class KeyResponse(Struct, kw_only=True):
+    public_key: str
+    from_seq: int
+    server_time_ms: int
+
+
+class DeviceKeyInfo(Struct, kw_only=True):
+    """One device of the store, as `GET /v1/devices` lists it: what a till or peer needs to verify its events."""
+
+    device_id: str
+    public_key: str | None
+    from_seq: int | None
+    revoked_at: int | None
+
+
+class DevicesResponse(Struct, kw_only=True):
+    devices: list[DeviceKeyInfo]
     server_time_ms: int

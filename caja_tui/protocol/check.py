@@ -5,7 +5,7 @@ restore` (`SqliteStore.apply_remote`), and the checks of what a store holds (`ca
 verify`). Its answers use the protocol's codes, in the protocol's order:
 
     envelope shape -> INVALID, known type -> UNKNOWN_TYPE, payload fields -> INVALID, hash -> BAD_HASH,
-    clock (when the path gives its time) -> CLOCK_SKEW; chain link (where the predecessor is known) -> BROKEN_CHAIN
+    signature (of a device with a known key, from its first signed seq) -> BAD_SIG, clock (when the path gives its time) -> CLOCK_SKEW; chain link (where the predecessor is known) -> BROKEN_CHAIN
 
 `check_event` answers for one event on its own; `breaks_chain` is the link, for a path that knows the
 predecessor (the server's batch, a verify walking a device's log); `stored_hash_ok` is the hash check of an
@@ -14,7 +14,7 @@ event read back from a store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -23,13 +23,17 @@ from ..domain.chain import canonical_payload, event_hash
 from ..domain.clock import wall_of
 from ..domain.events import PAYLOAD_TYPES, Event, Payload, decode_payload
 from . import WireEvent
+from .keys import signature_ok
 
 CLOCK_SKEW_MS = 5 * 60 * 1000
 # clock-ordered: last-writer-wins by hlc, so an hlc far ahead would win over everyone (PROTOCOL.md "Trust", Clocks)
 LWW_FAMILIES = ("product.", "customer.", "config.", "user.", "stock.counted")
 # refusals that heal (a newer till's type once the server is upgraded; a clock once it is right) or that say
-# nothing of the genuine event (BAD_HASH: the claimed hash is meaningless): never recorded under an event id
-NOT_RECORDED = frozenset({"BAD_HASH", "UNKNOWN_TYPE", "CLOCK_SKEW"})
+# nothing of the genuine event (BAD_HASH: the claimed hash is meaningless; BAD_SIG: a forged or stripped
+# signature on genuine content): never recorded under an event id
+NOT_RECORDED = frozenset({"BAD_HASH", "UNKNOWN_TYPE", "CLOCK_SKEW", "BAD_SIG"})
+# the known keys of a store's devices: device_id -> (public key hex, the first seq it signs)
+Keys = Mapping[str, tuple[str, int]]
 
 
 class Checked(msgspec.Struct, kw_only=True, gc=False):
@@ -50,6 +54,7 @@ def check_event(
     keep_unknown: bool = False,
     store_id: str | None = None,
     not_device: str | None = None,
+    keys: Keys | None = None,
 ) -> Checked:
     """Check one decoded event: plain data (a push body, decoded leniently so each event gets its own answer),
     a WireEvent (a pulled page, typed by its decoder) or a domain Event. Never raises for what a sender sent.
@@ -60,6 +65,8 @@ def check_event(
     store_id: the receiver's store; another store's event is refused (a till's pull: nothing of another
     store ever reaches its read models). not_device: the receiver's own device id, which it takes from nobody
     (a till, except during `caja restore`): its own chain is its own.
+    keys: the devices' known keys; an event of a device with a key, at or after its first signed seq, must
+    carry the signature of its hash (BAD_SIG). Each signature is verified once, only for such devices.
 
     The steps run in the protocol's order; each answers a reject (code, message) or None, and the first reject
     is the verdict. A step that finds something the event needs (its typed payload, its canonical bytes) sets
@@ -72,7 +79,11 @@ def check_event(
         if e is None:
             return out
     out.reject = (
-        _receiver(e, store_id, not_device) or _payload(out, e, keep_unknown) or _hash(out, e) or _clock(e, now_ms)
+        _receiver(e, store_id, not_device)
+        or _payload(out, e, keep_unknown)
+        or _hash(out, e)
+        or _signature(e, keys)
+        or _clock(e, now_ms)
     )
     if out.reject is not None:
         if not out.hash_ok and out.reject[0] == "INVALID" and not isinstance(e.payload, Payload):
@@ -134,6 +145,19 @@ def _hash(out: Checked, e: WireEvent | Event) -> tuple[str, str] | None:
     if h != e.hash:
         return ("BAD_HASH", "hash does not match the event's content")
     out.hash_ok = True
+    return None
+
+
+def _signature(e: WireEvent | Event, keys: Keys | None) -> tuple[str, str] | None:
+    """Signature -> BAD_SIG: from its first signed seq on, a device with a known key signs every event's hash."""
+    known = keys.get(e.device_id) if keys else None
+    if known is None or e.seq < known[1]:
+        return None
+    sig = getattr(e, "sig", None)  # a domain Event carries none: it is checked where it is stored
+    if sig is None:
+        return ("BAD_SIG", f"device '{e.device_id}' signs its events from seq {known[1]}; this one is unsigned")
+    if not signature_ok(known[0], e.hash, sig):
+        return ("BAD_SIG", f"the signature is not device '{e.device_id}''s signature of this event's hash")
     return None
 
 

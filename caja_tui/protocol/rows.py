@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def wire_of_row(r: Sequence[Any], payload: Any) -> dict[str, Any]:
+def wire_of_row(r: Sequence[Any], payload: Any, sig: str | None = None) -> dict[str, Any]:
     """`r`: the store's own key of the row, then event_id, type, store_id, device_id, seq, hlc, created_at, actor,
-    v, prev_hash, hash (the first eleven of check.STORED_COLUMNS); `payload` as the caller sends it."""
-    return {
+    v, prev_hash, hash (the first eleven of check.STORED_COLUMNS); `payload` as the caller sends it; `sig` only
+    on a signed event (an unsigned one goes without the key, as in version 1)."""
+    wire = {
         "event_id": r[1],
         "type": r[2],
         "store_id": r[3],
@@ -23,3 +24,6 @@ def wire_of_row(r: Sequence[Any], payload: Any) -> dict[str, Any]:
         "hash": r[11],
         "payload": payload,
     }
+    if sig is not None:
+        wire["sig"] = sig
+    return wire

@@ -20,7 +20,14 @@ from ..protocol import JSON
 from .http import ApiError, accept, respond_error
 from .metrics import Histogram, MetricsResource
 from .ratelimit import RateLimiter
-from .resources import DevicesMeResource, EventsResource, HealthResource, OpenApiResource
+from .resources import (
+    DeviceKeyResource,
+    DevicesMeResource,
+    DevicesResource,
+    EventsResource,
+    HealthResource,
+    OpenApiResource,
+)
 from .storage import ServerStorage
 
 __all__ = ["ApiError", "Server", "create_app"]
@@ -119,6 +126,8 @@ def create_app(server: Server) -> falcon.App:
     app.add_route("/v1/health", HealthResource())
     app.add_route("/v1/events", EventsResource(server))
     app.add_route("/v1/devices/me", DevicesMeResource(server))
+    app.add_route("/v1/devices/me/key", DeviceKeyResource(server))
+    app.add_route("/v1/devices", DevicesResource(server))
     app.add_route("/v1/openapi.json", OpenApiResource())
     app.add_route("/metrics", MetricsResource(server))
     errors = ErrorAnswers(server)

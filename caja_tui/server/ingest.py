@@ -59,6 +59,14 @@ def decide_batch(state: BatchState, checked: Sequence[Checked]) -> tuple[list[Re
     return results, writes
 
 
+def by_device(own: str, checked: Sequence[Checked]) -> dict[str, list[int]]:
+    """The batch's indexes per origin device (a relay carries others'), the pushing device's first."""
+    groups: dict[str, list[int]] = {own: []}
+    for i, c in enumerate(checked):
+        groups.setdefault(c.event.device_id if c.event is not None else own, []).append(i)
+    return {device: idx for device, idx in groups.items() if idx}
+
+
 def _rejected(event_id: str, code: str, message: str) -> Result:
     return Result(event_id=event_id, status="rejected", code=code, message=message)  # type: ignore[arg-type]
 
@@ -110,6 +118,7 @@ def _one(st: BatchState, c: Checked, writes: Writes) -> Result:
             w.hash,
             c.payload_json.decode(),
             st.now,
+            getattr(w, "sig", None),
         )
     )
     st.stored[w.event_id] = (w.hash, st.store_id)

@@ -33,6 +33,8 @@ class Device(Base):
     revoked_at = BigIntegerField(null=True)
     last_seen = BigIntegerField(null=True)
     clock_skew_ms = BigIntegerField(null=True)
+    public_key = CharField(max_length=64, null=True)  # version 2: its Ed25519 key (PUT /v1/devices/me/key)
+    key_from_seq = BigIntegerField(null=True)  # the first seq it signs
 
     class Meta:
         table_name = "device"
@@ -54,6 +56,7 @@ class Event(Base):
     hash = CharField(max_length=64)
     payload = TextField()
     received_at = BigIntegerField()
+    sig = CharField(max_length=128, null=True)  # version 2: the device's signature of the hash
 
     class Meta:
         table_name = "event"

@@ -7,7 +7,17 @@ from typing import Any
 import msgspec
 
 from .. import __version__
-from ..protocol import DeviceMe, ErrorBody, Health, PullResponse, PushRequest, PushResponse
+from ..protocol import (
+    DeviceMe,
+    DevicesResponse,
+    ErrorBody,
+    Health,
+    KeyRequest,
+    KeyResponse,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
 
 Schema = dict[str, Any]
 
@@ -15,7 +25,8 @@ AUTH = [{"bearer": []}]
 ERROR_TEXT = {
     400: "undecodable body or wrong shape",
     401: "missing or unknown token",
-    403: "events of another store or device",
+    403: "events of another store, or unsigned events of another device",
+    409: "this device already has another key (re-enrol it with --rekey)",
     413: "body too large",
     429: "rate limited (Retry-After)",
     503: "storage unavailable; retry",
@@ -23,15 +34,27 @@ ERROR_TEXT = {
 
 
 def build() -> Schema:
-    (push_req, push_res, pull_res, health, me, err), components = msgspec.json.schema_components(
-        [PushRequest, PushResponse, PullResponse, Health, DeviceMe, ErrorBody],
-        ref_template="#/components/schemas/{name}",
+    (push_req, push_res, pull_res, health, me, key_req, key_res, devs, err), components = (
+        msgspec.json.schema_components(
+            [
+                PushRequest,
+                PushResponse,
+                PullResponse,
+                Health,
+                DeviceMe,
+                KeyRequest,
+                KeyResponse,
+                DevicesResponse,
+                ErrorBody,
+            ],
+            ref_template="#/components/schemas/{name}",
+        )
     )
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Caja sync protocol",
-            "version": f"1 (server {__version__})",
+            "version": f"2 (server {__version__})",
             "description": "See PROTOCOL.md. Bodies are JSON or msgpack; gzip both ways.",
         },
         "servers": [{"url": "/"}],
@@ -40,6 +63,8 @@ def build() -> Schema:
             "/v1/health": {"get": _health(health)},
             "/v1/events": {"post": _push(push_req, push_res, err), "get": _pull(pull_res, err)},
             "/v1/devices/me": {"get": _devices_me(me, err)},
+            "/v1/devices/me/key": {"put": _key(key_req, key_res, err)},
+            "/v1/devices": {"get": _devices(devs, err)},
             "/metrics": {"get": _metrics()},
         },
     }
@@ -90,6 +115,23 @@ def _devices_me(me: Schema, err: Schema) -> Schema:
         "operationId": "devicesMe",
         "security": AUTH,
         "responses": _answers("what the server holds of this device", me, err, 401, 429, 503),
+    }
+
+
+def _key(key_req: Schema, key_res: Schema, err: Schema) -> Schema:
+    return {
+        "operationId": "registerKey",
+        "security": AUTH,
+        "requestBody": {"required": True, "content": _body(key_req)},
+        "responses": _answers("the device's registered key (the same again: 200)", key_res, err, 400, 401, 409, 429),
+    }
+
+
+def _devices(devs: Schema, err: Schema) -> Schema:
+    return {
+        "operationId": "devices",
+        "security": AUTH,
+        "responses": _answers("the store's devices and their keys", devs, err, 401, 429, 503),
     }
 
 

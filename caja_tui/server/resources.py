@@ -9,8 +9,19 @@ import falcon
 import msgspec
 
 from .. import __version__
-from ..protocol import DEFAULT_PULL, JSON, MAX_PULL, MSGPACK, DeviceMe, Health, PushResponse
-from . import openapi
+from ..protocol import (
+    DEFAULT_PULL,
+    JSON,
+    MAX_PULL,
+    MSGPACK,
+    DeviceMe,
+    DevicesResponse,
+    Health,
+    KeyRequest,
+    KeyResponse,
+    PushResponse,
+)
+from . import devicekeys, openapi
 from .http import ApiError, accept, media_type, read_body, respond
 from .ratelimit import retry_after_header
 from .storage import DeviceAuth, now_ms
@@ -64,15 +75,12 @@ class EventsResource(Authenticated):
             raw_events = [read_event(raw, media) for raw in split_events(body, media)]
         except ValueError as exc:
             raise ApiError(400, "BAD_BODY", f"cannot read the push body: {exc}") from None
+        keys = devicekeys.active_keys(auth.store_id)
         for e in raw_events:
             if isinstance(e, dict):
-                for key, mine in (("store_id", auth.store_id), ("device_id", auth.device_id)):
-                    if key in e and e[key] != mine:
-                        raise ApiError(
-                            403, "FORBIDDEN", f"this token may only push events of {key} '{mine}'; nothing was stored"
-                        )
+                _may_push(auth, e, keys)
         now = now_ms()
-        candidates = [unreadable(e.reason) if isinstance(e, Unreadable) else check(e, now) for e in raw_events]
+        candidates = [unreadable(e.reason) if isinstance(e, Unreadable) else check(e, now, keys) for e in raw_events]
         newest = max(
             (
                 e.get("created_at")
@@ -107,6 +115,55 @@ class EventsResource(Authenticated):
         body = {"events": events, "cursor": cursor, "more": more, "server_time_ms": now_ms()}
         respond(req, resp, body, media)
         self.server.pull_latency.observe(time.perf_counter() - t0)
+
+
+def _may_push(auth: DeviceAuth, e: dict, keys: dict[str, tuple[str, int]]) -> None:
+    """403 for an event of another store, or of another device unless it is a relay: signed (at or after the
+    first seq of that device's key; the check then verifies the signature, BAD_SIG for a wrong one)."""
+    if "store_id" in e and e["store_id"] != auth.store_id:
+        raise ApiError(
+            403, "FORBIDDEN", f"this token may only push events of store_id '{auth.store_id}'; nothing was stored"
+        )
+    origin = e.get("device_id", auth.device_id)
+    if origin == auth.device_id:
+        return
+    key, seq = keys.get(origin) if isinstance(origin, str) else None, e.get("seq")
+    if key is None or not isinstance(e.get("sig"), str) or not isinstance(seq, int) or seq < key[1]:
+        raise ApiError(
+            403,
+            "FORBIDDEN",
+            f"this token may push events of device_id '{auth.device_id}', and of another device of its store only "
+            "when that device's key signs them (a relay); nothing was stored",
+        )
+
+
+class DeviceKeyResource(Authenticated):
+    def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
+        auth = self.auth(req)
+        media = media_type(req)
+        body = read_body(req)
+        try:
+            want = (msgspec.msgpack if media == MSGPACK else msgspec.json).decode(body, type=KeyRequest)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
+            raise ApiError(
+                400, "BAD_BODY", f'the body must be {{"public_key": "<64 hex>", "from_seq": N}}: {exc}'
+            ) from None
+        key, from_seq = devicekeys.register(auth.store_id, auth.device_id, want.public_key, want.from_seq)
+        if key != want.public_key:
+            raise ApiError(
+                409,
+                "KEY_REGISTERED",
+                "this device already has another key; an operator re-enrols it with "
+                f"`caja serve enroll --store {auth.store_id} --device {auth.device_id} --rekey`",
+            )
+        respond(req, resp, KeyResponse(public_key=key, from_seq=from_seq, server_time_ms=now_ms()), accept(req, media))
+
+
+class DevicesResource(Authenticated):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        auth = self.auth(req)
+        devices = devicekeys.store_devices(auth.store_id)
+        respond(req, resp, DevicesResponse(devices=devices, server_time_ms=now_ms()), accept(req))
 
 
 class DevicesMeResource(Authenticated):

@@ -88,19 +88,21 @@ def _safe(url: str) -> str:
     return url
 
 
-def enroll_token(db: str, store: str, device: str) -> str:
+def enroll_token(db: str, store: str, device: str, *, rekey: bool = False) -> str:
     storage = open_storage(db)
     try:
-        return storage.enroll(store, device)
+        return storage.enroll(store, device, rekey=rekey)
     finally:
         storage.close()
 
 
-def enroll(db: str, store: str, device: str) -> int:
-    token = enroll_token(db, store, device)
+def enroll(db: str, store: str, device: str, *, rekey: bool = False) -> int:
+    token = enroll_token(db, store, device, rekey=rekey)
     print(f"device {device} of store {store} enrolled. Its token (shown only now; the server keeps a hash):")
     print(token)
     print(f'Put it in the till\'s config: [sync] token = "{token}"', file=sys.stderr)
+    if rekey:
+        print("Its device key was forgotten: the till registers its new key at its next sync.", file=sys.stderr)
     return 0
 
 

@@ -25,7 +25,8 @@ from ..domain.events import ProductUpdated, UserUpdated, decode_payload
 from ..protocol import Result
 from ..protocol.check import STORED_COLUMNS, Checked, breaks_chain, stored_hash_ok
 from ..protocol.rows import wire_of_row
-from .ingest import BatchState, Writes, decide_batch
+from . import devicekeys
+from .ingest import BatchState, Writes, by_device, decide_batch
 from .models import MODELS, Conflict, Device, Event, Rejection, Stat, db
 
 CONFLICT_RULES = ("manual", "last-write-wins")
@@ -84,6 +85,7 @@ class ServerStorage:
         if create:
             with self.database.atomic():
                 self.database.create_tables(MODELS, safe=True)
+                devicekeys.add_missing_columns(self.database)
         return self
 
     def close(self) -> None:
@@ -92,8 +94,9 @@ class ServerStorage:
 
     # --- devices ----------------------------------------------------------------------------------
 
-    def enroll(self, store_id: str, device_id: str) -> str:
-        """A new token for (store, device); an earlier token of that device stops working."""
+    def enroll(self, store_id: str, device_id: str, *, rekey: bool = False) -> str:
+        """A new token for (store, device); an earlier token of that device stops working. `rekey`: its
+        registered key is forgotten too, so the device can register a new one."""
         token = "caja_" + secrets.token_urlsafe(32)
         with self.database.atomic():
             Device.insert(
@@ -106,6 +109,8 @@ class ServerStorage:
                 conflict_target=[Device.store_id, Device.device_id],
                 update={Device.token_hash: token_digest(token), Device.revoked_at: None, Device.created_at: now_ms()},
             ).execute()
+            if rekey:
+                devicekeys.clear(store_id, device_id)
         return token
 
     def revoke(self, device_id: str, store_id: str | None = None) -> int:
@@ -165,16 +170,23 @@ class ServerStorage:
             self.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
 
     def ingest(self, auth: DeviceAuth, checked: Sequence[Checked], *, skew_ms: int | None = None) -> list[Result]:
-        """Store a push batch in one transaction; one Result per event, in order (rules: ingest.py).
+        """Store a push batch in one transaction; one Result per event, in order (rules: ingest.py), each
+        origin device's events (a relay carries others') decided against that device's log.
 
         The device's last-seen time and clock skew are updated in the same transaction.
         """
+        groups = by_device(auth.device_id, checked)
         for attempt in range(3):
             try:
                 with self.database.atomic(*(() if self.is_pg else ("IMMEDIATE",))):
                     self._lock_store(auth.store_id)
-                    results, writes = decide_batch(self._load(auth, checked, now_ms()), checked)
-                    self._write(auth, writes)
+                    results: list[Result] = [None] * len(checked)  # type: ignore[list-item]
+                    for device_id, idx in groups.items():
+                        origin, part = DeviceAuth(auth.store_id, device_id), [checked[i] for i in idx]
+                        decided, writes = decide_batch(self._load(origin, part, now_ms()), part)
+                        self._write(origin, writes)
+                        for i, r in zip(idx, decided, strict=True):
+                            results[i] = r
                     self._touch(auth, skew_ms)
                     return results
             except IntegrityError:
@@ -280,7 +292,7 @@ class ServerStorage:
     def _write(self, auth: DeviceAuth, w: Writes) -> None:
         self._many(
             "INSERT INTO event (event_id, store_id, device_id, seq, type, hlc, created_at, actor, v, prev_hash, "
-            "hash, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "hash, payload, received_at, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             w.events,
         )
         self._many(
@@ -325,13 +337,13 @@ class ServerStorage:
             params: tuple = (auth.store_id, after, top) + (() if include_own else (auth.device_id,)) + (limit + 1,)
             rows = self._rows(
                 "SELECT server_seq, event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, "
-                f"hash, payload FROM event WHERE store_id = ? AND server_seq > ? AND server_seq <= ?{own} "
+                f"hash, payload, sig FROM event WHERE store_id = ? AND server_seq > ? AND server_seq <= ?{own} "
                 "ORDER BY server_seq LIMIT ?",
                 params,
             )
         more = len(rows) > limit
         rows = rows[:limit]
-        events = [wire_of_row(r, r[12]) for r in rows]  # payload: the stored canonical JSON text
+        events = [wire_of_row(r, r[12], r[13]) for r in rows]  # payload: the stored canonical JSON text
         cursor = rows[-1][0] if more else max(after, top)
         return events, cursor, more
 

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from ..protocol import MAX_BATCH, MAX_EVENT_BYTES, MSGPACK
-from ..protocol.check import Checked, check_event
+from ..protocol.check import Checked, Keys, check_event
 
 
 class _Body(msgspec.Struct, forbid_unknown_fields=True):
@@ -25,9 +25,10 @@ _json_any = msgspec.json.Decoder()
 _msgpack_any = msgspec.msgpack.Decoder()
 
 
-def check(raw: Any, server_now_ms: int) -> Checked:
-    """Check one event of a push (plain data) at the server's time. Never raises for anything a client sent."""
-    return check_event(raw, now_ms=server_now_ms)
+def check(raw: Any, server_now_ms: int, keys: Keys | None = None) -> Checked:
+    """Check one event of a push (plain data) at the server's time, against the keys of the store's devices.
+    Never raises for anything a client sent."""
+    return check_event(raw, now_ms=server_now_ms, keys=keys)
 
 
 def split_events(body: bytes, media: str) -> list[msgspec.Raw]:

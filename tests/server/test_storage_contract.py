@@ -181,3 +181,20 @@ def test_a_rejected_stray_does_not_take_the_seq_of_a_stored_successor(storage):
     assert push(storage, A, [stray])[0][:2] == ("rejected", "INVALID")
     assert push(storage, A, [e2])[0][:2] == ("accepted", None)
     assert storage.verify() == []
+
+
+def test_a_version_1_database_gains_the_key_columns_when_opened(db_url):
+    from caja_tui.server.storage import ServerStorage
+
+    s = ServerStorage(db_url).open()
+    for table, column in (("device", "public_key"), ("device", "key_from_seq"), ("event", "sig")):
+        s.database.execute_sql(f"ALTER TABLE {table} DROP COLUMN {column}")  # as a version-1 server made it
+    s.close()
+    s = ServerStorage(db_url).open()  # what `caja serve` does at its start
+    try:
+        assert {"public_key", "key_from_seq"} <= {c.name for c in s.database.get_columns("device")}
+        assert "sig" in {c.name for c in s.database.get_columns("event")}
+        d = Device("s1", "A")
+        assert push(s, A, [d.product_created()]) == [("accepted", None, None, None)]
+    finally:
+        s.close()

@@ -9,9 +9,10 @@ import uuid
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from caja_tui.domain.clock import pack
-from tests.protocol_client import Client, Device, seal
+from tests.protocol_client import Client, Device, public_hex, seal, sign
 
 
 @pytest.fixture
@@ -123,3 +124,98 @@ def test_payload_fields_are_known_and_an_event_is_at_most_64_kib(server, shop):
     assert _codes(c1.push([stuffed])) == [("rejected", "INVALID")]
     assert _codes(c2.push([huge])) == [("rejected", "INVALID")]
     assert json.dumps(c2.pull_all()).find("junk") == -1  # nothing of it is passed on to the other tills
+
+
+# --- device keys, signatures and relay (PROTOCOL.md "Trust", "Relay") --------------------------------------
+
+
+def _keyed(server, shop, device_id: str = "T1") -> tuple[Device, Client]:
+    """A device of the shop with its key registered, signing from seq 1."""
+    store, tokens = shop
+    d, c = Device(store, device_id), Client(server.url, tokens[device_id])
+    r = c.register_key(d.make_key(), 1)
+    assert r.status_code == 200, r.text
+    return d, c
+
+
+def test_a_key_is_registered_once_idempotently_and_replaced_only_after_rekey(server, shop):
+    store, tokens = shop
+    d, c = _keyed(server, shop)
+    key = public_hex(d.key)
+    again = c.register_key(key, 1)
+    assert again.status_code == 200 and again.json()["public_key"] == key  # the same key again: 200
+    other = Device(store, "T1").make_key()
+    assert c.register_key(other, 5).status_code == 409  # another key while one is registered
+    assert c.register_key("zz", 1).status_code == 400
+    token = server.caja("enroll", "--store", store, "--device", "T1", "--rekey").stdout.split()[-1]
+    c = Client(server.url, token)
+    r = c.register_key(other, 5)
+    assert r.status_code == 200 and (r.json()["public_key"], r.json()["from_seq"]) == (other, 5)
+
+
+def test_a_signed_push_is_accepted_and_a_wrong_or_missing_sig_is_bad_sig_never_recorded(server, shop):
+    d, c = _keyed(server, shop)
+    p = d.product_created()
+    sale = d.sale_created(p["payload"]["product_id"])
+    wrong = sign(Ed25519PrivateKey.generate(), sale)  # signed by another key
+    missing = {k: v for k, v in sale.items() if k != "sig"}
+    assert _codes(c.push([p, wrong, missing])) == [
+        ("accepted", None),
+        ("rejected", "BAD_SIG"),
+        ("rejected", "BAD_SIG"),
+    ]
+    assert _codes(c.push([sale])) == [("accepted", None)]  # the genuine one, after the forgeries
+    pulled = {e["event_id"]: e for e in c.pull_all(include_own=True)}
+    assert pulled[sale["event_id"]]["sig"] == sale["sig"]  # pulls return sig
+    v = server.caja("verify", "--device", "T1")
+    assert v.returncode == 0, v.stdout + v.stderr
+
+
+def test_a_relay_of_another_devices_signed_events_is_accepted_once(server, shop):
+    store, tokens = shop
+    d1, c1 = _keyed(server, shop, "T1")
+    _keyed(server, shop, "T2")
+    c2 = Client(server.url, tokens["T2"])
+    p = d1.product_created()
+    sale = d1.sale_created(p["payload"]["product_id"])
+    assert _codes(c2.push([p])) == [("accepted", None)]  # T2 relays T1's event
+    assert _codes(c1.push([p, sale])) == [("duplicate", None), ("accepted", None)]  # the origin pushes it too
+    assert _codes(c2.push([sale])) == [("duplicate", None)]
+    forged = {**sale, "sig": "0" * 128}
+    assert _codes(c2.push([forged])) == [("duplicate", None)]  # already stored: the same content, nothing new
+    theirs = [e for e in c2.pull_all() if e["device_id"] == "T1"]
+    assert [e["event_id"] for e in theirs] == [p["event_id"], sale["event_id"]]  # stored exactly once each
+
+
+def test_a_relay_with_a_wrong_sig_is_bad_sig_and_the_genuine_one_still_arrives(server, shop):
+    store, tokens = shop
+    d1, c1 = _keyed(server, shop, "T1")
+    c2 = Client(server.url, tokens["T2"])
+    p = d1.product_created()
+    assert _codes(c2.push([{**p, "sig": "1" * 128}])) == [("rejected", "BAD_SIG")]
+    assert _codes(c1.push([p])) == [("accepted", None)]
+
+
+def test_unsigned_events_of_another_device_are_a_403(server, shop):
+    store, tokens = shop
+    c2 = Client(server.url, tokens["T2"])
+    unkeyed = Device(store, "T1").product_created()  # T1 has no key: nothing can vouch for it
+    assert c2.push_raw({"events": [unkeyed]}).status_code == 403
+    d1, c1 = _keyed(server, shop, "T1")
+    p = d1.product_created()
+    unsigned = {k: v for k, v in p.items() if k != "sig"}
+    assert c2.push_raw({"events": [Device(store, "T2").product_created(), unsigned]}).status_code == 403
+    assert c1.pull_all(include_own=True) == []  # nothing stored
+
+
+def test_devices_lists_the_stores_devices_and_keys_only(server, shop):
+    store, tokens = shop
+    d1, c1 = _keyed(server, shop, "T1")
+    other = "st-" + uuid.uuid4().hex[:8]
+    server.enroll(other, "T9")
+    listed = {x["device_id"]: x for x in c1.devices()}
+    assert set(listed) == {"T1", "T2"}
+    assert (listed["T1"]["public_key"], listed["T1"]["from_seq"]) == (public_hex(d1.key), 1)
+    assert listed["T2"]["public_key"] is None and listed["T2"]["revoked_at"] is None
+    assert server.caja("revoke", "--device", "T2", "--store", store).returncode == 0
+    assert {x["device_id"]: x for x in c1.devices()}["T2"]["revoked_at"] is not None
