@@ -118,13 +118,14 @@ class MoneyStyle(Struct, frozen=True, kw_only=True):
             return f"{self.symbol}{sep}{number}"
         return f"{number} {self.symbol}"
 
-    def parse(self, text: str) -> int:
-        """What a cashier types: '12.50', '12,50' or '1.234,50' as the locale writes it -> minor units."""
+    def parse(self, text: str, what: str = N_("amount")) -> int:
+        """What a cashier types: '12.50', '12,50' or '1.234,50' as the locale writes it -> minor units. `what`
+        names it in a refusal ("amount '10%' is not a number like 12.50")."""
         cleaned = text.strip().replace(self.symbol, "").replace(" ", "")
         if self.group and cleaned.count(self.group) and self.group != self.decimal:
             if self.decimal in cleaned or cleaned.count(self.group) > 1 or len(cleaned.rsplit(self.group, 1)[1]) == 3:
                 cleaned = cleaned.replace(self.group, "")
-        return money.parse_money(cleaned.replace(self.decimal, "."), self.exponent)
+        return money.parse_decimal(cleaned.replace(self.decimal, "."), self.exponent, what=what)
 
 
 def money_style(currency: str, exponent: int, lang: str | None = None) -> MoneyStyle:

@@ -45,7 +45,7 @@ class StatusLineMixin:
         if status_line is None:
             return
         if not self.cfg.sync.server_url:
-            connectivity = _("offline only")
+            connectivity = _("no sync server")
         elif self.sync_proc is not None and self.sync_proc.poll() is not None and not self._sync_elsewhere():
             connectivity = _("sync stopped")
         else:
@@ -54,7 +54,7 @@ class StatusLineMixin:
             cashier=self.user.name if self.user else "-",
             session=_("session open") if self._session_open else _("no session"),
             connectivity=connectivity,
-            unsynced=self._unsynced,
+            unsynced=self._unsynced if self.cfg.sync.server_url else None,
             clock=self._clock_problem
             or (_("CLOCK WRONG: check the date and time") if figures.get("clock_warning") else None),
             notice=self.notice,

@@ -17,12 +17,21 @@ class StatusLine(Static):
     """Cashier, session, connectivity and the count of events not yet on the server."""
 
     def show(
-        self, *, cashier: str, session: str, connectivity: str, unsynced: int | str, clock: str | None, notice: str = ""
+        self,
+        *,
+        cashier: str,
+        session: str,
+        connectivity: str,
+        unsynced: int | str | None,
+        clock: str | None,
+        notice: str = "",
     ) -> None:
         clock_warning = clock is not None
         warn = "  " + _(clock) if clock else ""
         extra = f" | {notice}" if notice else ""
-        text = f" {cashier} | {session} | {connectivity} | " + _("{n} not synced").format(n=unsynced) + extra + warn
+        # with no server set, nothing is "not synced": it is all kept here, as it should be (no alarm)
+        backlog = _("{n} not synced").format(n=unsynced) if unsynced is not None else _("all saved on this till")
+        text = f" {cashier} | {session} | {connectivity} | " + backlog + extra + warn
         if text != getattr(self, "_shown", None):  # no repaint when nothing changed
             self._shown = text
             self.update(text)

@@ -12,7 +12,7 @@ import pytest
 
 from caja_tui import i18n
 from caja_tui.application.demo import load_demo
-from caja_tui.config import Config, TillConfig
+from caja_tui.config import Config, SyncConfig, TillConfig
 from caja_tui.host.clockcheck import clock_problem
 from caja_tui.tui.app import CajaApp
 from tests.conftest import StepClock, make_store
@@ -67,9 +67,13 @@ def trusted_clock(now_ms: int, newest_ms: int) -> str | None:
     return clock_problem(now_ms, newest_ms, rtc_dir=_SYSFS / "class" / "rtc")
 
 
-def make_app(store, language: str = "en", *, clock_ms: int = START_MS + 60_000, **till) -> CajaApp:
+def make_app(
+    store, language: str = "en", *, clock_ms: int = START_MS + 60_000, server_url: str = "", **till
+) -> CajaApp:
+    """The till on `store`; `server_url`: as if a sync server were configured (nothing is started here)."""
     i18n.set_language(language)
-    cfg = Config(till=TillConfig(language=language, db=str(store.path), **till))
+    sync = SyncConfig(server_url=server_url, token="t" if server_url else "")
+    cfg = Config(till=TillConfig(language=language, db=str(store.path), **till), sync=sync)
     return CajaApp(cfg, store, clock=lambda: clock_ms / 1000, clock_check=trusted_clock)
 
 
@@ -109,3 +113,14 @@ async def sign_in(pilot, pin: str = "1234", opening_float: str | None = "500") -
     if opening_float is not None:
         await pilot.press(*opening_float, "enter")
         await pilot.pause()
+
+
+async def shown(pilot, app: CajaApp, text: str, seconds: float = 10) -> str:
+    """Wait (bounded) until `text` is on the screen, and return the screen: wait for what is asserted, on a
+    loaded machine too (a frame may show the dialog before its message is laid out)."""
+    for _ in range(int(seconds / 0.05)):
+        screen = screen_text(app)
+        if text in screen:
+            return screen
+        await pilot.pause(0.05)
+    return screen_text(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from caja_tui.tui.screens.sales import SalesScreen
 from tests.conftest import db
-from tests.tui.conftest import drive, make_app, message, screen_text, sign_in
+from tests.tui.conftest import drive, flat, make_app, message, screen_text, shown, sign_in
 
 
 def test_a_full_cash_sale_at_scanner_speed_shows_the_change_and_the_receipt(till):
@@ -31,7 +31,7 @@ def test_a_full_cash_sale_at_scanner_speed_shows_the_change_and_the_receipt(till
     assert till.load_draft() is None
     text = seen["screen"]
     assert "CHANGE $109.30" in text and "T01-000001" in text and "Leche entera" in text  # receipt on screen
-    assert "Ana | session open | offline only" in text
+    assert "Ana | session open | no sync server | all saved on this till" in text  # no alarm without a server
 
 
 def test_a_wrong_pin_then_a_mixed_payment(till):
@@ -54,6 +54,35 @@ def test_a_wrong_pin_then_a_mixed_payment(till):
         ("card", 2000),
         ("cash", 1290),
     ]
+
+
+def test_a_percentage_discount_and_a_wrong_payment_taken_back(till):
+    app = make_app(till)
+
+    async def steps(pilot):
+        await sign_in(pilot, opening_float="0")
+        await pilot.press(*"7500100100004", "enter")  # rice, 32.90
+        await pilot.pause()
+        await pilot.press("f8", "t", *"10%", "enter")  # ten per cent off the sale
+        await pilot.pause()
+        assert "TOTAL $29.61" in screen_text(app)
+        await pilot.press("f5", *"k abc", "enter")
+        await pilot.pause()
+        assert "amount 'abc' is not a number" in flat(app)  # an amount, not a "price"
+        await pilot.press(*"k 20", "enter")
+        await pilot.pause()
+        assert "TO PAY $9.61" in screen_text(app)
+        await pilot.press("f8")  # that card payment was a mistake: take it back
+        await pilot.pause()
+        assert "TO PAY $29.61" in screen_text(app) and "removed card $20.00" in flat(app)
+        await pilot.press(*"c 50", "enter")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "PAID $29.61" in text and "CHANGE $20.39" in text
+
+    drive(app, steps)
+    assert db(till).execute("SELECT method, amount FROM sale_payment").fetchall() == [("cash", 5000)]
+    assert db(till).execute("SELECT total, discount FROM sale").fetchone() == (2961, 329)
 
 
 def test_words_open_the_product_search_and_the_cart_survives_a_restart(till):
@@ -256,7 +285,8 @@ def test_in_spanish_the_refusals_are_in_spanish_too(till):
         await pilot.pause()
         assert "usuario o PIN incorrecto" in screen_text(app)
         await sign_in(pilot, opening_float="doce")
-        assert "el precio 'doce' no es un número como 12.50" in screen_text(app)
+        expected = "el importe 'doce' no es un número como 12.50"  # an amount, not a price
+        assert expected in await shown(pilot, app, expected)
 
     drive(app, steps)
 
@@ -301,7 +331,7 @@ def test_a_long_backlog_is_counted_off_the_counter(tmp_path, fixed, monkeypatch)
         count(self)
 
     monkeypatch.setattr(CajaApp, "_count_unsynced", held_back)
-    app = make_app(store, clock_ms=int(time.time() * 1000))
+    app = make_app(store, clock_ms=int(time.time() * 1000), server_url="http://127.0.0.1:9")  # a server, away
     seen = {}
 
     async def steps(pilot):

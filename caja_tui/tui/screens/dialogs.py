@@ -195,7 +195,11 @@ class PaymentScreen(CajaModal):
     """Enter = cash for the amount typed (or the exact amount due); `c`, `k`, `o` + amount = cash, card, other.
     Tenders add up until the total is covered; the change is shown big before the sale is written."""
 
-    BINDINGS = [Binding(f"f{i}", f"quick({i})", f"quick {i}", show=False) for i in range(1, 5)]
+    BINDINGS = [Binding(f"f{i}", f"quick({i})", f"quick {i}", show=False) for i in range(1, 5)] + [
+        Binding("f8", "undo_tender", "remove the last payment", show=False)
+    ]
+    # the method letters, in English and in Spanish (the hint shows the screen's language's)
+    METHODS = {"c": "cash", "e": "cash", "k": "card", "t": "card", "o": "other"}
 
     def __init__(self, total: int) -> None:
         super().__init__()
@@ -208,7 +212,9 @@ class PaymentScreen(CajaModal):
             yield Label("", id="paid")
             yield Entry(placeholder=_("amount, or c 100 / k / o 50"), id="amount")
             yield Label(_("Enter alone: exact cash.  k: card  o: other  c: cash"), classes="hint")
+            yield Label(_("Quick cash (F1-F4):"), classes="hint")
             yield Label("", id="quick", classes="hint")
+            yield Label(_("F8: remove the last payment   Esc: back to the sale"), classes="hint")
             yield Label("", id="message", classes="error")
 
     def on_mount(self) -> None:
@@ -239,21 +245,32 @@ class PaymentScreen(CajaModal):
         self.query_one("#paid", Label).update(
             _("Total {total}").format(total=fmt(self.total)) + ("   " + ", ".join(lines) if lines else "")
         )
-        quick = "  ".join(f"F{i} {fmt(a)}" for i, a in enumerate(self.quick_amounts(), 1))
-        self.query_one("#quick", Label).update(_("Quick cash:") + " " + quick)
+        self.query_one("#quick", Label).update(
+            "  ".join(f"F{i} {fmt(a)}" for i, a in enumerate(self.quick_amounts(), 1))
+        )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip().lower()
-        method = {"c": "cash", "k": "card", "o": "other"}.get(text[:1], "cash")
-        amount_text = text[1:].strip() if text[:1] in ("c", "k", "o") else text
+        method = self.METHODS.get(text[:1], "cash")
+        amount_text = text[1:].strip() if text[:1] in self.METHODS else text
         due = max(0, self.total - self._paid())
         try:
             amount = self.app.money.parse(amount_text) if amount_text else due
         except DomainError as exc:
             self.say(error_text(exc))
+            event.input.value = ""  # typed again from the start, as in every other dialog
             return
         event.input.value = ""
         self.tender(method, amount, due)
+
+    def action_undo_tender(self) -> None:
+        """A wrong payment typed in a mixed payment: take the last one off."""
+        if not self.tenders:
+            self.say(_("no payment to remove"))
+            return
+        removed = self.tenders.pop()
+        self.say(_("removed {method} {amount}").format(method=_(removed.method), amount=self.app.money(removed.amount)))
+        self._refresh()
 
     def action_quick(self, i: int) -> None:
         quick = self.quick_amounts()

@@ -9,7 +9,7 @@ from textual.widgets import ContentSwitcher, Input, Static
 
 from ...application import sales
 from ...application.ports import ProductView
-from ...domain import rules
+from ...domain import money, rules
 from ...domain.cart import Cart
 from ...domain.errors import DomainError
 from ...i18n import N_, _
@@ -107,7 +107,9 @@ class SalesScreen(CajaScreen):
         self.query_one("#total", Line).update(_("TOTAL {amount}").format(amount=fmt(total)))
         if self.cart.lines or not keep_receipt:
             self.query_one("#left", ContentSwitcher).current = "cart"
-            self.query_one("#change", Line).update("")
+            change = self.query_one("#change", Line)
+            change.update("")
+            change.set_class(False, "change-due")
         self.query_one("#customer", Line).update(self._customer_name())
 
     def _customer_name(self) -> str:
@@ -193,9 +195,11 @@ class SalesScreen(CajaScreen):
         self.refresh_cart()
         self.show_receipt(done.receipt_no)
         fmt = self.app.money
-        self.query_one("#change", Line).update(
-            _("CHANGE {amount}").format(amount=fmt(done.change)) if done.change else ""
-        )
+        # the sale just paid, not an empty cart's $0.00; the change in a box of its own, the first thing seen
+        self.query_one("#total", Line).update(_("PAID {amount}").format(amount=fmt(done.total)))
+        change = self.query_one("#change", Line)
+        change.update(_("CHANGE {amount}").format(amount=fmt(done.change)) if done.change else "")
+        change.set_class(bool(done.change), "change-due")
         self.say(_("{receipt} paid").format(receipt=done.receipt_no))
         self.app.after_write()
         self.app.print_receipt(done.sale_id)
@@ -249,19 +253,29 @@ class SalesScreen(CajaScreen):
     def do_line_discount(self) -> None:
         i = self._line_index()
         if i is not None:
+            line = self.cart.lines[i]
             self._ask(
-                _("Discount on line {n} (amount)").format(n=i + 1),
-                self.app.money.parse,
+                _("Discount on line {n} (an amount, or a percentage: 10%)").format(n=i + 1),
+                lambda t: self._discount(t, line.qty * line.unit_price),
                 lambda a: (self.cart.set_line_discount(i, a), self._save()),
             )
 
     def do_sale_discount(self) -> None:
         if self._line_index() is not None:
+            before = rules.price_sale(self.cart.lines, 0, self.app.prices_include_tax).total
             self._ask(
-                _("Discount on the whole sale (amount)"),
-                self.app.money.parse,
+                _("Discount on the whole sale (an amount, or a percentage: 10%)"),
+                lambda t: self._discount(t, before),
                 lambda a: (self.cart.set_discount(a), self._save()),
             )
+
+    def _discount(self, text: str, base: int) -> int:
+        """What a cashier types for a discount: an amount (5.00) or a percentage of `base` (10%)."""
+        text = text.strip()
+        if text.endswith("%"):
+            percent = money.parse_decimal(text[:-1].strip(), 2, what=N_("percentage"))  # basis points
+            return money.div_round(base * percent, money.BP)
+        return self.app.money.parse(text)
 
     def do_price(self) -> None:
         i = self._line_index()
@@ -271,7 +285,7 @@ class SalesScreen(CajaScreen):
         def approved(_manager) -> None:
             self._ask(
                 _("New unit price for line {n}").format(n=i + 1),
-                self.app.money.parse,
+                lambda t: self.app.money.parse(t, what=N_("price")),
                 lambda a: (self.cart.override_price(i, a), self._save()),
             )
 

@@ -32,6 +32,16 @@ class SyncScreen(CajaScreen):
             with Vertical(id="spark-box"):
                 yield Label(_("events a minute"), classes="hint")
                 yield Static("", id="spark", markup=False)
+        if not self.app.cfg.sync.server_url:
+            yield Label(
+                _(
+                    "No sync server is set: this till keeps everything in its own file, and sells as usual. To sync "
+                    "with a server, set server_url and token under [sync] in {config} (README: Syncing tills)."
+                ).format(config=self.app.cfg.path or "caja.toml"),
+                id="no-server",
+                classes="hint",
+                markup=False,
+            )
         yield Label(_("Refused by the server"), classes="section")
         yield DataTable(id="failed", cursor_type="row")
         yield Label(_("Conflicts"), classes="section")
@@ -80,7 +90,7 @@ class SyncScreen(CajaScreen):
             else datetime.datetime.fromtimestamp(m.last_sync_at / 1000, self.app.tz).strftime("%H:%M:%S")
         )
         rows = [
-            (_("connectivity"), _(m.connectivity) if self.app.cfg.sync.server_url else _("offline only")),
+            (_("connectivity"), _(m.connectivity) if self.app.cfg.sync.server_url else _("no sync server")),
             (_("pending"), str(m.pending)),
             (_("synced"), str(m.synced)),
             (_("failed"), str(m.failed)),
