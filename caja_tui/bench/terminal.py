@@ -122,7 +122,7 @@ def bench_tui(work: Path, *, n_events: int, n_products: int, scans: int, idle_s:
     try:
         signin_s = term.wait_for("sign in")
         term.type("1234\r")
-        ready_s = term.wait_for("not synced")
+        ready_s = term.wait_for("all saved on this till")  # the sales screen and its status line (no server)
         rnd = random.Random(5)
         # products made first are numbered 0..n-1 with barcode 750 + 10 digits; 5-digit numbers keep each
         # name from being a prefix of another
