@@ -64,6 +64,8 @@ class CajaScreen(Screen):
         for key, binding in self._bindings:
             if not binding.show or binding.action == f"app.goto('{self.NAME}')":
                 continue
+            if self.check_action(binding.action, ()) is False:  # only what applies now (e.g. no "Open" while open)
+                continue
             keys.append((key, binding.description))
         order = {
             k: i for i, k in enumerate(("f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12"))

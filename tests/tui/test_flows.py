@@ -176,6 +176,19 @@ def test_the_cash_session_from_opening_to_the_z_report(till):
     assert (z, counted, expected) == (1, 63200, 63290)
 
 
+def test_a_cashier_counts_blind_and_sees_only_the_keys_that_apply(till):
+    app = make_app(till)
+
+    async def steps(pilot):
+        await sign_in(pilot, pin="0000", opening_float="500")  # Luis, a cashier, opens the drawer
+        await pilot.press("f4")
+        text = await shown(pilot, app, "counted blind")
+        assert "Cash expected in the drawer" not in text and "$500.00" in text  # his float, not the sum
+        assert "Open session" not in text and "Close (Z)" in text  # a session is open: no F5 to open one
+
+    drive(app, steps)
+
+
 def test_editing_a_product_checks_each_field_and_saves(till):
     app = make_app(till)
 

@@ -98,12 +98,31 @@ class CashScreen(CajaScreen):
             yield Static("", id="summary", markup=False)
             yield Label("", id="message")
 
+    SESSION_ACTIONS = ("close", "pay_in", "pay_out", "x_report")
+    _is_open: bool | None = None  # whether a session is open, as last shown (None: not looked yet)
+
     def on_screen_resume(self) -> None:
         self.show_summary()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only the keys that apply: F5 opens a session when none is open; closing, paying in or out and the X
+        report when one is."""
+        is_open = self._is_open
+        if is_open is None:
+            return True
+        if action == "open":
+            return not is_open
+        if action in self.SESSION_ACTIONS:
+            return is_open
+        return True
 
     def show_summary(self) -> None:
         fmt = self.app.money
         s = cash.current_summary(self.app.store)
+        if (s is not None) != self._is_open:
+            self._is_open = s is not None
+            if self.is_mounted:
+                self.show_keys()
         if s is None:
             with self.app.store.read() as tx:
                 last_z, grand = tx.last_z()
@@ -125,7 +144,12 @@ class CashScreen(CajaScreen):
             (_("Paid out"), -s.paid_out),
             (_("Cash expected in the drawer"), s.expected),
         ]
+        blind = self.app.user is not None and self.app.user.role != "manager"
+        if blind:  # a blind count: a cashier counts the drawer without knowing what it should hold
+            rows = rows[:2] + rows[4:6]
         lines = [f"{label:<34}{fmt(v):>16}" for label, v in rows]
+        if blind:
+            lines.append(_("(the cash figures are a manager's: the drawer is counted blind)"))
         if s.voids_count:
             lines.append(_("{n} sales voided").format(n=s.voids_count))
         self.query_one("#summary", Static).update(_("Cash session open") + "\n\n" + "\n".join(lines))
