@@ -17,8 +17,11 @@ ES = {
     "CLOCK WRONG: check the date and time": "RELOJ MAL: revise la fecha y la hora",
     "Caja stopped on an unexpected error; the details are in {log}.": "Caja se detuvo por un error inesperado; los detalles están en {log}.",
     "Cancel": "Cancelar",
-    "(the cash figures are a manager's: the drawer is counted blind)":
-        "(las cifras de efectivo son del encargado: el cajón se cuenta a ciegas)",
+    "refund a sale": "devolver una venta",
+    "(as paid)": "(como se pagó)",
+    "REFUNDED {amount}": "DEVUELTO {amount}",
+    "GIVE BACK {amount} {method}": "DEVOLVER {amount} {method}",
+    "(the cash figures are a manager's: the drawer is counted blind)": "(las cifras de efectivo son del encargado: el cajón se cuenta a ciegas)",
     "Send refused again": "Reenviar rechazados",
     "send refused events again": "reenviar los eventos rechazados",
     "{n} refused events put back in the queue": "{n} eventos rechazados vuelven a la cola",

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from msgspec import Struct
 
 from ..domain import money
+from ..domain.events import SaleRefunded
 from .ports import SaleView
 
 WIDTHS = (32, 42, 48)
@@ -35,6 +36,9 @@ LABELS = {
         "voided": "*** VENTA ANULADA ***",
         "reprint": "*** REIMPRESIÓN ***",
         "items": "Artículos",
+        "refund": "DEVOLUCIÓN del ticket",
+        "by": "Autorizó",
+        "refunded": "DEVUELTO",
     },
     "en": {
         "receipt": "Receipt",
@@ -49,6 +53,9 @@ LABELS = {
         "voided": "*** SALE VOIDED ***",
         "reprint": "*** REPRINT ***",
         "items": "Items",
+        "refund": "REFUND of receipt",
+        "by": "Approved by",
+        "refunded": "REFUNDED",
     },
 }
 
@@ -166,6 +173,43 @@ def render_receipt(
     _lines(page, sale)
     _totals(page, sale)
     _payments_and_foot(page, sale, shop)
+    return page.text()
+
+
+def render_refund_receipt(
+    sale: SaleView,
+    refund: SaleRefunded,
+    shop: Shop,
+    *,
+    at_ms: int,
+    event_hash: str,
+    approved_by: str,
+    width: int = 42,
+    tz: dt.tzinfo = dt.UTC,
+) -> str:
+    """The slip of a refund: which items of which receipt came back, how much, how, and who approved it."""
+    if width not in WIDTHS:
+        raise ValueError(f"receipt width must be one of {WIDTHS}")
+    page = _Page(shop, width)
+    t, m = page.t, page.m
+    page.center(shop.name.upper())
+    page.rule()
+    page.out.append(f"{t['refund']} {sale.receipt_no}"[:width])
+    page.out.append(dt.datetime.fromtimestamp(at_ms / 1000, tz).strftime("%Y-%m-%d %H:%M"))
+    page.out.append(f"{t['by']}: {approved_by}"[:width])
+    page.rule()
+    by_line = {ln.line_no: ln for ln in sale.lines}
+    for back in refund.lines:
+        ln = by_line.get(back.line_no)
+        for part in textwrap.wrap(ln.name if ln else back.product_id, width) or [""]:
+            page.out.append(part)
+        page.pair(f"  {back.qty} x", m(back.amount))
+    page.rule()
+    page.pair(t["refunded"], m(refund.total))
+    methods = METHOD_NAMES.get(shop.language, METHOD_NAMES["en"])
+    page.pair(methods.get(refund.method, refund.method), m(refund.total))
+    page.rule()
+    page.center(f"{t['verify']}: {event_hash[:8]}")
     return page.text()
 
 

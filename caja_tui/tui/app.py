@@ -23,7 +23,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from ..application import cash
 from ..application.ports import UserView
-from ..application.receipts import render_receipt
+from ..application.receipts import render_receipt, render_refund_receipt
 from ..bootstrap import TillContext, context
 from ..config import Config
 from ..domain.errors import DomainError
@@ -234,6 +234,24 @@ class CajaApp(StatusLineMixin, App):
         with self.store.read() as tx:
             sale = tx.sale_by_receipt(receipt_no)
         return "" if sale is None else self._render_receipt(sale, width)
+
+    def refund_text(self, done, approved_by: str, width: int = 42) -> str:
+        """The slip of a refund just written (`done`: the use case's CompletedRefund)."""
+        with self.store.read() as tx:
+            sale = tx.sale(done.sale_id)
+        if sale is None:
+            return ""
+        event = done.event
+        return render_refund_receipt(
+            sale,
+            event.payload,
+            self.ctx.shop,
+            at_ms=event.created_at,
+            event_hash=event.hash,
+            approved_by=approved_by,
+            width=width,
+            tz=self.tz,
+        )
 
     def _render_receipt(self, sale, width: int | None = None) -> str:
         return render_receipt(

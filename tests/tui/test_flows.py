@@ -119,23 +119,25 @@ def test_a_cashier_refunds_a_receipt_with_a_managers_pin(till):
         await pilot.pause()
         await pilot.press("enter")  # exact cash
         await pilot.pause()
-        await pilot.press("f8", "f")  # actions: refund
-        await pilot.pause()
-        await pilot.press(*"T01-000001", "enter")
-        await pilot.pause()
-        assert "Refund of T01-000001" in screen_text(app)
-        await pilot.press("enter")  # quantity on line 1
-        await pilot.pause()
-        await pilot.press("backspace", "1", "enter")  # one of the two
-        await pilot.pause()
-        await pilot.press("f5", "c")  # refund, in cash
-        await pilot.pause()
-        assert "Manager approval" in screen_text(app)
+        await pilot.press("f8", "f")  # actions: refund; a manager approves first, before anything is typed
+        assert "Manager approval" in await shown(pilot, app, "Manager approval")
         await pilot.press(*"0000", "enter")  # Luis's PIN is not a manager's
         await pilot.pause()
         assert "wrong" in screen_text(app).lower()
         await pilot.press(*"1234", "enter")  # Ana approves
+        assert "T01-000001" in await shown(pilot, app, "Receipt number to refund")  # the receipt on screen
+        await pilot.press("enter")
+        assert "Refund of T01-000001" in await shown(pilot, app, "Refund of T01-000001")
+        await pilot.press("enter")  # quantity on line 1
         await pilot.pause()
+        await pilot.press("backspace", "1", "enter")  # one of the two
+        await pilot.pause()
+        await pilot.press("f5")
+        assert "cash (as paid)" in await shown(pilot, app, "(as paid)")  # money goes back the way it came
+        await pilot.press("enter")
+        text = await shown(pilot, app, "GIVE BACK $32.90 cash")
+        assert "REFUNDED $32.90" in text and "CHANGE" not in text  # the sale's old change is gone
+        assert "REFUND of receipt T01-000001" in text and "Approved by: Ana" in text  # the refund's own slip
         assert message(app) == "refund of T01-000001: $32.90"
 
     drive(app, steps)

@@ -22,9 +22,10 @@ class RefundScreen(CajaModal):
         Binding("f5", "refund", N_("Refund")),
     ]
 
-    def __init__(self, sale: SaleView) -> None:
+    def __init__(self, sale: SaleView, manager) -> None:
+        """`manager`: who approved the refund (asked before the receipt was typed)."""
         super().__init__()
-        self.sale = sale
+        self.sale, self.manager = sale, manager
         self.left = {ln.line_no: ln.qty - sale.refunded_qty.get(ln.line_no, 0) for ln in sale.lines}
         self.chosen: dict[int, int] = {}
 
@@ -102,26 +103,26 @@ class RefundScreen(CajaModal):
         if not self.chosen:
             self.say(_("choose what to refund first (Enter on a line, or a)"))
             return
+        paid = [p.method for p in self.sale.payments]
         items = [("c", _("cash"), "cash"), ("k", _("card"), "card"), ("o", _("other"), "other")]
+        # the way it was paid comes first (and Enter takes it): money goes back the way it came
+        items.sort(key=lambda item: (item[2] not in paid, paid.index(item[2]) if item[2] in paid else 0))
+        items[0] = (items[0][0], items[0][1] + " " + _("(as paid)"), items[0][2])
         self.app.push_screen(MenuScreen(_("Give the money back by"), items), self._method)
 
     def _method(self, method: str | None) -> None:
         if method is None:
             return
-
-        def approved(manager) -> None:
-            try:
-                done = sales.refund_sale(
-                    self.app.store,
-                    manager.id,
-                    self.sale.receipt_no,
-                    dict(self.chosen),
-                    method=method,
-                    reason="refund at the till",
-                )
-            except DomainError as exc:
-                self.say(error_text(exc))
-                return
-            self.dismiss(done)
-
-        self.app.with_manager(_("refund {receipt}").format(receipt=self.sale.receipt_no), approved)
+        try:
+            done = sales.refund_sale(
+                self.app.store,
+                self.manager.id,
+                self.sale.receipt_no,
+                dict(self.chosen),
+                method=method,
+                reason="refund at the till",
+            )
+        except DomainError as exc:
+            self.say(error_text(exc))
+            return
+        self.dismiss((done, self.manager))

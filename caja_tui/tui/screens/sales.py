@@ -59,6 +59,7 @@ class SalesScreen(CajaScreen):
     def on_mount(self) -> None:
         self._row_cache: dict[tuple, tuple[str, str, str]] = {}  # a cart line's state -> its shown cells
         self._customer_cache: tuple[str | None, str] = (None, "")  # customer id -> the line naming them
+        self._shown_receipt = ""  # the receipt on screen: what a refund is most likely of
         self.cart = self.app.store.load_draft() or Cart()
         self.refresh_cart()
         self.show_parked()
@@ -209,6 +210,7 @@ class SalesScreen(CajaScreen):
         """The receipt replaces the cart until the next scan."""
         self.query_one("#receipt-text", Static).update(self.app.receipt_text(receipt_no, width=42))
         self.query_one("#left", ContentSwitcher).current = "receipt"
+        self._shown_receipt = receipt_no
 
     # --- the actions menu ---------------------------------------------------------------------------------
 
@@ -337,20 +339,35 @@ class SalesScreen(CajaScreen):
             self._save()
 
     def do_refund(self) -> None:
+        """A manager's PIN first (not after everything is typed), then the receipt: the one on screen, if any."""
         from .refund import RefundScreen
 
-        self._ask(
-            _("Receipt number to refund"),
-            lambda t: sales.find_sale(self.app.store, t.strip().upper()),
-            lambda sale: self.app.push_screen(RefundScreen(sale), self._refunded),
-        )
-
-    def _refunded(self, done) -> None:
-        if done is not None:
-            self.say(
-                _("refund of {receipt}: {amount}").format(receipt=done.receipt_no, amount=self.app.money(done.total))
+        def approved(manager) -> None:
+            self._ask(
+                _("Receipt number to refund"),
+                lambda t: sales.find_sale(self.app.store, t.strip().upper()),
+                lambda sale: self.app.push_screen(RefundScreen(sale, manager), self._refunded),
+                default=self._shown_receipt,
             )
-            self.app.after_write()
+
+        self.app.with_manager(_("refund a sale"), approved)
+
+    def _refunded(self, result) -> None:
+        """The refund's slip where the receipt was, and what to hand back, big, where the change was."""
+        if result is None:
+            return
+        done, manager = result
+        fmt = self.app.money
+        payload = done.event.payload
+        self.say(_("refund of {receipt}: {amount}").format(receipt=done.receipt_no, amount=fmt(done.total)))
+        if not self.cart.lines:
+            self.query_one("#receipt-text", Static).update(self.app.refund_text(done, manager.name))
+            self.query_one("#left", ContentSwitcher).current = "receipt"
+            self.query_one("#total", Line).update(_("REFUNDED {amount}").format(amount=fmt(done.total)))
+        give = self.query_one("#change", Line)
+        give.update(_("GIVE BACK {amount} {method}").format(amount=fmt(done.total), method=_(payload.method)))
+        give.set_class(True, "change-due")
+        self.app.after_write()
 
     def do_void(self) -> None:
         def approved(manager) -> None:
