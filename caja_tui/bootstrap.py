@@ -38,6 +38,7 @@ class TillPaths:
     sync_log: Path  # the sync engine's JSON lines when it runs beside the till (rotated)
     sync_err: Path  # the sync child's stderr: only a crash writes here
     sync_lock: Path  # one sync engine per database
+    key: Path  # the till's device key (Ed25519, mode 0600): it signs every event this till writes
 
     @classmethod
     def of(cls, db: Path) -> TillPaths:
@@ -47,6 +48,7 @@ class TillPaths:
             sync_log=db.with_suffix(".sync.log"),
             sync_err=db.with_suffix(".sync.err"),
             sync_lock=db.with_suffix(".sync.lock"),
+            key=db.with_suffix(".key"),
         )
 
 
@@ -95,7 +97,14 @@ class TillContext:
             receipt_prefix=self.cfg.receipt_prefix,
             emit_limit_per_minute=self.cfg.sync.emit_limit_per_minute,
         )
-        return store.open(create=create)
+        store.open(create=create)
+        if store.key is None:  # made by `caja init`, or by the first open of a release with keys
+            try:
+                store.use_key(self.paths.key)
+            except BaseException:
+                store.close()
+                raise
+        return store
 
     def side_store(self, of: SqliteStore | None = None) -> SqliteStore:
         """A second connection, for a worker thread (SQLite connections stay in the thread that made them), to
@@ -105,7 +114,7 @@ class TillContext:
             return self.open_store()
         from .store.sqlite import SqliteStore
 
-        return SqliteStore(
+        return SqliteStore(  # it signs what it writes with the till's key: open() finds the key file
             of.path,
             store_id=of.store_id,
             device_id=of.device_id,

@@ -51,6 +51,9 @@ class FaultProxy:
             def do_POST(self) -> None:
                 proxy._handle(self)
 
+            def do_PUT(self) -> None:  # a till registering its key (PUT /v1/devices/me/key)
+                proxy._handle(self)
+
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         # a till killed mid-request leaves a broken pipe behind: expected here, not worth a traceback

@@ -151,13 +151,21 @@ def _hash(out: Checked, e: WireEvent | Event) -> tuple[str, str] | None:
 def _signature(e: WireEvent | Event, keys: Keys | None) -> tuple[str, str] | None:
     """Signature -> BAD_SIG: from its first signed seq on, a device with a known key signs every event's hash."""
     known = keys.get(e.device_id) if keys else None
-    if known is None or e.seq < known[1]:
+    # a domain Event carries no sig: it is checked where it is stored (`caja verify`)
+    return signature_problem(e.device_id, e.seq, e.hash, getattr(e, "sig", None), known)
+
+
+def signature_problem(
+    device_id: str, seq: int, hash_: str, sig: str | None, known: tuple[str, int] | None
+) -> tuple[str, str] | None:
+    """The signature step for one event, also of one read back from a store (`caja verify`, `caja serve
+    verify`): `known` is its device's (public key, first signed seq), None when no key is known."""
+    if known is None or seq < known[1]:
         return None
-    sig = getattr(e, "sig", None)  # a domain Event carries none: it is checked where it is stored
     if sig is None:
-        return ("BAD_SIG", f"device '{e.device_id}' signs its events from seq {known[1]}; this one is unsigned")
-    if not signature_ok(known[0], e.hash, sig):
-        return ("BAD_SIG", f"the signature is not device '{e.device_id}''s signature of this event's hash")
+        return ("BAD_SIG", f"device '{device_id}' signs its events from seq {known[1]}; this one is unsigned")
+    if not signature_ok(known[0], hash_, sig):
+        return ("BAD_SIG", f"the signature is not device '{device_id}''s signature of this event's hash")
     return None
 
 

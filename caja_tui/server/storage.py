@@ -23,7 +23,7 @@ from peewee import IntegrityError, PostgresqlDatabase, SqliteDatabase, fn
 from ..domain.chain import GENESIS
 from ..domain.events import ProductUpdated, UserUpdated, decode_payload
 from ..protocol import Result
-from ..protocol.check import STORED_COLUMNS, Checked, breaks_chain, stored_hash_ok
+from ..protocol.check import STORED_COLUMNS, Checked, breaks_chain, signature_problem, stored_hash_ok
 from ..protocol.rows import wire_of_row
 from . import devicekeys
 from .ingest import BatchState, Writes, by_device, decide_batch
@@ -350,14 +350,21 @@ class ServerStorage:
     # --- verification and metrics -----------------------------------------------------------------
 
     def verify(self, device_id: str | None = None) -> list[str]:
-        """Recompute every stored event's hash and check the links; a list of problems (empty: all good)."""
+        """Recompute every stored event's hash, check the links and the signatures of devices with a key (also
+        revoked ones: what they signed before stays checkable); a list of problems (empty: all good)."""
+        keys = {
+            (s, d): (k, f)
+            for s, d, k, f in self._rows(
+                "SELECT store_id, device_id, public_key, key_from_seq FROM device WHERE public_key IS NOT NULL", ()
+            )
+        }
         problems: list[str] = []
         rejected = {
             (s, d, q): h for s, d, q, h in self._rows("SELECT store_id, device_id, seq, hash FROM rejection", ())
         }
         only = " WHERE device_id = ?" if device_id else ""
         cur = self.database.execute_sql(
-            self._sql(f"SELECT {STORED_COLUMNS} FROM event{only} ORDER BY store_id, device_id, seq"),
+            self._sql(f"SELECT {STORED_COLUMNS}, sig FROM event{only} ORDER BY store_id, device_id, seq"),
             (device_id,) if device_id else (),
         )
         last: dict[tuple[str, str], tuple[int, str]] = {}
@@ -365,6 +372,9 @@ class ServerStorage:
             where = f"{r[2]}/{r[3]} seq {r[4]}"
             if not stored_hash_ok(r):
                 problems.append(f"{where}: hash does not match content")
+            bad_sig = signature_problem(r[3], r[4], r[10], r[12], keys.get((r[2], r[3])))
+            if bad_sig is not None:
+                problems.append(f"{where}: {bad_sig[1]}")
             try:
                 decode_payload(r[1], r[8], r[11])
             except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:

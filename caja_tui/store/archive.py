@@ -19,7 +19,7 @@ import msgspec
 
 COLUMNS = (
     "event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload, "
-    "priority, aggregate, sync_status, sync_attempts, sync_error"
+    "priority, aggregate, sync_status, sync_attempts, sync_error, sig"
 )
 N_COLUMNS = COLUMNS.count(",") + 1
 CHUNK = 5000
@@ -82,7 +82,10 @@ def archived_rows(conn) -> Iterator[tuple[Any, ...]]:
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'event_archive'").fetchone():
         return
     for (data,) in conn.execute("SELECT data FROM event_archive ORDER BY id"):
-        yield from (tuple(r) for r in msgspec.msgpack.decode(zlib.decompress(data)))
+        # a chunk archived before signatures holds rows without sig
+        yield from (
+            tuple(r) if len(r) == N_COLUMNS else (*r, None) for r in msgspec.msgpack.decode(zlib.decompress(data))
+        )
 
 
 def archived_hash(conn, event_id: str) -> str | None:

@@ -12,7 +12,7 @@ import msgspec
 
 from ..domain.chain import GENESIS
 from ..domain.events import UnknownEventType, decode_payload
-from ..protocol.check import STORED_COLUMNS, breaks_chain, stored_hash_ok
+from ..protocol.check import STORED_COLUMNS, breaks_chain, signature_problem, stored_hash_ok
 from .archive import archived_rows, unarchive_all
 from .migrations import READ_MODEL_TABLES
 from .projections import Projector
@@ -136,13 +136,22 @@ class VerifyReport(msgspec.Struct):
         return not self.problems
 
 
-def check_chains(conn: sqlite3.Connection, own_device: str, report: VerifyReport, *, limit: int = 20) -> None:
-    """Seq gaps and hash links, per device, recomputing each hash from the stored event."""
+def check_chains(
+    conn: sqlite3.Connection,
+    own_device: str,
+    report: VerifyReport,
+    *,
+    limit: int = 20,
+    own_key: tuple[str, int] | None = None,
+) -> None:
+    """Seq gaps and hash links, per device, recomputing each hash from the stored event; with `own_key` (this
+    till's public key and first signed seq), the signatures of this till's own events too."""
     devices = [r[0] for r in conn.execute("SELECT DISTINCT device_id FROM event ORDER BY device_id")]
     report.devices = len(devices)
     for device in devices:
         expected_seq, prev = 1, GENESIS
-        cur = conn.execute(f"SELECT {STORED_COLUMNS} FROM event WHERE device_id = ? ORDER BY seq", (device,))
+        cur = conn.execute(f"SELECT {STORED_COLUMNS}, sig FROM event WHERE device_id = ? ORDER BY seq", (device,))
+        key = own_key if device == own_device else None
         while rows := cur.fetchmany(CHUNK):
             for r in rows:
                 report.events += 1
@@ -161,6 +170,9 @@ def check_chains(conn: sqlite3.Connection, own_device: str, report: VerifyReport
                     report.problems.append(
                         f"device {device} seq {seq}: hash does not match the event's content (the event was altered)"
                     )
+                bad_sig = signature_problem(device, seq, r[10], r[12], key)
+                if bad_sig is not None:
+                    report.problems.append(f"device {device} seq {seq}: {bad_sig[1]}")
                 prev, expected_seq = r[10], seq + 1
                 if len(report.problems) >= limit:
                     report.problems.append("... stopping after the first problems")
@@ -181,7 +193,8 @@ def verify(store) -> VerifyReport:
             integrity = copy.execute("PRAGMA integrity_check").fetchone()[0]
             if integrity != "ok":
                 report.problems.append(f"SQLite integrity check: {integrity}")
-            check_chains(copy, store.device_id, report)
+            own_key = (store.key.public_hex, store.key_from_seq) if store.key is not None else None
+            check_chains(copy, store.device_id, report, own_key=own_key)
             live = read_model_digests(copy)
             copy.execute("BEGIN")
             _, unknown = project_all(copy, clear=True)

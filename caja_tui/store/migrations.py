@@ -312,6 +312,9 @@ CREATE TABLE archived_event (
 # A count by denomination was stored in the order the cashier typed it, a rebuild writes it sorted: every
 # counted close made `caja verify` report a difference. Projections now write it sorted; this rewrites the
 # rows an older release wrote (SQLite orders text keys bytewise, as msgspec's order="sorted" does).
+# Version 2 of the protocol: each event of this till carries its device key's signature of its hash.
+V9 = "ALTER TABLE event ADD COLUMN sig TEXT"
+
 V8 = """
 UPDATE cash_session SET denominations = (
     SELECT json_group_object(key, value) FROM (SELECT key, value FROM json_each(cash_session.denominations)
@@ -338,6 +341,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "the print queue", V6),
     Migration(7, "the event archive", V7),
     Migration(8, "counts by denomination stored in canonical (sorted) order", V8),
+    Migration(9, "signed events: each event's signature", V9),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -15,7 +15,9 @@ import msgspec
 from ..protocol.rows import wire_of_row
 from .sqlite import SqliteStore
 
-COLS = "id, event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload, aggregate"
+COLS = (
+    "id, event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload, aggregate, sig"
+)
 
 
 class OutboxEvent(msgspec.Struct, frozen=True):
@@ -62,7 +64,7 @@ class Outbox:
             progress, rest = False, []
             for r in waiting:
                 if len(picked) < limit and all(s in taken for s in unsent[r[13]] if s < r[5]):
-                    picked.append(OutboxEvent(r[0], wire_of_row(r, msgspec.Raw(r[12].encode())), r[13]))
+                    picked.append(OutboxEvent(r[0], wire_of_row(r, msgspec.Raw(r[12].encode()), r[14]), r[13]))
                     taken.add(r[5])
                     progress = True
                 else:

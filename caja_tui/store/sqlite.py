@@ -32,6 +32,7 @@ from .housekeeping import Housekeeping
 from .printqueue import PrintQueue
 from .projections import Projector
 from .reads import chunks
+from .signing import DeviceKeys
 from .tx import SQL_EVENT, SqliteTx
 
 PRAGMAS = {
@@ -53,7 +54,7 @@ class RemoteApply(msgspec.Struct):
     bad: list[str] = []
 
 
-class SqliteStore(ExportReads, PrintQueue, Housekeeping):
+class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
     """The till's database. Its reads for export, the print queue and the processes around the till live in
     the mixins (store/exports.py, printqueue.py, housekeeping.py); a use case's reads in SqliteTx (tx.py)."""
 
@@ -89,6 +90,8 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
             self.db.connect(reuse_if_open=True)
             self.migrate()
             self._check_identity()
+            if self.path.with_suffix(".key").exists():  # a till with a key (TillPaths.key): whoever writes, signs
+                self.use_key(self.path.with_suffix(".key"))
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise StoreError(f"{self.path} is not a usable Caja database ({exc})") from None
@@ -222,16 +225,16 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
         """Store events pulled from the server (or a peer) and project them, in one transaction with the cursor.
 
         Each event goes through the protocol's event check first (PROTOCOL.md "Trust"): one of another store, one
-        with this till's own device id (except while `restoring` it), or one whose hash does not match its
-        content is refused (counted in `bad`) and the rest of the page goes on. Events already here (same
+        with this till's own device id (except while `restoring` it), one whose hash does not match its
+        content, or one of a device with a known key (`known_keys`) whose signature does not check is refused (counted in `bad`) and the rest of the page goes on. Events already here (same
         event_id) are skipped, so applying a page twice changes nothing. An event of a type this release does not
         know is kept, not projected (a newer till's event; a rebuild after upgrading projects it).
         """
         result = RemoteApply()
         checked: list[tuple[Any, Payload | None, bytes]] = []
-        own = None if restoring else self.device_id
+        own, keys = None if restoring else self.device_id, self.known_keys()
         for e in events:  # checked before the lock is taken: the transaction stays short
-            c = check_event(e, keep_unknown=True, store_id=self.store_id, not_device=own)
+            c = check_event(e, keep_unknown=True, store_id=self.store_id, not_device=own, keys=keys)
             if c.reject is not None:
                 result.bad.append(c.event_id)
                 continue
@@ -245,25 +248,7 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
                     result.duplicates += 1
                     continue
                 known.add(e.event_id)
-                rows.append(
-                    (
-                        e.event_id,
-                        e.type,
-                        e.store_id,
-                        e.device_id,
-                        e.seq,
-                        e.hlc,
-                        e.created_at,
-                        e.actor,
-                        e.v,
-                        e.prev_hash,
-                        e.hash,
-                        payload_json.decode(),
-                        priority_of(e.type),
-                        payload.aggregate() if payload is not None else f"unknown:{e.type}",
-                        status,
-                    )
-                )
+                rows.append(_row_of_remote(e, payload, payload_json, status))
                 result.new += 1
                 if payload is None:
                     result.unknown += 1
@@ -344,3 +329,12 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping):
         cur = self._conn.execute(f"SELECT {STORED_COLUMNS} FROM event ORDER BY id")
         while rows := cur.fetchmany(batch):
             yield from map(event_of_row, rows)
+
+
+def _row_of_remote(e: Event | WireEvent, payload: Payload | None, payload_json: bytes, status: str) -> tuple:
+    """A checked remote event as a row of tx.SQL_EVENT (its signature, if any, kept as it came)."""
+    aggregate = payload.aggregate() if payload is not None else f"unknown:{e.type}"
+    return (
+        *(e.event_id, e.type, e.store_id, e.device_id, e.seq, e.hlc, e.created_at, e.actor, e.v, e.prev_hash, e.hash),
+        *(payload_json.decode(), priority_of(e.type), aggregate, status, getattr(e, "sig", None)),
+    )

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 SQL_EVENT = (
     "INSERT INTO event (event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, "
-    "hash, payload, priority, aggregate, sync_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "hash, payload, priority, aggregate, sync_status, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -123,6 +123,7 @@ class SqliteTx(Queries):
                 int(payload.PRIORITY),
                 payload.aggregate(),
                 "pending",
+                store.key.sign(digest) if store.key is not None else None,  # signed in the sale's transaction
             )
         )
         self.projector.apply(env["event_id"], payload.TYPE, store.device_id, hlc, created_at, actor, payload)

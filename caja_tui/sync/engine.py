@@ -104,7 +104,9 @@ class SyncEngine:
         self.last_exc = None
         try:
             self._heal()
+            self.register_key()
             pushed, rejected, conflicts = self.push_pending()
+            self.refresh_devices()
             pulled = self.pull_all()
         except TransportError as exc:
             self.last_exc = exc
@@ -307,6 +309,38 @@ class SyncEngine:
             n = self.outbox.retry_failed(codes=["CLOCK_SKEW"], hlc_up_to=up_to)
             if n:
                 self.log("retry_refused", reason="the server's clock caught up", code="CLOCK_SKEW", events=n)
+
+    def register_key(self) -> None:
+        """Register this till's key once, before its first signed push (from the first seq it signs).
+
+        A server without the endpoint (404, version 1) is left alone; another key already registered for this
+        device (409) stops the round: an operator re-enrols the till (`caja serve enroll ... --rekey`)."""
+        assert self.transport is not None
+        store = self.store
+        if store.key is None or store.key_registered():
+            return
+        try:
+            self.transport.register_key(store.key.public_hex, store.key_from_seq)
+        except TransportError as exc:
+            if exc.status == 404:
+                return
+            if exc.status == 409:
+                self.log("key_refused", message=str(exc))
+            raise
+        store.mark_key_registered()
+        self.log("key_registered", from_seq=store.key_from_seq)
+
+    def refresh_devices(self) -> None:
+        """Keep the store's devices and keys (`GET /v1/devices`) in the till's database: what a pull checks
+        signatures against, also when the server is away. A version-1 server (404) has none."""
+        assert self.transport is not None
+        try:
+            devices = self.transport.devices().devices
+        except TransportError as exc:
+            if exc.status == 404:
+                return
+            raise
+        self.store.save_devices([msgspec.structs.asdict(d) for d in devices])
 
     def _server_time(self, server_ms: int) -> None:
         self._server_ms = (server_ms, time.monotonic())

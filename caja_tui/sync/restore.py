@@ -33,10 +33,12 @@ def restore(store: SqliteStore, transport: Transport) -> Restored:
     t0 = time.perf_counter()
     store.set_meta("restoring", "1")  # an interrupted restore may be run again: it goes on from its cursor
     engine = SyncEngine(store, transport)
+    engine.refresh_devices()  # the store's keys: the restored events' signatures are checked
     engine.pull_all(include_own=True, page=1000, gentle=False)
     store.resume_chain(
         me.last_seq, me.last_hash, store.last_hlc_of(store.device_id), store.last_receipt_number_of(store.device_id)
     )
+    store.key_resumes_at(me.last_seq + 1)  # this till's key signs what it writes after the restored chain
     store.set_meta("restoring", "0")
     own = store.count_events(store.device_id)
     total = store.count_events()

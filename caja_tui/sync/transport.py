@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import requests
 
-from ..protocol import MSGPACK, DeviceMe, Health, PullResponse, PushResponse, Result
+from ..protocol import MSGPACK, DeviceMe, DevicesResponse, Health, KeyResponse, PullResponse, PushResponse, Result
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 20.0
@@ -103,6 +103,21 @@ class Transport:
 
     def devices_me(self) -> DeviceMe:
         return msgspec.msgpack.decode(self._call("GET", "/devices/me"), type=DeviceMe)
+
+    def register_key(self, public_key: str, from_seq: int) -> KeyResponse:
+        """`PUT /v1/devices/me/key`; another key already registered: a permanent TransportError, status 409."""
+        body = gzip.compress(msgspec.msgpack.encode({"public_key": public_key, "from_seq": from_seq}))
+        return self._decode(self._call("PUT", "/devices/me/key", body=body), KeyResponse)
+
+    def devices(self) -> DevicesResponse:
+        return self._decode(self._call("GET", "/devices"), DevicesResponse)
+
+    @staticmethod
+    def _decode(raw: bytes, type_: Any) -> Any:
+        try:
+            return msgspec.msgpack.decode(raw, type=type_)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise TransportError(f"an answer that is not the protocol's: {exc}") from None
 
 
 def _read_bounded(r: requests.Response) -> bytes:

@@ -198,3 +198,22 @@ def test_a_version_1_database_gains_the_key_columns_when_opened(db_url):
         assert push(s, A, [d.product_created()]) == [("accepted", None, None, None)]
     finally:
         s.close()
+
+
+def test_verify_checks_the_signatures_of_devices_with_a_key(storage):
+    from caja_tui.server import devicekeys
+
+    storage.enroll("s1", "A")
+    d = Device("s1", "A")
+    devicekeys.register("s1", "A", d.make_key(), 1)
+    now = int(time.time() * 1000)
+    keys = devicekeys.active_keys("s1")
+    events = [d.product_created(), d.product_created(sku="A-2")]
+    assert [r.status for r in storage.ingest(A, [check(e, now, keys) for e in events])] == ["accepted"] * 2
+    assert storage.verify() == []
+    with storage.database.atomic():  # someone with the database, not the key, alters a signature
+        storage.database.execute_sql(
+            storage._sql("UPDATE event SET sig = ? WHERE event_id = ?"), ("0" * 128, events[1]["event_id"])
+        )
+    problems = storage.verify()
+    assert len(problems) == 1 and "seq 2" in problems[0] and "signature" in problems[0]
