@@ -24,6 +24,7 @@ class Cart(Struct, kw_only=True):
     lines: list[CartLine] = []
     discount: int = 0  # minor units off the whole sale
     customer_id: str | None = None
+    cashier: str | None = None  # who started it: a sale in progress found at the next sign-in names them
 
     def add(self, *, product_id: str, sku: str, name: str, unit_price: int, tax_rate: int, qty: int = 1) -> int:
         """Add items; the same product at the same price adds to its line. Returns the line's index."""

@@ -31,7 +31,7 @@ from ..host.clockcheck import clock_problem
 from ..i18n import N_, _, error_text
 from ..store.sqlite import SqliteStore, StoreError
 from .base import translate_bindings
-from .screens.dialogs import ManagerPinScreen, OpenSessionScreen
+from .screens.dialogs import ManagerPinScreen, MenuScreen, OpenSessionScreen
 from .screens.signin import SignInScreen
 from .status import StatusLineMixin
 
@@ -144,7 +144,19 @@ class CajaApp(StatusLineMixin, App):
         self.switch_screen(screen)
         self.call_after_refresh(self._settle_memory)
 
+    def _confirm_leaving(self, question: str, then: Callable[[], Any]) -> None:
+        """With a sale in progress, ask first (it is kept either way: the next sign-in finds it)."""
+        draft = self.store.load_draft()
+        if draft is None or not draft.lines:
+            then()
+            return
+        items = [("y", _("Yes (the sale in progress is kept)"), "yes"), ("n", _("No, back to the sale"), "no")]
+        self.push_screen(MenuScreen(question, items), lambda answer: answer == "yes" and then())
+
     def action_sign_out(self) -> None:
+        self._confirm_leaving(_("A sale is in progress. Sign out?"), self._sign_out)
+
+    def _sign_out(self) -> None:
         log.info("signed out: %s", self.user.id if self.user else "-")
         self.user = None
         while len(self.screen_stack) > 2:
@@ -157,7 +169,7 @@ class CajaApp(StatusLineMixin, App):
         if self.kiosk and not self._approved_exit:
             self.with_manager(_("leave kiosk mode"), lambda _m: self._approved_quit())
             return
-        self.exit()
+        self._confirm_leaving(_("A sale is in progress. Quit the till?"), self.exit)
 
     def _approved_quit(self) -> None:
         self._approved_exit = True

@@ -94,6 +94,17 @@ class Entry(Input):
         self.cursor_blink = False
 
 
+def shorten(text: str, width: int) -> str:
+    """`text` in `width` columns, cut in the middle so that its end stays ("Pasta spaghetti 200 g (paquete)"
+    -> "Pasta spag~ g (paquete)"): where names of one range differ, at the end (size, pack, flavour)."""
+    if len(text) <= width:
+        return text
+    if width < 8:
+        return text[:width]
+    tail = (width - 1) // 2
+    return text[: width - 1 - tail] + "~" + text[-tail:]
+
+
 class CartView(Widget, can_focus=False):
     """The cart's lines: plain text rows drawn one line at a time (a scan repaints this widget, it does not
     lay the screen out again), the highlighted line in the cursor colour, always in view; the mouse picks
@@ -116,7 +127,8 @@ class CartView(Widget, can_focus=False):
     def format(self, row: tuple[str, str, str, str], width: int) -> str:
         n, qty, item, amount = row
         item_w = max(4, width - sum(self.WIDTHS) - 3)
-        return f"{n:>{self.WIDTHS[0]}} {qty:>{self.WIDTHS[1]}} {item[:item_w]:<{item_w}} {amount:>{self.WIDTHS[3]}}"
+        item = shorten(item, item_w)
+        return f"{n:>{self.WIDTHS[0]}} {qty:>{self.WIDTHS[1]}} {item:<{item_w}} {amount:>{self.WIDTHS[3]}}"
 
     def _visible(self) -> int:
         return max(1, self.content_size.height - 1)  # the header takes a line

@@ -120,7 +120,7 @@ async def shown(pilot, app: CajaApp, text: str, seconds: float = 10) -> str:
     loaded machine too (a frame may show the dialog before its message is laid out)."""
     for _ in range(int(seconds / 0.05)):
         screen = screen_text(app)
-        if text in screen:
+        if text in screen or text in flat(app):  # a message may wrap in a narrow panel
             return screen
         await pilot.pause(0.05)
     return screen_text(app)

@@ -191,6 +191,31 @@ def test_a_cashier_counts_blind_and_sees_only_the_keys_that_apply(till):
     drive(app, steps)
 
 
+def test_a_removed_line_comes_back_and_the_next_cashier_is_told_whose_sale_it_is(till):
+    app = make_app(till)
+
+    async def steps(pilot):
+        await sign_in(pilot, pin="0000", opening_float="500")  # Luis
+        await pilot.press(*"7500100100004", "enter", *"LAC-01A", "enter")
+        await pilot.pause()
+        await pilot.press("f8")
+        assert "line 2: Leche entera 1 l" in await shown(pilot, app, "line 2:")  # the menu names the line
+        await pilot.press("r")
+        assert "removed line 2" in await shown(pilot, app, "removed line 2")
+        await pilot.press("f8", "u")  # a slip of the finger: put it back
+        assert "line 2 is back" in await shown(pilot, app, "line 2 is back")
+        await pilot.press("f12")  # sign out with the sale unfinished: asked first
+        assert "A sale is in progress. Sign out?" in await shown(pilot, app, "Sign out?")
+        await pilot.press("y")
+        await pilot.pause()
+        await sign_in(pilot, opening_float=None)  # Ana signs in next
+        await shown(pilot, app, "started by Luis")
+        assert "this sale was started by Luis: finish it" in flat(app)
+
+    drive(app, steps)
+    assert [ln.name for ln in till.load_draft().lines] == ["Arroz 1 kg", "Leche entera 1 l"]
+
+
 def test_editing_a_product_checks_each_field_and_saves(till):
     app = make_app(till)
 

@@ -9,13 +9,14 @@ from textual.widgets import ContentSwitcher, Input, Static
 
 from ...application import sales
 from ...application.ports import ProductView
-from ...domain import money, rules
+from ...domain import rules
 from ...domain.cart import Cart
 from ...domain.errors import DomainError
 from ...i18n import N_, _
 from ..base import CajaScreen
-from ..widgets import CartView, Entry, Line
-from .dialogs import AskScreen, MenuScreen, PaymentScreen, PickScreen
+from ..widgets import CartView, Entry, Line, shorten
+from .dialogs import PaymentScreen, PickScreen
+from .sale_actions import SaleActions
 
 
 class ProductSearchScreen(PickScreen):
@@ -29,7 +30,7 @@ class ProductSearchScreen(PickScreen):
         return f"{p.name[:34]:<34} {p.sku[:12]:<12} {self.app.money(p.price):>12}"
 
 
-class SalesScreen(CajaScreen):
+class SalesScreen(SaleActions, CajaScreen):
     NAME = "sales"
     BINDINGS = [
         Binding("f5", "pay", N_("Pay")),
@@ -60,11 +61,23 @@ class SalesScreen(CajaScreen):
         self._row_cache: dict[tuple, tuple[str, str, str]] = {}  # a cart line's state -> its shown cells
         self._customer_cache: tuple[str | None, str] = (None, "")  # customer id -> the line naming them
         self._shown_receipt = ""  # the receipt on screen: what a refund is most likely of
-        self.cart = self.app.store.load_draft() or Cart()
+        self.cart = self.app.store.load_draft() or self._new_cart()
+        self._removed: tuple[int, object] | None = None  # the line F8 r took off, for F8 u
         self.refresh_cart()
         self.show_parked()
         if self.cart.lines:
-            self.say(_("the sale in progress was restored"))
+            me = self.app.user.id if self.app.user else None
+            if self.cart.cashier and self.cart.cashier != me:  # another cashier's unfinished sale: say whose
+                self.say(
+                    _("this sale was started by {name}: finish it, or F8 k puts it on hold").format(
+                        name=self.app._name_of(self.cart.cashier)
+                    )
+                )
+            else:
+                self.say(_("the sale in progress was restored"))
+
+    def _new_cart(self) -> Cart:
+        return Cart(cashier=self.app.user.id if self.app.user else None)
 
     def on_screen_resume(self) -> None:
         self.query_one("#entry", Input).focus()
@@ -120,7 +133,7 @@ class SalesScreen(CajaScreen):
         if self._customer_cache[0] != cid:
             with self.app.store.read() as tx:
                 c = tx.customer(cid)
-            self._customer_cache = (cid, _("Customer: {name}").format(name=c["name"][:14]) if c else "")
+            self._customer_cache = (cid, _("Customer: {name}").format(name=shorten(c["name"], 14)) if c else "")
         return self._customer_cache[1]
 
     def show_parked(self) -> None:
@@ -192,7 +205,7 @@ class SalesScreen(CajaScreen):
         except DomainError as exc:
             self.fail(exc)
             return
-        self.cart = Cart()
+        self.cart = self._new_cart()
         self.refresh_cart()
         self.show_receipt(done.receipt_no)
         fmt = self.app.money
@@ -208,184 +221,10 @@ class SalesScreen(CajaScreen):
 
     def show_receipt(self, receipt_no: str) -> None:
         """The receipt replaces the cart until the next scan."""
-        self.query_one("#receipt-text", Static).update(self.app.receipt_text(receipt_no, width=42))
-        self.query_one("#left", ContentSwitcher).current = "receipt"
+        self.show_slip(self.app.receipt_text(receipt_no, width=42))
         self._shown_receipt = receipt_no
 
-    # --- the actions menu ---------------------------------------------------------------------------------
-
-    ACTIONS = [
-        ("q", N_("Quantity of the line"), "qty"),
-        ("d", N_("Discount on the line"), "line_discount"),
-        ("t", N_("Discount on the sale"), "sale_discount"),
-        ("p", N_("Price of the line (manager)"), "price"),
-        ("r", N_("Remove the line"), "remove"),
-        ("k", N_("Park the sale"), "park"),
-        ("l", N_("Recall a parked sale"), "recall"),
-        ("c", N_("Customer on the sale"), "customer"),
-        ("f", N_("Refund a receipt (manager)"), "refund"),
-        ("v", N_("Void a sale of this session (manager)"), "void"),
-        ("x", N_("Show a receipt again"), "reprint"),
-    ]
-
-    def action_actions(self) -> None:
-        items = [(k, _(label), result) for k, label, result in self.ACTIONS]
-        self.app.push_screen(MenuScreen(_("Sale actions"), items), self._chosen)
-
-    def _chosen(self, what: str | None) -> None:
-        if what:
-            getattr(self, f"do_{what}")()
-
-    def _ask(self, question: str, parse, then, default: str = "") -> None:
-        self.app.push_screen(
-            AskScreen(question, parse=parse, default=default),
-            lambda value: value is not None and self.app.guard(lambda: then(value), self),
-        )
-
-    def do_qty(self) -> None:
-        i = self._line_index()
-        if i is not None:
-            self._ask(
-                _("New quantity for line {n}").format(n=i + 1),
-                self.app.parse_int,
-                lambda q: (self.cart.set_qty(i, q), self._save()),
-                str(self.cart.lines[i].qty),
-            )
-
-    def do_line_discount(self) -> None:
-        i = self._line_index()
-        if i is not None:
-            line = self.cart.lines[i]
-            self._ask(
-                _("Discount on line {n} (an amount, or a percentage: 10%)").format(n=i + 1),
-                lambda t: self._discount(t, line.qty * line.unit_price),
-                lambda a: (self.cart.set_line_discount(i, a), self._save()),
-            )
-
-    def do_sale_discount(self) -> None:
-        if self._line_index() is not None:
-            before = rules.price_sale(self.cart.lines, 0, self.app.prices_include_tax).total
-            self._ask(
-                _("Discount on the whole sale (an amount, or a percentage: 10%)"),
-                lambda t: self._discount(t, before),
-                lambda a: (self.cart.set_discount(a), self._save()),
-            )
-
-    def _discount(self, text: str, base: int) -> int:
-        """What a cashier types for a discount: an amount (5.00) or a percentage of `base` (10%)."""
-        text = text.strip()
-        if text.endswith("%"):
-            percent = money.parse_decimal(text[:-1].strip(), 2, what=N_("percentage"))  # basis points
-            return money.div_round(base * percent, money.BP)
-        return self.app.money.parse(text)
-
-    def do_price(self) -> None:
-        i = self._line_index()
-        if i is None:
-            return
-
-        def approved(_manager) -> None:
-            self._ask(
-                _("New unit price for line {n}").format(n=i + 1),
-                lambda t: self.app.money.parse(t, what=N_("price")),
-                lambda a: (self.cart.override_price(i, a), self._save()),
-            )
-
-        self.app.with_manager(_("change a price"), approved)
-
-    def do_remove(self) -> None:
-        i = self._line_index()
-        if i is not None:
-            self.cart.remove(i)
-            self._save()
-
-    def do_park(self) -> None:
-        if self.app.guard(lambda: sales.park_cart(self.app.store, self.cart), self) is not None:
-            self.cart = Cart()
-            self.refresh_cart()
-            self.show_parked()
-            self.say(_("sale parked; recall it with F8 l"))
-
-    def do_recall(self) -> None:
-        with self.app.store.read() as tx:
-            parked = tx.drafts(sales.PARKED)
-        if not parked:
-            self.say(_("no parked sales"), error=True)
-            return
-        fmt = self.app.money
-        items = []
-        for n, (slot, cart, _at) in enumerate(parked[:9], 1):
-            total = rules.price_sale(cart.lines, cart.discount, self.app.prices_include_tax).total
-            first = cart.lines[0].name[:20] if cart.lines else ""
-            items.append((str(n), f"{first} ... {fmt(total)}", slot))
-        self.app.push_screen(MenuScreen(_("Recall a parked sale"), items), self._recall)
-
-    def _recall(self, slot: str | None) -> None:
-        if slot:
-            cart = self.app.guard(lambda: sales.recall_cart(self.app.store, self.cart, slot), self)
-            if cart is not None:
-                self.cart = cart
-                self.refresh_cart()
-                self.show_parked()
-
-    def do_customer(self) -> None:
-        from .customers import CustomerPickScreen
-
-        self.app.push_screen(CustomerPickScreen(), self._customer)
-
-    def _customer(self, customer_id: str | None) -> None:
-        if customer_id is not None:
-            self.cart.customer_id = customer_id or None
-            self._save()
-
-    def do_refund(self) -> None:
-        """A manager's PIN first (not after everything is typed), then the receipt: the one on screen, if any."""
-        from .refund import RefundScreen
-
-        def approved(manager) -> None:
-            self._ask(
-                _("Receipt number to refund"),
-                lambda t: sales.find_sale(self.app.store, t.strip().upper()),
-                lambda sale: self.app.push_screen(RefundScreen(sale, manager), self._refunded),
-                default=self._shown_receipt,
-            )
-
-        self.app.with_manager(_("refund a sale"), approved)
-
-    def _refunded(self, result) -> None:
-        """The refund's slip where the receipt was, and what to hand back, big, where the change was."""
-        if result is None:
-            return
-        done, manager = result
-        fmt = self.app.money
-        payload = done.event.payload
-        self.say(_("refund of {receipt}: {amount}").format(receipt=done.receipt_no, amount=fmt(done.total)))
-        if not self.cart.lines:
-            self.query_one("#receipt-text", Static).update(self.app.refund_text(done, manager.name))
-            self.query_one("#left", ContentSwitcher).current = "receipt"
-            self.query_one("#total", Line).update(_("REFUNDED {amount}").format(amount=fmt(done.total)))
-        give = self.query_one("#change", Line)
-        give.update(_("GIVE BACK {amount} {method}").format(amount=fmt(done.total), method=_(payload.method)))
-        give.set_class(True, "change-due")
-        self.app.after_write()
-
-    def do_void(self) -> None:
-        def approved(manager) -> None:
-            self._ask(
-                _("Receipt number to void"),
-                lambda t: t.strip().upper(),
-                lambda receipt: (
-                    sales.void_sale(self.app.store, manager.id, receipt, "voided at the till"),
-                    self.say(_("{receipt} voided").format(receipt=receipt)),
-                    self.app.after_write(),
-                ),
-            )
-
-        self.app.with_manager(_("void a sale"), approved)
-
-    def do_reprint(self) -> None:
-        self._ask(
-            _("Receipt number"),
-            lambda t: sales.find_sale(self.app.store, t.strip().upper()),
-            lambda sale: (self.show_receipt(sale.receipt_no), self.app.print_receipt(sale.id)),
-        )
+    def show_slip(self, text: str) -> None:
+        """A receipt or a refund's slip where the cart was, until the next scan."""
+        self.query_one("#receipt-text", Static).update(text)
+        self.query_one("#left", ContentSwitcher).current = "receipt"
