@@ -15,7 +15,7 @@ from msgspec import Struct
 
 from ..domain import money
 from ..domain.events import SaleRefunded
-from .ports import SaleView
+from .ports import SaleView, Tx
 
 WIDTHS = (32, 42, 48)
 METHOD_NAMES = {
@@ -37,6 +37,7 @@ LABELS = {
         "reprint": "*** REIMPRESIÓN ***",
         "items": "Artículos",
         "refund": "DEVOLUCIÓN del ticket",
+        "customer": "Cliente",
         "by": "Autorizó",
         "refunded": "DEVUELTO",
     },
@@ -54,6 +55,7 @@ LABELS = {
         "reprint": "*** REPRINT ***",
         "items": "Items",
         "refund": "REFUND of receipt",
+        "customer": "Customer",
         "by": "Approved by",
         "refunded": "REFUNDED",
     },
@@ -97,7 +99,9 @@ class _Page:
         return "\n".join(line.rstrip() for line in self.out) + "\n"
 
 
-def _head(page: _Page, sale: SaleView, shop: Shop, tz: dt.tzinfo, cashier: str | None, reprint: bool) -> None:
+def _head(
+    page: _Page, sale: SaleView, shop: Shop, tz: dt.tzinfo, cashier: str | None, reprint: bool, customer: str | None
+) -> None:
     t = page.t
     page.center(shop.name.upper())
     for line in shop.header:
@@ -108,6 +112,8 @@ def _head(page: _Page, sale: SaleView, shop: Shop, tz: dt.tzinfo, cashier: str |
     when = dt.datetime.fromtimestamp(sale.created_at / 1000, tz).strftime("%Y-%m-%d %H:%M")
     page.pair(f"{t['receipt']} {sale.receipt_no}", when)
     page.out.append(f"{t['cashier']}: {cashier or sale.actor}"[: page.width])
+    if customer:  # a sale to a customer says so (an invoice is asked for with this receipt)
+        page.out.append(f"{t['customer']}: {customer}"[: page.width])
     page.rule()
 
 
@@ -165,15 +171,23 @@ def render_receipt(
     tz: dt.tzinfo = dt.UTC,
     cashier: str | None = None,
     reprint: bool = False,
+    customer: str | None = None,
 ) -> str:
     if width not in WIDTHS:
         raise ValueError(f"receipt width must be one of {WIDTHS}")
     page = _Page(shop, width)
-    _head(page, sale, shop, tz, cashier, reprint)
+    _head(page, sale, shop, tz, cashier, reprint, customer)
     _lines(page, sale)
     _totals(page, sale)
     _payments_and_foot(page, sale, shop)
     return page.text()
+
+
+def people_of(tx: Tx, sale: SaleView) -> tuple[str | None, str | None]:
+    """The cashier's and the customer's names, as a receipt prints them (None where unknown or none)."""
+    user = tx.user(sale.actor)
+    customer = tx.customer(sale.customer_id) if sale.customer_id else None
+    return (user.name if user else None), (customer["name"] if customer else None)
 
 
 def render_refund_receipt(

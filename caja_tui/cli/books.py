@@ -116,20 +116,21 @@ def cmd_print_queue(ctx: TillContext, args: argparse.Namespace) -> int:
 
 
 def cmd_receipt(ctx: TillContext, args: argparse.Namespace) -> int:
-    from ..application.receipts import render_receipt
+    from ..application.receipts import people_of, render_receipt
     from ..application.sales import find_sale
 
     with ctx.open_store() as store:
         sale = find_sale(store, args.receipt_no)
         with store.read() as tx:
-            user = tx.user(sale.actor)
+            cashier, customer = people_of(tx, sale)
     text = render_receipt(
         sale,
         ctx.shop,
         width=args.width or ctx.cfg.till.receipt_width,
         tz=ctx.tz,
-        cashier=user.name if user else None,
+        cashier=cashier,
         reprint=True,
+        customer=customer,
     )
     sys.stdout.write(text)
     if args.print:

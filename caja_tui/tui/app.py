@@ -23,7 +23,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from ..application import cash
 from ..application.ports import UserView
-from ..application.receipts import render_receipt, render_refund_receipt
+from ..application.receipts import people_of, render_receipt, render_refund_receipt
 from ..bootstrap import TillContext, context
 from ..config import Config
 from ..domain.errors import DomainError
@@ -266,12 +266,15 @@ class CajaApp(StatusLineMixin, App):
         )
 
     def _render_receipt(self, sale, width: int | None = None) -> str:
+        with self.store.read() as tx:
+            cashier, customer = people_of(tx, sale)
         return render_receipt(
             sale,
             self.ctx.shop,
             width=width or self.cfg.till.receipt_width,
             tz=self.tz,
-            cashier=self._name_of(sale.actor),
+            cashier=cashier or sale.actor,
+            customer=customer,
         )
 
     def _name_of(self, user_id: str) -> str:

@@ -16,7 +16,7 @@ import sys
 
 from ..application import cash, sales, users
 from ..application.ports import SaleView, UserView
-from ..application.receipts import render_receipt
+from ..application.receipts import people_of, render_receipt
 from ..bootstrap import TillContext
 from ..config import Config, PrinterConfig
 from ..domain import money
@@ -216,8 +216,16 @@ class _Counter:
         )
         with self.store.read() as tx:
             sale = tx.sale(done.sale_id)
-        assert sale is not None
-        text = render_receipt(sale, self.ctx.shop, width=self.ctx.cfg.till.receipt_width, tz=self.ctx.tz)
+            assert sale is not None
+            cashier, customer = people_of(tx, sale)
+        text = render_receipt(
+            sale,
+            self.ctx.shop,
+            width=self.ctx.cfg.till.receipt_width,
+            tz=self.ctx.tz,
+            cashier=cashier,
+            customer=customer,
+        )
         print(text)
         _print(self.store, self.ctx.printer, sale, text)
         self.cart = Cart()
@@ -227,9 +235,9 @@ def _status(store, worker) -> str:
     """Never hidden: how many of this till's events have not reached the server."""
     from ..sync.metrics import unsynced
 
+    if worker is None:  # no server set: nothing is waiting for one (no alarm; the screens say the same)
+        return "no sync server, all saved on this till"
     pending = unsynced(store)
-    if worker is None:
-        return f"offline only, {pending} not synced"
     m = worker[0].metrics
     warn = " CLOCK WRONG" if m.clock_warning else ""
     return f"{m.connectivity}, {pending} not synced{warn}"

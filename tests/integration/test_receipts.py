@@ -72,3 +72,23 @@ def test_receipt_amounts_add_up(sale):
     assert f"TOTAL{'':>27}{sale.total // 100}.{sale.total % 100:02d}".replace(" ", "") in text.replace(" ", "")
     assert sale.change == 15000 - sale.total and "CAMBIO" in text
     assert "Tarjeta" in text and "Efectivo" in text
+
+
+def test_a_sale_to_a_customer_names_the_customer_on_the_receipt(tmp_path):
+    from caja_tui.application import customers
+    from caja_tui.application.receipts import people_of
+
+    s = make_store(tmp_path / "c.db", device_id="T01", wall=StepClock(1_764_270_000_000))
+    users.create_user(s, "system", name="Ana", role="manager", pin="1234", user_id="ana")
+    cash.open_session(s, "ana", 0)
+    products.create_product(s, "ana", sku="PAN", name="Pan", price=1000, tax_rate=0)
+    cid = customers.create_customer(s, "ana", name="Maria Lopez Garcia", tax_id="LOGM800101AB1")
+    cart = Cart(customer_id=cid)
+    sales.scan(s, cart, "PAN")
+    done = sales.complete_sale(s, "ana", cart, [Tender(method="cash", amount=1000)], prices_include_tax=True)
+    with s.read() as tx:
+        view = tx.sale(done.sale_id)
+        cashier, customer = people_of(tx, view)
+    text = render_receipt(view, Shop(name="Caja", language="es"), width=32, cashier=cashier, customer=customer)
+    assert "Cajero: Ana" in text and "Cliente: Maria Lopez Garcia" in text
+    s.close()
