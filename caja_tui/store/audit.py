@@ -64,6 +64,7 @@ class AuditQueries(Reads):
         self,
         *,
         type_prefix: str = "",
+        types: Sequence[str] | None = None,
         actor: str = "",
         start_ms: int | None = None,
         end_ms: int | None = None,
@@ -77,6 +78,9 @@ class AuditQueries(Reads):
         if type_prefix:
             where.append("type LIKE ?")
             args.append(type_prefix.replace("%", "") + "%")
+        if types is not None:  # these types only (an empty list: none)
+            where.append(f"type IN ({','.join('?' * len(types))})" if types else "0")
+            args.extend(types)
         if actor:
             where.append("actor = ?")
             args.append(actor)

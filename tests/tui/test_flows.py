@@ -388,6 +388,26 @@ def test_a_long_backlog_is_counted_off_the_counter(tmp_path, fixed, monkeypatch)
     store.close()
 
 
+def test_the_audit_log_speaks_the_shops_language_and_says_when_nothing_matches(till):
+    app = make_app(till, language="es")
+    seen = {}
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        await pilot.press(*"7500100100004", "enter", "f5", "enter")
+        await pilot.press("f7", *"venta")  # a word of the screen's language, anywhere in the name
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        seen["types"] = {row[3] for row in app.screen.rows}
+        seen["screen"] = await shown(pilot, app, " venta ")
+        await pilot.press(*"zzz")
+        seen["none"] = await shown(pilot, app, "ningún tipo de evento coincide")
+
+    drive(app, steps)
+    assert seen["types"] == {"sale.created"} and " venta " in seen["screen"]
+    assert "ningún tipo de evento coincide con 'ventazzz'" in seen["none"]
+
+
 def test_the_audit_log_filters_and_the_chain_is_verified_in_the_background(till):
     app = make_app(till)
     seen = {}

@@ -12,9 +12,10 @@ from textual.widgets import DataTable, Input, Label
 
 from ...application.reports import day_bounds
 from ...domain.errors import DomainError
+from ...domain.events import PAYLOAD_TYPES
 from ...i18n import N_, _
 from ..base import CajaScreen
-from ..widgets import Entry
+from ..widgets import Entry, shorten
 from .dialogs import TextScreen
 
 SHOWN = 300
@@ -73,8 +74,14 @@ class AuditScreen(CajaScreen):
                 self.say(_("the date must look like 2026-11-27"), error=True)
                 return
         self.say("")
+        wanted = self.query_one("#f-type", Input).value.strip().lower()
+        types = None
+        if wanted:  # any part of the tag or of its name in the screen's language ("venta", "stock", "ajuste")
+            types = [t for t in sorted(PAYLOAD_TYPES) if wanted in t or wanted in type_name(t).lower()]
+            if not types:
+                self.say(_("no kind of event matches '{text}'").format(text=wanted), error=True)
         filters = {
-            "type_prefix": self.query_one("#f-type", Input).value.strip(),
+            "types": types,
             "actor": self.query_one("#f-actor", Input).value.strip(),
             "start_ms": start,
             "end_ms": end,
@@ -93,7 +100,7 @@ class AuditScreen(CajaScreen):
         t.clear()
         for created, device, seq, type_, actor, status, hash_, _payload in self.rows:
             when = datetime.datetime.fromtimestamp(created / 1000, self.app.tz).strftime("%m-%d %H:%M:%S")
-            t.add_row(when, device[:5], str(seq), type_[:18], actor[:8], _(status), hash_[:8])
+            t.add_row(when, device[:5], str(seq), shorten(type_name(type_), 18), actor[:8], _(status), hash_[:8])
         if len(self.rows) == SHOWN:
             self.say(_("showing the newest {n}; narrow the filters to see older events").format(n=SHOWN))
 
@@ -102,8 +109,15 @@ class AuditScreen(CajaScreen):
         if not 0 <= row < len(self.rows):
             return
         created, device, seq, type_, actor, status, hash_, payload = self.rows[row]
-        body = json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
-        head = f"{type_}  {device} #{seq}\n{_('by')} {actor}  {_(status)}\n{_('hash')} {hash_}\n\n"
+        data = json.loads(payload)
+        body = json.dumps(data, indent=2, ensure_ascii=False)
+        head = f"{type_name(type_)} ({type_})  {device} #{seq}\n{_('by')} {actor}  {_(status)}\n{_('hash')} {hash_}\n"
+        if isinstance(data, dict) and isinstance(data.get("product_id"), str):  # the product by its name too
+            with self.app.store.read() as tx:
+                product = tx.product(data["product_id"])
+            if product is not None:
+                head += _("product") + f": {product.name} ({product.sku})\n"
+        head += "\n"
         self.app.push_screen(TextScreen(head + body, title=_("Event")))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -168,3 +182,31 @@ def _chain_failure(when: str, problems: list[str]) -> str:
         "Chain CHECK FAILED {when}: {count} problem(s) in the event log. Run `caja verify` for the list "
         "and keep a copy of the database for the owner."
     ).format(when=when, count=len(problems))
+
+
+# What each kind of event is called on the screen (the tag itself stays what is stored and filtered on).
+TYPE_NAMES = {
+    "sale.created": N_("sale"),
+    "sale.refunded": N_("refund"),
+    "sale.voided": N_("sale voided"),
+    "stock.adjusted": N_("stock adjusted"),
+    "stock.counted": N_("stock counted"),
+    "stock.received": N_("goods received"),
+    "cash.session_opened": N_("session opened"),
+    "cash.moved": N_("cash in/out"),
+    "cash.session_closed": N_("session closed (Z)"),
+    "product.created": N_("product created"),
+    "product.updated": N_("product changed"),
+    "product.deleted": N_("product deleted"),
+    "product.restored": N_("product restored"),
+    "user.created": N_("user created"),
+    "user.updated": N_("user changed"),
+    "customer.created": N_("customer created"),
+    "customer.updated": N_("customer changed"),
+    "conflict.resolved": N_("conflict resolved"),
+}
+
+
+def type_name(tag: str) -> str:
+    """The event's kind in the screen's language (a type this release does not know: its tag)."""
+    return _(TYPE_NAMES[tag]) if tag in TYPE_NAMES else tag
