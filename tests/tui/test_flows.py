@@ -216,6 +216,23 @@ def test_a_removed_line_comes_back_and_the_next_cashier_is_told_whose_sale_it_is
     assert [ln.name for ln in till.load_draft().lines] == ["Arroz 1 kg", "Leche entera 1 l"]
 
 
+def test_a_new_product_comes_with_what_is_on_the_shelf(till):
+    app = make_app(till, low_stock=5)
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        await pilot.press("f2", "f5")  # products, new
+        await shown(pilot, app, "New product")
+        for value in ("SAL-02K", "Sal de mar 1 kg", "24.50", "0", "7501234567895", "Abarrotes"):
+            await pilot.press(*value, "enter")
+        await pilot.press("ctrl+u", *"12", "f5")  # twelve on the shelf already
+        assert "saved Sal de mar 1 kg" in await shown(pilot, app, "saved Sal de mar")
+
+    drive(app, steps)
+    row = db(till).execute("SELECT s.qty FROM stock s JOIN product p ON p.id = s.product_id WHERE p.sku = 'SAL-02K'")
+    assert row.fetchone() == (12,)
+
+
 def test_editing_a_product_checks_each_field_and_saves(till):
     app = make_app(till)
 

@@ -124,7 +124,11 @@ class ProductsScreen(ListScreen):
         def save(values):
             return products.create_product(self.app.store, self.app.user.id, **values)
 
-        self.app.push_screen(FormScreen(_("New product"), self._fields(None), save), self._saved)
+        # what is on the shelf already: a new product does not show as LOW (0) until it is counted
+        on_hand = Field(
+            name="stock", label=_("In stock"), value="0", parse=lambda t: self.app.parse_int(t or "0", low=0)
+        )
+        self.app.push_screen(FormScreen(_("New product"), [*self._fields(None), on_hand], save), self._saved)
 
     def open(self, p: ProductView) -> None:
         def save(values):
