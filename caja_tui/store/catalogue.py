@@ -54,17 +54,21 @@ class CatalogueQueries(Reads):
     def search_products(
         self, text: str, limit: int = 50, offset: int = 0, *, max_stock: int | None = None
     ) -> list[ProductView]:
-        """Live products whose name, SKU or category contains `text` (or a barcode equal to it), by name;
-        with `max_stock`, only those with at most that many in stock (the low-stock list)."""
+        """Live products whose name, SKU or category contains `text` (or a barcode equal to it); with
+        `max_stock`, only those with at most that many in stock (the low-stock list). Best matches first: the
+        SKU itself, then names that start with the text, then names with a word that does, then the rest,
+        each group by name."""
         text = text.strip()
         like = f"%{text}%"
         low = "" if max_stock is None else " AND COALESCE(s.qty, 0) <= ?"
         args: tuple[Any, ...] = (like, like, like, text) + (() if max_stock is None else (max_stock,))
+        rank = (text, f"{text}%", f"% {text}%")
         rows = self._q(
             self._PRODUCT_COLS + f"WHERE {self._LIVE} AND (p.name LIKE ? OR p.sku LIKE ? OR "
             "p.category LIKE ? OR p.id IN (SELECT product_id FROM barcode WHERE code = ?))"
-            f"{low} ORDER BY p.name COLLATE NOCASE LIMIT ? OFFSET ?",
-            (*args, limit, offset),
+            f"{low} ORDER BY CASE WHEN p.sku = ? COLLATE NOCASE THEN 0 WHEN p.name LIKE ? THEN 1 "
+            "WHEN p.name LIKE ? THEN 2 ELSE 3 END, p.name COLLATE NOCASE LIMIT ? OFFSET ?",
+            (*args, *rank, limit, offset),
         ).fetchall()
         return [self._product_view(r) for r in rows]
 

@@ -483,3 +483,12 @@ def test_the_reason_decides_the_sign_and_a_loss_needs_a_manager(staffed):
     assert e.value.code == "MANAGER_ONLY"
     assert stock.adjust_stock(staffed, "luis", a.id, 1, "found") == 11
     assert stock.adjust_stock(staffed, "ana", a.id, -3, "theft") == 8
+
+
+def test_a_search_lists_the_best_matches_first(staffed):
+    for sku, name in (("ACE-1", "Aceite de pan"), ("PAN-9", "Empanada"), ("PAN", "Pan blanco"), ("X1", "Mi pan")):
+        products.create_product(staffed, "ana", sku=sku, name=name, price=100, tax_rate=0)
+    with staffed.read() as tx:
+        found = [p.name for p in tx.search_products("pan")]
+    # the SKU itself, a name that starts with it, a name with a word that does, then the rest by name
+    assert found == ["Pan blanco", "Aceite de pan", "Mi pan", "Empanada"]
