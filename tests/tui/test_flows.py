@@ -233,6 +233,23 @@ def test_a_new_product_comes_with_what_is_on_the_shelf(till):
     assert row.fetchone() == (12,)
 
 
+def test_at_120_columns_names_widen_and_the_barcodes_are_listed(till):
+    import asyncio
+
+    app = make_app(till)
+    seen = {}
+
+    async def run():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await sign_in(pilot)
+            await pilot.press("f2", *"coco")
+            seen["screen"] = await shown(pilot, app, "Agua de coco 330 ml (caja 12)")
+
+    asyncio.run(run())
+    assert "Agua de coco 330 ml (caja 12)" in seen["screen"] and "7500300900022" in seen["screen"]
+
+
 def test_editing_a_product_checks_each_field_and_saves(till):
     app = make_app(till)
 

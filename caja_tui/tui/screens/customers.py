@@ -8,6 +8,7 @@ from textual.binding import Binding
 
 from ...application import customers
 from ...i18n import N_, _
+from ..widgets import shorten
 from .dialogs import PickScreen, TextScreen
 from .form import Field, FormScreen
 from .products import SHOWN, ListScreen
@@ -24,6 +25,7 @@ class CustomersScreen(ListScreen):
     NAME = "customers"
     BINDINGS = [Binding("f5", "new", N_("New")), Binding("f8", "sales", N_("Their sales"))]
     COLUMNS = [(N_("Name"), 26), (N_("Tax id"), 14), (N_("Phone"), 14), (N_("Email"), 20)]
+    FLEX = 0
     PLACEHOLDER = N_("find by name, tax id, phone or email; Enter edits")
 
     def fetch(self, text: str) -> list[dict]:
@@ -31,7 +33,7 @@ class CustomersScreen(ListScreen):
             return tx.find_customers(text, limit=SHOWN)
 
     def cells(self, c: dict) -> list[str]:
-        return [c["name"][:26], c["tax_id"][:14], c["phone"][:14], c["email"][:20]]
+        return [shorten(c["name"], self.widths[0]), c["tax_id"][:14], c["phone"][:14], c["email"][:20]]
 
     def action_new(self) -> None:
         def save(values):

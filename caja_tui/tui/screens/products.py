@@ -11,7 +11,7 @@ from ...application.ports import ProductView
 from ...domain import money
 from ...i18n import N_, _
 from ..base import CajaScreen
-from ..widgets import Entry
+from ..widgets import Entry, shorten
 from .form import Field, FormScreen
 
 SHOWN = 200
@@ -20,7 +20,8 @@ SHOWN = 200
 class ListScreen(CajaScreen):
     """A search line over a table: type to narrow, arrows move, Enter opens the highlighted row."""
 
-    COLUMNS: list[tuple[str, int]] = []
+    COLUMNS: list[tuple[str, int]] = []  # (title, width at 80 columns)
+    FLEX = 1  # the column (a name) that takes the width a wider terminal has beyond 80
     PLACEHOLDER = ""
 
     def compose_body(self) -> ComposeResult:
@@ -30,7 +31,9 @@ class ListScreen(CajaScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#list", DataTable)
-        for title, width in self.COLUMNS:
+        extra = max(0, self.app.size.width - 80)
+        self.widths = [w + (extra if i == self.FLEX else 0) for i, (_t, w) in enumerate(self.COLUMNS)]
+        for (title, _w), width in zip(self.COLUMNS, self.widths, strict=True):
             table.add_column(_(title), width=width)
         self.rows: list = []
         self.reload()
@@ -84,7 +87,14 @@ class ListScreen(CajaScreen):
 class ProductsScreen(ListScreen):
     NAME = "products"
     BINDINGS = [Binding("f5", "new", N_("New")), Binding("f8", "delete", N_("Delete"))]
-    COLUMNS = [(N_("SKU"), 12), (N_("Name"), 30), (N_("Price"), 11), (N_("Tax %"), 6), (N_("Stock"), 6)]
+    COLUMNS = [
+        (N_("SKU"), 9),
+        (N_("Name"), 24),
+        (N_("Barcode"), 13),
+        (N_("Price"), 10),
+        (N_("Tax %"), 5),
+        (N_("Qty"), 5),
+    ]
     PLACEHOLDER = N_("search by name, SKU, category or barcode; Enter edits")
 
     def fetch(self, text: str) -> list[ProductView]:
@@ -92,7 +102,15 @@ class ProductsScreen(ListScreen):
             return tx.search_products(text, limit=SHOWN)
 
     def cells(self, p: ProductView) -> list[str]:
-        return [p.sku[:12], p.name[:30], self.app.money(p.price), money.format_rate(p.tax_rate), str(p.stock)]
+        w = self.widths
+        return [
+            shorten(p.sku, w[0]),
+            shorten(p.name, w[1]),
+            p.barcodes[0] if p.barcodes else "",
+            self.app.money(p.price),
+            money.format_rate(p.tax_rate),
+            str(p.stock),
+        ]
 
     def _fields(self, p: ProductView | None) -> list[Field]:
         fmt = self.app.money.number

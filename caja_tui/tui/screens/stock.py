@@ -10,6 +10,7 @@ from ...domain import rules
 from ...domain.errors import DomainError
 from ...domain.events import ADJUST_REASONS
 from ...i18n import N_, _
+from ..widgets import shorten
 from .dialogs import AskScreen, MenuScreen
 from .products import SHOWN, ListScreen
 
@@ -28,7 +29,7 @@ REASON_LABELS = {
 class StockScreen(ListScreen):
     NAME = "stock"
     BINDINGS = [Binding("f5", "low", N_("Low stock")), Binding("f8", "count", N_("Count"))]
-    COLUMNS = [(N_("SKU"), 12), (N_("Name"), 34), (N_("Stock"), 8), (N_("Low"), 8)]
+    COLUMNS = [(N_("SKU"), 12), (N_("Name"), 34), (N_("Qty"), 8), (N_("Low"), 8)]
     PLACEHOLDER = N_("search; Enter: adjust, count or receive the highlighted product")
 
     def on_mount(self) -> None:
@@ -42,7 +43,7 @@ class StockScreen(ListScreen):
 
     def cells(self, p: ProductView) -> list[str]:
         low = p.stock <= self.app.cfg.till.low_stock
-        return [p.sku[:12], p.name[:34], str(p.stock), _("LOW") if low else ""]
+        return [p.sku[:12], shorten(p.name, self.widths[1]), str(p.stock), _("LOW") if low else ""]
 
     def action_low(self) -> None:
         self.low_only = not self.low_only
