@@ -38,6 +38,7 @@ class TillConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     timezone: str = ""
     kiosk: bool = False  # quitting, suspending and the command palette need a manager PIN
     low_stock: Annotated[int, Meta(ge=0, le=1_000_000)] = 5  # the stock screen's low-stock filter: at most this
+    discounts_need_manager: bool = False  # a cashier's discount (line or sale) asks for a manager's PIN
 
 
 class SyncConfig(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -172,6 +173,8 @@ timezone = "{timezone}"
 kiosk = {kiosk}
 # The stock screen's low-stock filter shows products with at most this many in stock.
 low_stock = {low_stock}
+# A cashier's discount on a line or on the whole sale asks for a manager's PIN (a manager's never does).
+discounts_need_manager = {discounts_need_manager}
 
 [sync]
 # e.g. "http://192.168.1.10:8765"; empty: no sync (the till works offline only).
@@ -207,5 +210,6 @@ def render(cfg: Config) -> str:
     values["drawer_kick"] = "true" if p.drawer_kick else "false"
     values["prices_include_tax"] = "true" if t.prices_include_tax else "false"
     values["kiosk"] = "true" if t.kiosk else "false"
+    values["discounts_need_manager"] = "true" if t.discounts_need_manager else "false"
     values["receipt_header"] = msgspec.json.encode(t.receipt_header).decode()
     return TEMPLATE.format(**values)

@@ -17,6 +17,7 @@ ES = {
     "CLOCK WRONG: check the date and time": "RELOJ MAL: revise la fecha y la hora",
     "Caja stopped on an unexpected error; the details are in {log}.": "Caja se detuvo por un error inesperado; los detalles están en {log}.",
     "Cancel": "Cancelar",
+    "give a discount": "dar un descuento",
     "Barcode": "Código",
     "In stock": "Existencias",
     "no kind of event matches '{text}'": "ningún tipo de evento coincide con '{text}'",

@@ -250,6 +250,23 @@ def test_at_120_columns_names_widen_and_the_barcodes_are_listed(till):
     assert "Agua de coco 330 ml (caja 12)" in seen["screen"] and "7500300900022" in seen["screen"]
 
 
+def test_a_shop_can_make_a_cashiers_discount_wait_for_a_manager(till):
+    app = make_app(till, discounts_need_manager=True)
+
+    async def steps(pilot):
+        await sign_in(pilot, pin="0000", opening_float="500")  # Luis, a cashier
+        await pilot.press(*"7500100100004", "enter")
+        await pilot.pause()
+        await pilot.press("f8", "d")
+        assert "Manager approval" in await shown(pilot, app, "Manager approval")
+        await pilot.press(*"1234", "enter")  # Ana approves, then the discount is typed
+        await shown(pilot, app, "Discount on line 1")
+        await pilot.press(*"10%", "enter")
+        assert "$29.61" in await shown(pilot, app, "$29.61")
+
+    drive(app, steps)
+
+
 def test_editing_a_product_checks_each_field_and_saves(till):
     app = make_app(till)
 

@@ -55,7 +55,20 @@ class SaleActions:
                 str(self.cart.lines[i].qty),
             )
 
+    def _discount_allowed(self, then) -> None:
+        """`[till] discounts_need_manager`: a cashier's discount waits for a manager's PIN."""
+        if self.app.cfg.till.discounts_need_manager:
+            self.app.with_manager(_("give a discount"), lambda _manager: then())
+        else:
+            then()
+
     def do_line_discount(self) -> None:
+        self._discount_allowed(self._line_discount)
+
+    def do_sale_discount(self) -> None:
+        self._discount_allowed(self._sale_discount)
+
+    def _line_discount(self) -> None:
         i = self._line_index()
         if i is not None:
             line = self.cart.lines[i]
@@ -65,7 +78,7 @@ class SaleActions:
                 lambda a: (self.cart.set_line_discount(i, a), self._save()),
             )
 
-    def do_sale_discount(self) -> None:
+    def _sale_discount(self) -> None:
         if self._line_index() is not None:
             before = rules.price_sale(self.cart.lines, 0, self.app.prices_include_tax).total
             self._ask(
