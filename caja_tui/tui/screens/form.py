@@ -41,11 +41,14 @@ class FormScreen(CajaModal):
                 with Horizontal(classes="field"):
                     yield Label(f.label, classes="field-label")
                     yield Entry(value=f.value, id=f"f-{f.name}", classes="field-input")
-                    yield Label("", id=f"e-{f.name}", classes="field-error error")
+                # under its field, the whole width, shown only when there is something to say
+                yield Label("", id=f"e-{f.name}", classes="field-error error", markup=False)
             yield Label(_("Enter: next field   F5: save   Esc: cancel"), classes="hint")
             yield Label("", id="message", classes="error")
 
     def on_mount(self) -> None:
+        for f in self.fields:
+            self.query_one(f"#e-{f.name}", Label).display = False
         self.query_one(f"#f-{self.fields[0].name}", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -58,7 +61,9 @@ class FormScreen(CajaModal):
 
     def _error(self, name: str | None, text: str) -> None:
         if name and any(f.name == name for f in self.fields):
-            self.query_one(f"#e-{name}", Label).update(text)
+            error = self.query_one(f"#e-{name}", Label)
+            error.update(text)
+            error.display = True
             self.query_one(f"#f-{name}", Input).focus()
         else:
             self.say(text)
@@ -66,7 +71,9 @@ class FormScreen(CajaModal):
     def action_save(self) -> None:
         values: dict[str, Any] = {}
         for f in self.fields:
-            self.query_one(f"#e-{f.name}", Label).update("")
+            error = self.query_one(f"#e-{f.name}", Label)
+            error.update("")
+            error.display = False
         self.say("")
         for f in self.fields:
             try:
