@@ -29,14 +29,15 @@ class DeviceKeys:
             key = DeviceKey.load_or_create(path)
         except (KeyFileError, OSError) as exc:
             raise StoreError(f"the till's device key: {exc}") from None
-        with self.write():
-            if self.meta("key_public") != key.public_hex:
-                row = self._conn.execute(
-                    "SELECT last_seq FROM device_state WHERE device_id = ?", (self.device_id,)
-                ).fetchone()
-                self._set_meta("key_public", key.public_hex)
-                self._set_meta("key_from_seq", str((row[0] if row else 0) + 1))
-                self._set_meta("key_registered", "")
+        if self.meta("key_public") != key.public_hex:  # a new key: written once; every other open only reads
+            with self.write():
+                if self.meta("key_public") != key.public_hex:  # another process may have got there first
+                    row = self._conn.execute(
+                        "SELECT last_seq FROM device_state WHERE device_id = ?", (self.device_id,)
+                    ).fetchone()
+                    self._set_meta("key_public", key.public_hex)
+                    self._set_meta("key_from_seq", str((row[0] if row else 0) + 1))
+                    self._set_meta("key_registered", "")
         self.key, self.key_from_seq = key, int(self.meta("key_from_seq"))
 
     def key_resumes_at(self: Any, seq: int) -> None:

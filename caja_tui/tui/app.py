@@ -277,7 +277,7 @@ class CajaApp(StatusLineMixin, App):
             customer=customer,
         )
 
-    def _name_of(self, user_id: str) -> str:
+    def name_of(self, user_id: str) -> str:
         with self.store.read() as tx:
             user = tx.user(user_id)
         return user.name if user else user_id

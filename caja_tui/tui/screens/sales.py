@@ -70,7 +70,7 @@ class SalesScreen(SaleActions, CajaScreen):
             if self.cart.cashier and self.cart.cashier != me:  # another cashier's unfinished sale: say whose
                 self.say(
                     _("this sale was started by {name}: finish it, or F8 k puts it on hold").format(
-                        name=self.app._name_of(self.cart.cashier)
+                        name=self.app.name_of(self.cart.cashier)
                     )
                 )
             else:
