@@ -330,6 +330,11 @@ ES = {
     "CLOCK WRONG: behind the last sale, check the time": "RELOJ MAL: va por detrás de la última venta, revise la hora",
     "CLOCK NOT CHECKED: no clock chip, no network time yet": "RELOJ SIN CONFIRMAR: sin reloj interno ni hora de red",
     "hash": "hash",
+    "Revert refused": "Revertir rechazado",
+    "no refused event chosen (F8 moves to its list)": "no hay un evento rechazado elegido (F8 pasa a su lista)",
+    "revert a refused {type}": "revertir un {type} rechazado",
+    "reverted: {type} written; this till is back in step for it": "revertido: se escribió {type}; esta caja vuelve a coincidir en eso",
+    "REFUSED {n}: see Sync": "RECHAZADOS {n}: vea Sincro",
 }
 
 # The business rules' refusals (DomainError templates) and the words passed into them.
@@ -421,6 +426,9 @@ ES.update(
         "unknown refund method '{method}'": "forma de devolución desconocida '{method}'",
         "unknown time zone '{name}' (use a name like America/Mexico_City)": "zona horaria desconocida '{name}' (use un nombre como America/Mexico_City)",
         "wrong user or PIN": "usuario o PIN incorrecto",
+        "only an active manager of the store may create a manager, promote a user or change a manager's PIN": "solo un encargado activo de la tienda puede crear un encargado, ascender a un usuario o cambiar el PIN de un encargado",
+        "that event is not waiting as refused (sent again or reverted already)": "ese evento no está pendiente como rechazado (ya se reenvió o se revirtió)",
+        "a {type} cannot be undone: it happened at the counter; fix what the server refused and send it again": "un {type} no se puede deshacer: ocurrió en el mostrador; corrija lo que el servidor rechazó y reenvíelo",
         "{name} is a cashier; this needs a manager's PIN": "{name} es cajero; esto necesita el PIN de un encargado",
         "{what} '{text}' has more than {places} decimal place(s)": "{what} '{text}' tiene más de {places} decimales",
         "{what} '{text}' is not a number like 12.50": "{what} '{text}' no es un número como 12.50",

@@ -8,8 +8,9 @@ from typing import cast
 from ..domain.errors import DomainError
 from ..domain.events import Role, UserChanges, UserCreated, UserUpdated
 from ..domain.pins import check_pin_format, hash_pin, verify_pin
+from ..domain.rights import NOT_ALLOWED, rights_refusal
 from .auth import SYSTEM, require_manager
-from .ports import Store, UserView
+from .ports import Store, Tx, UserView
 
 ROLES = ("cashier", "manager")
 
@@ -37,7 +38,7 @@ def create_user(store: Store, actor: str, *, name: str, role: str, pin: str, use
         while tx.user(uid) is not None:
             n += 1
             uid = f"{base}-{n}"
-        tx.emit(UserCreated(user_id=uid, name=name, role=cast(Role, role), pin_hash=hash_pin(pin)), actor)
+        _emit_checked(tx, UserCreated(user_id=uid, name=name, role=cast(Role, role), pin_hash=hash_pin(pin)), actor)
         user = tx.user(uid)
     assert user is not None
     return user
@@ -73,10 +74,20 @@ def update_user(
         if user is None:
             raise DomainError("NO_SUCH_USER", "there is no user '{user_id}'", user_id=user_id)
         if changes:
-            tx.emit(UserUpdated(user_id=user_id, changes=UserChanges(**changes), base_hlc=user.updated_hlc), actor)
+            payload = UserUpdated(user_id=user_id, changes=UserChanges(**changes), base_hlc=user.updated_hlc)
+            _emit_checked(tx, payload, actor)
         user = tx.user(user_id)
     assert user is not None
     return user
+
+
+def _emit_checked(tx: Tx, payload: UserCreated | UserUpdated, actor: str) -> None:
+    """The rule every receiver applies (domain/rights.py), applied before the event exists: a manager's rights
+    are given only by an active manager (the store's first manager aside), also at the command line."""
+    refusal = rights_refusal(payload, actor, tx.rights())
+    if refusal is not None:
+        raise DomainError(NOT_ALLOWED, refusal)
+    tx.emit(payload, actor)
 
 
 def authenticate(store: Store, user_id: str, pin: str) -> UserView:

@@ -42,6 +42,7 @@ TABLE = {  # every command and the module that adds its parser and handler, in t
     "receipt": books,
     "print-queue": books,
     "conflicts": sync,
+    "refused": sync,
     "restore": sync,
     "install-service": setup,
     "serve": serve,

@@ -79,6 +79,7 @@ def cmd_verify(ctx: TillContext, args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with ctx.open_store() as store:
         report = verify(store)
+        refused = store.count_refused()
     for note in report.notes:
         print(f"note: {note}")
     if report.ok:
@@ -86,6 +87,14 @@ def cmd_verify(ctx: TillContext, args: argparse.Namespace) -> int:
             f"ok: {report.events} events from {report.devices} device(s): no gaps, hash chains intact, "
             f"read models match a rebuild ({time.perf_counter() - t0:.1f} s)"
         )
+        if refused:  # sound here, but not the store's: the server refused them
+            from .sync import DIFFERS
+
+            print(
+                f"DIFFERS FROM THE STORE: {refused} event(s) of this till were refused by the server (`caja refused`)"
+            )
+            print(DIFFERS)
+            return 1
         return 0
     for problem in report.problems:
         print(f"PROBLEM: {problem}")

@@ -24,6 +24,12 @@ def add_init(sub, common: argparse.ArgumentParser) -> None:
     s.set_defaults(handler=cmd_init, standalone=True)
 
 
+MANAGER_HELP = (
+    "the manager who approves (their PIN from $CAJA_MANAGER_PIN or asked): needed to add a manager, promote "
+    "someone or change a manager's PIN once the store has a manager"
+)
+
+
 def add_users(sub, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("users", parents=[common], help="cashiers and managers: list, add, edit (name, role, PIN)")
     s.set_defaults(handler=cmd_users)
@@ -34,6 +40,7 @@ def add_users(sub, common: argparse.ArgumentParser) -> None:
     )
     u.add_argument("--name", required=True)
     u.add_argument("--role", choices=("cashier", "manager"), default="cashier")
+    u.add_argument("--manager", metavar="USER_ID", help=MANAGER_HELP)
     u = us.add_parser(
         "edit",
         parents=[common],
@@ -46,6 +53,7 @@ def add_users(sub, common: argparse.ArgumentParser) -> None:
     u.add_argument("--pin", action="store_true", help="set a new PIN (asked twice, or $CAJA_PIN)")
     u.add_argument("--deactivate", action="store_true")
     u.add_argument("--activate", action="store_true")
+    u.add_argument("--manager", metavar="USER_ID", help=MANAGER_HELP)
 
 
 def add_install_service(sub, common: argparse.ArgumentParser) -> None:
@@ -191,6 +199,18 @@ def _check_enrollment(cfg: config.Config) -> None:
 
 
 def cmd_users(ctx: TillContext, args: argparse.Namespace) -> int:
+    from ..domain.errors import DomainError
+    from ..domain.rights import NOT_ALLOWED
+
+    try:
+        return _users(ctx, args)
+    except DomainError as exc:
+        if exc.code == NOT_ALLOWED and getattr(args, "manager", None) is None:
+            raise CliError(f"{exc.message}: name one with --manager USER_ID (their PIN is asked)") from None
+        raise
+
+
+def _users(ctx: TillContext, args: argparse.Namespace) -> int:
     from ..application import users
 
     with ctx.open_store() as store:
@@ -203,7 +223,8 @@ def cmd_users(ctx: TillContext, args: argparse.Namespace) -> int:
                 if not people:
                     print("no users yet: `caja users add --name NAME --role manager` adds the first manager")
             case "add":
-                u = users.create_user(store, "system", name=args.name, role=args.role, pin=ask_pin())
+                actor = _approver(store, args.manager)
+                u = users.create_user(store, actor, name=args.name, role=args.role, pin=ask_pin())
                 print(f"added {u.name} ({u.role}), id {u.id}")
             case "edit":
                 if args.activate and args.deactivate:
@@ -211,7 +232,7 @@ def cmd_users(ctx: TillContext, args: argparse.Namespace) -> int:
                 active = True if args.activate else False if args.deactivate else None
                 u = users.update_user(
                     store,
-                    "system",
+                    _approver(store, args.manager),
                     args.user_id,
                     name=args.name,
                     role=args.role,
@@ -220,6 +241,20 @@ def cmd_users(ctx: TillContext, args: argparse.Namespace) -> int:
                 )
                 print(f"saved {u.name} ({u.role}{'' if u.active else ', deactivated'})")
     return 0
+
+
+def _approver(store, manager: str | None) -> str:
+    """Who the change is made by: the manager named (after their PIN), or the installer at the command line
+    ("system"), who may add cashiers and the store's first manager but never grant a manager's rights after."""
+    if manager is None:
+        return "system"
+    import getpass
+
+    from ..application.users import authenticate
+
+    pin = os.environ.get("CAJA_MANAGER_PIN") or getpass.getpass(f"PIN of {manager}: ")
+    authenticate(store, manager, pin)
+    return manager  # the use case checks that they are a manager
 
 
 def cmd_install_service(args: argparse.Namespace) -> int:

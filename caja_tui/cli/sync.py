@@ -1,4 +1,4 @@
-"""This till and the server: `caja sync`, `caja status`, `caja conflicts`, `caja restore`."""
+"""This till and the server: `caja sync`, `caja status`, `caja conflicts`, `caja refused`, `caja restore`."""
 
 from __future__ import annotations
 
@@ -38,6 +38,18 @@ def add_conflicts(sub, common: argparse.ArgumentParser) -> None:
     r.add_argument("--note", default="")
 
 
+def add_refused(sub, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser(
+        "refused", parents=[common], help="events the server refused; a manager reverts one (asks the PIN)"
+    )
+    s.set_defaults(handler=cmd_refused)
+    rs = s.add_subparsers(dest="refused_command", metavar="ACTION")
+    rs.add_parser("list", parents=[common], help="the refused events, and whether each can be reverted")
+    r = rs.add_parser("revert", parents=[common], help="write the event that undoes one here (a manager's PIN)")
+    r.add_argument("event_id")
+    r.add_argument("--manager", required=True, metavar="USER_ID")
+
+
 def add_restore(sub, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("restore", parents=[common], help="rebuild this till from the server onto an empty database")
     s.add_argument("--server", required=True, metavar="URL")
@@ -45,7 +57,13 @@ def add_restore(sub, common: argparse.ArgumentParser) -> None:
     s.set_defaults(handler=cmd_restore)
 
 
-COMMANDS = {"sync": add_sync, "status": add_status, "conflicts": add_conflicts, "restore": add_restore}
+COMMANDS = {
+    "sync": add_sync,
+    "status": add_status,
+    "conflicts": add_conflicts,
+    "refused": add_refused,
+    "restore": add_restore,
+}
 
 
 def cmd_sync(ctx: TillContext, args: argparse.Namespace) -> int:
@@ -108,9 +126,42 @@ def cmd_status(ctx: TillContext, args: argparse.Namespace) -> int:
         print(f"last error: {m.last_error}")
     if m.clock_warning and m.clock_skew_ms is not None:
         print(f"CLOCK WARNING: this till's clock is {m.clock_skew_ms / 1000:+.0f} s off the server's")
-    for seq, type_, error in failed:
-        print(f"failed: seq {seq} {type_}: {error}")
+    for seq, type_, error, event_id in failed:
+        print(f"failed: seq {seq} {type_}: {error} ({event_id})")
+    if failed:
+        print(DIFFERS)
     return 1 if m.failed else 0
+
+
+DIFFERS = (
+    "this till differs from its store until the refused events are sent again (after a fix: `caja sync --once "
+    "--retry-failed`) or reverted (`caja refused revert EVENT_ID --manager USER_ID`)"
+)
+
+
+def cmd_refused(ctx: TillContext, args: argparse.Namespace) -> int:
+    """The events the server refused; a manager reverts one with its compensating event."""
+    import getpass
+
+    from ..domain.compensate import REVERTIBLE
+
+    with ctx.open_store() as store:
+        if args.refused_command == "revert":
+            from ..application.refused import revert_refused
+            from ..application.users import authenticate
+
+            pin = os.environ.get("CAJA_MANAGER_PIN") or getpass.getpass(f"PIN of {args.manager}: ")
+            authenticate(store, args.manager, pin)
+            done = revert_refused(store, args.manager, args.event_id)
+            print(f"reverted {args.event_id}: {done} written (it syncs like any other event)")
+            return 0
+        with store.read() as tx:
+            failed = tx.failed_events(1000)
+    for seq, type_, error, event_id in failed:
+        how = "revert or send again" if type_ in REVERTIBLE else "send again only"
+        print(f"{event_id}  seq {seq}  {type_:<18} {error[:60]}  ({how})")
+    print(DIFFERS if failed else "no refused events: this till is in step with its store")
+    return 1 if failed else 0
 
 
 def _age(seconds: float) -> str:

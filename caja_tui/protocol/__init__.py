@@ -28,7 +28,15 @@ Hex64 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
 Status = Literal["accepted", "duplicate", "conflict", "rejected"]
 Resolution = Literal["last-write-wins", "merge", "manual"]
 RejectCode = Literal[
-    "INVALID", "UNKNOWN_TYPE", "ID_REUSED", "SEQ_REUSED", "BAD_HASH", "BROKEN_CHAIN", "CLOCK_SKEW", "BAD_SIG"
+    "INVALID",
+    "UNKNOWN_TYPE",
+    "ID_REUSED",
+    "SEQ_REUSED",
+    "BAD_HASH",
+    "BROKEN_CHAIN",
+    "CLOCK_SKEW",
+    "BAD_SIG",
+    "NOT_ALLOWED",
 ]
 Sig = Annotated[str, Meta(pattern="^[0-9a-f]{128}$")]
 

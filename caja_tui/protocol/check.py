@@ -31,7 +31,9 @@ LWW_FAMILIES = ("product.", "customer.", "config.", "user.", "stock.counted")
 # refusals that heal (a newer till's type once the server is upgraded; a clock once it is right) or that say
 # nothing of the genuine event (BAD_HASH: the claimed hash is meaningless; BAD_SIG: a forged or stripped
 # signature on genuine content): never recorded under an event id
-NOT_RECORDED = frozenset({"BAD_HASH", "UNKNOWN_TYPE", "CLOCK_SKEW", "BAD_SIG"})
+# NOT_ALLOWED (an event granting a manager's rights from an actor who is not a manager, domain/rights.py) heals
+# once the actor's own promotion has arrived, which may come later by another path
+NOT_RECORDED = frozenset({"BAD_HASH", "UNKNOWN_TYPE", "CLOCK_SKEW", "BAD_SIG", "NOT_ALLOWED"})
 # the known keys of a store's devices: device_id -> (public key hex, the first seq it signs)
 Keys = Mapping[str, tuple[str, int]]
 

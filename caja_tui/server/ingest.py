@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ..domain.chain import GENESIS
 from ..domain.events import ProductUpdated, UserUpdated
+from ..domain.rights import NOT_ALLOWED, Rights, fold_user, rights_refusal, stamp
 from ..protocol import Result
 from ..protocol.check import NOT_RECORDED, Checked, breaks_chain
 
@@ -35,6 +36,8 @@ class BatchState:
     # other devices' writes of a field: (entity, field) -> [(hlc, base_hlc, event_id)], those with an hlc above
     # the lowest base_hlc of the batch's updates of that entity
     field_writes: dict[tuple[str, str], list[tuple[int, int, str]]] = field(default_factory=dict)
+    # the store's users as far as rights go (domain/rights.py); loaded when the batch holds a `user.*` event
+    users: dict[str, Rights] = field(default_factory=dict)
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Writes:
     field_writes: list[tuple] = field(default_factory=list)
     conflicts: list[tuple] = field(default_factory=list)
     deletions: dict[str, str | None] = field(default_factory=dict)  # entity -> its deletion now (None: not deleted)
+    users: dict[str, Rights] = field(default_factory=dict)  # the users whose rights the batch changed
     stats: dict[tuple[str, str], int] = field(default_factory=dict)  # (type, status) -> count
 
 
@@ -102,6 +106,13 @@ def _one(st: BatchState, c: Checked, writes: Writes) -> Result:
     after = st.at_seq.get(w.seq + 1)
     if after is not None and breaks_chain(after[2], w.hash):
         return _reject(st, c, "BROKEN_CHAIN", f"seq {w.seq + 1} does not link to this event's hash", writes)
+    if w.type.startswith("user.") and c.payload is not None:
+        refusal = rights_refusal(c.payload, w.actor, st.users)
+        if refusal is not None:  # not recorded: sent again once its actor is a manager here, it may be taken
+            return _rejected(w.event_id, NOT_ALLOWED, refusal)
+        fold_user(st.users, c.payload, stamp(w.hlc, w.device_id))
+        user_id = c.payload.user_id  # type: ignore[attr-defined]
+        writes.users[user_id] = st.users[user_id]
     result = _detect_conflict(st, c, writes)
     writes.events.append(
         (

@@ -131,4 +131,19 @@ class Stat(Base):
         primary_key = CompositeKey("store_id", "type", "status")
 
 
-MODELS = (Device, Event, Rejection, FieldWrite, Deletion, Conflict, Stat)
+class UserRight(Base):
+    """The server's own view of each store's users, as far as rights go (domain/rights.py): who is a manager."""
+
+    store_id = CharField(max_length=64)
+    user_id = CharField(max_length=64)
+    role = CharField(max_length=16, null=True)
+    active = IntegerField(default=0)
+    role_ts = CharField(max_length=96, default="")
+    active_ts = CharField(max_length=96, default="")
+
+    class Meta:
+        table_name = "user_right"
+        primary_key = CompositeKey("store_id", "user_id")
+
+
+MODELS = (Device, Event, Rejection, FieldWrite, Deletion, Conflict, Stat, UserRight)

@@ -17,15 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-import msgspec
 from peewee import IntegrityError, PostgresqlDatabase, SqliteDatabase, fn
 
 from ..domain.chain import GENESIS
-from ..domain.events import ProductUpdated, UserUpdated, decode_payload
+from ..domain.events import ProductUpdated, UserUpdated
 from ..protocol import Result
-from ..protocol.check import STORED_COLUMNS, Checked, breaks_chain, signature_problem, stored_hash_ok
+from ..protocol.check import Checked
 from ..protocol.rows import wire_of_row
-from . import devicekeys
+from . import devicekeys, serververify, userrights
 from .ingest import BatchState, Writes, by_device, decide_batch
 from .models import MODELS, Conflict, Device, Event, Rejection, Stat, db
 
@@ -86,6 +85,7 @@ class ServerStorage:
             with self.database.atomic():
                 self.database.create_tables(MODELS, safe=True)
                 devicekeys.add_missing_columns(self.database)
+                userrights.backfill(self)
         return self
 
     def close(self) -> None:
@@ -256,6 +256,8 @@ class ServerStorage:
             "SELECT seq, event_id, hash " + at_seq.format("rejection"), mine, seqs, span=True
         ):
             st.at_seq.setdefault(seq, (event_id, hash_, None))
+        if any(e.type.startswith("user.") for e in events):
+            st.users = userrights.load(self, auth.store_id)
         self._load_entities(
             st,
             [
@@ -322,6 +324,7 @@ class ServerStorage:
             "status) DO UPDATE SET n = stat.n + excluded.n",
             [(auth.store_id, t, status, n) for (t, status), n in w.stats.items()],
         )
+        userrights.save(self, auth.store_id, w.users)
 
     # --- pull -------------------------------------------------------------------------------------
 
@@ -350,42 +353,8 @@ class ServerStorage:
     # --- verification and metrics -----------------------------------------------------------------
 
     def verify(self, device_id: str | None = None) -> list[str]:
-        """Recompute every stored event's hash, check the links and the signatures of devices with a key (also
-        revoked ones: what they signed before stays checkable); a list of problems (empty: all good)."""
-        keys = {
-            (s, d): (k, f)
-            for s, d, k, f in self._rows(
-                "SELECT store_id, device_id, public_key, key_from_seq FROM device WHERE public_key IS NOT NULL", ()
-            )
-        }
-        problems: list[str] = []
-        rejected = {
-            (s, d, q): h for s, d, q, h in self._rows("SELECT store_id, device_id, seq, hash FROM rejection", ())
-        }
-        only = " WHERE device_id = ?" if device_id else ""
-        cur = self.database.execute_sql(
-            self._sql(f"SELECT {STORED_COLUMNS}, sig FROM event{only} ORDER BY store_id, device_id, seq"),
-            (device_id,) if device_id else (),
-        )
-        last: dict[tuple[str, str], tuple[int, str]] = {}
-        for r in cur:
-            where = f"{r[2]}/{r[3]} seq {r[4]}"
-            if not stored_hash_ok(r):
-                problems.append(f"{where}: hash does not match content")
-            bad_sig = signature_problem(r[3], r[4], r[10], r[12], keys.get((r[2], r[3])))
-            if bad_sig is not None:
-                problems.append(f"{where}: {bad_sig[1]}")
-            try:
-                decode_payload(r[1], r[8], r[11])
-            except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
-                problems.append(f"{where}: invalid {r[1]} payload ({exc})")
-            key = (r[2], r[3])
-            prev_seq, prev_hash = last.get(key, (0, GENESIS))
-            expected = GENESIS if r[4] == 1 else prev_hash if prev_seq == r[4] - 1 else rejected.get((*key, r[4] - 1))
-            if breaks_chain(r[9], expected):
-                problems.append(f"{where}: broken chain")
-            last[key] = (r[4], r[10])
-        return problems
+        """Every stored event's hash, links and signature (serververify.py); a list of problems (empty: all good)."""
+        return serververify.verify(self, device_id)
 
     def stats(self) -> Iterable[tuple[str, str, str, int]]:
         return [(s.store_id, s.type, s.status, s.n) for s in Stat.select()]

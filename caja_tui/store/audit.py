@@ -44,16 +44,41 @@ class AuditQueries(Reads):
             )
         )
 
+    def refused_event(self, event_id: str) -> Event | None:
+        """One of this till's events that the server refused (and nobody sent again nor reverted)."""
+        r = self._q(
+            f"SELECT {STORED_COLUMNS} FROM event WHERE event_id = ? AND sync_status = 'failed'", (event_id,)
+        ).fetchone()
+        return None if r is None else event_of_row(r)
+
+    def store_events_of(self, aggregate: str) -> list[Event]:
+        """The events of one product, customer or user that are the store's: all but this till's refused ones."""
+        return [
+            event_of_row(r)
+            for r in self._q(
+                f"SELECT {STORED_COLUMNS} FROM event WHERE aggregate = ? AND sync_status NOT IN ('failed', "
+                "'reverted') ORDER BY id",
+                (aggregate,),
+            )
+        ]
+
+    def mark_reverted(self, event_id: str) -> None:
+        """A refused event undone by a compensating one: no longer waiting for a manager (never sent)."""
+        self._conn.execute(
+            "UPDATE event SET sync_status = 'reverted' WHERE event_id = ? AND sync_status = 'failed'", (event_id,)
+        )
+
     def mark_conflict_resolved(self, event_id: str, actor: str, outcome: str) -> None:
         self._conn.execute(
             "UPDATE sync_conflict SET resolved_at = ?, resolved_by = ?, outcome = ? WHERE event_id = ?",
             (self.store.wall(), actor, outcome, event_id),
         )
 
-    def failed_events(self, limit: int = 100) -> list[tuple[int, str, str]]:
-        """(seq, type, reason) of this till's events the server refused, oldest first."""
+    def failed_events(self, limit: int = 100) -> list[tuple[int, str, str, str]]:
+        """(seq, type, reason, event_id) of this till's events the server refused, oldest first."""
         return self._q(
-            "SELECT seq, type, COALESCE(sync_error, '') FROM event WHERE sync_status = 'failed' ORDER BY seq LIMIT ?",
+            "SELECT seq, type, COALESCE(sync_error, ''), event_id FROM event WHERE sync_status = 'failed' "
+            "ORDER BY seq LIMIT ?",
             (limit,),
         ).fetchall()
 

@@ -30,6 +30,11 @@ class Housekeeping:
             return self._one(f"SELECT COUNT(*) FROM ({_UNSYNCED})")
         return self._one(f"SELECT COUNT(*) FROM ({_UNSYNCED} LIMIT ?)", (limit,))
 
+    def count_refused(self) -> int:
+        """This till's events the server refused that nobody sent again nor reverted: while there are any, the
+        till differs from its store."""
+        return self._one("SELECT COUNT(*) FROM event WHERE sync_status = 'failed'")
+
     def count_not_synced(self) -> int:
         """Events the server has not confirmed (pending, being sent, failed): what `caja archive` keeps."""
         return self._one("SELECT COUNT(*) FROM event WHERE sync_status != 'synced'")

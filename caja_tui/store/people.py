@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..application.ports import UserView
+from ..domain.events import decode_payload
+from ..domain.rights import Rights, fold_user, stamp
 from .reads import Reads
 
 
@@ -58,3 +60,26 @@ class PeopleQueries(Reads):
 
     def count_users(self) -> int:
         return self._q("SELECT COUNT(*) FROM user WHERE created_hlc > 0").fetchone()[0]
+
+    def rights(self, *, as_stored: bool = False) -> dict[str, Rights]:
+        """The users as far as rights go (domain/rights.py): the read model, with this till's own `user.*` events
+        that the server refused left out (they are not the store's). `as_stored`: also without those it has not
+        stored yet, the view the server judged a pulled event by."""
+        users = {
+            r[0]: Rights(r[1], bool(r[2]), r[3], r[4])
+            for r in self._q("SELECT id, role, COALESCE(active, 0), role_ts, active_ts FROM user")
+        }
+        left_out = "('failed', 'pending', 'syncing')" if as_stored else "('failed')"
+        refused = self._q(
+            f"SELECT DISTINCT aggregate FROM event WHERE sync_status IN {left_out} AND type IN ('user.created', "
+            "'user.updated')"
+        ).fetchall()
+        for (aggregate,) in refused:
+            user_id = aggregate.partition(":")[2]
+            users.pop(user_id, None)
+            for type_, v, payload, hlc, device_id in self._q(
+                f"SELECT type, v, payload, hlc, device_id FROM event WHERE aggregate = ? AND sync_status NOT IN {left_out}",
+                (aggregate,),
+            ):
+                fold_user(users, decode_payload(type_, v, payload), stamp(hlc, device_id))
+        return users

@@ -21,10 +21,7 @@ import msgspec
 
 from ..domain import events as ev
 from ..domain.events import PRODUCT_FIELDS, USER_FIELDS
-
-
-def stamp(hlc: int, device_id: str) -> str:
-    return f"{hlc:020d}{device_id}"
+from ..domain.rights import stamp
 
 
 def _lww_upsert(table: str, fields: Iterable[str]) -> str:

@@ -21,7 +21,8 @@ from peewee import OperationalError, SqliteDatabase
 
 from ..domain.cart import Cart
 from ..domain.clock import HybridClock, system_ms
-from ..domain.events import Event, Payload, priority_of
+from ..domain.events import Event, Payload, UserCreated, UserUpdated, priority_of
+from ..domain.rights import Rights, fold_user, rights_refusal, stamp
 from ..protocol import WireEvent
 from ..protocol.check import STORED_COLUMNS, check_event
 from . import migrations
@@ -52,6 +53,7 @@ class RemoteApply(msgspec.Struct):
     duplicates: int = 0
     unknown: int = 0
     bad: list[str] = []
+    not_allowed: list[str] = []  # user.* events granting a manager's rights from a non-manager (domain/rights.py)
 
 
 class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
@@ -228,7 +230,9 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
         with this till's own device id (except while `restoring` it), one whose hash does not match its
         content, or one of a device with a known key (`known_keys`) whose signature does not check is refused (counted in `bad`) and the rest of the page goes on. Events already here (same
         event_id) are skipped, so applying a page twice changes nothing. An event of a type this release does not
-        know is kept, not projected (a newer till's event; a rebuild after upgrading projects it).
+        know is kept, not projected (a newer till's event; a rebuild after upgrading projects it). A `user.*`
+        event that grants a manager's rights from an actor who is not a manager in this till's view of the
+        store's users is refused (`not_allowed`, domain/rights.py), like the server refuses it.
         """
         result = RemoteApply()
         checked: list[tuple[Any, Payload | None, bytes]] = []
@@ -243,10 +247,17 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
             known = self._known_events([e.event_id for e, _, _ in checked])
             rows = []
             projector = Projector(self._conn)
+            rights: dict[str, Rights] | None = None  # read when the page holds a user.* event, then kept current
             for e, payload, payload_json in checked:
                 if e.event_id in known:
                     result.duplicates += 1
                     continue
+                if isinstance(payload, UserCreated | UserUpdated):
+                    rights = SqliteTx(self, writable=False).rights(as_stored=True) if rights is None else rights
+                    if rights_refusal(payload, e.actor, rights) is not None:
+                        result.not_allowed.append(e.event_id)
+                        continue
+                    fold_user(rights, payload, stamp(e.hlc, e.device_id))
                 known.add(e.event_id)
                 rows.append(_row_of_remote(e, payload, payload_json, status))
                 result.new += 1

@@ -187,6 +187,10 @@ class SyncEngine:
             applied = self.store.apply_remote(chunk, cursor=cursor if last else None, restoring=restoring)
             if applied.bad:  # refused by the event check: another store's, this till's own id, a wrong hash
                 self.log("pull_refused", reason="failed the event check", event_ids=applied.bad[:20])
+            if applied.not_allowed:  # a manager made by someone who is not one here: a forged or stray grant
+                self.log(
+                    "pull_refused", reason="NOT_ALLOWED: grants a manager's rights", event_ids=applied.not_allowed[:20]
+                )
             new += applied.new
             if gentle:
                 # the sync process, not a checkout, pays for moving the WAL into the database file

@@ -87,6 +87,7 @@ class CajaApp(StatusLineMixin, App):
         self.throughput: deque[float] = deque(maxlen=120)  # events a minute, one per status refresh (status.py)
         self.notice = ""
         self._unsynced: int | str = 0
+        self._refused = 0  # this till's events the server refused, while nobody sent them again nor reverted them
         self._ticks = 0
         self._seen_version: int | None = None  # PRAGMA data_version when the figures were last read
         self._approved_exit = False

@@ -34,6 +34,7 @@ class StatusLineMixin:
                 known = isinstance(self._unsynced, int) and self._unsynced >= QUICK_LIMIT
                 self._unsynced = self._unsynced if known else f"{QUICK_LIMIT}+"
                 self.run_worker(self._count_unsynced, thread=True, exclusive=True, group="unsynced")
+            self._refused = self.store.count_refused() if self.cfg.sync.server_url else 0
             with self.store.read() as tx:
                 self._session_open = tx.open_session() is not None
             self._clock_problem = self.clock_problem()
@@ -58,6 +59,7 @@ class StatusLineMixin:
             clock=self._clock_problem
             or (_("CLOCK WRONG: check the date and time") if figures.get("clock_warning") else None),
             notice=self.notice,
+            refused=self._refused,
         )
 
     def _count_unsynced(self) -> None:

@@ -25,9 +25,12 @@ class StatusLine(Static):
         unsynced: int | str | None,
         clock: str | None,
         notice: str = "",
+        refused: int = 0,
     ) -> None:
-        clock_warning = clock is not None
+        clock_warning = clock is not None or refused > 0
         warn = "  " + _(clock) if clock else ""
+        if refused:  # the store never took them: this till differs from it until a manager acts (sync screen)
+            warn += "  " + _("REFUSED {n}: see Sync").format(n=refused)
         extra = f" | {notice}" if notice else ""
         # with no server set, nothing is "not synced": it is all kept here, as it should be (no alarm)
         backlog = _("{n} not synced").format(n=unsynced) if unsynced is not None else _("all saved on this till")

@@ -136,3 +136,44 @@ def _rewrite_server(cfg: Path, url: str) -> None:
         f'server_url = "{url}"' if line.startswith("server_url") else line for line in cfg.read_text().splitlines()
     ]
     cfg.write_text("\n".join(lines) + "\n")
+
+
+def test_a_manager_made_by_a_cashier_never_signs_in(tmp_path):
+    """A pulled `user.created` manager (or a promotion) whose actor is not a manager of the store in the till's
+    own view of users is refused; one made by a manager is taken (PROTOCOL.md "Trust", events that grant rights)."""
+    from caja_tui.application.users import authenticate
+    from caja_tui.domain.errors import DomainError
+    from caja_tui.domain.pins import hash_pin
+
+    db = tmp_path / "t5.db"
+    other = Device(STORE, "T09")
+    pin = hash_pin("9999")
+    page = [
+        other.event(
+            "user.created", {"user_id": "mallory", "name": "Mallory", "role": "manager", "pin_hash": pin}, actor="luis"
+        ),
+        other.event(
+            "user.created", {"user_id": "eve", "name": "Eve", "role": "cashier", "pin_hash": pin}, actor="luis"
+        ),
+        other.event("user.updated", {"user_id": "eve", "changes": {"role": "manager"}, "base_hlc": 0}, actor="eve"),
+        other.event("user.updated", {"user_id": "ana", "changes": {"pin_hash": pin}, "base_hlc": 0}, actor="luis"),
+        other.event(
+            "user.created", {"user_id": "marta", "name": "Marta", "role": "manager", "pin_hash": pin}, actor="ana"
+        ),
+    ]
+    with _server(page) as srv:
+        cfg = _till(tmp_path, srv.url)
+        r = _caja(cfg, "sync", "--once")
+    assert "Traceback" not in r.stderr
+    s = make_store(db, device_id=DEVICE, store_id=STORE)
+    try:
+        assert scalar(s, "SELECT COUNT(*) FROM user WHERE id = 'mallory'") == 0
+        assert scalar(s, "SELECT role FROM user WHERE id = 'eve'") == "cashier"  # a cashier may add a cashier
+        for who in ("mallory", "ana"):  # neither the made-up manager nor ana's PIN changed by a cashier
+            with pytest.raises(DomainError):
+                authenticate(s, who, "9999")
+        assert authenticate(s, "marta", "9999").role == "manager"  # made by a manager of the store: taken
+        assert verify(s).ok
+    finally:
+        s.close()
+    _sell_one(db)

@@ -195,12 +195,11 @@ def test_users_are_added_edited_and_deactivated_from_the_command_line(till):
     assert r.returncode == 0 and "id marta-ruiz" in r.stdout, r.stderr
     bad = caja("--config", cfg, "users", "add", "--name", "Pedro", env={"CAJA_PIN": "12"})
     assert bad.returncode == 1 and bad.stderr.strip() == "caja: a PIN is 4 to 8 digits"
-    assert (
-        caja(
-            "--config", cfg, "users", "edit", "marta-ruiz", "--role", "manager", "--pin", env={"CAJA_PIN": "9876"}
-        ).returncode
-        == 0
-    )
+    promote = ("--config", cfg, "users", "edit", "marta-ruiz", "--role", "manager", "--pin")
+    alone = caja(*promote, env={"CAJA_PIN": "9876"})  # the store has a manager: one of them must approve
+    assert alone.returncode == 2 and "name one with --manager USER_ID" in alone.stderr, alone.stderr
+    approved = caja(*promote, "--manager", "ana", env={"CAJA_PIN": "9876", "CAJA_MANAGER_PIN": "1234"})
+    assert approved.returncode == 0, approved.stderr
     assert caja("--config", cfg, "users", "edit", "marta-ruiz", "--deactivate").returncode == 0
     listed = caja("--config", cfg, "users", "list").stdout
     assert "marta-ruiz" in listed and "manager  deactivated" in listed

@@ -219,3 +219,42 @@ def test_devices_lists_the_stores_devices_and_keys_only(server, shop):
     assert listed["T2"]["public_key"] is None and listed["T2"]["revoked_at"] is None
     assert server.caja("revoke", "--device", "T2", "--store", store).returncode == 0
     assert {x["device_id"]: x for x in c1.devices()}["T2"]["revoked_at"] is not None
+
+
+def _user(d: Device, actor: str, user_id: str, role: str = "manager") -> dict:
+    pin = "scrypt$16384$8$1$00$00"  # the server never reads a PIN hash; any text stands for one
+    return d.event("user.created", {"user_id": user_id, "name": user_id, "role": role, "pin_hash": pin}, actor=actor)
+
+
+def test_only_a_manager_of_the_store_makes_a_manager(server, shop):
+    """Events that grant rights: a manager is made (or promoted, or given a new PIN) only by an active manager in
+    the server's own view of the store's users; the store's first manager aside. Not recorded: sent again once
+    its actor has become a manager, it is taken."""
+    store, tokens = shop
+    t1, t2 = Device(store, "T1"), Device(store, "T2")
+    c1, c2 = Client(server.url, tokens["T1"]), Client(server.url, tokens["T2"])
+    first = _user(t1, "system", "ana")  # the store's first manager, made by `caja init`
+    cashier = _user(t1, "ana", "luis", role="cashier")
+    assert _codes(c1.push([first, cashier])) == [("accepted", None), ("accepted", None)]
+    # a stolen cashier's till token: another system-made manager, a cashier's manager, a cashier promoting himself
+    second_first = _user(t2, "system", "mallory")
+    by_cashier = _user(t2, "luis", "eve")
+    self_promotion = t2.event(
+        "user.updated", {"user_id": "luis", "changes": {"role": "manager"}, "base_hlc": 0}, actor="luis"
+    )
+    takeover = t2.event("user.updated", {"user_id": "ana", "changes": {"pin_hash": "x"}, "base_hlc": 0}, actor="luis")
+    rename = t2.event("user.updated", {"user_id": "ana", "changes": {"name": "Ana M."}, "base_hlc": 0}, actor="luis")
+    answers = c2.push([second_first, by_cashier, self_promotion, takeover, rename])
+    assert _codes(answers) == [("rejected", "NOT_ALLOWED")] * 4 + [("accepted", None)]
+    assert "manager" in answers[0]["message"]
+    pulled = {e["event_id"] for e in c1.pull_all()}
+    assert pulled == {rename["event_id"]}  # nothing refused reached the store's other tills
+    # a manager promotes luis; luis's manager, sent again, is taken now (the refusal was not recorded)
+    promotion = t1.event(
+        "user.updated", {"user_id": "luis", "changes": {"role": "manager"}, "base_hlc": 0}, actor="ana"
+    )
+    assert _codes(c1.push([promotion])) == [("accepted", None)]
+    assert _codes(c2.push([by_cashier])) == [("accepted", None)]
+    # demoted (deactivated), ana can no longer make a manager
+    gone = t1.event("user.updated", {"user_id": "ana", "changes": {"active": False}, "base_hlc": 0}, actor="luis")
+    assert _codes(c1.push([gone, _user(t1, "ana", "zoe")])) == [("accepted", None), ("rejected", "NOT_ALLOWED")]

@@ -31,6 +31,7 @@ from caja_tui.domain.chain import GENESIS, canonical, canonical_payload, link
 from caja_tui.domain.clock import HybridClock
 from caja_tui.domain.errors import DomainError
 from caja_tui.domain.ids import uuid7
+from caja_tui.domain.rights import Rights
 from caja_tui.store.cash import cash_summary_of
 
 
@@ -288,6 +289,9 @@ class FakeTx:
 
     def count_users(self) -> int:
         return len(self._s.users)
+
+    def rights(self) -> dict[str, Rights]:
+        return {u.id: Rights(u.role, u.active, "", "") for u in self._s.users.values()}
 
     def customer(self, customer_id: str) -> dict[str, Any] | None:
         return None  # the fake keeps no customers: a sale naming one is refused

@@ -24,6 +24,7 @@ class SyncScreen(CajaScreen):
         Binding("f5", "resolve", N_("Resolve conflict")),
         Binding("f8", "focus_next_table", N_("Next list")),
         Binding("r", "retry_refused", N_("Send refused again")),
+        Binding("v", "revert_refused", N_("Revert refused")),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -58,6 +59,7 @@ class SyncScreen(CajaScreen):
         c.add_column(_("Type"), width=16)
         c.add_column(_("State"), width=44)
         self.conflicts: list[tuple] = []
+        self.refused: list[tuple] = []
         self.set_interval(2.0, self.gather)
 
     def on_screen_resume(self) -> None:
@@ -107,9 +109,13 @@ class SyncScreen(CajaScreen):
         self.query_one("#figures", Static).update("\n".join(f"{k:<{width}} {v}" for k, v in rows))
         self.query_one("#spark", Static).update(sparkline(list(self.app.throughput), 24))
         t = self.query_one("#failed", DataTable)
+        row = t.cursor_row
         t.clear()
-        for seq, type_, reason in failed:
+        self.refused = failed
+        for seq, type_, reason, _event_id in failed:
             t.add_row(str(seq), type_, reason[:45])
+        if failed:
+            t.move_cursor(row=min(max(row, 0), len(failed) - 1))
         self.conflicts = conflicts
         c = self.query_one("#conflicts", DataTable)
         row = c.cursor_row
@@ -163,6 +169,23 @@ class SyncScreen(CajaScreen):
     def action_retry_refused(self) -> None:
         """A manager puts the events the server refused back in the queue (after a fix on the server's side)."""
         self.app.with_manager(_("send refused events again"), self._retry_refused)
+
+    def action_revert_refused(self) -> None:
+        """A manager undoes the chosen refused event here with its compensating event (domain/compensate.py)."""
+        row = self.query_one("#failed", DataTable).cursor_row
+        if not 0 <= row < len(self.refused):
+            self.say(_("no refused event chosen (F8 moves to its list)"), error=True)
+            return
+        _seq, type_, _reason, event_id = self.refused[row]
+        self.app.with_manager(_("revert a refused {type}").format(type=type_), lambda m: self._revert(m, event_id))
+
+    def _revert(self, manager, event_id: str) -> None:
+        from ...application.refused import revert_refused
+
+        done = revert_refused(self.app.store, manager.id, event_id)
+        self.say(_("reverted: {type} written; this till is back in step for it").format(type=done))
+        self.app.after_write()
+        self.gather()
 
     def _retry_refused(self, manager) -> None:
         n = Outbox(self.app.store).retry_failed()
