@@ -114,10 +114,12 @@ def cmd_init(args: argparse.Namespace) -> int:
         cfg = _write_config(
             args, path, explicit=bool(cfg_path or os.environ.get("CAJA_CONFIG")), interactive=interactive
         )
-    if cfg.sync.server_url and cfg.sync.token:
-        _check_enrollment(cfg)
-    with context(cfg).open_store(create=True) as store:
+    known = bool(cfg.sync.server_url and cfg.sync.token) and _check_enrollment(cfg)
+    ctx = context(cfg)
+    with ctx.open_store(create=True) as store:
         print(f"database: {store.path} (schema {store.schema_version()})")
+        if known:
+            _first_pull(ctx, store)
         if args.demo:
             _load_demo(store)
         with store.read() as tx:
@@ -125,7 +127,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         if not has_users and (args.manager or interactive):
             from ..application.users import create_user
 
-            name = args.manager or _ask("The first manager's name", "")
+            joining = " (leave it empty when the store already has one: it arrives at the first sync)"
+            name = args.manager or _ask("The first manager's name" + (joining if cfg.sync.server_url else ""), "")
             if name:
                 u = create_user(store, "system", name=name, role="manager", pin=ask_pin(f"{name}'s PIN"))
                 print(f"manager: {u.name} (id {u.id}); add cashiers with `caja users add --name NAME`")
@@ -180,7 +183,24 @@ def _load_demo(store) -> None:
         print("demo: the till already has products or users; left as it is")
 
 
-def _check_enrollment(cfg: config.Config) -> None:
+def _first_pull(ctx: TillContext, store) -> None:
+    """A till joining a store takes the store's catalogue, users and the rest at once, before any demo data or
+    first manager (the store's own manager arrives; a second "first manager" would be refused)."""
+    from ..sync.transport import TransportError
+
+    engine = ctx.build_sync(store)
+    try:
+        engine.register_key()
+        engine.refresh_devices()
+        n = engine.pull_all()
+    except TransportError as exc:
+        print(f"server: the store's events did not arrive yet ({exc}); they come at the first sync")
+        return
+    if n:
+        print(f"server: {n} events of store {store.store_id} taken (catalogue, users, stock)")
+
+
+def _check_enrollment(cfg: config.Config) -> bool:
     """Tell the installer at once whether the server knows this till's token (the till works either way)."""
     from ..sync.transport import Transport, TransportError
 
@@ -188,14 +208,15 @@ def _check_enrollment(cfg: config.Config) -> None:
         me = Transport(cfg.sync.server_url, cfg.sync.token, timeout=(3.0, 5.0)).devices_me()
     except TransportError as exc:
         print(f"server: {cfg.sync.server_url} not confirmed ({exc}); the till works offline meanwhile")
-        return
+        return False
     if (me.store_id, me.device_id) != (cfg.till.store_id, cfg.till.device_id):
         print(
             f"server: WARNING the token belongs to store {me.store_id} device {me.device_id}, not "
             f"{cfg.till.store_id}/{cfg.till.device_id}; fix the config before syncing"
         )
-    else:
-        print(f"server: {cfg.sync.server_url} knows this till ({me.store_id}/{me.device_id})")
+        return False
+    print(f"server: {cfg.sync.server_url} knows this till ({me.store_id}/{me.device_id})")
+    return True
 
 
 def cmd_users(ctx: TillContext, args: argparse.Namespace) -> int:

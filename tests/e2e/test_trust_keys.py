@@ -123,3 +123,57 @@ def test_a_till_from_before_keys_gets_one_at_its_first_open_and_signs_from_its_n
         assert scalar(s, "SELECT COUNT(sig) FROM event") == 0  # the history before it stays as it was
     finally:
         s.close()
+
+
+def test_a_restored_till_signs_with_a_new_key_accepted_after_rekey(tmp_path, server, demo_till):
+    """A till whose disk died: restored onto a new database, it makes a new key that signs from its next seq; the
+    server refuses that key (409) until an operator re-enrols the till with --rekey; then its new events are
+    taken, the other tills verify them, and everything it signed before stays verifiable."""
+    from caja_tui.application import cash
+    from tests.conftest import make_store
+    from tests.e2e.conftest import caja_at
+    from tests.e2e.test_sync import sell
+
+    old, token = demo_till(tmp_path / "t1.toml", "T1", server.url)
+    assert old("sync", "--once").returncode == 0
+    other, _ = demo_till(tmp_path / "t2.toml", "T2", server.url)
+    new = caja_at(tmp_path / "new.toml")  # the new SD card
+    assert new("init", "--store", "demo", "--device", "T1", "--db", str(tmp_path / "new.db")).returncode == 0
+    r = new("restore", "--server", server.url, "--token", token)
+    assert r.returncode == 0 and "this till's next event continues its chain" in r.stdout, r.stdout + r.stderr
+    _set(tmp_path / "new.toml", server_url=server.url, token=token)
+    s = make_store(tmp_path / "new.db", device_id="T1", store_id="demo")
+    cash.open_session(s, "ana", 0)
+    sell(s, "luis", "7500100100004")  # signed with the new key
+    s.close()
+    refused = new("sync", "--once")
+    assert refused.returncode == 1 and "409" in new("status").stdout  # another key is registered for T1
+    rekey = server.caja("enroll", "--store", "demo", "--device", "T1", "--rekey")
+    assert rekey.returncode == 0, rekey.stderr
+    _set(tmp_path / "new.toml", token=rekey.stdout.strip().splitlines()[-1])
+    ok = new("sync", "--once")
+    assert ok.returncode == 0, ok.stdout + ok.stderr + new("status").stdout
+    assert other("sync", "--once").returncode == 0  # T2 takes T1's new sale, its signature checked
+    t2 = make_store(tmp_path / "t2.db", device_id="T2", store_id="demo")
+    try:
+        assert t2._conn.execute("SELECT COUNT(*) FROM sale WHERE device_id = 'T1'").fetchone()[0] == 1
+    finally:
+        t2.close()
+    for till in (new, other):
+        v = till("verify")
+        assert v.returncode == 0 and v.stdout.startswith("ok:"), v.stdout + v.stderr
+    v = server.caja("verify")
+    assert v.returncode == 0 and v.stdout.startswith("ok"), v.stdout + v.stderr
+
+
+def _set(cfg, **values: str) -> None:
+    lines = cfg.read_text().splitlines()
+    for key, value in values.items():
+        if any(x.startswith(f"{key} ") or x.startswith(f"{key}=") for x in lines):
+            lines = [f'{key} = "{value}"' if x.startswith((f"{key} ", f"{key}=")) else x for x in lines]
+        else:
+            i = lines.index("[sync]") if "[sync]" in lines else len(lines)
+            if i == len(lines):
+                lines.append("[sync]")
+            lines.insert(i + 1, f'{key} = "{value}"')
+    cfg.write_text("\n".join(lines) + "\n")

@@ -47,3 +47,38 @@ def test_a_manager_resolves_a_conflict_on_the_sync_screen(tmp_path, fixed):
         b.close()
     finally:
         srv.stop()
+
+
+def test_a_refused_change_is_shown_until_a_manager_reverts_it_on_the_sync_screen(tmp_path, staffed):
+    """Issue 12: a till whose own state-changing event the server refused never stays silently different: the
+    status line says REFUSED, the sync screen lists it, and a manager's **v** writes the compensating event."""
+    from caja_tui.application import products
+    from tests.integration.test_refused import _server_answers
+    from tests.tui.conftest import shown
+
+    p = products.create_product(staffed, "ana", sku="RICE", name="Rice", price=1000, tax_rate=0, stock=10)
+    products.update_product(staffed, "ana", p.id, {"price": 1500})
+    _server_answers(staffed, "CLOCK_SKEW", "product.updated")  # what the engine records of the server's answer
+    app = make_app(staffed, server_url="http://127.0.0.1:9")
+
+    async def steps(pilot):
+        await sign_in(pilot, pin="0000", opening_float=None)  # Luis, a cashier
+        await shown(pilot, app, "REFUSED 1: see Sync")
+        await pilot.press("f6")
+        await shown(pilot, app, "CLOCK_SKEW")
+        await shown(pilot, app, "V Revert refused")
+        await pilot.press("f8")  # to the list of refused events
+        await pilot.press("v")
+        await shown(pilot, app, "Manager approval")
+        await pilot.press(*"1234", "enter")
+        await shown(pilot, app, "reverted: product.updated written")
+        for _ in range(200):  # the status line follows the write
+            if "REFUSED" not in screen_text(app):
+                break
+            await pilot.pause(0.05)
+        assert "REFUSED" not in screen_text(app)
+
+    drive(app, steps)
+    with staffed.read() as tx:
+        assert tx.product(p.id).price == 1000
+    assert staffed.count_refused() == 0

@@ -111,6 +111,9 @@ class SyncScreen(CajaScreen):
         t = self.query_one("#failed", DataTable)
         row = t.cursor_row
         t.clear()
+        if bool(failed) != bool(self.refused):
+            self.refused = failed
+            self.show_keys()
         self.refused = failed
         for seq, type_, reason, _event_id in failed:
             t.add_row(str(seq), type_, reason[:45])
@@ -132,6 +135,12 @@ class SyncScreen(CajaScreen):
             c.add_row(when, type_, state)
         if self.conflicts:
             c.move_cursor(row=min(max(row, 0), len(self.conflicts) - 1))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only the keys that apply: sending again and reverting while the server has refused something."""
+        if action in ("retry_refused", "revert_refused"):
+            return bool(self.refused)
+        return True
 
     def action_focus_next_table(self) -> None:
         self.focus_next(DataTable)
