@@ -141,9 +141,9 @@ class TillContext:
         return SyncEngine(store, transport, batch_size=sync.batch_size, batch_seconds=sync.batch_seconds, log=logger)
 
     def start_sync_process(self) -> subprocess.Popen | None:
-        """`caja sync` beside the till when a server is configured. If a sync service already runs for this
+        """`caja sync` beside the till when a server or peers are configured. If a sync service already runs for this
         till, the child sees its lock and leaves at once (exit 0): one engine per database."""
-        if not self.cfg.sync.server_url:
+        if not self.cfg.sync.server_url and not (self.cfg.peers.enabled and self.cfg.peers.addresses):
             return None
         cmd = (
             [sys.executable, "-m", "caja_tui.cli"]

@@ -49,6 +49,14 @@ class SyncConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     emit_limit_per_minute: Annotated[int, Meta(ge=1, le=1_000_000)] = 100
 
 
+class PeersConfig(Struct, kw_only=True, forbid_unknown_fields=True):
+    """The other tills of the shop on the LAN (PROTOCOL.md "Peers on the shop's LAN")."""
+
+    enabled: bool = True
+    listen: str = "0.0.0.0:7870"  # where this till's sync process serves its store's events to its peers
+    addresses: list[str] = []  # "host:port" of peers, for networks that block multicast (found by mDNS otherwise)
+
+
 class PrinterConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     kind: Literal["none", "file", "network", "usb", "serial"] = "none"
     path: str = ""  # file: a device or file, e.g. /dev/usb/lp0
@@ -66,6 +74,7 @@ class Config(Struct, kw_only=True, forbid_unknown_fields=True):
     till: TillConfig = msgspec.field(default_factory=TillConfig)
     sync: SyncConfig = msgspec.field(default_factory=SyncConfig)
     printer: PrinterConfig = msgspec.field(default_factory=PrinterConfig)
+    peers: PeersConfig = msgspec.field(default_factory=PeersConfig)
     path: str = ""  # where it was read from (not a TOML key)
 
     @property
@@ -138,7 +147,21 @@ def parse(raw: bytes | str, path: str = "<config>") -> Config:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     if cfg.path:
         raise ConfigError(f"{path}: path: unknown key (check the spelling; see config.example.toml)")
+    for key, value in [("peers.listen", cfg.peers.listen)] + [("peers.addresses", a) for a in cfg.peers.addresses]:
+        try:
+            split_address(value)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {key}: {exc}") from None
     return msgspec.structs.replace(cfg, path=path)
+
+
+def split_address(text: str) -> tuple[str, int]:
+    """'host:port' (an IPv6 host in brackets: '[fe80::1]:7870') -> (host, port); ValueError saying what is wrong."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"'{text}' is not host:port (e.g. 192.168.1.21:7870)")
+    return host, int(port)
 
 
 TEMPLATE = """\
@@ -187,6 +210,15 @@ batch_seconds = {batch_seconds}
 # A guard against a runaway loop: at most this many non-sale events a minute (a sale is never refused).
 emit_limit_per_minute = {emit_limit_per_minute}
 
+[peers]
+# The shop's other tills on the LAN: this till's sync process serves its store's events to them and takes
+# theirs, so the shop works as one while the internet is down. Only tills of this store whose key it knows
+# (from the server, or paired on the sync screen) are answered. Open this TCP port between the tills.
+enabled = {peers_enabled}
+listen = "{peers_listen}"
+# Peers are found by mDNS (_caja._tcp); list them here ("192.168.1.21:7870") where multicast is blocked.
+addresses = {peers_addresses}
+
 [printer]
 # "none", "file" (a device such as /dev/usb/lp0, or a file), "network", "usb" or "serial"; needs the
 # printer extra (pip install 'caja[printer]'). A printer that is off never blocks a sale: receipts queue.
@@ -212,4 +244,7 @@ def render(cfg: Config) -> str:
     values["kiosk"] = "true" if t.kiosk else "false"
     values["discounts_need_manager"] = "true" if t.discounts_need_manager else "false"
     values["receipt_header"] = msgspec.json.encode(t.receipt_header).decode()
+    values["peers_enabled"] = "true" if cfg.peers.enabled else "false"
+    values["peers_listen"] = cfg.peers.listen
+    values["peers_addresses"] = msgspec.json.encode(cfg.peers.addresses).decode()
     return TEMPLATE.format(**values)

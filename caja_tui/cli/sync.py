@@ -73,32 +73,60 @@ def cmd_sync(ctx: TillContext, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..host.logs import rotating, to_journal
+    from ..peers.run import Peers, wanted
 
-    if not ctx.cfg.sync.server_url:
-        raise CliError("no [sync] server_url in the config: this till works offline only")
+    server = bool(ctx.cfg.sync.server_url)
+    if not server and not (ctx.cfg.peers.enabled and ctx.cfg.peers.addresses):
+        with ctx.open_store() as store:
+            if not wanted(ctx.cfg, store):
+                raise CliError("no [sync] server_url and no peers in the config: this till works offline only")
     lock = ctx.sync_lock(wait=not os.environ.get("CAJA_SYNC_CHILD"))
     if lock is None:
         return 0  # the till's own sync child, while a sync service already runs for this database
     to_journal()
     with lock, ctx.open_store() as store:
         log = rotating(Path(args.log)) if args.log else logging.StreamHandler(sys.stderr)
+        peer_log = logging.getLogger("caja.peers")
+        peer_log.addHandler(log)
+        peer_log.setLevel(logging.INFO)
         engine = ctx.build_sync(store, log=log)
-        if args.retry_failed:
-            print(f"{engine.outbox.retry_failed()} refused events put back in the queue")
-        if args.once:
-            engine.outbox.recover()
-            ok = engine.sync_once()
-            m = engine.refresh_metrics()
-            print(
-                f"pushed {m.pushed}, pulled {m.pulled}; pending {m.pending}, failed {m.failed}, "
-                f"conflicts {m.conflicts}" + (f"; error: {m.last_error}" if not ok and m.last_error else "")
-            )
-            return 0 if ok and m.failed == 0 else 1
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        engine.run(stop)
+        peers = Peers(ctx, store) if wanted(ctx.cfg, store) else None
+        try:
+            if args.retry_failed:
+                print(f"{engine.outbox.retry_failed()} refused events put back in the queue")
+            if args.once:
+                return _once(engine, peers, server)
+            stop = threading.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stop.set())
+            if peers is not None:
+                peers.start(stop)
+            if server:
+                engine.run(stop)
+            else:
+                while not stop.wait(1.0):
+                    pass
+            stop.set()
+        finally:
+            if peers is not None:
+                peers.close()
     return 0
+
+
+def _once(engine, peers, server: bool) -> int:
+    """`caja sync --once`: push and pull with the server, one round with the peers (and relay), and say how it went."""
+    ok = True
+    if server:
+        engine.outbox.recover()
+        ok = engine.sync_once()
+    taken = peers.sync.round() if peers is not None else 0
+    m = engine.refresh_metrics()
+    print(
+        f"pushed {m.pushed}, pulled {m.pulled}; pending {m.pending}, failed {m.failed}, conflicts {m.conflicts}"
+        + (f"; from peers {taken}" if peers is not None else "")
+        + (f"; error: {m.last_error}" if not ok and m.last_error else "")
+    )
+    return 0 if ok and m.failed == 0 else 1
 
 
 def cmd_status(ctx: TillContext, args: argparse.Namespace) -> int:

@@ -57,6 +57,8 @@ class DeviceKeys:
         self.set_meta("devices", json.dumps(devices, sort_keys=True))
 
     def known_keys(self: Any) -> dict[str, tuple[str, int]]:
-        """device_id -> (public key, first signed seq), for every device of the store with a known key."""
+        """device_id -> (public key, first signed seq), for every device of the store with a known key: from the
+        server's list, and from pairing on the sync screen (store/peers.py) where the server has none."""
         devices = json.loads(self.meta("devices") or "[]")
-        return {d["device_id"]: (d["public_key"], d["from_seq"]) for d in devices if d.get("public_key")}
+        paired = {d: (k, int(f)) for d, (k, f) in json.loads(self.meta("paired_keys") or "{}").items()}
+        return {**paired, **{d["device_id"]: (d["public_key"], d["from_seq"]) for d in devices if d.get("public_key")}}

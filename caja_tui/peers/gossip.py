@@ -1,0 +1,196 @@
+"""Pull-only gossip with the shop's other tills (PROTOCOL.md "Peers on the shop's LAN").
+
+A round asks each peer for its heads (the highest seq it holds of each device), and for every device where
+the peer is ahead, fetches the events after this till's own highest seq of that device, a page at a time, in
+seq order. Each event goes through the event check and the projections (`SqliteStore.apply_remote`): only
+signed events of a device whose key this till knows are taken from a peer, never this till's own device id,
+never another store's. They wait for relay to the server (relay.py).
+
+Rounds run a few seconds apart, at once when this till wrote something (it pokes its peers, which then pull
+from it) or a peer poked it, and cost two small requests per peer when nothing changed. What it knows of its
+peers (address, device, last seen, events behind, last error) is kept in a small file beside the database
+(`<db>.peers.json`), read by the status line, the sync screen and `caja status`: no database write for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..domain.clock import system_ms
+from ..store import peers as peer_store
+from ..sync.transport import Transport, TransportError
+from .client import PeerClient
+from .relay import relay_once
+
+log = logging.getLogger("caja.peers")
+EVERY_S = 3.0  # between rounds when nothing happens
+MIN_GAP_S = 0.1  # between rounds however often something happens
+IN_TOUCH_S = 30.0  # a peer answered within this: the status line counts it
+
+
+def state_path(db_path: Path) -> Path:
+    return Path(str(db_path) + ".peers.json")
+
+
+def read_state(db_path: Path) -> list[dict[str, Any]]:
+    """What the sync process last knew of the peers ([] when it never ran or the file is unreadable)."""
+    try:
+        return list(json.loads(state_path(db_path).read_text(encoding="utf-8")).get("peers", []))
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def in_touch(peers: list[dict[str, Any]], now_ms: int | None = None) -> int:
+    now = system_ms() if now_ms is None else now_ms
+    return sum(1 for p in peers if p.get("last_seen") and now - p["last_seen"] <= IN_TOUCH_S * 1000)
+
+
+class PeerSync:
+    def __init__(
+        self,
+        store: Any,
+        addresses: Callable[[], list[tuple[str, int]]],
+        *,
+        transport: Transport | None = None,
+    ) -> None:
+        self.store = store
+        self.addresses = addresses  # static ones and those mDNS found, asked again each round
+        self.transport = transport  # for relay; None: no server configured
+        self.clients: dict[tuple[str, int], PeerClient] = {}
+        self.peers: dict[str, dict[str, Any]] = {}  # "host:port" -> what the file shows
+        self._wake = threading.Event()
+        self._saved = ""
+        self._version: int | None = None
+
+    def wake(self, *_: object) -> None:
+        self._wake.set()
+
+    # --- one round ------------------------------------------------------------------------------------
+
+    def round(self) -> int:
+        """Ask every peer once; the number of new events taken."""
+        new = 0
+        with self.store.read():
+            mine = peer_store.heads(self.store)
+        for host, port in self.addresses():
+            new += self._one(host, port, mine)
+        self._relay()
+        self._save()
+        return new
+
+    def _one(self, host: str, port: int, mine: dict[str, tuple[int, str]]) -> int:
+        address = f"{host}:{port}"
+        client = self.clients.get((host, port)) or self.clients.setdefault(
+            (host, port), PeerClient(self.store, host, port)
+        )
+        info = self.peers.setdefault(address, {"address": address, "device_id": "", "last_seen": 0, "behind": 0})
+        new = 0
+        try:
+            heads = client.heads()
+            if heads.store_id != self.store.store_id:
+                raise TransportError(f"a till of store '{heads.store_id}', not of this one")
+            info["device_id"] = heads.device_id
+            for device, head in sorted(heads.heads.items()):
+                if device == self.store.device_id:
+                    continue
+                new += self._fetch(client, device, head.seq, mine)
+            info["behind"] = sum(
+                max(0, h.seq - mine.get(d, (0, ""))[0]) for d, h in heads.heads.items() if d != self.store.device_id
+            )
+            info["last_seen"], info["error"] = system_ms(), ""
+        except TransportError as exc:
+            info["error"] = str(exc)[:200]
+            log.info("peer %s: %s", address, exc)
+        return new
+
+    def _fetch(self, client: PeerClient, device: str, their_seq: int, mine: dict[str, tuple[int, str]]) -> int:
+        """The device's events after this till's highest seq of it, page by page, while the peer is ahead."""
+        have, new = mine.get(device, (0, ""))[0], 0
+        keys = self.store.known_keys()
+        for _ in range(100_000):  # bounded: every page moves `have` forward, or the loop ends
+            if their_seq <= have:
+                break
+            page = client.events(device, have)
+            if not page.events:
+                break
+            # from a peer, only signed events of a device whose key this till knows (they can be relayed)
+            signed = [e for e in page.events if e.device_id == device and e.sig and e.device_id in keys]
+            if len(signed) < len(page.events):
+                log.info(
+                    "peer %s: %d unsigned or unknown events not taken", client.base, len(page.events) - len(signed)
+                )
+            if signed:
+                applied = self.store.apply_remote(signed, status="relay")
+                new += applied.new
+                if applied.bad or applied.not_allowed:
+                    log.warning("peer %s: events refused by the event check: %s", client.base, applied.bad[:20])
+            have = max(have, max(e.seq for e in page.events))
+            mine[device] = (have, "")
+            if not page.more:
+                break
+        return new
+
+    def _relay(self) -> None:
+        if self.transport is None or not peer_store.count_relay(self.store):
+            return
+        try:
+            n = relay_once(self.store, self.transport)
+            if n:
+                log.info("relayed %d events of other tills to the server", n)
+        except TransportError as exc:
+            log.info("relay: %s", exc)  # the server is away: the events wait, and so does the next try
+
+    def poke_all(self) -> None:
+        """This till wrote something: its peers pull from it now rather than at their next round."""
+        for host, port in self.addresses():
+            client = self.clients.get((host, port)) or self.clients.setdefault(
+                (host, port), PeerClient(self.store, host, port)
+            )
+            try:
+                client.poke()
+            except TransportError:
+                pass  # it pulls at its next round
+
+    def _save(self) -> None:
+        text = json.dumps({"peers": sorted(self.peers.values(), key=lambda p: p["address"])}, sort_keys=True)
+        if text == self._saved:
+            return
+        path = state_path(self.store.path)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+            self._saved = text
+        except OSError as exc:
+            log.warning("cannot write %s: %s", path, exc)
+
+    # --- the loop -------------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Rounds until `stop`: EVERY_S apart, at once after a local write (peers poked) or a poke."""
+        last_round = 0.0
+        while not stop.is_set():
+            version = self.store.data_version()
+            wrote = self._version is not None and version != self._version
+            self._version = version
+            if wrote:
+                self.poke_all()
+            due = wrote or self._wake.is_set() or time.monotonic() - last_round >= EVERY_S
+            if due and time.monotonic() - last_round >= MIN_GAP_S:
+                self._wake.clear()
+                try:
+                    self.round()
+                except Exception:  # noqa: BLE001 - the gossip thread must outlive anything one round meets
+                    log.exception("peer round failed")
+                last_round = time.monotonic()
+                self._version = self.store.data_version()  # what this round wrote is not a local write
+            self._wake.wait(0.25)
+        for client in self.clients.values():
+            client.close()

@@ -1,0 +1,64 @@
+"""Starting the peers beside the sync engine, in the till's sync process (`caja sync`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from ..config import Config, split_address
+from ..store import peers as peer_store
+from .gossip import PeerSync
+from .serve import PeerApp, PeerServer
+
+log = logging.getLogger("caja.peers")
+
+
+def wanted(cfg: Config, store: Any) -> bool:
+    """Peers are on, and this till has someone to talk to or someone may find it: a server (whose device list
+    gives the store's keys), static addresses, or a paired till."""
+    if not cfg.peers.enabled:
+        return False
+    return bool(cfg.sync.server_url or cfg.peers.addresses or peer_store.paired_keys(store))
+
+
+class Peers:
+    """The peer server and the gossip thread of one till, each on a store connection of its own."""
+
+    def __init__(self, ctx: Any, store: Any) -> None:
+        from ..sync.transport import Transport
+
+        cfg: Config = ctx.cfg
+        self.ctx = ctx
+        self.static = [split_address(a) for a in cfg.peers.addresses]
+        self.serve_store = ctx.side_store(store)
+        self.gossip_store = ctx.side_store(store)
+        transport = Transport(cfg.sync.server_url, cfg.sync.token) if cfg.sync.server_url else None
+        self.sync = PeerSync(self.gossip_store, self.addresses, transport=transport)
+        self.server: PeerServer | None = None
+        self.thread: threading.Thread | None = None
+
+    def addresses(self) -> list[tuple[str, int]]:
+        return list(dict.fromkeys(self.static))
+
+    def serve(self) -> None:
+        host, port = split_address(self.ctx.cfg.peers.listen)
+        try:
+            self.server = PeerServer(PeerApp(self.serve_store, on_poke=self.sync.wake), host, port).start()
+            log.info("serving peers on %s:%d", host, self.server.port)
+        except OSError as exc:  # the port is taken (another till on this machine): gossip still pulls
+            log.warning("cannot serve peers on %s:%d (%s); this till still pulls from its peers", host, port, exc)
+
+    def start(self, stop: threading.Event) -> Peers:
+        self.serve()
+        self.thread = threading.Thread(target=self.sync.run, args=(stop,), name="peers", daemon=True)
+        self.thread.start()
+        return self
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        if self.thread is not None:
+            self.thread.join(timeout=15)
+        self.serve_store.close()
+        self.gossip_store.close()
