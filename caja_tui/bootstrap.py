@@ -140,10 +140,21 @@ class TillContext:
         logger = json_logger("caja.sync", log) if log is not None else logging.getLogger("caja.sync")
         return SyncEngine(store, transport, batch_size=sync.batch_size, batch_seconds=sync.batch_seconds, log=logger)
 
+    def _paired_or_listed(self) -> bool:
+        """Peers on, with static addresses or a till paired on the sync screen: a shop with no server."""
+        if not self.cfg.peers.enabled:
+            return False
+        if self.cfg.peers.addresses:
+            return True
+        from .store.peers import paired_keys
+
+        with self.open_store() as store:
+            return bool(paired_keys(store))
+
     def start_sync_process(self) -> subprocess.Popen | None:
         """`caja sync` beside the till when a server or peers are configured. If a sync service already runs for this
         till, the child sees its lock and leaves at once (exit 0): one engine per database."""
-        if not self.cfg.sync.server_url and not (self.cfg.peers.enabled and self.cfg.peers.addresses):
+        if not self.cfg.sync.server_url and not self._paired_or_listed():
             return None
         cmd = (
             [sys.executable, "-m", "caja_tui.cli"]

@@ -154,11 +154,27 @@ def cmd_status(ctx: TillContext, args: argparse.Namespace) -> int:
         print(f"last error: {m.last_error}")
     if m.clock_warning and m.clock_skew_ms is not None:
         print(f"CLOCK WARNING: this till's clock is {m.clock_skew_ms / 1000:+.0f} s off the server's")
+    _print_peers(ctx)
     for seq, type_, error, event_id in failed:
         print(f"failed: seq {seq} {type_}: {error} ({event_id})")
     if failed:
         print(DIFFERS)
     return 1 if m.failed else 0
+
+
+def _print_peers(ctx: TillContext) -> None:
+    """The shop's other tills as the sync process last saw them (peers/gossip.py)."""
+    from ..domain.clock import system_ms
+    from ..peers.gossip import read_state
+
+    if not ctx.cfg.peers.enabled:
+        print("peers: off ([peers] enabled = false)")
+        return
+    now = system_ms()
+    for p in read_state(ctx.cfg.db_path):
+        seen = _age((now - p["last_seen"]) / 1000) + " ago" if p.get("last_seen") else "never"
+        state = f"error: {p['error']}" if p.get("error") else f"{p.get('behind', 0)} events behind"
+        print(f"peer {p.get('device_id') or '?':<8} {p['address']:<21} last seen {seen:<10} {state}")
 
 
 DIFFERS = (

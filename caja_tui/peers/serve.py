@@ -4,8 +4,9 @@ the till's sync process on `[peers] listen` (never by the till's screens: a sale
     GET  /v1/peer/heads                                   {"store_id", "device_id", "heads": {D: {"seq", "hash"}}}
     GET  /v1/peer/events?device=D&after_seq=N&limit=L     {"events": [...], "more": bool}, seq order
     POST /v1/peer/poke                                    204: the caller wrote something; pull from it now
+    POST /v1/peer/pair                                    pairing with a code shown on this till (pairing.py)
 
-Every request is signed (auth.py); an answer holds at most 1000 events and about 8 MiB.
+Every request but pairing is signed (auth.py); an answer holds at most 1000 events and about 8 MiB.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ import msgspec
 
 from ..domain.clock import system_ms
 from ..store import peers as peer_store
+from . import pairing
 from .auth import HEADER, PeerAuthError, check_request
 
 log = logging.getLogger("caja.peers")
 MAX_EVENTS = 1000
 MAX_BYTES = 8 * 1024 * 1024
 MAX_BODY = 64 * 1024
+_STATUS = {200: "200 OK", 400: "400 Bad Request", 403: "403 Forbidden"}
 
 
 class PeerApp:
@@ -36,6 +39,7 @@ class PeerApp:
     def __init__(self, store: Any, *, on_poke: Callable[[str], None] = lambda device: None) -> None:
         self.store = store
         self.on_poke = on_poke
+        self.port = 0  # where it is served (PeerServer sets it): a pairing answer names it
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         try:
@@ -57,6 +61,9 @@ class PeerApp:
         if size > MAX_BODY:
             return "413 Payload Too Large", _error("a peer request body is at most 64 KiB")
         body = environ["wsgi.input"].read(size) if size else b""
+        if (method, path) == ("POST", "/v1/peer/pair"):  # not signed: the caller's key is what it brings
+            code, answer = pairing.answer(self.store, body, environ.get("REMOTE_ADDR", ""), self.port)
+            return _STATUS[code], answer
         caller = check_request(
             environ.get("HTTP_" + HEADER.upper().replace("-", "_")),
             method,
@@ -122,7 +129,7 @@ class PeerServer:
 
     def __init__(self, app: PeerApp, host: str, port: int) -> None:
         self.httpd = make_server(host, port, app, server_class=_Server, handler_class=_QuietHandler)
-        self.port = self.httpd.server_address[1]
+        self.port = app.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True)
 
     def start(self) -> PeerServer:

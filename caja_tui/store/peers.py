@@ -77,12 +77,17 @@ def count_relay(store: Any) -> int:
 
 def paired_keys(store: Any) -> dict[str, tuple[str, int]]:
     """device_id -> (public key, first signed seq) of the tills paired with this one on the sync screen."""
-    return {d: (k, int(f)) for d, (k, f) in json.loads(store.meta("paired_keys") or "{}").items()}
+    return {d: (v[0], int(v[1])) for d, v in json.loads(store.meta("paired_keys") or "{}").items()}
 
 
-def add_paired_key(store: Any, device_id: str, public_key: str, from_seq: int) -> None:
+def paired_addresses(store: Any) -> list[str]:
+    """ "host:port" of the paired tills, as they were when paired (found again by mDNS if they move)."""
+    return [v[2] for v in json.loads(store.meta("paired_keys") or "{}").values() if len(v) > 2 and v[2]]
+
+
+def add_paired_key(store: Any, device_id: str, public_key: str, from_seq: int, address: str = "") -> None:
     keys = json.loads(store.meta("paired_keys") or "{}")
-    keys[device_id] = [public_key, from_seq]
+    keys[device_id] = [public_key, from_seq, address]
     store.set_meta("paired_keys", json.dumps(keys, sort_keys=True))
 
 

@@ -239,6 +239,12 @@ class CajaApp(StatusLineMixin, App):
             raise DomainError("BAD_NUMBER", _("type a whole number from {low} to {high}").format(low=low, high=high))
         return int(text)
 
+    def ensure_sync_process(self) -> None:
+        """Start `caja sync` beside the till if it does not run yet (a till just paired, in a shop with no
+        server: its sync process is what serves and takes the other tills' events)."""
+        if self.sync_proc is None or self.sync_proc.poll() is not None:
+            self.sync_proc = self.ctx.start_sync_process()
+
     def after_write(self) -> None:
         """Something was written: the status line shows it at once (the sync process sees it by itself)."""
         self.refresh_status(changed=True)

@@ -45,12 +45,15 @@ class StatusLineMixin:
         status_line = self._status_line()
         if status_line is None:
             return
+        lan = self._peers_in_touch()
         if not self.cfg.sync.server_url:
-            connectivity = _("no sync server")
+            connectivity = _("LAN {n}").format(n=lan) if lan else _("no sync server")
         elif self.sync_proc is not None and self.sync_proc.poll() is not None and not self._sync_elsewhere():
             connectivity = _("sync stopped")
         else:
             connectivity = _(figures.get("connectivity", "unknown"))
+            if lan and figures.get("connectivity") != "online":  # in touch with the shop, not the server
+                connectivity = _("LAN {n}").format(n=lan)
         status_line.show(
             cashier=self.user.name if self.user else "-",
             session=_("session open") if self._session_open else _("no session"),
@@ -83,6 +86,14 @@ class StatusLineMixin:
             if found:
                 return found.first(StatusLine)
         return None
+
+    def _peers_in_touch(self) -> int:
+        """How many of the shop's other tills the sync process heard from lately (peers/gossip.py's file)."""
+        if not self.cfg.peers.enabled:
+            return 0
+        from ..peers.gossip import in_touch, read_state
+
+        return in_touch(read_state(self.store.path))
 
     def _sync_elsewhere(self) -> bool:
         """The child exited because a sync service already runs for this till (it holds the lock)."""

@@ -11,11 +11,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Label, Static
 
 from ...application.conflicts import resolve_conflict
+from ...domain.errors import DomainError
 from ...i18n import N_, _
 from ...store.outbox import Outbox
 from ..base import CajaScreen
 from ..widgets import sparkline
-from .dialogs import MenuScreen
+from .dialogs import AskScreen, MenuScreen
 
 
 class SyncScreen(CajaScreen):
@@ -25,6 +26,7 @@ class SyncScreen(CajaScreen):
         Binding("f8", "focus_next_table", N_("Next list")),
         Binding("r", "retry_refused", N_("Send refused again")),
         Binding("v", "revert_refused", N_("Revert refused")),
+        Binding("p", "pair", N_("Pair a till")),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -47,7 +49,14 @@ class SyncScreen(CajaScreen):
         yield DataTable(id="failed", cursor_type="row")
         yield Label(_("Conflicts"), classes="section")
         yield DataTable(id="conflicts", cursor_type="row")
+        if self._peers_on():
+            yield Label(_("Tills of this shop on the LAN"), classes="section")
+            yield DataTable(id="peers", cursor_type="row")
         yield Label("", id="message")
+
+    def _peers_on(self) -> bool:
+        peers = self.app.cfg.peers
+        return peers.enabled and bool(self.app.cfg.sync.server_url or peers.addresses)
 
     def on_mount(self) -> None:
         t = self.query_one("#failed", DataTable)
@@ -58,6 +67,13 @@ class SyncScreen(CajaScreen):
         c.add_column(_("When"), width=11)
         c.add_column(_("Type"), width=16)
         c.add_column(_("State"), width=44)
+        if self._peers_on():
+            t = self.query_one("#peers", DataTable)
+            t.add_column(_("Till"), width=8)
+            t.add_column(_("Address"), width=21)
+            t.add_column(_("Last seen"), width=9)
+            t.add_column(_("Behind"), width=7)
+            t.add_column(_("Error"), width=24)
         self.conflicts: list[tuple] = []
         self.refused: list[tuple] = []
         self.set_interval(2.0, self.gather)
@@ -73,6 +89,7 @@ class SyncScreen(CajaScreen):
             self.run_worker(self._gather, thread=True, exclusive=True, group="sync-figures")
 
     def _gather(self) -> None:
+        from ...peers.gossip import read_state
         from ...sync.metrics import status
 
         with self.app.side_store() as store:
@@ -80,11 +97,14 @@ class SyncScreen(CajaScreen):
             with store.read() as tx:
                 failed = tx.failed_events(50)
             conflicts = Outbox(store).conflicts()
-        self.app.call_from_thread(self.draw, m, failed, conflicts)
+        peers = read_state(self.app.store.path) if self._peers_on() else []
+        self.app.call_from_thread(self.draw, m, failed, conflicts, peers)
 
-    def draw(self, m, failed: list[tuple], conflicts: list[tuple]) -> None:
+    def draw(self, m, failed: list[tuple], conflicts: list[tuple], peers: list[dict] | None = None) -> None:
         if not self.is_mounted:
             return
+        if peers is not None and self._peers_on():
+            self._draw_peers(peers)
         age = "-" if m.oldest_pending_age_s is None else f"{m.oldest_pending_age_s:.0f} s"
         last = (
             "-"
@@ -140,7 +160,25 @@ class SyncScreen(CajaScreen):
         """Only the keys that apply: sending again and reverting while the server has refused something."""
         if action in ("retry_refused", "revert_refused"):
             return bool(self.refused)
+        if action == "pair":
+            return self.app.cfg.peers.enabled
         return True
+
+    def _draw_peers(self, peers: list[dict]) -> None:
+        t = self.query_one("#peers", DataTable)
+        t.clear()
+        now = datetime.datetime.now(self.app.tz)
+        for p in peers:
+            seen = (
+                datetime.datetime.fromtimestamp(p["last_seen"] / 1000, self.app.tz).strftime("%H:%M:%S")
+                if p.get("last_seen")
+                else _("never")
+            )
+            if p.get("last_seen") and now.timestamp() * 1000 - p["last_seen"] > 86_400_000:
+                seen = datetime.datetime.fromtimestamp(p["last_seen"] / 1000, self.app.tz).strftime("%m-%d")
+            t.add_row(
+                p.get("device_id") or "?", p["address"], seen, str(p.get("behind", 0)), (p.get("error") or "")[:24]
+            )
 
     def action_focus_next_table(self) -> None:
         self.focus_next(DataTable)
@@ -196,8 +234,89 @@ class SyncScreen(CajaScreen):
         self.app.after_write()
         self.gather()
 
+    def action_pair(self) -> None:
+        """Pair with another till of the shop (peers/pairing.py): show a code here, or type the other's."""
+        items = [
+            ("s", _("Show a pairing code (on the till the other one will reach)"), "show"),
+            ("t", _("Type the code another till shows"), "type"),
+        ]
+
+        def chosen(how: str | None) -> None:
+            if how == "show":
+                self.app.with_manager(_("pair a till"), self._show_code)
+            elif how == "type":
+                self.app.with_manager(_("pair a till"), self._ask_address)
+
+        self.app.push_screen(MenuScreen(_("Pair a till"), items), chosen)
+
+    def _show_code(self, _manager) -> None:
+        from ...peers.pairing import new_offer
+
+        code = new_offer(self.app.store)
+        port = self.app.cfg.peers.listen.rpartition(":")[2]
+        self.say(
+            _(
+                "Pairing code {code} (5 minutes). On the other till: Sync, P, type this till's address {address} and the code."
+            ).format(code=f"{code[:3]}-{code[3:]}", address=f"{_lan_address()}:{port}")
+        )
+        self.app.ensure_sync_process()
+
+    def _ask_address(self, _manager) -> None:
+        from ...config import split_address
+
+        def parse(text: str):
+            try:
+                return split_address(text if ":" in text else f"{text}:7870")
+            except ValueError as exc:
+                raise DomainError("BAD_ADDRESS", str(exc)) from None
+
+        def got_address(address) -> None:
+            if address is not None:
+                self.app.push_screen(
+                    AskScreen(_("The code the other till shows"), placeholder="123-456"),
+                    lambda c: self._pair(address, c),
+                )
+
+        self.app.push_screen(
+            AskScreen(
+                _("The other till's address (shown with its code)"), parse=parse, placeholder="192.168.1.21:7870"
+            ),
+            got_address,
+        )
+
+    def _pair(self, address, code: str | None) -> None:
+        if code is None:
+            return
+        self.say(_("pairing with {address}...").format(address=f"{address[0]}:{address[1]}"))
+        self.run_worker(lambda: self._pair_now(address, code), thread=True, exclusive=True, group="pair")
+
+    def _pair_now(self, address, code: str) -> None:
+        from ...peers.pairing import PairingError, pair_with
+
+        port = int(self.app.cfg.peers.listen.rpartition(":")[2] or 7870)
+        try:
+            with self.app.side_store() as store:
+                device = pair_with(store, address[0], address[1], code, port)
+        except PairingError as exc:
+            self.app.call_from_thread(self.say, str(exc), error=True)
+            return
+        self.app.call_from_thread(self.say, _("paired with till {device}").format(device=device))
+        self.app.call_from_thread(self.app.ensure_sync_process)
+
     def _retry_refused(self, manager) -> None:
         n = Outbox(self.app.store).retry_failed()
         self.say(_("{n} refused events put back in the queue").format(n=n))
         self.app.after_write()
         self.gather()
+
+
+def _lan_address() -> str:
+    """This machine's address on the LAN (the one its default route leaves by; nothing is sent)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))
+            return s.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
