@@ -55,10 +55,12 @@ def _digests(path: Path, device: str) -> dict:
         s.close()
 
 
-def test_three_tills_converge_through_their_peers_while_the_server_is_down(tmp_path, server, demo_till):
-    ports = {d: _free_port() for d in DEVICES}
+def _shop(tmp_path, server, demo_till, devices=DEVICES) -> dict:
+    """Tills made and synced with the server (keys registered, everyone knows everyone's key), each with a peer
+    port of its own and the others' addresses; `caja` of each."""
+    ports = {d: _free_port() for d in devices}
     tills = {}
-    for d in DEVICES:
+    for d in devices:
         cfg = tmp_path / f"{d.lower()}.toml"
         if d == "T1":
             tills[d], _ = demo_till(cfg, d, server.url)
@@ -76,11 +78,16 @@ def test_three_tills_converge_through_their_peers_while_the_server_is_down(tmp_p
                 server.enroll("demo", d),
             ]
             assert tills[d](*init).returncode == 0
-        _peers_section(cfg, ports[d], [ports[o] for o in DEVICES if o != d])
+        _peers_section(cfg, ports[d], [ports[o] for o in devices if o != d])
     for _ in range(2):  # every key registered, and every till knows the others' keys
-        for d in DEVICES:
+        for d in devices:
             r = tills[d]("sync", "--once")
             assert r.returncode == 0, r.stdout + r.stderr
+    return tills
+
+
+def test_three_tills_converge_through_their_peers_while_the_server_is_down(tmp_path, server, demo_till):
+    tills = _shop(tmp_path, server, demo_till)
     server.stop()  # the internet is down from here on
     procs = [_sync_process(tmp_path / f"{d.lower()}.toml", tmp_path / f"{d}.sync.log") for d in DEVICES]
     try:
@@ -133,3 +140,46 @@ def test_three_tills_converge_through_their_peers_while_the_server_is_down(tmp_p
     assert sorted(e["event_id"] for e in again) == sorted(ids)
     v = server.caja("verify")
     assert v.returncode == 0, v.stdout + v.stderr
+
+
+def test_a_till_that_dies_before_the_server_is_back_loses_nothing(tmp_path, server, demo_till):
+    """T1 sells while the server is down; T2 takes the sale from it; T1's SD card dies. When the server is back,
+    T2 relays T1's sale (exactly once), and T1 restored from the server onto a new card has it."""
+    tills = _shop(tmp_path, server, demo_till, devices=("T1", "T2"))
+    token = server.enroll("demo", "T1")  # the replacement card's token (the old one ends)
+    server.stop()
+    procs = [_sync_process(tmp_path / f"{d}.toml", tmp_path / f"{d}.sync.log") for d in ("t1", "t2")]
+    try:
+        t1 = make_store(tmp_path / "t1.db", device_id="T1", store_id="demo")
+        cash.open_session(t1, "luis", 0)
+        sale = sell(t1, "luis", "7500100100004")
+        t1.close()
+        deadline = time.monotonic() + 60
+        t2 = make_store(tmp_path / "t2.db", device_id="T2", store_id="demo")
+        while time.monotonic() < deadline and not scalar(t2, "SELECT COUNT(*) FROM sale WHERE id = ?", (sale.sale_id,)):
+            time.sleep(0.3)
+        assert scalar(t2, "SELECT COUNT(*) FROM sale WHERE id = ?", (sale.sale_id,)) == 1
+        t2.close()
+    finally:
+        procs[0].send_signal(signal.SIGKILL)  # T1 dies
+        procs[1].send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(timeout=30)
+    for f in ("t1.db", "t1.db-wal", "t1.db-shm", "t1.key"):
+        (tmp_path / f).unlink(missing_ok=True)
+    server.start()
+    r = tills["T2"]("sync", "--once")
+    assert r.returncode == 0, r.stdout + r.stderr
+    again = tills["T2"]("sync", "--once")  # nothing twice
+    assert again.returncode == 0
+    on_server = Client(server.url, server.enroll("demo", "R1")).pull_all(limit=1000)
+    assert [e["payload"]["sale_id"] for e in on_server if e["type"] == "sale.created"] == [sale.sale_id]
+    new = caja_at(tmp_path / "new.toml")
+    assert new("init", "--store", "demo", "--device", "T1", "--db", str(tmp_path / "new.db")).returncode == 0
+    r = new("restore", "--server", server.url, "--token", token)
+    assert r.returncode == 0, r.stdout + r.stderr
+    s = make_store(tmp_path / "new.db", device_id="T1", store_id="demo")
+    assert scalar(s, "SELECT COUNT(*) FROM sale WHERE id = ?", (sale.sale_id,)) == 1
+    s.close()
+    v = new("verify")
+    assert v.returncode == 0 and v.stdout.startswith("ok:"), v.stdout + v.stderr
