@@ -89,6 +89,7 @@ def cmd_sync(ctx: TillContext, args: argparse.Namespace) -> int:
         peer_log = logging.getLogger("caja.peers")
         peer_log.addHandler(log)
         peer_log.setLevel(logging.INFO)
+        peer_log.propagate = False  # one line per message, in the sync log
         engine = ctx.build_sync(store, log=log)
         peers = Peers(ctx, store) if wanted(ctx.cfg, store) else None
         try:

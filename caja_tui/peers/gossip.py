@@ -95,7 +95,7 @@ class PeerSync:
         try:
             heads = client.heads()
             if heads.store_id != self.store.store_id:
-                raise TransportError(f"a till of store '{heads.store_id}', not of this one")
+                raise TransportError(f"peer {address} is a till of store '{heads.store_id}', not of this one")
             info["device_id"] = heads.device_id
             for device, head in sorted(heads.heads.items()):
                 if device == self.store.device_id:
@@ -107,7 +107,7 @@ class PeerSync:
             info["last_seen"], info["error"] = system_ms(), ""
         except TransportError as exc:
             info["error"] = str(exc)[:200]
-            log.info("peer %s: %s", address, exc)
+            log.info("%s", exc)  # the message names the peer
         return new
 
     def _fetch(self, client: PeerClient, device: str, their_seq: int, mine: dict[str, tuple[int, str]]) -> int:
