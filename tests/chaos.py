@@ -29,6 +29,8 @@ from pathlib import Path
 
 from msgspec import Struct
 
+from tests.faultproxy import FaultProxy
+
 ROOT = Path(__file__).resolve().parents[1]
 STORE = "chaos"
 
@@ -109,6 +111,7 @@ class Report(Struct):
     lost_locally: int
     converged: bool
     verified: bool
+    peers_converged: str  # "yes", "NO", or "-" (no outage phase)
     chaos: dict[str, int]
     faults: dict[str, int]
     problems: list[str]
@@ -118,9 +121,10 @@ class Report(Struct):
         return not self.problems
 
 
-def run(work: Path, *, tills: int = 3, seconds: float = 180, seed: int = 1, say=print) -> Report:
+def run(
+    work: Path, *, tills: int = 3, seconds: float = 180, seed: int = 1, say=print, outage_s: float = 20.0
+) -> Report:
     from caja_tui.store.maintenance import read_model_digests
-    from tests.faultproxy import FaultProxy
     from tests.server_proc import ServerProcess
 
     rnd = random.Random(seed)
@@ -135,6 +139,12 @@ def run(work: Path, *, tills: int = 3, seconds: float = 180, seed: int = 1, say=
     url = f"http://127.0.0.1:{proxy.port}"
     devices = [f"T{i}" for i in range(1, tills + 1)]
     fleet = [Till(work, d) for d in devices]
+    # peers: each till serves on a port of its own, and reaches the others through a fault proxy of theirs
+    peer_ports = {t.device: _free_port() for t in fleet}
+    lan = {
+        t.device: FaultProxy(peer_ports[t.device], seed=seed + i + 1, stall_s=1.0, weights=LAN_FAULTS).start()
+        for i, t in enumerate(fleet)
+    }
     for i, t in enumerate(fleet):
         token = server.enroll(STORE, t.device)
         r = caja(
@@ -152,7 +162,10 @@ def run(work: Path, *, tills: int = 3, seconds: float = 180, seed: int = 1, say=
             *(["--demo"] if i == 0 else []),
         )
         assert r.returncode == 0, r.stderr
-        t.cfg.write_text(t.cfg.read_text().replace("batch_seconds = 5.0", "batch_seconds = 0.5"))
+        others = ", ".join(f'"127.0.0.1:{lan[o.device].port}"' for o in fleet if o is not t)
+        text = t.cfg.read_text().replace("batch_seconds = 5.0", "batch_seconds = 0.5")
+        text = text.replace('listen = "0.0.0.0:7870"', f'listen = "127.0.0.1:{peer_ports[t.device]}"')
+        t.cfg.write_text(text.replace("addresses = []", f"addresses = [{others}]"))
     proxy.forced = "pass"
     for t in fleet:  # the first till's catalog and users reach the others before anyone sells
         _sync_until_clean(t, deadline=time.monotonic() + 60)
@@ -163,10 +176,15 @@ def run(work: Path, *, tills: int = 3, seconds: float = 180, seed: int = 1, say=
     for t in fleet:
         t.start_seller()
         t.start_sync()
-    counts = {"seller_kill": 0, "sync_kill": 0, "server_restart": 0, "server_kill": 0}
+    counts = {"seller_kill": 0, "sync_kill": 0, "server_restart": 0, "server_kill": 0, "outage": 0}
+    peers_converged = "-"
     t0 = time.monotonic()
+    outage_at = t0 + seconds / 2  # once, half way: the server is away while the tills keep selling
     try:
         while time.monotonic() - t0 < seconds:
+            if time.monotonic() >= outage_at and peers_converged == "-":
+                peers_converged = _outage(server, fleet, lan, counts, read_model_digests, say, outage_s)
+                continue
             time.sleep(rnd.uniform(0.5, 2.5))
             roll = rnd.random()
             t = rnd.choice(fleet)
@@ -204,7 +222,59 @@ def run(work: Path, *, tills: int = 3, seconds: float = 180, seed: int = 1, say=
             t.stop_all()
         server.stop()
         proxy.stop()
-    return _check(work, fleet, Path(server.db), seconds, counts, dict(proxy.seen), read_model_digests)
+        for p in lan.values():
+            p.stop()
+    faults = dict(proxy.seen)
+    for p in lan.values():
+        for k, v in p.seen.items():
+            faults[f"lan_{k}"] = faults.get(f"lan_{k}", 0) + v
+    report = _check(work, fleet, Path(server.db), seconds, counts, faults, read_model_digests)
+    report.peers_converged = peers_converged
+    if peers_converged == "NO":
+        report.problems.append("the tills did not converge through their peers while the server was down")
+    return report
+
+
+LAN_FAULTS = {"pass": 8, "drop": 1, "reset": 1, "error500": 1, "stall": 0.2, "lose_response": 1, "duplicate": 1}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _outage(server, fleet: list[Till], lan: dict, counts: dict[str, int], digests, say, seconds: float) -> str:
+    """The server goes away for `seconds` while the tills sell and gossip over a faulty LAN; then the sellers stop
+    and the tills must converge through their peers alone (bounded wait), before the server comes back."""
+    server.stop(signal.SIGTERM)
+    counts["outage"] += 1
+    say(f"chaos: the server is down for {seconds:.0f} s; the tills sell on, with their peers")
+    time.sleep(seconds)
+    for t in fleet:
+        t.kill("seller")
+    for p in lan.values():
+        p.forced = "pass"  # the LAN heals; the server stays away
+    deadline, converged = time.monotonic() + 90, False
+    while time.monotonic() < deadline and not converged:
+        time.sleep(1.0)
+        views = []
+        for t in fleet:
+            conn = sqlite3.connect(t.db, timeout=30)
+            try:
+                views.append(digests(conn))
+            finally:
+                conn.close()
+        converged = all(v == views[0] for v in views)
+    for p in lan.values():
+        p.forced = None
+    server.start()
+    for t in fleet:
+        t.start_seller()
+    say(f"chaos: converged through peers while the server was down: {'yes' if converged else 'NO'}")
+    return "yes" if converged else "NO"
 
 
 def _sync_until_clean(t: Till, deadline: float) -> None:
@@ -274,6 +344,7 @@ def _check(
         lost_locally=lost_locally,
         converged=converged,
         verified=verified,
+        peers_converged="-",
         chaos=counts,
         faults=faults,
         problems=problems,
@@ -302,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         f"converged         {'yes' if report.converged else 'NO'} (caja verify on every till: "
         f"{'passed' if report.verified else 'FAILED'})"
     )
+    print(f"converged through peers while the server was down: {report.peers_converged}")
     print(f"chaos             {json.dumps(report.chaos)}")
     print(f"proxy faults      {json.dumps(report.faults)}")
     for problem in report.problems:
