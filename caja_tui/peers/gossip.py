@@ -68,6 +68,11 @@ class PeerSync:
         self._wake = threading.Event()
         self._saved = ""
         self._version: int | None = None
+        # device -> the seq before the first of its events refused NOT_ALLOWED (a manager made by someone this till
+        # does not know as a manager yet, e.g. their own promotion comes from another till): asked again from there
+        # each round until it is taken; the server's pull brings it too, in the order the server decided. Kept in
+        # the database (meta peer_retry), so a restart of the sync process does not forget it
+        self.retry: dict[str, int] = json.loads(store.meta("peer_retry") or "{}")
 
     def wake(self, *_: object) -> None:
         self._wake.set()
@@ -113,6 +118,10 @@ class PeerSync:
     def _fetch(self, client: PeerClient, device: str, their_seq: int, mine: dict[str, tuple[int, str]]) -> int:
         """The device's events after this till's highest seq of it, page by page, while the peer is ahead."""
         have, new = mine.get(device, (0, ""))[0], 0
+        retry_from = self.retry.pop(device, None)
+        if retry_from is not None:
+            have = min(have, retry_from)
+            their_seq = max(their_seq, have + 1)
         keys = self.store.known_keys()
         for _ in range(100_000):  # bounded: every page moves `have` forward, or the loop ends
             if their_seq <= have:
@@ -129,12 +138,19 @@ class PeerSync:
             if signed:
                 applied = self.store.apply_remote(signed, status="relay")
                 new += applied.new
+                if applied.not_allowed:
+                    first = min(e.seq for e in signed if e.event_id in set(applied.not_allowed))
+                    self.retry[device] = min(self.retry.get(device, first - 1), first - 1)
                 if applied.bad or applied.not_allowed:
-                    log.warning("peer %s: events refused by the event check: %s", client.base, applied.bad[:20])
+                    log.warning(
+                        "peer %s: refused %s, not allowed %s", client.base, applied.bad[:20], applied.not_allowed[:20]
+                    )
             have = max(have, max(e.seq for e in page.events))
             mine[device] = (have, "")
             if not page.more:
                 break
+        if (retry_from is not None) or device in self.retry:  # what is still to be asked again, kept
+            self.store.set_meta("peer_retry", json.dumps(self.retry, sort_keys=True))
         return new
 
     def _relay(self) -> None:
