@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config, split_address
 from ..store import peers as peer_store
 from .gossip import PeerSync
 from .serve import PeerApp, PeerServer
+
+if TYPE_CHECKING:
+    from .discovery import Discovery
 
 log = logging.getLogger("caja.peers")
 
@@ -23,7 +26,8 @@ def wanted(cfg: Config, store: Any) -> bool:
 
 
 class Peers:
-    """The peer server and the gossip thread of one till, each on a store connection of its own."""
+    """The peer server, mDNS discovery and the gossip thread of one till (the server and gossip each on a store
+    connection of its own). The peers gossip asks are the static addresses and those mDNS found."""
 
     def __init__(self, ctx: Any, store: Any) -> None:
         from ..sync.transport import Transport
@@ -36,10 +40,12 @@ class Peers:
         transport = Transport(cfg.sync.server_url, cfg.sync.token) if cfg.sync.server_url else None
         self.sync = PeerSync(self.gossip_store, self.addresses, transport=transport)
         self.server: PeerServer | None = None
+        self.discovery: Discovery | None = None
         self.thread: threading.Thread | None = None
 
     def addresses(self) -> list[tuple[str, int]]:
-        return list(dict.fromkeys(self.static))
+        found = self.discovery.addresses() if self.discovery is not None else []
+        return list(dict.fromkeys(self.static + found))
 
     def serve(self) -> None:
         host, port = split_address(self.ctx.cfg.peers.listen)
@@ -49,13 +55,31 @@ class Peers:
         except OSError as exc:  # the port is taken (another till on this machine): gossip still pulls
             log.warning("cannot serve peers on %s:%d (%s); this till still pulls from its peers", host, port, exc)
 
+    def discover(self) -> None:
+        """Advertise the port the server bound (none when it could not: browse only) and look for the others."""
+        try:
+            from .discovery import Discovery
+        except ImportError as exc:  # a till updated without `pip install`: it syncs, with its static peers only
+            log.warning("no mDNS discovery (%s); static peer addresses only", exc)
+            return
+        self.discovery = Discovery(
+            self.gossip_store.store_id,
+            self.gossip_store.device_id,
+            port=self.server.port if self.server is not None else None,
+            listen_host=split_address(self.ctx.cfg.peers.listen)[0],
+            on_found=self.sync.wake,
+        ).start()
+
     def start(self, stop: threading.Event) -> Peers:
         self.serve()
+        self.discover()
         self.thread = threading.Thread(target=self.sync.run, args=(stop,), name="peers", daemon=True)
         self.thread.start()
         return self
 
     def close(self) -> None:
+        if self.discovery is not None:
+            self.discovery.close()  # its goodbye first: the others stop asking a till that is leaving
         if self.server is not None:
             self.server.stop()
         if self.thread is not None:
