@@ -23,7 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..domain.chain import GENESIS
 from ..domain.clock import system_ms
+from ..protocol.keys import signature_ok
 from ..store import peers as peer_store
 from ..sync.transport import Transport, TransportError
 from .client import PeerClient
@@ -136,7 +138,9 @@ class PeerSync:
                     "peer %s: %d unsigned or unknown events not taken", client.base, len(page.events) - len(signed)
                 )
             if signed:
-                applied = self.store.apply_remote(signed, status="relay")
+                chained = _signed_chain(signed, have, mine.get(device, (0, ""))[1], keys[device])
+                trusted = {d: k for d, k in keys.items() if d != device} if chained else keys
+                applied = self.store.apply_remote(signed, status="relay", keys=trusted)
                 new += applied.new
                 if applied.not_allowed:
                     first = min(e.seq for e in signed if e.event_id in set(applied.not_allowed))
@@ -145,8 +149,10 @@ class PeerSync:
                     log.warning(
                         "peer %s: refused %s, not allowed %s", client.base, applied.bad[:20], applied.not_allowed[:20]
                     )
-            have = max(have, max(e.seq for e in page.events))
-            mine[device] = (have, "")
+            top = max(page.events, key=lambda e: e.seq)
+            if top.seq > have:
+                have = top.seq
+                mine[device] = (have, top.hash)
             if not page.more:
                 break
         if (retry_from is not None) or device in self.retry:  # what is still to be asked again, kept
@@ -210,3 +216,19 @@ class PeerSync:
             self._wake.wait(0.25)
         for client in self.clients.values():
             client.close()
+
+
+def _signed_chain(events: list, have_seq: int, have_hash: str, key: tuple[str, int]) -> bool:
+    """Whether the page is one unbroken piece of the device's chain, starting right after what this till holds
+    of it, whose last event carries the device's signature. Then one signature vouches for the whole page: each
+    event's hash covers its content (the event check recomputes it) and, through prev_hash, every event before
+    it. Otherwise each event's own signature is checked."""
+    prev_seq, prev_hash = have_seq, have_hash if have_seq else GENESIS
+    if not prev_hash:
+        return False
+    for e in events:
+        if e.seq != prev_seq + 1 or e.prev_hash != prev_hash:
+            return False
+        prev_seq, prev_hash = e.seq, e.hash
+    last, (public, from_seq) = events[-1], key
+    return last.seq >= from_seq and bool(last.sig) and signature_ok(public, last.hash, last.sig)

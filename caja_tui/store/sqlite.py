@@ -223,6 +223,7 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
         cursor: int | None = None,
         status: str = "synced",
         restoring: bool = False,
+        keys: dict[str, tuple[str, int]] | None = None,
     ) -> RemoteApply:
         """Store events pulled from the server (or a peer) and project them, in one transaction with the cursor.
 
@@ -236,7 +237,9 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
         """
         result = RemoteApply()
         checked: list[tuple[Any, Payload | None, bytes]] = []
-        own, keys = None if restoring else self.device_id, self.known_keys()
+        # `keys`: the keys to check signatures with (default: every known key); a caller that has checked a
+        # device's events as a signed chain (peers/gossip.py) leaves that device out
+        own, keys = None if restoring else self.device_id, self.known_keys() if keys is None else keys
         for e in events:  # checked before the lock is taken: the transaction stays short
             c = check_event(e, keep_unknown=True, store_id=self.store_id, not_device=own, keys=keys)
             if c.reject is not None:
