@@ -55,6 +55,7 @@ class PeersConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     enabled: bool = True
     listen: str = "0.0.0.0:7870"  # where this till's sync process serves its store's events to its peers
     addresses: list[str] = []  # "host:port" of peers, for networks that block multicast (found by mDNS otherwise)
+    mdns: bool = True  # advertise this till and find the others by mDNS/DNS-SD (_caja._tcp)
 
 
 class PrinterConfig(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -218,6 +219,8 @@ enabled = {peers_enabled}
 listen = "{peers_listen}"
 # Peers are found by mDNS (_caja._tcp); list them here ("192.168.1.21:7870") where multicast is blocked.
 addresses = {peers_addresses}
+# false: no mDNS (a network whose policy forbids advertising); only the addresses above and paired tills.
+mdns = {peers_mdns}
 
 [printer]
 # "none", "file" (a device such as /dev/usb/lp0, or a file), "network", "usb" or "serial"; needs the
@@ -247,4 +250,5 @@ def render(cfg: Config) -> str:
     values["peers_enabled"] = "true" if cfg.peers.enabled else "false"
     values["peers_listen"] = cfg.peers.listen
     values["peers_addresses"] = msgspec.json.encode(cfg.peers.addresses).decode()
+    values["peers_mdns"] = "true" if cfg.peers.mdns else "false"
     return TEMPLATE.format(**values)

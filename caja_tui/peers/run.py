@@ -44,8 +44,15 @@ class Peers:
         self.thread: threading.Thread | None = None
 
     def addresses(self) -> list[tuple[str, int]]:
+        """Static ones, those mDNS found, and where paired tills were when paired."""
         found = self.discovery.addresses() if self.discovery is not None else []
-        return list(dict.fromkeys(self.static + found))
+        paired = []
+        for text in peer_store.paired_addresses(self.gossip_store):
+            try:
+                paired.append(split_address(text))
+            except ValueError:
+                continue
+        return list(dict.fromkeys(self.static + found + paired))
 
     def serve(self) -> None:
         host, port = split_address(self.ctx.cfg.peers.listen)
@@ -56,7 +63,10 @@ class Peers:
             log.warning("cannot serve peers on %s:%d (%s); this till still pulls from its peers", host, port, exc)
 
     def discover(self) -> None:
-        """Advertise the port the server bound (none when it could not: browse only) and look for the others."""
+        """Advertise the port the server bound (none when it could not: browse only) and look for the others
+        (unless `[peers] mdns = false`)."""
+        if not self.ctx.cfg.peers.mdns:
+            return
         try:
             from .discovery import Discovery
         except ImportError as exc:  # a till updated without `pip install`: it syncs, with its static peers only
