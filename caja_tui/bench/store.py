@@ -1,11 +1,19 @@
 """The till's own SQLite file: importing a catalogue, checkouts (signed, as a till with a key signs), a Z report,
-and a long history of events (the rebuild, the outbox query the sync engine runs, the archive); and the signing
-and verifying of one event's hash."""
+and a long history of events (the rebuild, the outbox query the sync engine runs, the archive); the signing
+and verifying of one event's hash; and the fsyncs a scan and a completed sale cost (counted with strace).
+
+fsyncs_per_scan  fsync and fdatasync calls of a scan (`sales.scan`: the draft cart saved), goal 0
+fsyncs_per_sale  those of a completed sale (`sales.complete_sale`: its events, the draft cleared), goal 1
+"""
 
 from __future__ import annotations
 
 import random
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -136,3 +144,69 @@ def bench_events(workdir: Path, n_events: int) -> dict:
         "db_bytes_per_event": round(size / made),
         "generate_events_per_s": round(made / gen_s),
     }
+
+
+# the till's scans and sales as the sales screen makes them, in a process of its own that strace watches; each is
+# preceded by a marker written to /dev/null, so every fsync is put down to the scan or the sale it belongs to
+_FSYNC_CHILD = "import sys; from caja_tui.bench.store import fsync_child; fsync_child(sys.argv[1], int(sys.argv[2]))"
+
+
+def fsync_child(workdir: str, n_sales: int, n_products: int = 200) -> None:
+    """Ring up `n_sales` sales of 5 scans each on a till with a key (a marker write before each scan and sale)."""
+    import os
+
+    from ..application import cash, sales, users
+    from ..application.importing import import_rows
+    from ..domain.cart import Cart
+    from ..domain.events import Tender
+
+    s = open_store(Path(workdir) / "fsync.db")
+    s.use_key(Path(workdir) / "fsync.key")
+    users.create_user(s, "system", name="Bench", role="manager", pin="1234", user_id="bench")
+    import_rows(s, "system", catalog_rows(n_products))
+    cash.open_session(s, "bench", 0)
+    rnd = random.Random(4)
+    mark = os.open(os.devnull, os.O_WRONLY)
+    for _ in range(n_sales):
+        cart = Cart()
+        for _ in range(5):
+            os.write(mark, b"MARK scan")
+            sales.scan(s, cart, f"750{rnd.randrange(n_products):010d}")
+        total = sales.rules.price_sale(cart.lines, 0, True).total
+        os.write(mark, b"MARK sale")
+        sales.complete_sale(s, "bench", cart, [Tender(method="cash", amount=total)], prices_include_tax=True)
+    os.write(mark, b"MARK end")
+    s.close()
+
+
+def count_fsyncs(trace: str) -> dict[str, tuple[int, int]]:
+    """From strace's output: for each kind of marker, (fsync and fdatasync calls after it, how many markers)."""
+    calls: dict[str, int] = {}
+    marks: dict[str, int] = {}
+    kind = None
+    for line in trace.splitlines():
+        if '"MARK ' in line:
+            kind = line.split('"MARK ', 1)[1].split('"', 1)[0]
+            marks[kind] = marks.get(kind, 0) + 1
+        elif kind is not None and ("fsync(" in line or "fdatasync(" in line):
+            calls[kind] = calls.get(kind, 0) + 1
+    return {k: (calls.get(k, 0), n) for k, n in marks.items()}
+
+
+def bench_fsyncs(workdir: Path, n_sales: int) -> dict:
+    """fsyncs_per_scan and fsyncs_per_sale, counted by strace on a child process; a note instead without strace."""
+    strace = shutil.which("strace")
+    if strace is None or not sys.platform.startswith("linux"):
+        return {"fsyncs_note": "not counted: strace is not installed (apt-get install strace)"}
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        out = Path(tmp) / "strace.txt"
+        argv = [strace, "-f", "-qq", "-e", "trace=fsync,fdatasync,write", "-o", str(out)]
+        r = subprocess.run(
+            [*argv, sys.executable, "-c", _FSYNC_CHILD, tmp, str(n_sales)], capture_output=True, text=True
+        )
+        if r.returncode != 0 or not out.exists():
+            why = (r.stderr.strip().splitlines() or ["no output"])[-1]
+            return {"fsyncs_note": f"not counted: strace failed ({why})"}
+        counted = count_fsyncs(out.read_text(errors="replace"))
+    per = {k: round(c / n, 2) for k, (c, n) in counted.items()}
+    return {"fsyncs_per_scan": per.get("scan"), "fsyncs_per_sale": per.get("sale")}

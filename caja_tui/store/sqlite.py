@@ -118,14 +118,38 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
         return self.db.connection()
 
     @contextmanager
-    def write(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE ... COMMIT, waiting for the write lock in fine steps.
+    def write(self, *, durable: bool = True) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, waiting for the write lock in fine steps (see _immediate).
+
+        `durable=False` (the draft cart alone, see transaction): this commit is not synced to disk. In WAL mode
+        synchronous=NORMAL appends it to the WAL without an fsync, and the next durable commit, of any connection,
+        syncs the WAL and this commit with it. A power cut may lose it (and the others since the last synced
+        commit; the kernel writes them out within about 30 s), never a durable commit made before it. It does not
+        run the automatic checkpoint either (that syncs twice): the next durable commit or the sync process does.
+        Inside an open transaction it is part of that one.
+        """
+        conn = self._conn
+        light = not durable and not conn.in_transaction
+        if light:  # the safety level cannot change inside a transaction: set for this one, put back after
+            every = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
+        try:
+            with self._immediate(conn):
+                yield
+        finally:
+            if light:
+                conn.execute(f"PRAGMA synchronous = {PRAGMAS['synchronous']}")
+                conn.execute(f"PRAGMA wal_autocheckpoint = {every}")
+
+    @contextmanager
+    def _immediate(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT (or rollback on any exception), the lock tried every 0.3 ms.
 
         SQLite's own busy handler sleeps 1, 2, 5, 10 ms and more between tries; a checkout waiting behind
         the sync service's short transactions would lose those milliseconds. Here the lock is tried every
         0.3 ms (only while someone else holds it), for up to the busy timeout.
         """
-        conn = self._conn
         deadline = time.monotonic() + PRAGMAS["busy_timeout"] / 1000
         ctx = self.db.atomic("IMMEDIATE")
         conn.execute("PRAGMA busy_timeout = 0")
@@ -200,15 +224,28 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
     def transaction(self, *, bulk: bool = False) -> Iterator[SqliteTx]:
         """A write transaction: BEGIN IMMEDIATE ... COMMIT (fsync), or rollback on any exception.
 
-        `bulk` (imports by the installer) is exempt from the emission limit.
+        `bulk` (imports by the installer) is exempt from the emission limit. The draft cart (tx.save_draft,
+        clear_draft) is written at the end: in this commit if the transaction wrote anything else (a sale and the
+        draft it clears are one commit), else in a commit of its own that is not synced (write(durable=False)).
+        So a scan costs no fsync and a completed sale one: a power cut may lose the last scans, never a sale.
         """
+        drafts_alone = False
         with self.write():
             tx = SqliteTx(self, writable=True, bulk=bulk)
+            changes = self._conn.total_changes  # rows this connection has written, to tell if the use case did
             try:
                 yield tx
                 tx.finish()
+                drafts_alone = bool(tx.draft_writes) and self._conn.total_changes == changes
+                if not drafts_alone:
+                    for sql, params in tx.draft_writes:
+                        self._conn.execute(sql, params)
             except sqlite3.IntegrityError as exc:
                 raise StoreError(f"the database refused the write ({exc}); nothing was saved") from None
+        if drafts_alone:  # the transaction above wrote nothing: its commit was no fsync either
+            with self.write(durable=False):
+                for sql, params in tx.draft_writes:
+                    self._conn.execute(sql, params)
 
     @contextmanager
     def read(self) -> Iterator[SqliteTx]:

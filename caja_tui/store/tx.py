@@ -51,6 +51,7 @@ class SqliteTx(Queries):
         self.rows: list[tuple[Any, ...]] = []
         self._state: DeviceState | None = None
         self.emitted: list[Event] = []
+        self.draft_writes: list[tuple[str, tuple[Any, ...]]] = []  # save_draft, clear_draft: SQL run at the end
 
     # --- writing ----------------------------------------------------------------------------------
 
@@ -157,14 +158,21 @@ class SqliteTx(Queries):
             )
 
     def save_draft(self, cart: Cart, slot: str = "current") -> None:
-        self._conn.execute(
-            "INSERT INTO draft_cart (slot, cart, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(slot) DO UPDATE SET cart = excluded.cart, updated_at = excluded.updated_at",
-            (slot, msgspec.json.encode(cart).decode(), self.store.wall()),
+        """Keep `cart` as the draft of `slot`, written when the transaction ends (`draft_writes`, see
+        SqliteStore.transaction; a read in this transaction does not see it yet): in the transaction's durable
+        commit if it wrote anything else, else in a commit of its own that is not synced to disk (a scan costs
+        no fsync; a power cut may lose the last scans)."""
+        self.draft_writes.append(
+            (
+                "INSERT INTO draft_cart (slot, cart, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(slot) DO UPDATE SET cart = excluded.cart, updated_at = excluded.updated_at",
+                (slot, msgspec.json.encode(cart).decode(), self.store.wall()),
+            )
         )
 
     def clear_draft(self, slot: str = "current") -> None:
-        self._conn.execute("DELETE FROM draft_cart WHERE slot = ?", (slot,))
+        """Drop the draft of `slot` when the transaction ends (like save_draft)."""
+        self.draft_writes.append(("DELETE FROM draft_cart WHERE slot = ?", (slot,)))
 
     # --- reading (sees what this transaction emitted) ---------------------------------------------
 
