@@ -20,6 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -118,46 +119,50 @@ class PeerSync:
         return new
 
     def _fetch(self, client: PeerClient, device: str, their_seq: int, mine: dict[str, tuple[int, str]]) -> int:
-        """The device's events after this till's highest seq of it, page by page, while the peer is ahead."""
+        """The device's events after this till's highest seq of it, page by page, while the peer is ahead; the next
+        page is asked for while this one is applied (the network and the disk work at once)."""
         have, new = mine.get(device, (0, ""))[0], 0
         retry_from = self.retry.pop(device, None)
         if retry_from is not None:
             have = min(have, retry_from)
             their_seq = max(their_seq, have + 1)
         keys = self.store.known_keys()
-        for _ in range(100_000):  # bounded: every page moves `have` forward, or the loop ends
-            if their_seq <= have:
-                break
-            page = client.events(device, have)
-            if not page.events:
-                break
-            # from a peer, only signed events of a device whose key this till knows (they can be relayed)
-            signed = [e for e in page.events if e.device_id == device and e.sig and e.device_id in keys]
-            if len(signed) < len(page.events):
-                log.info(
-                    "peer %s: %d unsigned or unknown events not taken", client.base, len(page.events) - len(signed)
-                )
-            if signed:
-                chained = _signed_chain(signed, have, mine.get(device, (0, ""))[1], keys[device])
-                trusted = {d: k for d, k in keys.items() if d != device} if chained else keys
-                applied = self.store.apply_remote(signed, status="relay", keys=trusted)
-                new += applied.new
-                if applied.not_allowed:
-                    first = min(e.seq for e in signed if e.event_id in set(applied.not_allowed))
-                    self.retry[device] = min(self.retry.get(device, first - 1), first - 1)
-                if applied.bad or applied.not_allowed:
-                    log.warning(
-                        "peer %s: refused %s, not allowed %s", client.base, applied.bad[:20], applied.not_allowed[:20]
-                    )
-            top = max(page.events, key=lambda e: e.seq)
-            if top.seq > have:
-                have = top.seq
-                mine[device] = (have, top.hash)
-            if not page.more:
-                break
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="peer-page") as pool:
+            ahead = pool.submit(client.events, device, have) if their_seq > have else None
+            for _ in range(100_000):  # bounded: every page moves `have` forward, or the loop ends
+                if ahead is None:
+                    break
+                page = ahead.result()
+                if not page.events:
+                    break
+                top = max(page.events, key=lambda e: e.seq)
+                more = page.more and top.seq > have and top.seq < their_seq
+                ahead = pool.submit(client.events, device, top.seq) if more else None
+                new += self._take(client, device, page.events, have, mine.get(device, (0, ""))[1], keys)
+                if top.seq > have:
+                    have = top.seq
+                    mine[device] = (have, top.hash)
         if (retry_from is not None) or device in self.retry:  # what is still to be asked again, kept
             self.store.set_meta("peer_retry", json.dumps(self.retry, sort_keys=True))
         return new
+
+    def _take(self, client: PeerClient, device: str, events: list, have: int, have_hash: str, keys: dict) -> int:
+        """One page through the event check into the store; how many were new."""
+        # from a peer, only signed events of a device whose key this till knows (they can be relayed)
+        signed = [e for e in events if e.device_id == device and e.sig and e.device_id in keys]
+        if len(signed) < len(events):
+            log.info("peer %s: %d unsigned or unknown events not taken", client.base, len(events) - len(signed))
+        if not signed:
+            return 0
+        chained = _signed_chain(signed, have, have_hash, keys[device])
+        trusted = {d: k for d, k in keys.items() if d != device} if chained else keys
+        applied = self.store.apply_remote(signed, status="relay", keys=trusted)
+        if applied.not_allowed:
+            first = min(e.seq for e in signed if e.event_id in set(applied.not_allowed))
+            self.retry[device] = min(self.retry.get(device, first - 1), first - 1)
+        if applied.bad or applied.not_allowed:
+            log.warning("peer %s: refused %s, not allowed %s", client.base, applied.bad[:20], applied.not_allowed[:20])
+        return applied.new
 
     def _relay(self) -> None:
         if self.transport is None or not peer_store.count_relay(self.store):
