@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import falcon
 import msgspec
@@ -20,6 +20,7 @@ from ..protocol import (
     KeyRequest,
     KeyResponse,
     PushResponse,
+    WireEvent,
 )
 from . import devicekeys, openapi
 from .http import ApiError, accept, media_type, read_body, respond
@@ -77,18 +78,10 @@ class EventsResource(Authenticated):
             raise ApiError(400, "BAD_BODY", f"cannot read the push body: {exc}") from None
         keys = devicekeys.active_keys(auth.store_id)
         for e in raw_events:
-            if isinstance(e, dict):
-                _may_push(auth, e, keys)
+            _may_push(auth, e, keys)
         now = now_ms()
         candidates = [unreadable(e.reason) if isinstance(e, Unreadable) else check(e, now, keys) for e in raw_events]
-        newest = max(
-            (
-                e.get("created_at")
-                for e in raw_events
-                if isinstance(e, dict) and isinstance(e.get("created_at"), int) and 0 <= e["created_at"] < 2**62
-            ),
-            default=None,
-        )
+        newest = max((t for t in map(_created_at, raw_events) if t is not None), default=None)
         results = self.server.storage.ingest(auth, candidates, skew_ms=None if newest is None else newest - now)
         req.context.events = len(raw_events)
         respond(req, resp, PushResponse(results=results, server_time_ms=now_ms()), accept(req, media))
@@ -117,24 +110,35 @@ class EventsResource(Authenticated):
         self.server.pull_latency.observe(time.perf_counter() - t0)
 
 
-def _may_push(auth: DeviceAuth, e: dict, keys: dict[str, tuple[str, int]]) -> None:
+def _created_at(e: WireEvent | Any) -> int | None:
+    """The event's `created_at`, when it is a whole number the device's clock skew may be measured from."""
+    t = e.created_at if isinstance(e, WireEvent) else e.get("created_at") if isinstance(e, dict) else None
+    return t if isinstance(t, int) and 0 <= t < 2**62 else None
+
+
+def _may_push(auth: DeviceAuth, e: WireEvent | Any, keys: dict[str, tuple[str, int]]) -> None:
     """403 for an event of another store, or of another device unless it is a relay: signed (at or after the
     first seq of that device's key; the check then verifies the signature, BAD_SIG for a wrong one)."""
-    if "store_id" in e and e["store_id"] != auth.store_id:
+    if isinstance(e, WireEvent):
+        store, origin, seq, sig = e.store_id, e.device_id, e.seq, e.sig
+    elif isinstance(e, dict):
+        store, origin = e.get("store_id", auth.store_id), e.get("device_id", auth.device_id)
+        seq, sig = e.get("seq"), e.get("sig")
+    else:
+        return
+    if store != auth.store_id:
         raise ApiError(
             403, "FORBIDDEN", f"this token may only push events of store_id '{auth.store_id}'; nothing was stored"
         )
-    origin = e.get("device_id", auth.device_id)
-    if origin == auth.device_id:
-        return
-    key, seq = keys.get(origin) if isinstance(origin, str) else None, e.get("seq")
-    if key is None or not isinstance(e.get("sig"), str) or not isinstance(seq, int) or seq < key[1]:
-        raise ApiError(
-            403,
-            "FORBIDDEN",
-            f"this token may push events of device_id '{auth.device_id}', and of another device of its store only "
-            "when that device's key signs them (a relay); nothing was stored",
-        )
+    if origin != auth.device_id:
+        key = keys.get(origin) if isinstance(origin, str) else None
+        if key is None or not isinstance(sig, str) or not isinstance(seq, int) or seq < key[1]:
+            raise ApiError(
+                403,
+                "FORBIDDEN",
+                f"this token may push events of device_id '{auth.device_id}', and of another device of its store "
+                "only when that device's key signs them (a relay); nothing was stored",
+            )
 
 
 class DeviceKeyResource(Authenticated):
