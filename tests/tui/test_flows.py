@@ -110,6 +110,25 @@ def test_words_open_the_product_search_and_the_cart_survives_a_restart(till):
     drive(again, steps2)
 
 
+def test_typing_more_in_the_product_search_narrows_it(till):
+    """Issue 17: the words typed on the sales screen stay in the search box, the cursor after them; typing more
+    narrows the search instead of replacing the words."""
+    app = make_app(till)
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        await pilot.press(*"pasta", "enter")
+        await shown(pilot, app, "Pasta dental")
+        await pilot.press(*" dent")
+        screen = await shown(pilot, app, "pasta dent")
+        assert "Pasta dental 100 ml" in screen and "spaghetti" not in screen
+        await pilot.press("enter")
+        await shown(pilot, app, "Pasta dental 100 ml")
+
+    drive(app, steps)
+    assert [ln.name for ln in till.load_draft().lines] == ["Pasta dental 100 ml"]
+
+
 def test_a_cashier_refunds_a_receipt_with_a_managers_pin(till):
     app = make_app(till)
 

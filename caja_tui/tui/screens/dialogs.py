@@ -307,7 +307,9 @@ class PickScreen(CajaModal):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label(_(self.TITLE))
-            yield Entry(value=self.text, placeholder=self.placeholder, id="find")
+            # the words typed on the sales screen, the cursor after them: typing more narrows the search (Textual
+            # would select them on focus, and the next key would replace them)
+            yield Entry(value=self.text, placeholder=self.placeholder, id="find", select_on_focus=False)
             yield OptionList(id="results")
             if self.HINT:
                 yield Label(_(self.HINT), classes="hint")
