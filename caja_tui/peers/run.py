@@ -93,6 +93,6 @@ class Peers:
         if self.server is not None:
             self.server.stop()
         if self.thread is not None:
-            self.thread.join(timeout=15)
+            self.thread.join(timeout=2)  # a round waiting on a slow peer does not hold the exit (daemon thread)
         self.serve_store.close()
         self.gossip_store.close()
