@@ -5,6 +5,10 @@ Every entry point (the screens, the line-mode till, `caja sync`, the CLI's comma
 instead of deriving paths, the money style or the time zone from the config again. Building a context opens
 nothing, reads no file and imports nothing heavy: the store, the money style and the time zone are made
 when first asked for (a bad time zone fails the commands that show times, not `caja status`).
+
+The till's secrets are its owner's alone: the config (the sync token), the database (the PIN hashes) and
+the device key are made mode 0600 (`caja init`, and `open_store(create=True)` here), and the first store a
+context opens warns about any of them that other users of the machine can read (`warn_open_files`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -58,6 +64,7 @@ class TillContext:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.paths = TillPaths.of(cfg.db_path)
+        self._files_checked = False
 
     @property
     def printer(self) -> PrinterConfig:
@@ -97,14 +104,44 @@ class TillContext:
             receipt_prefix=self.cfg.receipt_prefix,
             emit_limit_per_minute=self.cfg.sync.emit_limit_per_minute,
         )
-        store.open(create=create)
+        if create and not self.paths.db.exists():
+            with _private_files():  # the PIN hashes: SQLite makes the -wal and -shm with the database's mode
+                store.open(create=True)
+        else:
+            store.open(create=create)
         if store.key is None:  # made by `caja init`, or by the first open of a release with keys
             try:
                 store.use_key(self.paths.key)
             except BaseException:
                 store.close()
                 raise
+        if not self._files_checked:
+            self._files_checked = True
+            self.warn_open_files()
         return store
+
+    def warn_open_files(self) -> None:
+        """A warning for each of the till's secret files that other users of this machine can read or change:
+        in the till's log when one is set up (the screens, a service's journal), else on stderr (a command).
+        Not an error: an installer may have its reasons. The till's own sync child leaves it to the till."""
+        if os.environ.get("CAJA_SYNC_CHILD"):
+            return
+        db = self.paths.db
+        files = [
+            ([Path(self.cfg.path)] if self.cfg.path else [], "the sync token"),
+            ([db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")], "the PIN hashes and every sale"),
+            ([self.paths.key], "the key that signs this till's events"),
+        ]
+        for paths, holds in files:
+            loose = [(path, mode) for path in paths if (mode := _open_mode(path)) is not None]
+            if not loose:
+                continue
+            (path, mode), names = loose[0], " ".join(str(p) for p, _ in loose)
+            text = f"{path} is open to other users of this machine (mode {mode:o}); it holds {holds}: chmod 600 {names}"
+            if _files_log.hasHandlers():
+                _files_log.warning("%s", text)
+            else:
+                print(f"caja: warning: {text}", file=sys.stderr)
 
     def side_store(self, of: SqliteStore | None = None) -> SqliteStore:
         """A second connection, for a worker thread (SQLite connections stay in the thread that made them), to
@@ -170,6 +207,29 @@ class TillContext:
                 start_new_session=True,
                 env={**os.environ, "CAJA_SYNC_CHILD": "1"},
             )
+
+
+_files_log = logging.getLogger("caja.files")
+
+
+def _open_mode(path: Path) -> int | None:
+    """The permission bits of the file at `path` if its group or others have any (None: none, or no file)."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    return mode if mode & 0o077 else None
+
+
+@contextmanager
+def _private_files() -> Iterator[None]:
+    """Files made inside are their owner's alone (umask 077). The umask is the process's: only for a moment,
+    while the database is made (`caja init`), before any other thread of the till runs."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 def context(cfg: Config) -> TillContext:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import __version__, config
 from ..domain.errors import DomainError
-from . import bench, books, catalogue, maintenance, serve, setup, sync, till
+from . import bench, books, catalogue, maintenance, serve, setup, sync, till, tokens
 from .errors import CliError
 
 __all__ = ["TABLE", "CliError", "main"]
@@ -37,6 +37,7 @@ TABLE = {  # every command and the module that adds its parser and handler, in t
     "status": sync,
     "report": books,
     "users": setup,
+    "token": tokens,
     "customers": catalogue,
     "export": books,
     "receipt": books,

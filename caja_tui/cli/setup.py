@@ -10,6 +10,7 @@ from pathlib import Path
 from .. import config
 from ..bootstrap import TillContext, context
 from .errors import CliError
+from .tokens import add_token_options, check_enrollment, read_token
 
 
 def add_init(sub, common: argparse.ArgumentParser) -> None:
@@ -19,7 +20,7 @@ def add_init(sub, common: argparse.ArgumentParser) -> None:
     s.add_argument("--device", help="device id for a new config file")
     s.add_argument("--db", help="database path for a new config file")
     s.add_argument("--server", help="sync server URL for a new config file")
-    s.add_argument("--token", help="sync token for a new config file")
+    add_token_options(s, otherwise="else $CAJA_TOKEN, else it is asked (in a terminal, with --server)")
     s.add_argument("--manager", metavar="NAME", help="the first manager's name (PIN from $CAJA_PIN or asked)")
     s.set_defaults(handler=cmd_init, standalone=True)
 
@@ -105,7 +106,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     then the demo data, or the first manager."""
     cfg_path = getattr(args, "config", None)
     path = config.resolve_path(cfg_path)
-    flags = (args.store, args.device, args.db, args.server, args.token)
+    flags = (args.store, args.device, args.db, args.server, args.token, args.token_file)
     interactive = sys.stdin.isatty() and not args.demo and not any(flags)
     if path.exists():
         cfg = config.load(str(path))
@@ -114,7 +115,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         cfg = _write_config(
             args, path, explicit=bool(cfg_path or os.environ.get("CAJA_CONFIG")), interactive=interactive
         )
-    known = bool(cfg.sync.server_url and cfg.sync.token) and _check_enrollment(cfg)
+    known = bool(cfg.sync.server_url and cfg.sync.token) and check_enrollment(cfg)
     ctx = context(cfg)
     with ctx.open_store(create=True) as store:
         print(f"database: {store.path} (schema {store.schema_version()})")
@@ -145,14 +146,13 @@ def _write_config(args: argparse.Namespace, path: Path, *, explicit: bool, inter
         # next to its config file and named after it (t1.toml -> t1.db): two tills never share a file
         "db": args.db or (f"{path.stem}.db" if explicit else str(config.data_dir() / "caja.db")),
     }
-    sync = {"server_url": args.server, "token": args.token}
+    sync = {"server_url": args.server}
     if interactive:
         print(f"A new till: {path}. Enter keeps the value in brackets.")
         till["store_id"] = _ask("Store id (the same on every till of the shop)", "demo")
         till["device_id"] = _ask("Device id of this till (unique in the store)", "T01")
         sync["server_url"] = _ask("Sync server URL (empty: this till works offline only)", "") or None
-        if sync["server_url"]:
-            sync["token"] = _ask("Token (`caja serve enroll --store S --device D` on the server)", "")
+    sync["token"] = read_token(args, ask=bool(sync["server_url"])) or None  # typed without echo, in a terminal
     text = config.render(
         config.Config(
             till=config.TillConfig(**{k: v for k, v in till.items() if v is not None}),
@@ -162,10 +162,14 @@ def _write_config(args: argparse.Namespace, path: Path, *, explicit: bool, inter
     cfg = config.parse(text.encode(), str(path))  # validates what the flags or answers gave
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # it holds the token: its owner's alone
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
     except OSError as exc:
         raise CliError(f"cannot write {path} ({exc.strerror})") from None
-    print(f"config: wrote {path}")
+    print(f"config: wrote {path} (mode 0600)")
+    if cfg.sync.server_url and not cfg.sync.token:
+        print("sync: no token yet; put one in with `caja token set` (`caja serve enroll` on the server makes it)")
     return cfg
 
 
@@ -198,25 +202,6 @@ def _first_pull(ctx: TillContext, store) -> None:
         return
     if n:
         print(f"server: {n} events of store {store.store_id} taken (catalogue, users, stock)")
-
-
-def _check_enrollment(cfg: config.Config) -> bool:
-    """Tell the installer at once whether the server knows this till's token (the till works either way)."""
-    from ..sync.transport import Transport, TransportError
-
-    try:
-        me = Transport(cfg.sync.server_url, cfg.sync.token, timeout=(3.0, 5.0)).devices_me()
-    except TransportError as exc:
-        print(f"server: {cfg.sync.server_url} not confirmed ({exc}); the till works offline meanwhile")
-        return False
-    if (me.store_id, me.device_id) != (cfg.till.store_id, cfg.till.device_id):
-        print(
-            f"server: WARNING the token belongs to store {me.store_id} device {me.device_id}, not "
-            f"{cfg.till.store_id}/{cfg.till.device_id}; fix the config before syncing"
-        )
-        return False
-    print(f"server: {cfg.sync.server_url} knows this till ({me.store_id}/{me.device_id})")
-    return True
 
 
 def cmd_users(ctx: TillContext, args: argparse.Namespace) -> int:

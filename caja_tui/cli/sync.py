@@ -53,7 +53,9 @@ def add_refused(sub, common: argparse.ArgumentParser) -> None:
 def add_restore(sub, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("restore", parents=[common], help="rebuild this till from the server onto an empty database")
     s.add_argument("--server", required=True, metavar="URL")
-    s.add_argument("--token", required=True)
+    from .tokens import add_token_options
+
+    add_token_options(s, otherwise="else $CAJA_TOKEN, else the config's, else it is asked (in a terminal)")
     s.set_defaults(handler=cmd_restore)
 
 
@@ -253,8 +255,9 @@ def cmd_conflicts(ctx: TillContext, args: argparse.Namespace) -> int:
 def cmd_restore(ctx: TillContext, args: argparse.Namespace) -> int:
     from ..sync.restore import restore
     from ..sync.transport import Transport, TransportError
+    from .tokens import read_token
 
-    transport = Transport(args.server, args.token)
+    transport = Transport(args.server, read_token(args, fallback=ctx.cfg.sync.token, required=True))
     try:
         with ctx.open_store() as store:
             r = restore(store, transport)
