@@ -173,7 +173,7 @@ class TillContext:
         from .sync.transport import Transport
 
         sync = self.cfg.sync
-        transport = Transport(sync.server_url, sync.token) if sync.server_url else None
+        transport = Transport(sync.server_url, sync.token, ca_file=sync.ca_file) if sync.server_url else None
         logger = json_logger("caja.sync", log) if log is not None else logging.getLogger("caja.sync")
         return SyncEngine(store, transport, batch_size=sync.batch_size, batch_seconds=sync.batch_seconds, log=logger)
 

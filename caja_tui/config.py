@@ -44,6 +44,7 @@ class TillConfig(Struct, kw_only=True, forbid_unknown_fields=True):
 class SyncConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     server_url: str = ""
     token: str = ""
+    ca_file: str = ""  # PEM CA bundle an https server's certificate is checked against; empty: the system's
     batch_size: Annotated[int, Meta(ge=1, le=1000)] = 50
     batch_seconds: Annotated[float, Meta(gt=0, le=3600)] = 5.0
     emit_limit_per_minute: Annotated[int, Meta(ge=1, le=1_000_000)] = 100
@@ -205,6 +206,9 @@ discounts_need_manager = {discounts_need_manager}
 server_url = "{server_url}"
 # From `caja serve enroll --store STORE --device DEVICE`.
 token = "{token}"
+# For an https server whose certificate is signed by your own CA: that CA's certificate (PEM). Empty: the
+# system's trusted CAs. The certificate is always checked; there is no setting that turns the check off.
+ca_file = "{ca_file}"
 # Events per push, and the longest an event waits before a push.
 batch_size = {batch_size}
 batch_seconds = {batch_seconds}

@@ -29,15 +29,19 @@ def add_serve(sub, common: argparse.ArgumentParser) -> None:
         help="how an update of a deleted product settles",
     )
     s.add_argument("--log", metavar="FILE", help="JSON-lines access and error log (default: stderr)")
+    s.add_argument("--certfile", metavar="PEM", help="serve https with this certificate (chain); needs --keyfile")
+    s.add_argument("--keyfile", metavar="PEM", help="the certificate's private key (unencrypted PEM)")
     s.set_defaults(handler=cmd_serve, standalone=True)
     ss = s.add_subparsers(dest="serve_command", metavar="ADMIN")
-    e = ss.add_parser("enroll", parents=[db_opt], help="print a new token for a device")
-    e.add_argument("--store", required=True)
-    e.add_argument("--device", required=True)
-    e.add_argument("--rekey", action="store_true", help="also forget its device key, so it can register a new one")
-    e = ss.add_parser("revoke", parents=[db_opt], help="end a device's token")
-    e.add_argument("--device", required=True)
+    e = ss.add_parser("enroll", parents=[db_opt], help="print a new token for a device (or for /metrics)")
     e.add_argument("--store")
+    e.add_argument("--device")
+    e.add_argument("--rekey", action="store_true", help="also forget its device key, so it can register a new one")
+    e.add_argument("--metrics", action="store_true", help="a token that reads /metrics (the one before stops working)")
+    e = ss.add_parser("revoke", parents=[db_opt], help="end a device's token (or the metrics token)")
+    e.add_argument("--device")
+    e.add_argument("--store", help="the device's store (needed when its id is in several stores)")
+    e.add_argument("--metrics", action="store_true", help="end the metrics token")
     e = ss.add_parser("devices", parents=[db_opt], help="list devices: last seen, last seq, clock skew")
     e.add_argument("--json", action="store_true")
     e = ss.add_parser("verify", parents=[db_opt], help="check the stored hash chains")
@@ -58,16 +62,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ident = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     match args.serve_command:
         case "enroll":
+            if args.metrics:
+                if args.store or args.device or args.rekey:
+                    raise CliError("--metrics makes the metrics token: no --store, --device or --rekey with it")
+                return run.enroll_metrics(db)
             for what, value in (("store", args.store), ("device", args.device)):
+                if not value:
+                    raise CliError(f"--{what} is needed (or --metrics for the metrics token)")
                 if not ident.match(value):
                     raise CliError(f"--{what} '{value}' must be 1-64 letters, digits, '.', '_' or '-'")
             return run.enroll(db, args.store, args.device, rekey=args.rekey)
         case "revoke":
-            return run.revoke(db, args.device, args.store)
+            if args.metrics == bool(args.device):
+                raise CliError("say what to revoke: --device DEVICE [--store STORE], or --metrics")
+            return run.revoke(db, args.device, args.store, metrics=args.metrics)
         case "devices":
             return run.devices(db, args.json)
         case "verify":
             return run.verify(db, args.device)
+    problem = run.check_tls(args.certfile, args.keyfile)
+    if problem:
+        raise CliError(problem)
     return run.serve(
         db=db,
         host=args.host,
@@ -78,4 +93,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
         burst=args.burst,
         conflict_rule=args.conflicts,
         log_path=args.log,
+        tls=(args.certfile, args.keyfile) if args.certfile else None,
     )

@@ -70,7 +70,11 @@ def add_install_service(sub, common: argparse.ArgumentParser) -> None:
     )
     s.add_argument("--tty", default="tty1", help="till: the console it owns (default tty1)")
     s.add_argument("--db", help="server: its database (SQLite path or postgresql:// URL)")
-    s.add_argument("--host", default="0.0.0.0", help="server: the address it listens on (default all)")
+    s.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="server: the address it listens on (default 127.0.0.1: behind a TLS proxy; 0.0.0.0: every address)",
+    )
     s.add_argument("--port", type=int, default=8765)
     s.add_argument("--workers", type=int, default=2)
     s.add_argument("--root", default="/", help="install under this folder instead of / (an image being built)")
@@ -295,6 +299,8 @@ def cmd_install_service(args: argparse.Namespace) -> int:
     except PermissionError:
         raise CliError("cannot write there: run it with sudo (or use --root DIR)") from None
     print(f"wrote {done.path}")
+    if args.kind == "server":
+        print(services.exposure(args.host, args.port))
     if done.unit is None:
         print("reload sshd to apply it: systemctl reload ssh")
         return 0

@@ -130,7 +130,7 @@ def render(
     config: str = "",
     tty: str = "tty1",
     db: str = "",
-    host: str = "0.0.0.0",
+    host: str = "127.0.0.1",
     port: int = 8765,
     workers: int = 2,
     caja: str | None = None,
@@ -166,6 +166,21 @@ def render(
     if kind == "ssh":
         return "caja-till.conf", SSH.format(user=user, config=config, caja=caja)
     raise ValueError(f"unknown service kind {kind}")
+
+
+def exposure(host: str, port: int) -> str:
+    """What to tell whoever installs the server about who can reach it, and how to open it to the tills safely."""
+    if host in ("127.0.0.1", "::1", "localhost"):
+        return (
+            f"the server listens on {host}:{port}, this machine only. To reach it from the tills, put a reverse "
+            "proxy with TLS in front (Caddy or nginx: README, 'The server on the internet'), or serve TLS "
+            "itself: --host 0.0.0.0, and --certfile/--keyfile added to its ExecStart"
+        )
+    return (
+        f"the server listens on {host}:{port} over plain HTTP: anyone on the way sees the tokens and the sales. "
+        "Add --certfile CERT --keyfile KEY to its ExecStart (the tills then use https://), or keep it on "
+        "127.0.0.1 behind a reverse proxy with TLS (README, 'The server on the internet')"
+    )
 
 
 def install(kind: str, root: Path, **kw) -> Installed:

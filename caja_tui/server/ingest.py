@@ -12,12 +12,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..domain.chain import GENESIS
-from ..domain.events import ProductUpdated, UserUpdated
+from ..domain.events import PAYLOAD_TYPES, ProductUpdated, UserUpdated
 from ..domain.rights import NOT_ALLOWED, Rights, fold_user, rights_refusal, stamp
 from ..protocol import Result
 from ..protocol.check import NOT_RECORDED, Checked, breaks_chain
 
 MESSAGE_MAX = 500
+NO_TYPE = "?"  # what is counted under when it is not even an event (no envelope)
+OTHER_TYPE = "other"  # what event types this server does not know are counted under
+
+
+def type_label(type_: str) -> str:
+    """The type an event is counted under (the `stat` table, /metrics): a known event type, else "other", so
+    that what a client sends never creates a series."""
+    return type_ if type_ in PAYLOAD_TYPES or type_ == NO_TYPE else OTHER_TYPE
 
 
 @dataclass
@@ -28,8 +36,10 @@ class BatchState:
     device_id: str
     now: int  # the received_at of what the batch stores
     conflict_rule: str  # the resolution of an update of a deleted product ("manual" or "last-write-wins")
-    stored: dict[str, tuple[str, str]] = field(default_factory=dict)  # event_id -> (hash, store_id)
-    rejected: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)  # event_id -> (hash, store, code, msg)
+    # the store's own events and recorded rejections among the batch's ids (an event_id is unique per store: what
+    # another store holds under an id is never loaded, so no answer says whether it exists there)
+    stored: dict[str, str] = field(default_factory=dict)  # event_id -> hash
+    rejected: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # event_id -> (hash, code, message)
     # the device's seqs around the batch's: seq -> (event_id, hash, prev_hash, None when it was rejected)
     at_seq: dict[int, tuple[str, str, str | None]] = field(default_factory=dict)
     deleted: dict[str, str] = field(default_factory=dict)  # entity -> the event that deleted it
@@ -58,7 +68,7 @@ def decide_batch(state: BatchState, checked: Sequence[Checked]) -> tuple[list[Re
     writes = Writes()
     results = [_one(state, c, writes) for c in checked]
     for c, res in zip(checked, results, strict=True):
-        key = (c.event.type if c.event else "?", res.status)
+        key = (type_label(c.event.type) if c.event else NO_TYPE, res.status)
         writes.stats[key] = writes.stats.get(key, 0) + 1
     return results, writes
 
@@ -84,13 +94,12 @@ def _one(st: BatchState, c: Checked, writes: Writes) -> Result:
         return _rejected(w.event_id, *c.reject)  # nothing is known of the genuine event; record nothing
     # idempotency first: the same event again gets the same answer
     if w.event_id in st.stored:
-        hash_, store = st.stored[w.event_id]
-        if hash_ == w.hash and store == st.store_id:
+        if st.stored[w.event_id] == w.hash:
             return Result(event_id=w.event_id, status="duplicate")
         return _rejected(w.event_id, "ID_REUSED", "this event_id is already stored with other content")
     if w.event_id in st.rejected:
-        hash_, store, code, message = st.rejected[w.event_id]
-        if hash_ == w.hash and store == st.store_id:
+        hash_, code, message = st.rejected[w.event_id]
+        if hash_ == w.hash:
             return _rejected(w.event_id, code, message)
         return _rejected(w.event_id, "ID_REUSED", "this event_id was already received with other content")
     if w.seq in st.at_seq:
@@ -132,7 +141,7 @@ def _one(st: BatchState, c: Checked, writes: Writes) -> Result:
             getattr(w, "sig", None),
         )
     )
-    st.stored[w.event_id] = (w.hash, st.store_id)
+    st.stored[w.event_id] = w.hash
     st.at_seq[w.seq] = (w.event_id, w.hash, w.prev_hash)
     return result
 
@@ -149,7 +158,7 @@ def _reject(st: BatchState, c: Checked, code: str, message: str, writes: Writes)
     after = st.at_seq.get(w.seq + 1)
     if after is None or not breaks_chain(after[2], w.hash):
         writes.rejections.append((w.event_id, st.store_id, st.device_id, w.seq, w.hash, code, message, st.now))
-        st.rejected[w.event_id] = (w.hash, st.store_id, code, message)
+        st.rejected[w.event_id] = (w.hash, code, message)
         st.at_seq[w.seq] = (w.event_id, w.hash, None)
     return _rejected(w.event_id, code, message)
 

@@ -1,15 +1,29 @@
 """The server's Prometheus metrics: events by store, type and result, each device's last contact and clock
-skew, and this process's push and pull latency."""
+skew, and this process's push and pull latency.
+
+Who may read them (PROTOCOL.md "Trust"): the holder of the metrics token (`caja serve enroll --metrics`), or a
+client on this machine without a token: a loopback peer address that no proxy header says is relaying
+someone else (a reverse proxy on the same host connects from loopback too). Every series is bounded by what
+an operator made (stores and devices enrolled, the known event types, the fixed results): nothing a client
+sends creates one.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import falcon
 
+from .http import ApiError
+
 if TYPE_CHECKING:
     from .app import Server
+
+TokenKind = Literal["none", "metrics", "device", "unknown"]
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")  # what a reverse proxy adds
+METRICS_HELP = "send Authorization: Bearer <the token of caja serve enroll --metrics>, or ask from this machine"
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -43,11 +57,51 @@ class Histogram:
         return out
 
 
+def is_loopback(remote: str | None) -> bool:
+    """127.0.0.0/8, ::1 or ::ffff:127.x.y.z; anything else (a LAN or internet address, a Unix socket's empty
+    address, garbage) is not."""
+    try:
+        ip = ipaddress.ip_address((remote or "").strip("[]"))
+    except ValueError:
+        return False
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return (mapped or ip).is_loopback
+
+
+def refusal(remote: str | None, forwarded: bool, token: TokenKind) -> tuple[int, str] | None:
+    """Whether /metrics is answered: None, or the (status, message) it is refused with. `remote` is the peer's
+    address as the server's socket sees it; `forwarded` whether the request carries a proxy's forwarding header."""
+    if token == "metrics":
+        return None
+    if token == "device":
+        return 403, "a device's token cannot read /metrics; " + METRICS_HELP
+    if token == "unknown":
+        return 401, "unknown or replaced metrics token; " + METRICS_HELP
+    if is_loopback(remote) and not forwarded:
+        return None
+    return 401, METRICS_HELP
+
+
 class MetricsResource:
     def __init__(self, server: Server) -> None:
         self.server = server
 
+    def _token_kind(self, req: falcon.Request) -> TokenKind:
+        scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return "none"
+        if self.server.storage.is_metrics_token(token):
+            return "metrics"
+        return "device" if self.server.storage.authenticate(token) is not None else "unknown"
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        forwarded = any(req.get_header(h) for h in FORWARDING_HEADERS)
+        refused = refusal(req.remote_addr, forwarded, self._token_kind(req))
+        if refused is not None:
+            status, message = refused
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+            raise ApiError(status, "UNAUTHORIZED" if status == 401 else "FORBIDDEN", message, headers)
         s = self.server.storage
         lines = [
             "# HELP caja_events_total Events received, by store, type and result.",

@@ -42,8 +42,11 @@ class Device(Base):
 
 
 class Event(Base):
+    """An event_id is unique within its store (the (store_id, event_id) index), not across stores: a store's
+    answer about an id never depends on another store's events."""
+
     server_seq = BigAutoField()
-    event_id = CharField(max_length=64, unique=True)
+    event_id = CharField(max_length=64)
     store_id = CharField(max_length=64)
     device_id = CharField(max_length=64)
     seq = BigIntegerField()
@@ -60,7 +63,11 @@ class Event(Base):
 
     class Meta:
         table_name = "event"
-        indexes = ((("store_id", "device_id", "seq"), True), (("store_id", "server_seq"), False))
+        indexes = (
+            (("store_id", "event_id"), True),
+            (("store_id", "device_id", "seq"), True),
+            (("store_id", "server_seq"), False),
+        )
 
 
 class Rejection(Base):
@@ -131,6 +138,17 @@ class Stat(Base):
         primary_key = CompositeKey("store_id", "type", "status")
 
 
+class MetricsToken(Base):
+    """The token that may read `/metrics` from off the machine (`caja serve enroll --metrics`): only its hash."""
+
+    name = CharField(max_length=32, primary_key=True)  # "metrics": one per server, a new one replaces it
+    token_hash = CharField(max_length=64)
+    created_at = BigIntegerField()
+
+    class Meta:
+        table_name = "metrics_token"
+
+
 class UserRight(Base):
     """The server's own view of each store's users, as far as rights go (domain/rights.py): who is a manager."""
 
@@ -146,4 +164,7 @@ class UserRight(Base):
         primary_key = CompositeKey("store_id", "user_id")
 
 
-MODELS = (Device, Event, Rejection, FieldWrite, Deletion, Conflict, Stat, UserRight)
+MODELS = (Device, Event, Rejection, FieldWrite, Deletion, Conflict, Stat, UserRight, MetricsToken)
+
+# what an older database has and this one must not: the index that made an event_id unique across stores
+DROPPED_INDEXES = ("event_event_id",)

@@ -137,4 +137,14 @@ def _devices(devs: Schema, err: Schema) -> Schema:
 
 def _metrics() -> Schema:
     text = {"text/plain": {"schema": {"type": "string"}}}
-    return {"operationId": "metrics", "responses": {"200": {"description": "Prometheus text", "content": text}}}
+    return {
+        "operationId": "metrics",
+        "description": "the metrics token (`caja serve enroll --metrics`), or none from a client on the server's "
+        "own machine that no proxy forwards",
+        "security": [{"bearer": []}, {}],
+        "responses": {
+            "200": {"description": "Prometheus text", "content": text},
+            "401": {"description": "no metrics token from off the machine, or an unknown one"},
+            "403": {"description": "a device's token"},
+        },
+    }

@@ -23,6 +23,31 @@ def open_storage(url: str, conflict_rule: str = "manual", *, create: bool = True
     return ServerStorage(url, conflict_rule=conflict_rule).open(create=create)
 
 
+def check_tls(certfile: str | None, keyfile: str | None) -> str | None:
+    """What is wrong with `--certfile`/`--keyfile` (both or neither; readable; a key that matches the
+    certificate), or None. Checked before gunicorn starts, whose own errors come from each worker, later."""
+    import ssl
+
+    if not certfile and not keyfile:
+        return None
+    if not certfile or not keyfile:
+        return "--certfile and --keyfile go together: give both (TLS) or neither (plain HTTP behind a proxy)"
+    for flag, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+        try:
+            with open(path, "rb") as f:
+                f.read(1)
+        except OSError as exc:
+            return f"{flag} {path}: cannot read it ({exc.strerror})"
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile, password=lambda: b"")
+    except (ssl.SSLError, OSError) as exc:
+        return (
+            f"--certfile {certfile} --keyfile {keyfile}: not a PEM certificate and its unencrypted private key "
+            f"({getattr(exc, 'reason', None) or exc})"
+        )
+    return None
+
+
 def serve(
     *,
     db: str,
@@ -34,7 +59,9 @@ def serve(
     burst: int,
     conflict_rule: str,
     log_path: str | None,
+    tls: tuple[str, str] | None = None,
 ) -> int:
+    """Run gunicorn; `tls`: (certfile, keyfile), already checked by `check_tls`."""
     from gunicorn.app.base import BaseApplication
 
     from ..host.logs import json_logger, to_journal
@@ -58,6 +85,8 @@ def serve(
                 "graceful_timeout": 10,
                 "proc_name": "caja-serve",
             }
+            if tls is not None:
+                options.update(certfile=tls[0], keyfile=tls[1])
             for key, value in options.items():
                 self.cfg.set(key, value)
 
@@ -70,13 +99,23 @@ def serve(
             server = Server(lambda: open_storage(db, conflict_rule, create=False), rate=rate, burst=burst, log=log)
             return create_app(server)
 
-    print(
-        f"caja serve: listening on http://{host}:{port}/v1 with {workers} worker(s); storage {_safe(db)}",
-        file=sys.stderr,
-        flush=True,
-    )
+    print(_banner(host, port, workers, db, tls is not None), file=sys.stderr, flush=True)
     Application().run()
     return 0
+
+
+def _banner(host: str, port: int, workers: int, db: str, tls: bool) -> str:
+    """The line `caja serve` starts with; a warning under it when it serves plain HTTP beyond this machine."""
+    from .metrics import is_loopback
+
+    line = f"caja serve: listening on {'https' if tls else 'http'}://{host}:{port}/v1 with {workers} worker(s); "
+    line += f"storage {_safe(db)}"
+    if not tls and not is_loopback(host) and host != "localhost":
+        line += (
+            f"\ncaja serve: WARNING plain HTTP on {host}: tokens and sales cross the network readable; give it "
+            "--certfile and --keyfile, or listen on 127.0.0.1 behind a reverse proxy with TLS"
+        )
+    return line
 
 
 def _safe(url: str) -> str:
@@ -106,16 +145,46 @@ def enroll(db: str, store: str, device: str, *, rekey: bool = False) -> int:
     return 0
 
 
-def revoke(db: str, device: str, store: str | None) -> int:
+def enroll_metrics(db: str) -> int:
     storage = open_storage(db)
     try:
-        n = storage.revoke(device, store)
+        token = storage.enroll_metrics()
     finally:
         storage.close()
-    if not n:
-        print(f"caja: no enrolled device '{device}'", file=sys.stderr)
+    print("the metrics token (shown only now; the server keeps a hash; an earlier metrics token stops working):")
+    print(token)
+    print(
+        "Give it to the scraper as Authorization: Bearer <token> (Prometheus: authorization: {credentials: ...}); "
+        "without it, /metrics answers only clients on this machine.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def revoke(db: str, device: str | None, store: str | None, *, metrics: bool = False) -> int:
+    from .tokens import AmbiguousDevice
+
+    storage = open_storage(db)
+    try:
+        if metrics:
+            n = storage.revoke_metrics()
+            print("metrics token revoked: /metrics answers only clients on this machine" if n else "no metrics token")
+            return 0
+        assert device is not None
+        done = storage.revoke(device, store)
+    except AmbiguousDevice as exc:
+        print(f"caja: {exc}; nothing was revoked", file=sys.stderr)
+        return 2
+    finally:
+        storage.close()
+    if done is None:
+        where = f" in store '{store}'" if store else ""
+        print(f"caja: no enrolled device '{device}'{where}", file=sys.stderr)
         return 1
-    print(f"device {device}: token revoked")
+    if done.already:
+        print(f"device {done.device_id} of store {done.store_id}: its token was already revoked; nothing changed")
+    else:
+        print(f"device {done.device_id} of store {done.store_id}: token revoked (its stored events stay)")
     return 0
 
 

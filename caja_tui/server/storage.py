@@ -1,19 +1,15 @@
 """Server storage through Peewee: one code path for SQLite (one file, zero set-up) and PostgreSQL.
 
-Ingest is idempotent (unique `event_id`) and ordered: writers of one store are serialized (SQLite's single
+Ingest is idempotent (`event_id` unique within its store) and ordered: writers of one store are serialized (SQLite's single
 writer; a transaction-level advisory lock per store on PostgreSQL), so `server_seq` becomes visible in order
 and a pull cursor never skips an event.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -24,26 +20,17 @@ from ..domain.events import ProductUpdated, UserUpdated
 from ..protocol import Result
 from ..protocol.check import Checked
 from ..protocol.rows import wire_of_row
-from . import devicekeys, serververify, userrights
-from .ingest import BatchState, Writes, by_device, decide_batch
-from .models import MODELS, Conflict, Device, Event, Rejection, Stat, db
+from . import devicekeys, serververify, tokens, userrights
+from .ingest import BatchState, Writes, by_device, decide_batch, type_label
+from .models import DROPPED_INDEXES, MODELS, Conflict, Device, Event, Rejection, Stat, db
+from .tokens import DeviceAuth
 
 CONFLICT_RULES = ("manual", "last-write-wins")
 DELETION_TYPES = ("product.updated", "product.deleted", "product.restored")  # what reads or writes a deletion
 
 
-@dataclass(frozen=True)
-class DeviceAuth:
-    store_id: str
-    device_id: str
-
-
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def open_database(url: str):
@@ -85,6 +72,8 @@ class ServerStorage:
             with self.database.atomic():
                 self.database.create_tables(MODELS, safe=True)
                 devicekeys.add_missing_columns(self.database)
+                for index in DROPPED_INDEXES:  # after create_tables made the indexes that replace them
+                    self.database.execute_sql(f"DROP INDEX IF EXISTS {index}")
                 userrights.backfill(self)
         return self
 
@@ -95,36 +84,23 @@ class ServerStorage:
     # --- devices ----------------------------------------------------------------------------------
 
     def enroll(self, store_id: str, device_id: str, *, rekey: bool = False) -> str:
-        """A new token for (store, device); an earlier token of that device stops working. `rekey`: its
-        registered key is forgotten too, so the device can register a new one."""
-        token = "caja_" + secrets.token_urlsafe(32)
-        with self.database.atomic():
-            Device.insert(
-                store_id=store_id,
-                device_id=device_id,
-                token_hash=token_digest(token),
-                created_at=now_ms(),
-                revoked_at=None,
-            ).on_conflict(
-                conflict_target=[Device.store_id, Device.device_id],
-                update={Device.token_hash: token_digest(token), Device.revoked_at: None, Device.created_at: now_ms()},
-            ).execute()
-            if rekey:
-                devicekeys.clear(store_id, device_id)
-        return token
+        return tokens.enroll(store_id, device_id, now_ms(), rekey=rekey)
 
-    def revoke(self, device_id: str, store_id: str | None = None) -> int:
-        q = Device.update(revoked_at=now_ms()).where(Device.device_id == device_id)
-        if store_id:
-            q = q.where(Device.store_id == store_id)
-        return q.execute()
+    def revoke(self, device_id: str, store_id: str | None = None) -> tokens.Revoked | None:
+        """AmbiguousDevice when `device_id` is in several stores and `store_id` is not given (tokens.py)."""
+        return tokens.revoke(device_id, store_id, now_ms())
 
     def authenticate(self, token: str) -> DeviceAuth | None:
-        digest = token_digest(token)
-        row = Device.get_or_none(Device.token_hash == digest)
-        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
-            return None
-        return DeviceAuth(row.store_id, row.device_id)
+        return tokens.authenticate(token)
+
+    def enroll_metrics(self) -> str:
+        return tokens.enroll_metrics(now_ms())
+
+    def revoke_metrics(self) -> int:
+        return tokens.revoke_metrics()
+
+    def is_metrics_token(self, token: str) -> bool:
+        return tokens.is_metrics_token(token)
 
     def devices(self) -> list[dict[str, Any]]:
         out = []
@@ -237,14 +213,16 @@ class ServerStorage:
         st = BatchState(auth.store_id, auth.device_id, now, self.conflict_rule)
         events = [c.event for c in checked if c.event is not None]
         ids = list({e.event_id for e in events})
-        for event_id, hash_, store in self._rows_in(
-            "SELECT event_id, hash, store_id FROM event WHERE event_id IN ({keys})", (), ids
+        for event_id, hash_ in self._rows_in(
+            "SELECT event_id, hash FROM event WHERE store_id = ? AND event_id IN ({keys})", (auth.store_id,), ids
         ):
-            st.stored[event_id] = (hash_, store)
-        for event_id, hash_, store, code, message in self._rows_in(
-            "SELECT event_id, hash, store_id, code, message FROM rejection WHERE event_id IN ({keys})", (), ids
+            st.stored[event_id] = hash_
+        for event_id, hash_, code, message in self._rows_in(
+            "SELECT event_id, hash, code, message FROM rejection WHERE store_id = ? AND event_id IN ({keys})",
+            (auth.store_id,),
+            ids,
         ):
-            st.rejected[event_id] = (hash_, store, code, message)
+            st.rejected[event_id] = (hash_, code, message)
         mine = (auth.store_id, auth.device_id)
         seqs = sorted({s for e in events for s in (e.seq - 1, e.seq, e.seq + 1)})
         at_seq = "FROM {} WHERE store_id = ? AND device_id = ? AND seq BETWEEN ? AND ? AND seq IN ({{keys}})"
@@ -357,7 +335,13 @@ class ServerStorage:
         return serververify.verify(self, device_id)
 
     def stats(self) -> Iterable[tuple[str, str, str, int]]:
-        return [(s.store_id, s.type, s.status, s.n) for s in Stat.select()]
+        """Event counts by store, type and result; the rows of types this server does not know (an older
+        release counted junk types one by one) add up under "other"."""
+        out: dict[tuple[str, str, str], int] = {}
+        for s in Stat.select():
+            key = (s.store_id, type_label(s.type), s.status)
+            out[key] = out.get(key, 0) + s.n
+        return [(*key, n) for key, n in sorted(out.items())]
 
     def counts(self) -> dict[str, int]:
         return {

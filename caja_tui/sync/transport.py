@@ -1,8 +1,16 @@
-"""HTTP transport to `caja serve` (PROTOCOL.md): requests.Session, msgpack bodies, gzip, timeouts, the token."""
+"""HTTP transport to `caja serve` (PROTOCOL.md): requests.Session, msgpack bodies, gzip, timeouts, the token.
+
+An https server's certificate is always verified: against `[sync] ca_file` when it is set, else against the
+system's trusted CAs (`ssl.get_default_verify_paths()`, falling back to certifi's bundle). Nothing turns the
+check off, and the environment (`REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`) does not replace what was chosen. A
+certificate that does not verify is a permanent error whose message says what to fix.
+"""
 
 from __future__ import annotations
 
 import gzip
+import os
+import ssl
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -38,8 +46,11 @@ class Transport:
         *,
         timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
         user_agent: str = "caja-till",
+        ca_file: str = "",
     ) -> None:
         self.base = base_url.rstrip("/") + "/v1"
+        self.ca_file = os.path.expanduser(ca_file) if ca_file else ""
+        self.verify: str | bool = self.ca_file or system_trust()
         self.session = requests.Session()
         self.session.headers.update(
             {"Authorization": f"Bearer {token}", "Accept": MSGPACK, "Accept-Encoding": "gzip", "User-Agent": user_agent}
@@ -56,15 +67,26 @@ class Transport:
         if body is not None:
             headers = {"Content-Type": MSGPACK, "Content-Encoding": "gzip"}
             self.bytes_sent += len(body)
+        if self.ca_file and not os.access(self.ca_file, os.R_OK):
+            raise TransportError(f"[sync] ca_file {self.ca_file}: cannot read it; fix the path", permanent=True)
         try:
             r = self.session.request(
-                method, self.base + path, data=body, params=params, headers=headers, timeout=self.timeout, stream=True
+                method,
+                self.base + path,
+                data=body,
+                params=params,
+                headers=headers,
+                timeout=self.timeout,
+                stream=True,
+                verify=self.verify,  # per request: a session's own setting would lose to REQUESTS_CA_BUNDLE
             )
             try:
                 raw = _read_bounded(r)
             except TransportError:
                 r.close()  # the rest of an oversized answer is never read
                 raise
+        except requests.exceptions.SSLError as exc:
+            raise TransportError(tls_problem(exc, self.ca_file), permanent=True) from None
         except (requests.RequestException, OSError) as exc:
             raise TransportError(f"network: {exc.__class__.__name__}") from None
         self.bytes_received += len(raw)
@@ -118,6 +140,62 @@ class Transport:
             return msgspec.msgpack.decode(raw, type=type_)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise TransportError(f"an answer that is not the protocol's: {exc}") from None
+
+
+def system_trust() -> str | bool:
+    """The system's CA bundle (file or folder, as OpenSSL finds it, `SSL_CERT_FILE` included); True (certifi's
+    bundle, requests' default) on a system without one."""
+    paths = ssl.get_default_verify_paths()
+    return paths.cafile or paths.capath or True
+
+
+def tls_problem(exc: BaseException, ca_file: str) -> str:
+    """A person's sentence for a failed TLS handshake: what is wrong with the server's certificate, and what to
+    set; never just `SSLError`."""
+    found = _cause(exc, ssl.SSLCertVerificationError)
+    if found is None:
+        text = str(exc)
+        reason = "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in text else ""
+        if not reason:
+            return f"TLS failed ({_short(text)}): is the server serving https on that port?"
+    else:
+        reason = str(getattr(found, "verify_message", "") or found).rstrip(".")
+    low = reason.lower()
+    if "hostname" in low or "ip address mismatch" in low or "doesn't match" in low:
+        return (
+            f"the server's certificate is not for this address ({reason}): use the name it was made for in "
+            "[sync] server_url, or make the certificate for this one"
+        )
+    if "expired" in low:
+        return f"the server's certificate has expired ({reason}): renew it on the server"
+    if ca_file:
+        return (
+            f"the server's certificate is not trusted: it is not signed by [sync] ca_file {ca_file} ({reason}); "
+            "set ca_file to the CA that signed it"
+        )
+    return (
+        f"the server's certificate is not trusted ({reason}): set [sync] ca_file to the CA that signed it "
+        "(or give the server a certificate from a public CA)"
+    )
+
+
+def _cause(exc: BaseException | None, kind: type[BaseException]) -> BaseException | None:
+    """The first `kind` among an exception, its arguments (urllib3 wraps the reason there) and its causes."""
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        if isinstance(e, kind):
+            return e
+        seen.add(id(e))
+        todo += [*e.args, getattr(e, "reason", None), e.__cause__, e.__context__]
+    return None
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _read_bounded(r: requests.Response) -> bytes:

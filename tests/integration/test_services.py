@@ -81,10 +81,23 @@ def test_the_server_unit_runs_gunicorn_with_the_configured_workers(tmp_path):
     path = root / "etc/systemd/system/caja-server.service"
     unit = _unit(path)
     assert unit["Service"]["ExecStart"].endswith(
-        "serve --db postgresql://caja@localhost/caja --host 0.0.0.0 --port 9000 --workers 4"
+        "serve --db postgresql://caja@localhost/caja --host 127.0.0.1 --port 9000 --workers 4"
     )
     assert "postgresql.service" in unit["Unit"]["After"]
     _systemd_accepts(path)
+
+
+def test_the_server_unit_listens_on_loopback_unless_told_and_says_how_to_open_it(tmp_path):
+    root = tmp_path / "image"
+    path = root / "etc/systemd/system/caja-server.service"
+    r = caja("install-service", "server", "--db", str(tmp_path / "s.db"), "--root", str(root))
+    assert r.returncode == 0, r.stderr
+    assert " --host 127.0.0.1 --port 8765 " in _unit(path)["Service"]["ExecStart"] + " "
+    assert "this machine only" in r.stdout and "reverse proxy with TLS" in r.stdout and "--certfile" in r.stdout
+    r = caja("install-service", "server", "--db", str(tmp_path / "s.db"), "--host", "0.0.0.0", "--root", str(root))
+    assert r.returncode == 0, r.stderr
+    assert " --host 0.0.0.0 " in _unit(path)["Service"]["ExecStart"]
+    assert "over plain HTTP" in r.stdout and "--certfile CERT --keyfile KEY" in r.stdout
 
 
 def test_the_ssh_snippet_lands_the_user_in_the_till(tmp_path, synced_till):
