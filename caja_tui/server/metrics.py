@@ -22,7 +22,13 @@ if TYPE_CHECKING:
     from .app import Server
 
 TokenKind = Literal["none", "metrics", "device", "unknown"]
-FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")  # what a reverse proxy adds
+FORWARDING_HEADERS = (
+    "Forwarded",
+    "X-Forwarded-For",
+    "X-Real-IP",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Host",
+)  # any of them: a proxy relays someone
 METRICS_HELP = "send Authorization: Bearer <the token of caja serve enroll --metrics>, or ask from this machine"
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)

@@ -55,7 +55,12 @@ def test_the_metrics_token_and_loopback_over_real_http(server):
     proxied = _get(server.url, **{"X-Forwarded-For": "203.0.113.9"})
     assert proxied.status_code == 401 and "enroll --metrics" in proxied.json()["message"]
     assert proxied.headers["WWW-Authenticate"] == "Bearer"
-    assert _get(server.url, **{"Forwarded": "for=203.0.113.9"}).status_code == 401
+    for header, value in (
+        ("Forwarded", "for=203.0.113.9"),
+        ("X-Real-IP", "203.0.113.9"),
+        ("X-Forwarded-Proto", "https"),
+    ):
+        assert _get(server.url, **{header: value}).status_code == 401, header  # what proxies add, any of it
     assert _get(server.url, device_token).status_code == 403
     assert _get(server.url, "caja_metrics_guessed").status_code == 401
     made = server.caja("enroll", "--metrics")
