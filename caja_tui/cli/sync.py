@@ -257,7 +257,8 @@ def cmd_restore(ctx: TillContext, args: argparse.Namespace) -> int:
     from ..sync.transport import Transport, TransportError
     from .tokens import read_token
 
-    transport = Transport(args.server, read_token(args, fallback=ctx.cfg.sync.token, required=True))
+    token = read_token(args, fallback=ctx.cfg.sync.token, required=True)
+    transport = Transport(args.server, token, ca_file=ctx.cfg.sync.ca_file)
     try:
         with ctx.open_store() as store:
             r = restore(store, transport)

@@ -170,7 +170,7 @@ def check_enrollment(cfg: config.Config) -> bool:
     from ..sync.transport import Transport, TransportError
 
     try:
-        me = Transport(cfg.sync.server_url, cfg.sync.token, timeout=(3.0, 5.0)).devices_me()
+        me = Transport(cfg.sync.server_url, cfg.sync.token, timeout=(3.0, 5.0), ca_file=cfg.sync.ca_file).devices_me()
     except TransportError as exc:
         print(f"server: {cfg.sync.server_url} not confirmed ({exc}); the till works offline meanwhile")
         return False

@@ -37,7 +37,8 @@ class Peers:
         self.static = [split_address(a) for a in cfg.peers.addresses]
         self.serve_store = ctx.side_store(store)
         self.gossip_store = ctx.side_store(store)
-        transport = Transport(cfg.sync.server_url, cfg.sync.token) if cfg.sync.server_url else None
+        sync = cfg.sync
+        transport = Transport(sync.server_url, sync.token, ca_file=sync.ca_file) if sync.server_url else None
         self.sync = PeerSync(self.gossip_store, self.addresses, transport=transport)
         self.server: PeerServer | None = None
         self.discovery: Discovery | None = None
