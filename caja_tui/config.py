@@ -39,6 +39,7 @@ class TillConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     kiosk: bool = False  # quitting, suspending and the command palette need a manager PIN
     low_stock: Annotated[int, Meta(ge=0, le=1_000_000)] = 5  # the stock screen's low-stock filter: at most this
     discounts_need_manager: bool = False  # a cashier's discount (line or sale) asks for a manager's PIN
+    manager_pin_digits: Annotated[int, Meta(ge=4, le=12)] = 4  # the fewest digits of a manager's PIN (4 to 12)
 
 
 class SyncConfig(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -200,6 +201,8 @@ kiosk = {kiosk}
 low_stock = {low_stock}
 # A cashier's discount on a line or on the whole sale asks for a manager's PIN (a manager's never does).
 discounts_need_manager = {discounts_need_manager}
+# The fewest digits of a manager's new PIN (PINs are 4 to 12 digits); 6 makes guessing one 100 times harder.
+manager_pin_digits = {manager_pin_digits}
 
 [sync]
 # e.g. "http://192.168.1.10:8765"; empty: no sync (the till works offline only).

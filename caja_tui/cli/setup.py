@@ -32,7 +32,9 @@ MANAGER_HELP = (
 
 
 def add_users(sub, common: argparse.ArgumentParser) -> None:
-    s = sub.add_parser("users", parents=[common], help="cashiers and managers: list, add, edit (name, role, PIN)")
+    s = sub.add_parser(
+        "users", parents=[common], help="cashiers and managers: list, add, edit (name, role, PIN), unlock"
+    )
     s.set_defaults(handler=cmd_users)
     us = s.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     us.add_parser("list", parents=[common], help="everyone who can sign in (and who cannot any more)")
@@ -55,6 +57,15 @@ def add_users(sub, common: argparse.ArgumentParser) -> None:
     u.add_argument("--deactivate", action="store_true")
     u.add_argument("--activate", action="store_true")
     u.add_argument("--manager", metavar="USER_ID", help=MANAGER_HELP)
+    u = us.add_parser(
+        "unlock", parents=[common], help="lift a user's PIN lockout on this till (10 wrong PINs in a row lock it)"
+    )
+    u.add_argument("user_id")
+    u.add_argument(
+        "--manager",
+        metavar="USER_ID",
+        help="the manager who lifts it (their PIN from $CAJA_MANAGER_PIN or asked); without it, the installer",
+    )
 
 
 def add_install_service(sub, common: argparse.ArgumentParser) -> None:
@@ -250,6 +261,13 @@ def _users(ctx: TillContext, args: argparse.Namespace) -> int:
                     active=active,
                 )
                 print(f"saved {u.name} ({u.role}{'' if u.active else ', deactivated'})")
+            case "unlock":
+                cleared = users.unlock(store, _approver(store, args.manager), args.user_id)
+                print(
+                    f"{args.user_id}: lockout lifted, {cleared} wrong PINs cleared"
+                    if cleared
+                    else f"{args.user_id} is not locked on this till"
+                )
     return 0
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..application.ports import UserView
 from ..domain.events import decode_payload
+from ..domain.pins import PinState
 from ..domain.rights import Rights, fold_user, stamp
 from .reads import Reads
 
@@ -26,6 +27,33 @@ class PeopleQueries(Reads):
         cond = "AND active = 1" if active_only else ""
         rows = self._q(self._USER_COLS + f"WHERE created_hlc > 0 {cond} ORDER BY name COLLATE NOCASE").fetchall()
         return [self._user_view(r) for r in rows]
+
+    def pin_state(self, user_id: str) -> PinState:
+        """A user's wrong PINs in a row on this till (store/projections.py folds them from its `pin.*` events)."""
+        r = self._q(
+            "SELECT failures, locked, last_failed_at FROM pin_attempt WHERE device_id = ? AND user_id = ?",
+            (self.store.device_id, user_id),
+        ).fetchone()
+        return PinState(r[0], bool(r[1]), r[2]) if r else PinState()
+
+    def pin_locked(self) -> set[str]:
+        """The users this till takes no PIN of until a manager lifts their lockout."""
+        return {
+            r[0]
+            for r in self._q(
+                "SELECT user_id FROM pin_attempt WHERE device_id = ? AND locked = 1", (self.store.device_id,)
+            )
+        }
+
+    def till_pin_failures(self, since_ms: int, until_ms: int) -> tuple[int, int]:
+        """(how many wrong PINs this till took after `since_ms` and up to `until_ms`, when the oldest was typed):
+        read through the partial index `event_pin_failed`, which holds those events only."""
+        r = self._q(
+            "SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM event WHERE type = 'pin.failed' AND device_id = ? "
+            "AND created_at > ? AND created_at <= ?",
+            (self.store.device_id, since_ms, until_ms),
+        ).fetchone()
+        return r[0], r[1]
 
     _CUSTOMER_COLS = (
         "SELECT id, name, COALESCE(tax_id, ''), COALESCE(phone, ''), COALESCE(email, ''), updated_hlc FROM customer "

@@ -5,6 +5,8 @@
 - stock: `qty` = the latest count (by stamp) + every movement stamped after it. Movements are kept in
   `stock_movement` (also the stock ledger); deltas commute, counts recompute from the ledger.
 - sales, refunds, cash movements: inserted once (the event itself is inserted once by `event_id`).
+- a user's wrong PINs on a till (`pin_attempt`): each `pin.*` event says the whole state it leaves for its user
+  on the till that wrote it; the newest by stamp is kept.
 
 Rows are queued per SQL statement and written with `executemany` on `flush()`. Every queued statement is
 order-independent; what depends on the result (the stock of a product with movements or a count, a
@@ -21,6 +23,7 @@ import msgspec
 
 from ..domain import events as ev
 from ..domain.events import PRODUCT_FIELDS, USER_FIELDS
+from ..domain.payloads.users import PinAccepted, PinFailed, PinLocked, PinUnlocked
 from ..domain.rights import stamp
 
 
@@ -42,6 +45,12 @@ def _lww_upsert(table: str, fields: Iterable[str]) -> str:
 SQL_PRODUCT = _lww_upsert("product", PRODUCT_FIELDS + ("deleted",))
 SQL_USER = _lww_upsert("user", USER_FIELDS)
 SQL_CUSTOMER = _lww_upsert("customer", ev.CUSTOMER_FIELDS)
+# a user's wrong PINs on the till that wrote the event: the newest event's state (by stamp) wins, in any order
+SQL_PIN = (
+    "INSERT INTO pin_attempt (device_id, user_id, failures, locked, last_failed_at, ts) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT(device_id, user_id) DO UPDATE SET failures = excluded.failures, locked = excluded.locked, "
+    "last_failed_at = excluded.last_failed_at, ts = excluded.ts WHERE excluded.ts > pin_attempt.ts"
+)
 SQL_BARCODES_CLEAR = "DELETE FROM barcode WHERE product_id = ?"
 SQL_BARCODES_FILL = (
     "INSERT OR IGNORE INTO barcode (code, product_id) SELECT j.value, p.id "
@@ -206,6 +215,8 @@ class Projector:
                 self._user(p.user_id, ts, hlc, hlc, name=p.name, role=p.role, pin_hash=p.pin_hash, active=1)
             case ev.UserUpdated():
                 self._user_updated(p, ts, hlc)
+            case PinFailed() | PinLocked() | PinUnlocked() | PinAccepted():
+                self._pin(p, device_id, created_at, ts)
             case _:
                 raise TypeError(f"no projection for {type_}")
 
@@ -234,6 +245,13 @@ class Projector:
         if "active" in fields:
             fields["active"] = int(fields["active"])
         self._user(p.user_id, ts, 0, hlc, **fields)
+
+    def _pin(self, p: PinFailed | PinLocked | PinUnlocked | PinAccepted, device_id: str, at: int, ts: str) -> None:
+        """The state a `pin.*` event leaves for its user on the till that wrote it (the newest stamp wins)."""
+        if isinstance(p, PinFailed | PinLocked):
+            self._rows(SQL_PIN).append((device_id, p.user_id, p.failures, int(isinstance(p, PinLocked)), at, ts))
+        else:  # lifted by a manager, or the right PIN: the count starts again
+            self._rows(SQL_PIN).append((device_id, p.user_id, 0, 0, 0, ts))
 
     def _session_closed(self, p: ev.CashSessionClosed, device_id: str, created_at: int, actor: str) -> None:
         self._rows(SQL_SESSION_CLOSE).append(

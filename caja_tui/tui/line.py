@@ -1,6 +1,7 @@
 """The line-mode till (`caja line`, and `caja` when not on a terminal): sign in, open the session, sell, pay.
 
-It drives the same use cases as the screens. Commands at the prompt:
+It drives the same use cases as the screens. At sign-in: a person's number, then their PIN; `unlock N` lifts the
+lockout of person N on this till with a manager's PIN. Commands at the prompt:
   CODE or N*CODE  add a product by barcode or SKU      ?TEXT        search products
   -N              remove line N                         disc AMOUNT  discount the whole sale
   pay cash AMOUNT | pay card | pay other                 cancel       empty the cart
@@ -60,7 +61,8 @@ def _start_sync(ctx: TillContext):
 
 
 def _sign_in(cfg: Config, store, ask) -> UserView | None:
-    """Who is at the till: a number from the list, then their PIN (None: the till has no users yet)."""
+    """Who is at the till: a number from the list, then their PIN (None: the till has no users yet). Wrong PINs
+    make the next try wait, then lock the person on this till; `unlock N` lifts it with a manager's PIN."""
     with store.read() as tx:
         people = tx.users()
     if not people:
@@ -71,17 +73,26 @@ def _sign_in(cfg: Config, store, ask) -> UserView | None:
         print(f"  {i}. {u.name} ({u.role})")
     while True:
         choice = ask("Who are you? number: ").strip()
-        if choice.isdigit() and 1 <= int(choice) <= len(people):
-            person = people[int(choice) - 1]
-            try:
-                user = users.authenticate(
-                    store, person.id, getpass.getpass("PIN: ") if sys.stdin.isatty() else ask("PIN: ")
-                )
-                break
-            except DomainError as exc:
-                print(f"  {exc.message}")
+        unlocking = choice.startswith("unlock ")
+        number = choice.split(None, 1)[1].strip() if unlocking else choice
+        if not (number.isdigit() and 1 <= int(number) <= len(people)):
+            continue
+        person = people[int(number) - 1]
+        try:
+            if unlocking:
+                cleared = users.unlock(store, _manager(store, ask).id, person.id)
+                print(f"  {person.name} may sign in again" if cleared else f"  {person.name} is not locked")
+                continue
+            user = users.authenticate(store, person.id, _pin(ask, "PIN: "))
+            break
+        except DomainError as exc:
+            print(f"  {exc.message}" + (f" (type: unlock {number})" if exc.code == "PIN_LOCKED" else ""))
     print(f"Hello, {user.name}.")
     return user
+
+
+def _pin(ask, prompt: str) -> str:
+    return getpass.getpass(prompt) if sys.stdin.isatty() else ask(prompt)
 
 
 def _open_session(store, user: UserView, ask, exp: int) -> None:
@@ -251,8 +262,7 @@ def _manager(store, ask):
     choice = ask("Manager number: ").strip()
     if not (choice.isdigit() and 1 <= int(choice) <= len(managers)):
         raise DomainError("NO_MANAGER", "no such manager")
-    pin = getpass.getpass("Manager PIN: ") if sys.stdin.isatty() else ask("Manager PIN: ")
-    return users.authenticate(store, managers[int(choice) - 1].id, pin)
+    return users.authenticate(store, managers[int(choice) - 1].id, _pin(ask, "Manager PIN: "), purpose="approval")
 
 
 def _total(cart: Cart, include: bool) -> int:

@@ -194,7 +194,7 @@ def test_users_are_added_edited_and_deactivated_from_the_command_line(till):
     r = caja("--config", cfg, "users", "add", "--name", "Marta Ruiz", env={"CAJA_PIN": "4321"})
     assert r.returncode == 0 and "id marta-ruiz" in r.stdout, r.stderr
     bad = caja("--config", cfg, "users", "add", "--name", "Pedro", env={"CAJA_PIN": "12"})
-    assert bad.returncode == 1 and bad.stderr.strip() == "caja: a PIN is 4 to 8 digits"
+    assert bad.returncode == 1 and bad.stderr.strip() == "caja: a PIN is 4 to 12 digits"
     promote = ("--config", cfg, "users", "edit", "marta-ruiz", "--role", "manager", "--pin")
     alone = caja(*promote, env={"CAJA_PIN": "9876"})  # the store has a manager: one of them must approve
     assert alone.returncode == 2 and "name one with --manager USER_ID" in alone.stderr, alone.stderr

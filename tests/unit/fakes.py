@@ -5,7 +5,7 @@ chain), appends it, and applies it at once to in-memory read models, so a read l
 transaction sees it. A transaction that raises leaves nothing behind (the state is put back as it was).
 Pricing, refunds and the drawer's expected cash come from the real domain code, the drawer's summary from
 the store's own `cash_summary_of` (over the fake's sums). It projects the events of
-products, stock, sales, cash sessions and users; any other type is refused loudly, not ignored.
+products, stock, sales, cash sessions, users and wrong PINs; any other type is refused loudly, not ignored.
 
 What it does not do: convergence of events from other tills (one device, events in order), archives,
 sync, reports. Those are tested against real SQLite files in tests/integration.
@@ -31,6 +31,8 @@ from caja_tui.domain.chain import GENESIS, canonical, canonical_payload, link
 from caja_tui.domain.clock import HybridClock
 from caja_tui.domain.errors import DomainError
 from caja_tui.domain.ids import uuid7
+from caja_tui.domain.payloads.users import PinAccepted, PinFailed, PinLocked, PinUnlocked
+from caja_tui.domain.pins import PinState
 from caja_tui.domain.rights import Rights
 from caja_tui.store.cash import cash_summary_of
 
@@ -57,6 +59,7 @@ class _State:
     refunds: list[ev.SaleRefunded] = field(default_factory=list)
     moves: list[ev.CashMoved] = field(default_factory=list)
     drafts: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # slot -> (the cart as JSON, when)
+    pins: dict[str, PinState] = field(default_factory=dict)  # user_id -> wrong PINs in a row on this till
 
 
 class FakeStore:
@@ -68,6 +71,9 @@ class FakeStore:
         self.now = now
         self.clock = HybridClock(lambda: self.now)
         self.state = _State()
+
+    def wall(self) -> int:
+        return self.now
 
     @contextmanager
     def transaction(self, *, bulk: bool = False) -> Iterator[FakeTx]:
@@ -293,6 +299,13 @@ class FakeTx:
     def rights(self) -> dict[str, Rights]:
         return {u.id: Rights(u.role, u.active, "", "") for u in self._s.users.values()}
 
+    def pin_state(self, user_id: str) -> PinState:
+        return self._s.pins.get(user_id, PinState())
+
+    def till_pin_failures(self, since_ms: int, until_ms: int) -> tuple[int, int]:
+        times = [e.created_at for e in self._s.events if e.type == "pin.failed" and since_ms < e.created_at <= until_ms]
+        return len(times), min(times, default=0)
+
     def customer(self, customer_id: str) -> dict[str, Any] | None:
         return None  # the fake keeps no customers: a sale naming one is refused
 
@@ -370,6 +383,10 @@ def _project(s: _State, e: ev.Event) -> None:
             s.users[p.user_id] = UserView(
                 id=p.user_id, name=p.name, role=p.role, pin_hash=p.pin_hash, active=True, updated_hlc=e.hlc
             )
+        case PinFailed() | PinLocked() as p:
+            s.pins[p.user_id] = PinState(p.failures, isinstance(p, PinLocked), e.created_at)
+        case PinUnlocked() | PinAccepted() as p:
+            s.pins[p.user_id] = PinState()
         case _:
             raise NotImplementedError(f"the fake store does not project {e.type}; test that use case on SQLite")
 

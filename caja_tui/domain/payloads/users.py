@@ -1,8 +1,8 @@
-"""The `user.*` payloads (sync priority NORMAL)."""
+"""The `user.*` payloads (sync priority NORMAL), and the `pin.*` ones of wrong PINs on a till (LOW)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, UnsetType
 
@@ -38,3 +38,47 @@ class UserUpdated(Payload, frozen=True, kw_only=True):
 
     def aggregate(self) -> str:
         return f"user:{self.user_id}"
+
+
+# --- wrong PINs on a till (sync priority LOW) ---------------------------------------------------------------
+# A family of their own (`pin.*`), not `user.*`: they change no user, only what one till lets a user try, and
+# the `user.*` family is clock-ordered and checked for rights by every receiver. Each event says the whole state
+# it leaves (failures in a row, locked or not) for its user on the till that wrote it, so the read model is the
+# newest event's state whatever order they arrive in. The actor of a wrong PIN is the user it was typed for.
+
+Failures = Annotated[int, Meta(ge=0, le=1_000_000)]
+PinPurpose = Literal["sign_in", "approval"]
+
+
+class _PinPayload(Payload, frozen=True, kw_only=True):
+    user_id: Id
+    failures: Failures
+
+    def aggregate(self) -> str:
+        return f"pin:{self.user_id}"
+
+
+@event_type("pin.failed", Priority.LOW)
+class PinFailed(_PinPayload, frozen=True, kw_only=True):
+    """A wrong PIN for `user_id` (a user this till may not know), the `failures`-th in a row on this till."""
+
+    purpose: PinPurpose = "sign_in"
+
+
+@event_type("pin.locked", Priority.LOW)
+class PinLocked(_PinPayload, frozen=True, kw_only=True):
+    """After `failures` wrong PINs in a row, this till takes no PIN of `user_id` until a manager lifts it."""
+
+
+@event_type("pin.unlocked", Priority.LOW)
+class PinUnlocked(_PinPayload, frozen=True, kw_only=True):
+    """A manager (the actor) lifted the lockout of `user_id` on this till; the `failures` it cleared."""
+
+
+@event_type("pin.accepted", Priority.LOW)
+class PinAccepted(_PinPayload, frozen=True, kw_only=True):
+    """The right PIN of `user_id` after `failures` wrong ones on this till: the count starts again. Written
+    only after wrong ones (a sign-in writes nothing otherwise)."""
+
+
+PIN_EVENTS = (PinFailed, PinLocked, PinUnlocked, PinAccepted)

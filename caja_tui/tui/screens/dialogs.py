@@ -15,6 +15,7 @@ from ...application import users
 from ...domain.errors import DomainError
 from ...domain.events import Tender
 from ...i18n import N_, _, error_text
+from ...store.errors import StoreError
 from ..base import CajaModal
 from ..widgets import Entry
 
@@ -66,9 +67,12 @@ class AskScreen(CajaModal):
 
 
 class PinScreen(CajaModal):
-    """Choose a person (arrows), type their PIN, Enter; `accepted(user)` says what happens then."""
+    """Choose a person (arrows), type their PIN, Enter; `accepted(user)` says what happens then. Wrong PINs make
+    the next try wait, then lock the person on this till (application/auth.py); F5 asks a manager to lift it."""
 
+    BINDINGS = [Binding("f5", "unlock", N_("Lift a lockout"), show=False)]
     managers_only = False
+    purpose = "sign_in"
 
     def heading(self) -> str:
         raise NotImplementedError
@@ -87,12 +91,7 @@ class PinScreen(CajaModal):
             )
 
     def on_mount(self) -> None:
-        with self.app.store.read() as tx:
-            self.people = [u for u in tx.users() if u.role == "manager" or not self.managers_only]
-        box = self.query_one("#people", OptionList)
-        for u in self.people:
-            box.add_option(u.name if self.managers_only else f"{u.name} ({_(u.role)})")
-        box.highlighted = 0 if self.people else None
+        self.list_people()
         if not self.people:
             self.say(
                 _("This till has no manager; create one with `caja users add`.")
@@ -101,23 +100,57 @@ class PinScreen(CajaModal):
             )
         self.query_one("#pin", Input).focus()
 
+    def list_people(self) -> None:
+        """The people who may sign in here (or approve), those locked on this till marked so."""
+        with self.app.store.read() as tx:
+            self.people = [u for u in tx.users() if u.role == "manager" or not self.managers_only]
+            self.locked = tx.pin_locked()
+        box = self.query_one("#people", OptionList)
+        at = box.highlighted
+        box.clear_options()
+        for u in self.people:
+            label = u.name if self.managers_only else f"{u.name} ({_(u.role)})"
+            box.add_option(label + (" - " + _("locked") if u.id in self.locked else ""))
+        box.highlighted = (at or 0) if self.people else None
+
     def on_key(self, event) -> None:
         arrows_move(event, self.query_one("#people", OptionList), bool(self.people))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.query_one("#pin", Input).focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    def chosen(self):
         index = self.query_one("#people", OptionList).highlighted
-        pin, event.input.value = event.value, ""
-        if index is None or not self.people:
+        return None if index is None or not self.people else self.people[index]
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        person, pin, event.input.value = self.chosen(), event.value, ""
+        if person is None:
             return
         try:
-            user = users.authenticate(self.app.store, self.people[index].id, pin)
+            user = users.authenticate(self.app.store, person.id, pin, purpose=self.purpose)
         except DomainError as exc:
-            self.say(error_text(exc))
+            self.list_people()
+            locked = person.id in self.locked
+            self.say(error_text(exc) + ("  " + _("F5: a manager lifts it") if locked else ""))
+            return
+        except StoreError as exc:  # a wrong PIN that could not be written down is refused all the same
+            self.say(str(exc))
             return
         self.accepted(user)
+
+    def action_unlock(self) -> None:
+        person = self.chosen()
+        if person is None or person.id not in self.locked:
+            self.say(_("{name} is not locked on this till").format(name=person.name) if person else "")
+            return
+
+        def lift(manager) -> None:
+            users.unlock(self.app.store, manager.id, person.id)
+            self.list_people()
+            self.say(_("{name} may sign in again").format(name=person.name))
+
+        self.app.with_manager(_("lift {name}'s lockout").format(name=person.name), lift)
 
     def accepted(self, user) -> None:
         self.dismiss(user)
@@ -127,6 +160,7 @@ class ManagerPinScreen(PinScreen):
     """A manager approves a privileged action with their PIN; returns that manager."""
 
     managers_only = True
+    purpose = "approval"
 
     def __init__(self, why: str) -> None:
         super().__init__()
