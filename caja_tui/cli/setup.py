@@ -110,7 +110,7 @@ def ask_pin(prompt: str = "PIN") -> str:
         return os.environ["CAJA_PIN"]
     if not sys.stdin.isatty():
         raise CliError("set $CAJA_PIN or run this in a terminal to type the PIN")
-    first = getpass.getpass(f"{prompt} (4-8 digits): ")
+    first = getpass.getpass(f"{prompt} (4-12 digits): ")
     if getpass.getpass(f"{prompt} again: ") != first:
         raise CliError("the two PINs differ; nothing was changed")
     return first
@@ -146,7 +146,10 @@ def cmd_init(args: argparse.Namespace) -> int:
             joining = " (leave it empty when the store already has one: it arrives at the first sync)"
             name = args.manager or _ask("The first manager's name" + (joining if cfg.sync.server_url else ""), "")
             if name:
-                u = create_user(store, "system", name=name, role="manager", pin=ask_pin(f"{name}'s PIN"))
+                digits = cfg.till.manager_pin_digits
+                u = create_user(
+                    store, "system", name=name, role="manager", pin=ask_pin(f"{name}'s PIN"), manager_digits=digits
+                )
                 print(f"manager: {u.name} (id {u.id}); add cashiers with `caja users add --name NAME`")
         elif not has_users and not cfg.sync.server_url:
             print("users: none yet; add the first manager with `caja users add --name NAME --role manager`")
@@ -245,7 +248,14 @@ def _users(ctx: TillContext, args: argparse.Namespace) -> int:
                     print("no users yet: `caja users add --name NAME --role manager` adds the first manager")
             case "add":
                 actor = _approver(store, args.manager)
-                u = users.create_user(store, actor, name=args.name, role=args.role, pin=ask_pin())
+                u = users.create_user(
+                    store,
+                    actor,
+                    name=args.name,
+                    role=args.role,
+                    pin=ask_pin(),
+                    manager_digits=ctx.cfg.till.manager_pin_digits,
+                )
                 print(f"added {u.name} ({u.role}), id {u.id}")
             case "edit":
                 if args.activate and args.deactivate:
@@ -259,6 +269,7 @@ def _users(ctx: TillContext, args: argparse.Namespace) -> int:
                     role=args.role,
                     pin=ask_pin("new PIN") if args.pin else None,
                     active=active,
+                    manager_digits=ctx.cfg.till.manager_pin_digits,
                 )
                 print(f"saved {u.name} ({u.role}{'' if u.active else ', deactivated'})")
             case "unlock":

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..domain.chain import GENESIS
-from ..domain.events import PAYLOAD_TYPES, ProductUpdated, UserUpdated
+from ..domain.events import PAYLOAD_TYPES, ProductUpdated, UserCreated, UserUpdated
 from ..domain.rights import NOT_ALLOWED, Rights, fold_user, rights_refusal, stamp
 from ..protocol import Result
 from ..protocol.check import NOT_RECORDED, Checked, breaks_chain
@@ -115,13 +115,12 @@ def _one(st: BatchState, c: Checked, writes: Writes) -> Result:
     after = st.at_seq.get(w.seq + 1)
     if after is not None and breaks_chain(after[2], w.hash):
         return _reject(st, c, "BROKEN_CHAIN", f"seq {w.seq + 1} does not link to this event's hash", writes)
-    if w.type.startswith("user.") and c.payload is not None:
+    if isinstance(c.payload, UserCreated | UserUpdated):  # the events that can change who is a manager
         refusal = rights_refusal(c.payload, w.actor, st.users)
         if refusal is not None:  # not recorded: sent again once its actor is a manager here, it may be taken
             return _rejected(w.event_id, NOT_ALLOWED, refusal)
         fold_user(st.users, c.payload, stamp(w.hlc, w.device_id))
-        user_id = c.payload.user_id  # type: ignore[attr-defined]
-        writes.users[user_id] = st.users[user_id]
+        writes.users[c.payload.user_id] = st.users[c.payload.user_id]
     result = _detect_conflict(st, c, writes)
     writes.events.append(
         (

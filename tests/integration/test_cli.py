@@ -213,3 +213,40 @@ def test_users_are_added_edited_and_deactivated_from_the_command_line(till):
     store.close()
     missing = caja("--config", cfg, "users", "edit", "nobody", "--name", "X")
     assert missing.returncode == 1 and "there is no user 'nobody'" in missing.stderr
+
+
+def test_manager_pin_digits_asks_managers_for_longer_pins(till):
+    """Issue 15: `[till] manager_pin_digits = 6` refuses a 4-digit PIN for a new manager, not for a cashier."""
+    till.write_text(till.read_text().replace("manager_pin_digits = 4", "manager_pin_digits = 6"))
+    cfg = str(till)
+    approve = {"CAJA_MANAGER_PIN": "1234"}  # Ana, the demo's manager
+    short = caja(
+        "--config",
+        cfg,
+        "users",
+        "add",
+        "--name",
+        "Bea",
+        "--role",
+        "manager",
+        "--manager",
+        "ana",
+        env={"CAJA_PIN": "4321", **approve},
+    )
+    assert short.returncode == 1 and "6" in short.stderr, short.stderr
+    ok = caja(
+        "--config",
+        cfg,
+        "users",
+        "add",
+        "--name",
+        "Bea",
+        "--role",
+        "manager",
+        "--manager",
+        "ana",
+        env={"CAJA_PIN": "654321", **approve},
+    )
+    assert ok.returncode == 0, ok.stderr
+    cashier = caja("--config", cfg, "users", "add", "--name", "Tom", env={"CAJA_PIN": "4321"})
+    assert cashier.returncode == 0, cashier.stderr
