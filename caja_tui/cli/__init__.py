@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("caja: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: log it, say it calmly
-        from ..store.sqlite import StoreError
+        from ..store.errors import StoreError
 
         if isinstance(exc, StoreError):
             print(f"caja: {exc}", file=sys.stderr)
@@ -115,4 +115,23 @@ def _run(args: argparse.Namespace) -> int:
         return args.handler(args)
     from ..bootstrap import context
 
-    return args.handler(context(config.load(getattr(args, "config", None))), args)
+    ctx = context(config.load(getattr(args, "config", None)))
+    try:
+        return args.handler(ctx, args)
+    except Exception as exc:
+        mapped = _store_error(exc, ctx.paths.db)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+def _store_error(exc: Exception, db: Path) -> Exception | None:
+    """What to do about an error of SQLite's met past the store's own mapping (a damaged page found by a read)
+    about the till's database `db`: the store's clear message, naming the file and the way out."""
+    import sqlite3
+
+    from peewee import DatabaseError
+
+    from ..store.errors import store_error
+
+    return store_error(exc, db) if isinstance(exc, sqlite3.Error | DatabaseError) else None

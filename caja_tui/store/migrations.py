@@ -368,6 +368,16 @@ class NewerSchema(Exception):
     pass
 
 
+def foreign(conn) -> str | None:
+    """Why the SQLite file open on `conn` is not a Caja database (None: it is one, or it is new and empty). Asked
+    before anything is written to it: another program's file is refused, not given Caja's tables."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if {"meta", "event"} <= tables or (not tables and conn.execute("PRAGMA user_version").fetchone()[0] == 0):
+        return None
+    shown = ", ".join(sorted(tables)[:6]) or "none"
+    return f"is not a Caja database: a SQLite file of another program (its tables: {shown}; is [till] db right?)"
+
+
 def pending(current: int) -> list[Migration]:
     if current > LATEST:
         raise NewerSchema(

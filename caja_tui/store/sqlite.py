@@ -8,7 +8,6 @@ the commit makes all of it durable at once, or none of it.
 from __future__ import annotations
 
 import sqlite3
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from peewee import OperationalError, SqliteDatabase
+from peewee import DatabaseError, OperationalError, SqliteDatabase
 
 from ..domain.cart import Cart
 from ..domain.clock import HybridClock, system_ms
@@ -27,7 +26,7 @@ from ..protocol import WireEvent
 from ..protocol.check import STORED_COLUMNS, check_event
 from . import migrations
 from .audit import event_of_row
-from .errors import StoreError
+from .errors import BrokenDatabase, StoreError, check_file, end_transaction, store_error
 from .exports import ExportReads
 from .housekeeping import Housekeeping
 from .printqueue import PrintQueue
@@ -79,27 +78,34 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
         self.emit_limit_per_minute = emit_limit_per_minute
         self.recent_emits: deque[int] = deque()  # when this process wrote its recent non-sale events
         self.db = SqliteDatabase(None)
-        self.db.init(str(self.path), pragmas=PRAGMAS, timeout=10)
+        self.db.init(str(self.path), pragmas={k: v for k, v in PRAGMAS.items() if k != "journal_mode"}, timeout=10)
 
     # --- lifecycle --------------------------------------------------------------------------------
 
     def open(self, *, create: bool = True) -> SqliteStore:
+        """Open (with `create`: make) the database. An existing file that is empty, damaged, not SQLite or another
+        program's is refused, saying what to do: never taken as a new till nor changed (journal mode set after)."""
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no database at {self.path}; run `caja init` to create it")
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            check_file(self.path)
         try:
             self.db.connect(reuse_if_open=True)
+            if (problem := migrations.foreign(self._conn)) is not None:
+                raise BrokenDatabase(self.path, problem)
+            self._conn.execute(f"PRAGMA journal_mode = {PRAGMAS['journal_mode']}")
             self.migrate()
             self._check_identity()
             if self.path.with_suffix(".key").exists():  # a till with a key (TillPaths.key): whoever writes, signs
                 self.use_key(self.path.with_suffix(".key"))
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, DatabaseError) as exc:
             self.db.close()
-            raise StoreError(f"{self.path} is not a usable Caja database ({exc})") from None
+            raise store_error(exc, self.path) or BrokenDatabase(self.path, f"cannot be used ({exc})") from None
         except (StoreError, migrations.NewerSchema) as exc:
             self.db.close()
-            raise StoreError(str(exc)) from None
+            raise exc if isinstance(exc, StoreError) else StoreError(str(exc)) from None
         return self
 
     def close(self) -> None:
@@ -148,7 +154,8 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
 
         SQLite's own busy handler sleeps 1, 2, 5, 10 ms and more between tries; a checkout waiting behind
         the sync service's short transactions would lose those milliseconds. Here the lock is tried every
-        0.3 ms (only while someone else holds it), for up to the busy timeout.
+        0.3 ms (only while someone else holds it), for up to the busy timeout. A full disk or a damaged file
+        is a StoreError saying what to do, the connection left usable (errors.store_error, end_transaction).
         """
         deadline = time.monotonic() + PRAGMAS["busy_timeout"] / 1000
         ctx = self.db.atomic("IMMEDIATE")
@@ -160,7 +167,7 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
                     break
                 except (OperationalError, sqlite3.OperationalError) as exc:
                     if "locked" not in str(exc) and "busy" not in str(exc):
-                        raise
+                        raise store_error(exc, self.path) or exc from None
                     if time.monotonic() > deadline:
                         raise StoreError(
                             f"{self.path} stayed busy for {PRAGMAS['busy_timeout'] // 1000} s (another "
@@ -171,10 +178,12 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
             conn.execute(f"PRAGMA busy_timeout = {PRAGMAS['busy_timeout']}")
         try:
             yield
-        except BaseException:
-            ctx.__exit__(*sys.exc_info())
-            raise
-        ctx.__exit__(None, None, None)
+        except BaseException as exc:
+            failed: BaseException | None = end_transaction(self.db, ctx, conn, exc)
+        else:
+            failed = end_transaction(self.db, ctx, conn, None)
+        if failed is not None:
+            raise store_error(failed, self.path) or failed
 
     def schema_version(self) -> int:
         return self._conn.execute("PRAGMA user_version").fetchone()[0]

@@ -29,6 +29,7 @@ from ..config import Config
 from ..domain.errors import DomainError
 from ..host.clockcheck import clock_problem
 from ..i18n import N_, _, error_text
+from ..store.errors import check_pages
 from ..store.sqlite import SqliteStore, StoreError
 from .base import translate_bindings
 from .screens.dialogs import ManagerPinScreen, MenuScreen, OpenSessionScreen
@@ -222,8 +223,11 @@ class CajaApp(StatusLineMixin, App):
             else:
                 self.notify(error_text(exc), severity="error")
             log.info("refused: %s (%s)", exc.message, exc.code)
-        except StoreError as exc:
-            self.notify(str(exc), severity="error", timeout=10)
+        except StoreError as exc:  # a full disk, a damaged file: the gist on the message line, all of it in a toast
+            target = screen or self.screen_with_message()
+            if hasattr(target, "say"):
+                target.say(str(exc).split(";")[0], error=True)
+            self.notify(str(exc), severity="error", timeout=30)
             log.warning("store: %s", exc)
         return None
 
@@ -346,6 +350,7 @@ def run_tui(ctx: TillContext, *, kiosk: bool = False) -> int:
     try:
         while True:
             with ctx.open_store() as store:
+                check_pages(store)  # a damaged file is refused before anyone sells on it
                 app = CajaApp(ctx, store, kiosk=kiosk, sync_proc=sync_proc)
                 app.run()
             code = app.return_code or 0

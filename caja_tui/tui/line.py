@@ -24,6 +24,7 @@ from ..domain import money
 from ..domain.cart import Cart
 from ..domain.errors import DomainError
 from ..domain.events import Tender
+from ..store.errors import DiskFull, StoreError, check_pages
 
 
 def run_plain_till(ctx: TillContext) -> int:
@@ -34,6 +35,7 @@ def run_plain_till(ctx: TillContext) -> int:
             raise SystemExit(0) from None
 
     with ctx.open_store(create=False) as store:
+        check_pages(store)
         worker = _start_sync(ctx)
         try:
             user = _sign_in(ctx.cfg, store, ask)
@@ -135,6 +137,10 @@ class _Counter:
             except DomainError as exc:
                 print(f"  {exc.message}")
                 continue
+            except StoreError as exc:  # a full disk: nothing of it was saved; the cart is what the draft holds
+                print(f"  {exc}")
+                self.cart = self.store.load_draft() or Cart()
+                continue
             if code is not None:
                 return code
 
@@ -222,9 +228,16 @@ class _Counter:
         method = parts[1] if len(parts) > 1 else "cash"
         total = _total(self.cart, self.include)
         amount = money.parse_money(parts[2], self.exp) if len(parts) > 2 else total
-        done = sales.complete_sale(
-            self.store, self.user.id, self.cart, [Tender(method=method, amount=amount)], prices_include_tax=self.include
-        )
+        try:
+            done = sales.complete_sale(
+                self.store,
+                self.user.id,
+                self.cart,
+                [Tender(method=method, amount=amount)],
+                prices_include_tax=self.include,
+            )
+        except DiskFull as exc:
+            raise exc.about("the sale") from None
         with self.store.read() as tx:
             sale = tx.sale(done.sale_id)
             assert sale is not None

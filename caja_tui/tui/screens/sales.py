@@ -11,8 +11,8 @@ from ...application import sales
 from ...application.ports import ProductView
 from ...domain import rules
 from ...domain.cart import Cart
-from ...domain.errors import DomainError
 from ...i18n import N_, _
+from ...store.errors import DiskFull
 from ..base import CajaScreen
 from ..widgets import CartView, Entry, Line, shorten
 from .dialogs import PaymentScreen, PickScreen
@@ -162,11 +162,12 @@ class SalesScreen(SaleActions, CajaScreen):
         event.input.value = ""
         if not entry:
             return
-        try:
-            found = sales.scan(self.app.store, self.cart, entry)
-        except DomainError as exc:
-            self.fail(exc)
+        scanned = self.app.guard(lambda: [sales.scan(self.app.store, self.cart, entry)], self)
+        if scanned is None:  # refused, or not saved (a full disk): the cart is what the draft holds
+            self.cart = self.app.store.load_draft() or self._new_cart()
+            self.refresh_cart()
             return
+        found = scanned[0]
         if found is None:
             qty, code = sales.parse_entry(entry)
             self.app.push_screen(ProductSearchScreen(code), lambda p: self._picked(p, qty))
@@ -198,12 +199,8 @@ class SalesScreen(SaleActions, CajaScreen):
     def _paid(self, tenders) -> None:
         if not tenders:
             return
-        try:
-            done = sales.complete_sale(
-                self.app.store, self.app.user.id, self.cart, tenders, prices_include_tax=self.app.prices_include_tax
-            )
-        except DomainError as exc:
-            self.fail(exc)
+        done = self.app.guard(lambda: self._complete(tenders), self)
+        if done is None:  # refused, or not saved (a full disk): the cart stays for another try
             return
         self.cart = self._new_cart()
         self.refresh_cart()
@@ -218,6 +215,14 @@ class SalesScreen(SaleActions, CajaScreen):
         self.app.after_write()
         self.app.print_receipt(done.sale_id)
         self.query_one("#entry", Input).focus()
+
+    def _complete(self, tenders):
+        try:
+            return sales.complete_sale(
+                self.app.store, self.app.user.id, self.cart, tenders, prices_include_tax=self.app.prices_include_tax
+            )
+        except DiskFull as exc:
+            raise exc.about("the sale") from None
 
     def show_receipt(self, receipt_no: str) -> None:
         """The receipt replaces the cart until the next scan."""
