@@ -31,6 +31,10 @@ def test_a_sale_paid_on_a_full_disk_is_refused_on_the_screen_and_sold_once_space
         seen["refused"] = message(app)
         seen["toast"] = [n.message for n in app._notifications]
         assert isinstance(app.screen, SalesScreen) and len(app.screen.cart.lines) == 1  # still running, cart kept
+        await pilot.press(*"2*LAC-01A", "enter")  # a scan is not saved either: the cart stays as the draft holds it
+        await shown(pilot, app, "disk full: the change was")
+        seen["scan"] = message(app)
+        assert [ln.qty for ln in app.screen.cart.lines] == [1]
         filler.unlink()
         await pilot.press("f5")
         await pilot.pause()
@@ -41,6 +45,7 @@ def test_a_sale_paid_on_a_full_disk_is_refused_on_the_screen_and_sold_once_space
     try:
         drive(app, steps)
         assert seen["refused"] == "disk full: the sale was not saved", seen
+        assert seen["scan"] == "disk full: the change was not saved", seen
         assert any("disk full: the sale was not saved; free space on the till's disk" in t for t in seen["toast"]), seen
         assert "CHANGE" in seen["paid"] and app.return_code in (None, 0)
         assert db(store).execute("SELECT COUNT(*) FROM sale").fetchone()[0] == 1
