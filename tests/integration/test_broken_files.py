@@ -5,6 +5,7 @@ backup), exits 1, and leaves the file as it was; an empty file is never taken as
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sqlite3
 
 import pytest
@@ -78,3 +79,22 @@ def test_an_empty_file_is_not_made_a_new_till_by_init_but_a_missing_one_is(tmp_p
     assert r.returncode == 0, r.stderr
     v = caja("--config", str(cfg), "verify")
     assert v.returncode == 0 and v.stdout.startswith("ok:"), v.stdout + v.stderr
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.parametrize("kind", ["damaged", "empty"])
+def test_the_screens_refuse_a_database_they_cannot_use_with_the_same_line(till, tmp_path, kind):
+    """`caja till` in a real terminal (tmux): the line, exit 1, no traceback, before any screen is drawn."""
+    from tests.tui.test_terminal import CAJA, Tmux
+
+    db = till.parent / "caja.db"
+    breaks, says = BREAKS[kind]
+    breaks(db)
+    term = Tmux(tmp_path, f"{CAJA} --config {till} till; echo EXIT=$?; sleep 60")
+    try:
+        term.wait_for("EXIT=")
+        shown = term._tmux("capture-pane", "-p", "-J", "-t", term.name)
+        assert says in shown and str(db) in shown and "EXIT=1" in shown, shown
+        assert "Traceback" not in shown and "unexpected error" not in shown
+    finally:
+        term.kill()
