@@ -115,7 +115,9 @@ class SaleActions:
             line = self.cart.lines[i]
             self.cart.remove(i)
             self._removed = (i, line)
-            self._save()
+            if not self._save():
+                self._removed = None
+                return
             self.say(
                 _("removed line {n}: {qty} x {name}; F8 u puts it back").format(n=i + 1, qty=line.qty, name=line.name)
             )
@@ -127,8 +129,8 @@ class SaleActions:
         i, line = self._removed
         self._removed = None
         self.cart.lines.insert(min(i, len(self.cart.lines)), line)
-        self._save()
-        self.say(_("line {n} is back: {name}").format(n=i + 1, name=line.name))
+        if self._save():
+            self.say(_("line {n} is back: {name}").format(n=i + 1, name=line.name))
 
     def do_park(self) -> None:
         if self.app.guard(lambda: sales.park_cart(self.app.store, self.cart), self) is not None:

@@ -141,9 +141,14 @@ class SalesScreen(SaleActions, CajaScreen):
             parked = len(tx.drafts(sales.PARKED))
         self.query_one("#parked", Line).update(_("{n} parked").format(n=parked) if parked else "")
 
-    def _save(self) -> None:
-        sales.save_cart(self.app.store, self.cart)
+    def _save(self) -> bool:
+        """Save the cart as the draft. False: not saved (a full disk, said on the screen); the cart goes back to
+        what the draft holds, so what is shown is what is saved."""
+        saved = self.app.guard(lambda: sales.save_cart(self.app.store, self.cart) or True, self)
+        if saved is None:
+            self.cart = self.app.store.load_draft() or self._new_cart()
         self.refresh_cart()
+        return saved is not None
 
     def _line_index(self) -> int | None:
         if not self.cart.lines:
