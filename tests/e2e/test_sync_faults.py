@@ -88,7 +88,11 @@ def test_a_till_killed_mid_push_loses_nothing_and_doubles_nothing(tmp_path, serv
                 stderr=subprocess.DEVNULL,
             )
             deadline = time.monotonic() + 30
-            while not syncing() and time.monotonic() < deadline:  # wait until a push is in flight
+            # the new process first puts what the killed one left 'syncing' back to pending (its health check
+            # then waits 3 s in the proxy): wait for that, then for its own push to be in flight
+            while syncing() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            while not syncing() and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(0.5)  # the proxy holds the push for 3 s: kill it in the middle
             proc.send_signal(signal.SIGKILL)
