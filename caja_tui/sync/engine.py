@@ -24,6 +24,7 @@ import msgspec
 from ..domain.clock import COUNTER_MASK, pack, system_ms
 from ..host.logs import log_event
 from ..protocol.check import CLOCK_SKEW_MS
+from ..store.errors import StoreError
 from ..store.outbox import Outbox
 from ..store.sqlite import SqliteStore
 from .metrics import SAVED, SyncMetrics, count_outbox, saved, status  # noqa: F401 - status: re-exported
@@ -66,6 +67,8 @@ class SyncEngine:
         self._delays = self._new_delays()
         self._last_pull = 0.0
         self._data_version: int | None = None
+        # the last look at the outbox was for a wake-up (count again); the store stopped the last round (locked)
+        self._woken = self._interrupted = False
         self._server_ms: tuple[int, float] | None = None  # the server's time at its last answer, and when
         self._saved_state = ""
         self._counted_at = 0.0
@@ -103,6 +106,9 @@ class SyncEngine:
         self.log("sync_start", pending=self.metrics.pending)
         self.last_exc = None
         try:
+            if self._interrupted:  # a batch the stopped round left 'syncing' goes back to pending (the server dedups)
+                self.outbox.recover()
+                self._interrupted = False
             self._heal()
             self.register_key()
             pushed, rejected, conflicts = self.push_pending()
@@ -112,8 +118,12 @@ class SyncEngine:
             self.last_exc = exc
             self._failed(exc)
             return False
+        except StoreError as exc:  # the file stayed locked past the busy timeout (a long `caja rebuild`): try again
+            self._interrupted = True
+            self.log("sync_error", error=str(exc), status=None, probe=False)
+            return False
         ms = (time.perf_counter() - t0) * 1000
-        self._succeeded(ms)
+        self._succeeded(ms, moved=bool(pushed or pulled))
         self.log("sync_success", pushed=pushed, pulled=pulled, rejected=rejected, conflicts=conflicts, ms=round(ms, 1))
         return rejected == 0
 
@@ -209,6 +219,7 @@ class SyncEngine:
         while not stop.is_set() and not self._stop.is_set():
             if self.transport is None:
                 self._sleep(stop, 5.0)
+                self._wake.clear()  # answered by the count below: the next sleep sleeps
                 self.refresh_metrics()
                 continue
             if self.metrics.connectivity == "offline":
@@ -222,29 +233,23 @@ class SyncEngine:
             if self._due(pull_every_s) and not self.sync_once() and self.last_exc is not None:
                 self._sleep(stop, self._next_delay(self.last_exc))
                 continue
-            if time.monotonic() - self._counted_at >= 5 or self._wake.is_set():
-                self.refresh_metrics()
+            if time.monotonic() - self._counted_at >= 5 or self._woken:
+                self.refresh_metrics(recount=self._woken or self.metrics.pending > 0)
             self._sleep(stop, POLL_S)
 
     def _due(self, pull_every_s: float) -> bool:
-        self._check_data_version()
+        """A batch (`batch_size` events, or the oldest waited `batch_seconds`) or a pull is due. A wake-up (notify,
+        another commit: data_version) is cleared here before the outbox is read: with nothing pending, sleep again."""
+        seen, self._data_version = self._data_version, self.store.data_version()
+        self._woken = seen not in (None, self._data_version) or self._wake.is_set()
+        self._wake.clear()
         waiting = self.outbox.pending_count()
         if waiting >= self.batch_size:
             return True
         oldest = self.outbox.oldest_pending_ms()
         if waiting and oldest is not None and system_ms() - oldest >= self.batch_seconds * 1000:
             return True
-        if self._wake.is_set() and waiting:
-            self._wake.clear()  # a new event ended the sleep; it waits for its batch like the others
-            return False
         return time.monotonic() - self._last_pull >= pull_every_s
-
-    def _check_data_version(self) -> None:
-        """Another process (the till) wrote to the file: a cheap way to notice new events."""
-        v = self.store.data_version()
-        if self._data_version is not None and v != self._data_version:
-            self._wake.set()
-        self._data_version = v
 
     def _sleep(self, stop: threading.Event, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -276,7 +281,7 @@ class SyncEngine:
         self.log("sync_error", error=str(exc), status=exc.status, probe=probe)
         self.refresh_metrics()
 
-    def _succeeded(self, ms: float) -> None:
+    def _succeeded(self, ms: float, *, moved: bool = True) -> None:
         self._attempts.append(True)
         self._delays = self._new_delays()
         m = self.metrics
@@ -286,7 +291,7 @@ class SyncEngine:
         m.avg_sync_ms = round(ms if m.avg_sync_ms is None else m.avg_sync_ms * 0.8 + ms * 0.2, 1)
         m.next_retry_at = None
         self._set_connectivity("online")
-        self.refresh_metrics()
+        self.refresh_metrics(recount=moved)
 
     def _set_connectivity(self, state: str) -> None:
         if state != self.metrics.connectivity:
@@ -364,13 +369,11 @@ class SyncEngine:
         while self._traffic and self._traffic[0][0] < now - 60:
             self._traffic.popleft()
 
-    def count_outbox(self) -> SyncMetrics:
-        """The outbox as it is now: what is pending, synced, failed, in conflict, and how old the oldest is."""
-        return count_outbox(self.outbox, self.metrics)
-
-    def refresh_metrics(self) -> SyncMetrics:
+    def refresh_metrics(self, *, recount: bool = True) -> SyncMetrics:
+        """The figures, saved for `caja status`. `recount`: the outbox counted again (pending, synced, failed,
+        conflicts: a scan of this till's events, 0.1 s at a million), which the loop skips when nothing changed."""
         self._counted_at = time.monotonic()
-        m = self.count_outbox()
+        m = count_outbox(self.outbox, self.metrics) if recount else self.metrics
         m.error_rate = round(self._attempts.count(False) / len(self._attempts), 3) if self._attempts else 0.0
         now = time.monotonic()
         window = [x for x in self._traffic if x[0] >= now - 60]
