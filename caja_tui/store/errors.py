@@ -12,7 +12,6 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 _IOERR, _CORRUPT, _FULL, _NOTADB = 10, 11, 13, 26  # SQLite's primary result codes
 
 
@@ -57,17 +56,16 @@ def way_out(path: Path) -> str:
 
 
 def check_file(path: Path) -> None:
-    """Refuse a file that exists but cannot be a database: empty (a leftover, never taken as a new till) or not
-    SQLite at all. Whether a SQLite file is Caja's is for migrations.foreign to say, once it is open."""
-    with path.open("rb") as fh:
-        head = fh.read(len(SQLITE_MAGIC))
-    if not head:
+    """Refuse a file that exists but is empty (a leftover, never taken as a new till). Only its size is looked at:
+    opening the file here, beside SQLite, would drop the POSIX locks SQLite holds on it in this process (closing
+    any descriptor of a file releases them all) and break the other connections of a process that already has
+    it open (a sync process opening a second store). Whether it is SQLite at all, and Caja's, SQLite says once it
+    is open (`store_error`: not a database; migrations.foreign)."""
+    if path.stat().st_size == 0:
         raise StoreError(
             f"{path} is an empty file (0 bytes), not a Caja database: if it is a leftover (of an interrupted "
             f"`caja init`), delete it and run `caja init` again; if it was this till's database, {way_out(path)}"
         )
-    if head != SQLITE_MAGIC:
-        raise BrokenDatabase(path, "is not a Caja database (not even a SQLite file), or its first page is damaged")
 
 
 def check_pages(store: Any) -> None:
@@ -87,7 +85,9 @@ def store_error(exc: BaseException, path: Path) -> StoreError | None:
     code, text = _sqlite_code(exc), str(exc)
     if code == _FULL or "database or disk is full" in text:
         return DiskFull(path)
-    if code in (_CORRUPT, _NOTADB) or "malformed" in text or "not a database" in text:
+    if code == _NOTADB or "file is not a database" in text:
+        return BrokenDatabase(path, "is not a Caja database (not even a SQLite file), or its first page is damaged")
+    if code == _CORRUPT or "malformed" in text:
         return BrokenDatabase(path, f"is damaged or is not a Caja database ({text})")
     if code == _IOERR:
         return StoreError(
