@@ -37,6 +37,9 @@ GOALS = {
     "rss_mb": "<= 64",
     "scan_p99_ms": "<= 20 (50,000 products)",
     "idle_cpu_pct": "<= 0.5 (30 s on the sales screen, the till and its sync child together)",
+    "lan_propagation_p99_ms": "<= 1000 (3 tills)",
+    "peer_pull_events_per_s": ">= 20000",
+    "peers_idle_cpu_pct": "<= 1 (a sync child with 2 peers in touch)",
     "fsyncs_per_scan": "0",
     "fsyncs_per_sale": "1",
 }
@@ -53,7 +56,18 @@ def _sizes(quick: bool) -> dict:
         "push_rounds": 40 if quick else 200,
         "tui": (5_000, 1000, 25, 3.0) if quick else (1_000_000, 50_000, 200, 30.0),  # events, products, scans, idle s
         "fsyncs": 20 if quick else 100,  # sales of 5 scans
+        "peers": None if quick else (100_000, 100, 10.0),  # a peer's history, sales timed, idle s; full runs only
     }
+
+
+def _bench_peers(work: Path, sizes: dict) -> dict:
+    """Three tills' sync processes on loopback (bench/peers.py); in a full run only (`--quick` stays under a minute)."""
+    if sizes["peers"] is None:
+        return {"peers_note": "lan_propagation_p99_ms, peer_pull_events_per_s and peers_idle_cpu_pct: full run only"}
+    from .peers import bench_peers
+
+    n_events, sales, idle_s = sizes["peers"]
+    return bench_peers(work, n_events, sales, idle_s)
 
 
 def _bench_tui(work: Path, sizes: dict) -> dict:
@@ -65,6 +79,7 @@ def _bench_tui(work: Path, sizes: dict) -> dict:
 
 def _measured_at(sizes: dict) -> dict:
     """The size each figure was measured at, in words (the `sizes` of the JSON)."""
+    peers = (f"{sizes['peers'][0]:,}", sizes["peers"][1]) if sizes["peers"] else ("(full run only)", "(full run only)")
     return {
         "checkout_p99_ms": f"{sizes['checkout']} sales of 5 lines, 1,000 products, every event signed",
         "sign_verify_us": "median of 2,000: Ed25519 signature of one event's hash, then its verification",
@@ -93,6 +108,11 @@ def _measured_at(sizes: dict) -> dict:
         f"{sizes['tui'][3]:.0f} s on the sales screen with the status line live, a local server configured, after "
         "a sale, a draft save with nothing pending and a caja rebuild",
         "fsyncs_per_scan": f"fsync and fdatasync calls (strace) of {sizes['fsyncs'] * 5} scans (sales.scan), per scan",
+        "lan_propagation_p99_ms": "a sale on one of 3 tills (real caja sync processes on 127.0.0.1, no server) until "
+        f"it is in the others' read models; p99 over {peers[1]} sales x 2 tills",
+        "peer_pull_events_per_s": f"a new till catching up {peers[0]} events from a peer's sync process (pages of "
+        "1000, checked and projected)",
+        "peers_idle_cpu_pct": "CPU of the busiest of the 3 sync processes over a quiet spell, all in touch",
         "fsyncs_per_sale": f"the same of {sizes['fsyncs']} completed sales of 5 lines (sales.complete_sale), per sale",
     }
 
@@ -121,11 +141,18 @@ def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int
             ("sync_backlog", lambda: bench_sync(work, sizes["sync_backlog"])),
             ("fsyncs", lambda: bench_fsyncs(work, sizes["fsyncs"])),
             ("tui", lambda: _bench_tui(work, sizes)),
+            ("peers", lambda: _bench_peers(work, sizes)),
         )
         for name, step in steps:
             if not json_out:
                 size = sizes[name]
-                shown = " x ".join(f"{n:,}" for n in size) if isinstance(size, tuple) else f"{size:,}"
+                shown = (
+                    " x ".join(f"{n:,}" for n in size)
+                    if isinstance(size, tuple)
+                    else "full run only"
+                    if size is None
+                    else f"{size:,}"
+                )
                 print(f"measuring {name} ({shown}) ...", file=sys.stderr)
             result.update(step())
     if not quick and "drain_s" in result:
