@@ -29,6 +29,7 @@ from pathlib import Path
 
 from msgspec import Struct
 
+from caja_tui.bench.peers import free_port
 from tests.faultproxy import FaultProxy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,7 +141,7 @@ def run(
     devices = [f"T{i}" for i in range(1, tills + 1)]
     fleet = [Till(work, d) for d in devices]
     # peers: each till serves on a port of its own, and reaches the others through a fault proxy of theirs
-    peer_ports = {t.device: _free_port() for t in fleet}
+    peer_ports = {t.device: free_port() for t in fleet}
     lan = {
         t.device: FaultProxy(peer_ports[t.device], seed=seed + i + 1, stall_s=1.0, weights=LAN_FAULTS).start()
         for i, t in enumerate(fleet)
@@ -236,14 +237,6 @@ def run(
 
 
 LAN_FAULTS = {"pass": 8, "drop": 1, "reset": 1, "error500": 1, "stall": 0.2, "lose_response": 1, "duplicate": 1}
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _outage(server, fleet: list[Till], lan: dict, counts: dict[str, int], digests, say, seconds: float) -> str:

@@ -22,7 +22,8 @@ from .data import generate_events, pct
 DEVICES = ("P1", "P2", "P3")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a till's peer server; tests use it too)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -33,7 +34,7 @@ def _shop(work: Path) -> dict[str, Path]:
     from .. import config
     from ..bootstrap import context
 
-    ports = {d: _free_port() for d in DEVICES}
+    ports = {d: free_port() for d in DEVICES}
     cfgs, keys = {}, []
     for d in DEVICES:
         cfg = config.Config(

@@ -95,9 +95,7 @@ class PeerSync:
 
     def _one(self, host: str, port: int, mine: dict[str, tuple[int, str]]) -> int:
         address = f"{host}:{port}"
-        client = self.clients.get((host, port)) or self.clients.setdefault(
-            (host, port), PeerClient(self.store, host, port)
-        )
+        client = self._client(host, port)
         info = self.peers.setdefault(address, {"address": address, "device_id": "", "last_seen": 0, "behind": 0})
         new = 0
         try:
@@ -174,12 +172,16 @@ class PeerSync:
         except TransportError as exc:
             log.info("relay: %s", exc)  # the server is away: the events wait, and so does the next try
 
+    def _client(self, host: str, port: int) -> PeerClient:
+        """One client (one keep-alive session) per peer address, made when first needed."""
+        if (host, port) not in self.clients:
+            self.clients[(host, port)] = PeerClient(self.store, host, port)
+        return self.clients[(host, port)]
+
     def poke_all(self) -> None:
         """This till wrote something: its peers pull from it now rather than at their next round."""
         for host, port in self.addresses():
-            client = self.clients.get((host, port)) or self.clients.setdefault(
-                (host, port), PeerClient(self.store, host, port)
-            )
+            client = self._client(host, port)
             try:
                 client.poke()
             except TransportError:

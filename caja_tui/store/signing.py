@@ -60,5 +60,7 @@ class DeviceKeys:
         """device_id -> (public key, first signed seq), for every device of the store with a known key: from the
         server's list, and from pairing on the sync screen (store/peers.py) where the server has none."""
         devices = json.loads(self.meta("devices") or "[]")
-        paired = {d: (v[0], int(v[1])) for d, v in json.loads(self.meta("paired_keys") or "{}").items()}
+        from .peers import paired_keys
+
+        paired = paired_keys(self)
         return {**paired, **{d["device_id"]: (d["public_key"], d["from_seq"]) for d in devices if d.get("public_key")}}

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from caja_tui.application import cash, customers, products, stock
+from caja_tui.bench.peers import free_port
 from caja_tui.store.maintenance import read_model_digests
 from tests.conftest import db, make_store, scalar
 from tests.e2e.conftest import ROOT, caja_at
@@ -21,12 +21,6 @@ from tests.e2e.test_sync import sell
 from tests.protocol_client import Client
 
 DEVICES = ("T1", "T2", "T3")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _peers_section(cfg: Path, port: int, others: list[int]) -> None:
@@ -58,7 +52,7 @@ def _digests(path: Path, device: str) -> dict:
 def _shop(tmp_path, server, demo_till, devices=DEVICES) -> dict:
     """Tills made and synced with the server (keys registered, everyone knows everyone's key), each with a peer
     port of its own and the others' addresses; `caja` of each."""
-    ports = {d: _free_port() for d in devices}
+    ports = {d: free_port() for d in devices}
     tills = {}
     for d in devices:
         cfg = tmp_path / f"{d.lower()}.toml"

@@ -13,6 +13,7 @@ from unittest import mock
 
 from tests.conftest import make_store, scalar
 from tests.e2e.conftest import caja_at
+from tests.e2e.test_trust_pull import _rewrite_server
 
 
 def test_a_refused_manager_is_reported_until_a_manager_reverts_it(tmp_path, server, demo_till):
@@ -23,7 +24,7 @@ def test_a_refused_manager_is_reported_until_a_manager_reverts_it(tmp_path, serv
     init = ["init", "--store", "demo", "--device", "T2", "--server", "http://127.0.0.1:9", "--token", token]
     made = _caja_env(tmp_path / "t2.toml", CAJA_PIN="5555")(*init, "--manager", "Bob")  # offline: no server yet
     assert made.returncode == 0, made.stdout + made.stderr
-    _point_at(tmp_path / "t2.toml", server.url)
+    _rewrite_server(tmp_path / "t2.toml", server.url)
     first = t2("sync", "--once")
     assert first.returncode == 1  # something was refused
     status = t2("status")
@@ -60,8 +61,3 @@ def test_a_refused_manager_is_reported_until_a_manager_reverts_it(tmp_path, serv
 def _caja_env(cfg: Path, **env: str):
     with mock.patch.dict(os.environ, env):
         return caja_at(cfg)
-
-
-def _point_at(cfg: Path, url: str) -> None:
-    lines = [f'server_url = "{url}"' if x.startswith("server_url") else x for x in cfg.read_text().splitlines()]
-    cfg.write_text("\n".join(lines) + "\n")

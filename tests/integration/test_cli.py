@@ -220,31 +220,14 @@ def test_manager_pin_digits_asks_managers_for_longer_pins(till):
     till.write_text(till.read_text().replace("manager_pin_digits = 4", "manager_pin_digits = 6"))
     cfg = str(till)
     approve = {"CAJA_MANAGER_PIN": "1234"}  # Ana, the demo's manager
+    add_bea = ("--config", cfg, "users", "add", "--name", "Bea", "--role", "manager", "--manager", "ana")
     short = caja(
-        "--config",
-        cfg,
-        "users",
-        "add",
-        "--name",
-        "Bea",
-        "--role",
-        "manager",
-        "--manager",
-        "ana",
+        *add_bea,
         env={"CAJA_PIN": "4321", **approve},
     )
     assert short.returncode == 1 and "6" in short.stderr, short.stderr
     ok = caja(
-        "--config",
-        cfg,
-        "users",
-        "add",
-        "--name",
-        "Bea",
-        "--role",
-        "manager",
-        "--manager",
-        "ana",
+        *add_bea,
         env={"CAJA_PIN": "654321", **approve},
     )
     assert ok.returncode == 0, ok.stderr
