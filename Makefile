@@ -21,9 +21,7 @@ run: $(STAMP)
 
 ## Install what the tests need and run the whole suite.
 test: $(STAMP)
-	bash .ci/ensure-postgres
-	bash .ci/ensure-tmux
-	bash .ci/ensure-strace
+	bash .ci/ensure
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest -n 2 -q
 
