@@ -1,4 +1,4 @@
-"""`caja serve`: the sync server, and its admin commands (enroll, revoke, devices, verify)."""
+"""`caja serve`: the sync server, and its admin commands (enroll, revoke, devices, verify, rebuild, owners)."""
 
 from __future__ import annotations
 
@@ -44,8 +44,33 @@ def add_serve(sub, common: argparse.ArgumentParser) -> None:
     e.add_argument("--metrics", action="store_true", help="end the metrics token")
     e = ss.add_parser("devices", parents=[db_opt], help="list devices: last seen, last seq, clock skew")
     e.add_argument("--json", action="store_true")
-    e = ss.add_parser("verify", parents=[db_opt], help="check the stored hash chains")
+    e = ss.add_parser("verify", parents=[db_opt], help="check the stored hash chains and the owner's read models")
     e.add_argument("--device")
+    ss.add_parser("rebuild", parents=[db_opt], help="rebuild the owner's read models (/hq/) from the stored events")
+    _add_owners(ss, db_opt)
+
+
+def _add_owners(ss, db_opt: argparse.ArgumentParser) -> None:
+    o = ss.add_parser("owners", help="the owners who log in to the back office (/hq/)")
+    os_ = o.add_subparsers(dest="owners_command", metavar="ACTION", required=True)
+    secret = argparse.ArgumentParser(add_help=False)
+    secret.add_argument(
+        "--password-file",
+        metavar="FILE",
+        help="read the password from FILE's first line ('-': standard input); "
+        "without it, it is asked twice at a prompt (never on the command line)",
+    )
+    e = os_.add_parser("add", parents=[db_opt, secret], help="add an owner")
+    e.add_argument("name")
+    e.add_argument("--stores", required=True, help="the stores they see: ids separated by commas, or 'all'")
+    e = os_.add_parser("edit", parents=[db_opt, secret], help="change an owner's password or stores")
+    e.add_argument("name")
+    e.add_argument("--stores", help="the stores they see from now on: ids separated by commas, or 'all'")
+    e.add_argument("--password", action="store_true", help="set a new password (prompt, or --password-file)")
+    e = os_.add_parser("list", parents=[db_opt], help="list the owners and the stores they see")
+    e.add_argument("--json", action="store_true")
+    e = os_.add_parser("remove", parents=[db_opt], help="remove an owner (their sessions end)")
+    e.add_argument("name")
 
 
 COMMANDS = {"serve": add_serve}
@@ -79,10 +104,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         case "devices":
             return run.devices(db, args.json)
         case "verify":
-            return run.verify(db, args.device)
+            chains = run.verify(db, args.device)
+            return max(chains, _hq().verify(db)) if args.device is None else chains
+        case "rebuild":
+            return _hq().rebuild(db)
+        case "owners":
+            return _owners(args, db)
     problem = run.check_tls(args.certfile, args.keyfile)
     if problem:
         raise CliError(problem)
+    _hq().setup(db)
     return run.serve(
         db=db,
         host=args.host,
@@ -95,3 +126,53 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_path=args.log,
         tls=(args.certfile, args.keyfile) if args.certfile else None,
     )
+
+
+def _hq():
+    try:
+        from ..server.hq import admin
+    except ImportError as exc:
+        raise CliError(f"the server needs its extra: pip install 'caja[server]' ({exc.name} is missing)") from None
+    return admin
+
+
+def _owners(args: argparse.Namespace, db: str) -> int:
+    from ..server.hq.owners import OwnerError, parse_stores
+
+    admin = _hq()
+    try:
+        match args.owners_command:
+            case "add":
+                return admin.owners_add(db, args.name, _password(args), parse_stores(args.stores))
+            case "edit":
+                if not args.password and not args.password_file and args.stores is None:
+                    raise CliError("say what changes: --stores, --password or --password-file")
+                password = _password(args) if args.password or args.password_file else None
+                stores = parse_stores(args.stores) if args.stores is not None else None
+                return admin.owners_edit(db, args.name, password, stores)
+            case "remove":
+                return admin.owners_remove(db, args.name)
+            case _:
+                return admin.owners_list(db, args.json)
+    except OwnerError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _password(args: argparse.Namespace) -> str:
+    """From --password-file (first line), else typed twice at a prompt without echo."""
+    import getpass
+    import sys
+
+    if args.password_file:
+        try:
+            f = sys.stdin if args.password_file == "-" else open(args.password_file, encoding="utf-8")
+            with f:
+                return f.readline().rstrip("\r\n")
+        except OSError as exc:
+            raise CliError(f"--password-file {args.password_file}: {exc.strerror}") from None
+    if not sys.stdin.isatty():
+        raise CliError("no terminal to ask the password at: give --password-file FILE ('-': standard input)")
+    first = getpass.getpass(f"password for {args.name}: ")
+    if getpass.getpass("the same password again: ") != first:
+        raise CliError("the two passwords differ; nothing changed")
+    return first
