@@ -1,4 +1,5 @@
-"""This till and the server: `caja sync`, `caja status`, `caja conflicts`, `caja refused`, `caja restore`."""
+"""This till and the server: `caja sync`, `caja status`, `caja conflicts`, `caja refused`, `caja restore` (its
+handler is in newtill.py: it also makes a till on a new machine)."""
 
 from __future__ import annotations
 
@@ -51,12 +52,21 @@ def add_refused(sub, common: argparse.ArgumentParser) -> None:
 
 
 def add_restore(sub, common: argparse.ArgumentParser) -> None:
-    s = sub.add_parser("restore", parents=[common], help="rebuild this till from the server onto an empty database")
-    s.add_argument("--server", required=True, metavar="URL")
+    s = sub.add_parser(
+        "restore",
+        parents=[common],
+        help="rebuild this till from the server onto an empty database; on a new machine it makes the config and "
+        "the database",
+    )
+    s.add_argument("--server", metavar="URL", help="the sync server (default: the config's [sync] server_url)")
+    s.add_argument("--store", help="store id (default: the config's, else the one the token belongs to)")
+    s.add_argument("--device", help="device id (default: the config's, else the one the token belongs to)")
+    s.add_argument("--db", help="database path for a new config (default: beside the config, named after it)")
+    from .newtill import cmd_restore
     from .tokens import add_token_options
 
     add_token_options(s, otherwise="else $CAJA_TOKEN, else the config's, else it is asked (in a terminal)")
-    s.set_defaults(handler=cmd_restore)
+    s.set_defaults(handler=cmd_restore, standalone=True)
 
 
 COMMANDS = {
@@ -249,23 +259,4 @@ def cmd_conflicts(ctx: TillContext, args: argparse.Namespace) -> int:
             else "settled automatically"
         )
         print(f"{when}  {type_:<16} {aggregate:<48} {resolution:<16} {state}\n    ours {event_id}  theirs {other}")
-    return 0
-
-
-def cmd_restore(ctx: TillContext, args: argparse.Namespace) -> int:
-    from ..sync.restore import restore
-    from ..sync.transport import Transport, TransportError
-    from .tokens import read_token
-
-    token = read_token(args, fallback=ctx.cfg.sync.token, required=True)
-    transport = Transport(args.server, token, ca_file=ctx.cfg.sync.ca_file)
-    try:
-        with ctx.open_store() as store:
-            r = restore(store, transport)
-    except TransportError as exc:
-        raise CliError(f"restore failed, nothing kept beyond what was fully received: {exc}", 1) from None
-    print(
-        f"restored {r.events} events ({r.own_events} of this till, up to seq {r.last_seq}) in {r.seconds:.1f} s "
-        f"({r.events / max(r.seconds, 1e-9):,.0f} events/s); this till's next event continues its chain"
-    )
     return 0
