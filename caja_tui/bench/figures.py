@@ -2,6 +2,7 @@
 
 Every issue adds its figures here. Each figure says the size it was measured at (`sizes`); `--quick` uses
 smaller sizes and finishes in under a minute. Times are medians or percentiles over many runs, never one run.
+`--pi-class` adds the till-side figures again inside a Raspberry Pi 4-like CPU budget on slow storage (bench/pi.py).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import sqlite3
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from .. import __version__
+from .pi import GOALS as PI_GOALS
 from .server import bench_server
 from .store import bench_checkout, bench_events, bench_fsyncs, bench_import, bench_z_report
 from .sync import bench_sync
@@ -42,6 +45,7 @@ GOALS = {
     "peers_idle_cpu_pct": "<= 1 (a sync child with 2 peers in touch)",
     "fsyncs_per_scan": "0",
     "fsyncs_per_sale": "1",
+    **PI_GOALS,
 }
 
 
@@ -57,6 +61,7 @@ def _sizes(quick: bool) -> dict:
         "tui": (5_000, 1000, 25, 3.0) if quick else (1_000_000, 50_000, 200, 30.0),  # events, products, scans, idle s
         "fsyncs": 20 if quick else 100,  # sales of 5 scans
         "peers": None if quick else (100_000, 100, 10.0),  # a peer's history, sales timed, idle s; full runs only
+        "pi": 150 if quick else 1000,  # checkouts in the Pi-class budget (--pi-class only)
     }
 
 
@@ -75,6 +80,12 @@ def _bench_tui(work: Path, sizes: dict) -> dict:
 
     events, products, scans, idle_s = sizes["tui"]
     return bench_tui(work, n_events=events, n_products=products, scans=scans, idle_s=idle_s, breakdown=True)
+
+
+def _bench_pi(work: Path, sizes: dict, budget) -> dict:
+    from .pi import bench_pi
+
+    return bench_pi(work, budget, tui=sizes["tui"], n_sales=sizes["pi"])
 
 
 def _measured_at(sizes: dict) -> dict:
@@ -114,10 +125,27 @@ def _measured_at(sizes: dict) -> dict:
         "1000, checked and projected)",
         "peers_idle_cpu_pct": "CPU of the busiest of the 3 sync processes over a quiet spell, all in touch",
         "fsyncs_per_sale": f"the same of {sizes['fsyncs']} completed sales of 5 lines (sales.complete_sale), per sale",
+        "pi_startup_ms": "startup_ms in the Pi-class budget (--pi-class), fsync slowed",
+        "pi_scan_p99_ms": "scan_p99_ms in the Pi-class budget, fsync slowed",
+        "pi_checkout_p99_ms": f"{sizes['pi']} sales of 5 lines as checkout_p99_ms, in the Pi-class budget, fsync "
+        "slowed",
+        "pi_idle_cpu_pct": "idle_cpu_pct in the Pi-class budget, in % of the budget",
+        "pi_pin_check_ms": "median of 5 PIN checks (verify_pin, scrypt) in the Pi-class budget",
     }
 
 
-def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int:
+def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None, pi_class: bool = False) -> int:
+    from .pi import PiClassRefused, pi_budget
+
+    try:
+        with pi_budget() if pi_class else nullcontext() as budget:
+            return _run(json_out=json_out, quick=quick, workdir=workdir, budget=budget)
+    except PiClassRefused as e:
+        print(e, file=sys.stderr)
+        return 2
+
+
+def _run(*, json_out: bool, quick: bool, workdir: str | None, budget) -> int:
     sizes = _sizes(quick)
     result: dict = {
         "caja_version": __version__,
@@ -142,7 +170,7 @@ def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int
             ("fsyncs", lambda: bench_fsyncs(work, sizes["fsyncs"])),
             ("tui", lambda: _bench_tui(work, sizes)),
             ("peers", lambda: _bench_peers(work, sizes)),
-        )
+        ) + ((("pi", lambda: _bench_pi(work, sizes, budget)),) if budget else ())
         for name, step in steps:
             if not json_out:
                 size = sizes[name]
@@ -164,6 +192,6 @@ def run_bench(*, json_out: bool, quick: bool, workdir: str | None = None) -> int
         print(json.dumps(result))
     else:
         for k, v in result.items():
-            if k not in ("sizes", "goals", "machine"):
+            if k not in ("sizes", "goals", "machine", "pi_class"):
                 print(f"{k:28} {v}")
     return 0

@@ -7,6 +7,9 @@ idle_cpu_pct CPU time over wall time of the till AND its `caja sync` child while
              in a second run of the till with a local server configured, after a sale (pushed), a draft save
              with nothing pending and a `caja rebuild` (each changes the file's data_version, which the sync
              loop watches: a loop that stops sleeping shows here)
+
+A `Launch` starts the till's processes another way (`caja bench --pi-class`: in a cgroup with a CPU quota, fsync
+slowed) and checks that they were.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .data import generate_events, open_store, pct
@@ -31,16 +36,28 @@ from .data import generate_events, open_store, pct
 _ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
 
 
+@dataclass(frozen=True)
+class Launch:
+    """How the till (and so its sync child) is started: `preexec` runs in the child before the program (into a
+    cgroup), `env` is added to its environment, and `check(pid)` raises unless a process is where it should be."""
+
+    preexec: Callable[[], None] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    check: Callable[[int], None] = lambda pid: None
+
+
 class Terminal:
     """A child process on a pseudo-terminal; what it draws is read back as text without escape codes."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], preexec: Callable[[], None] | None = None) -> None:
         import pty
 
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         self.t0 = time.perf_counter()
-        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+        self.proc = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True, preexec_fn=preexec
+        )
         os.close(slave)
         self.seen = b""
 
@@ -123,16 +140,27 @@ def build_till(work: Path, n_events: int, n_products: int) -> Path:
 
 
 def bench_tui(
-    work: Path, *, n_events: int, n_products: int, scans: int, idle_s: float, breakdown: bool = False
+    work: Path,
+    *,
+    n_events: int,
+    n_products: int,
+    scans: int,
+    idle_s: float,
+    breakdown: bool = False,
+    launch: Launch | None = None,
 ) -> dict:
-    """The till's figures; `breakdown` adds the idle CPU of the till and of its sync child apart."""
+    """The till's figures; `breakdown` adds the idle CPU of the till and of its sync child apart. With `launch`,
+    the till a run without it left in `work` is measured again (its draft cart emptied), started that way."""
     if not sys.platform.startswith("linux"):
         return {"tui_note": "startup_ms, rss_mb, scan_p99_ms and idle_cpu_pct are measured on Linux only"}
     n_products = min(n_products, max(1, n_events // 20))  # what generate_events makes of this history
-    cfg = build_till(work, n_events, n_products)
-    term = Terminal([sys.executable, "-m", "caja_tui.cli", "--config", str(cfg)], _env())
+    launch = launch or Launch()
+    cfg = _reused_till(work) if launch.preexec and (work / "tui.toml").exists() else None
+    cfg = cfg or build_till(work, n_events, n_products)
+    term = Terminal([sys.executable, "-m", "caja_tui.cli", "--config", str(cfg)], _env(launch), launch.preexec)
     try:
         signin_s = term.wait_for("sign in")
+        launch.check(term.proc.pid)
         term.type("1234\r")
         ready_s = term.wait_for("all saved on this till")  # the sales screen and its status line (no server)
         rnd = random.Random(5)
@@ -158,16 +186,30 @@ def bench_tui(
         import falcon  # noqa: F401 - the server extra: the idle run syncs with a local `caja serve`
     except ImportError:
         return {**out, "idle_cpu_pct": None, "tui_note": "idle_cpu_pct needs the server extra (caja[server])"}
-    idle = idle_with_sync(work, cfg, n_products, idle_s)
+    idle = idle_with_sync(work, cfg, n_products, idle_s, launch)
     out["idle_cpu_pct"] = round(idle["till"] + idle["sync"], 2)
     if breakdown:
         out.update(idle_cpu_till_pct=round(idle["till"], 2), idle_cpu_sync_pct=round(idle["sync"], 2))
     return out
 
 
-def _env() -> dict[str, str]:
-    """The till's environment: the Linux console's terminal, 80x24."""
-    return {**{k: v for k, v in os.environ.items() if k != "TEXTUAL"}, "TERM": "linux", "COLUMNS": "80", "LINES": "24"}
+def _reused_till(work: Path) -> Path:
+    """The till an earlier run built in `work`, its draft cart emptied (as build_till leaves it)."""
+    from ..application.sales import save_cart
+    from ..domain.cart import Cart
+
+    store = open_store(work / "tui.db")
+    try:
+        save_cart(store, Cart())
+    finally:
+        store.close()
+    return work / "tui.toml"
+
+
+def _env(launch: Launch | None = None) -> dict[str, str]:
+    """The till's environment: the Linux console's terminal, 80x24 (and what `launch` adds)."""
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL"}
+    return {**env, "TERM": "linux", "COLUMNS": "80", "LINES": "24", **(launch.env if launch else {})}
 
 
 def _picks(rnd: random.Random, n_products: int, scans: int) -> list[int]:
@@ -177,28 +219,31 @@ def _picks(rnd: random.Random, n_products: int, scans: int) -> list[int]:
     return rnd.sample(range(low, n_products), min(scans, n_products - low))
 
 
-def idle_with_sync(work: Path, cfg: Path, n_products: int, idle_s: float) -> dict[str, float]:
+def idle_with_sync(
+    work: Path, cfg: Path, n_products: int, idle_s: float, launch: Launch | None = None
+) -> dict[str, float]:
     """The till run again with a local server configured (so it starts `caja sync` beside itself): a sale,
     pushed; a scan (the draft saved with nothing pending); a `caja rebuild`; then the CPU of the till and of its
     sync child over `idle_s` seconds on the sales screen, in % of one core. The cart the first run left is set
-    aside meanwhile and put back after."""
+    aside meanwhile and put back after. A second run in `work` uses the same server file and token."""
     from ..application.sales import save_cart
     from ..domain.cart import Cart
     from ..server.devcluster import free_port
-    from .server import enroll, serve
+    from .server import serve
 
+    launch = launch or Launch()
     port, server_db, synced = free_port(), str(work / "tui-server.db"), work / "tui-sync.toml"
     server = serve(server_db, port)
     synced.write_text(
         cfg.read_text(encoding="utf-8")
-        + f'\n[sync]\nserver_url = "http://127.0.0.1:{port}"\ntoken = "{enroll(server_db, "bench", "T01")}"\n'
+        + f'\n[sync]\nserver_url = "http://127.0.0.1:{port}"\ntoken = "{_token(work, server_db)}"\n'
         + "batch_seconds = 1.0\n",
         encoding="utf-8",
     )
     store = open_store(work / "tui.db")
     kept = store.load_draft() or Cart()
     save_cart(store, Cart())
-    term = Terminal([sys.executable, "-m", "caja_tui.cli", "--config", str(synced)], _env())
+    term = Terminal([sys.executable, "-m", "caja_tui.cli", "--config", str(synced)], _env(launch), launch.preexec)
     pids: list[int] = []
     try:
         term.wait_for("sign in")
@@ -209,6 +254,8 @@ def idle_with_sync(work: Path, cfg: Path, n_products: int, idle_s: float) -> dic
         pids = _children(term.proc.pid)
         if not pids:
             raise RuntimeError("the till started no sync child (is a sync service already running for it?)")
+        for pid in (term.proc.pid, *pids):
+            launch.check(pid)
         till0, sync0, wall0 = _cpu_seconds(term.proc.pid), sum(map(_cpu_seconds, pids)), time.monotonic()
         term.drain(idle_s)
         wall = time.monotonic() - wall0
@@ -222,6 +269,16 @@ def idle_with_sync(work: Path, cfg: Path, n_products: int, idle_s: float) -> dic
         save_cart(store, kept)
         store.close()
     return {"till": till, "sync": sync}
+
+
+def _token(work: Path, server_db: str) -> str:
+    """The till's token on the bench's server: enrolled once, kept in `work` for a second run."""
+    from .server import enroll
+
+    kept = work / "tui-token"
+    if not kept.exists():
+        kept.write_text(enroll(server_db, "bench", "T01"), encoding="utf-8")
+    return kept.read_text(encoding="utf-8")
 
 
 def _sell_save_and_rebuild(term: Terminal, store, cfg: Path, n_products: int) -> None:
