@@ -1,6 +1,11 @@
-"""`caja export`: sales, products, stock and events for accountants and other tools, as CSV or JSON lines.
+"""`caja export`: sales, their lines, products, stock and events for accountants and other tools, as CSV or
+JSON lines.
 
-The products CSV has exactly the columns `caja import-products` reads, so a catalog round-trips.
+The products CSV has exactly the columns `caja import-products` reads, so a catalog round-trips. Money is
+written from the integer minor units as an exact decimal of the currency (`32.90`), never through a float, in
+every export alike. `sale-lines` has one row per line of every sale of the period: a voided sale's lines stay,
+marked `voided`, and what was refunded of a line is in its `refunded_qty` and `refunded_amount` (the refund's
+own date is in the events), as the sales export shows a sale's void and refunds.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -19,11 +24,17 @@ from .importing import COLUMNS
 from .ports import ExportSource
 from .reports import day_bounds
 
-What = Literal["sales", "products", "stock", "events"]
+What = Literal["sales", "sale-lines", "products", "stock", "events"]
+
+
+class Source(ExportSource, Protocol):
+    """What `caja export` reads (application.ports.ExportSource) and the sales' lines."""
+
+    def sale_lines_for_export(self, lo: int, hi: int) -> Iterator[tuple[Any, ...]]: ...
 
 
 def export(
-    store: ExportSource,
+    store: Source,
     what: What,
     fmt: Literal["csv", "jsonl"],
     *,
@@ -35,9 +46,8 @@ def export(
     """Yield the export text in pieces (a large history never sits in memory whole)."""
     lo = day_bounds(start, tz)[0] if start else 0
     hi = day_bounds(end, tz)[1] if end else 2**62
-    rows = {"products": _products, "stock": _stock, "sales": _sales, "events": _events}[what](
-        store, exponent=exponent, tz=tz, lo=lo, hi=hi
-    )
+    kinds = {"products": _products, "stock": _stock, "sales": _sales, "sale-lines": _sale_lines, "events": _events}
+    rows = kinds[what](store, exponent=exponent, tz=tz, lo=lo, hi=hi)
     header = next(rows)
     if fmt == "jsonl":
         for row in rows:
@@ -107,12 +117,10 @@ def _sales(store: ExportSource, *, exponent: int, tz: dt.tzinfo, lo: int, hi: in
         refunded,
         items,
     ) in store.sales_for_export(lo, hi):
-        when = dt.datetime.fromtimestamp(created / 1000, tz)
         pays = ";".join(f"{method}:{m(amount)}" for method, amount in store.sale_payments(sale_id))
         yield [
             receipt,
-            when.date().isoformat(),
-            when.strftime("%H:%M:%S"),
+            *_day_and_time(created, tz),
             device,
             actor,
             items,
@@ -125,6 +133,45 @@ def _sales(store: ExportSource, *, exponent: int, tz: dt.tzinfo, lo: int, hi: in
             m(refunded),
             customer or "",
         ]
+
+
+SALE_LINE_COLUMNS = (
+    "receipt_no date time device line_no product_id sku name qty unit_price tax_rate discount sale_discount net tax "
+    "amount voided refunded_qty refunded_amount"
+).split()
+"""`discount`: the line's own; `sale_discount`: its share of a discount on the whole sale; `net`: after both, before
+tax; `amount`: net + tax, what the customer paid for the line (a sale's lines add up to its total);
+`refunded_amount`: tax included, like `amount`."""
+
+
+def _sale_lines(store: Source, *, exponent: int, tz: dt.tzinfo, lo: int, hi: int) -> Iterator:
+    yield list(SALE_LINE_COLUMNS)
+    m = lambda v: money.format_money(v, exponent)  # noqa: E731
+    for row in store.sale_lines_for_export(lo, hi):
+        receipt, created, device = row[:3]
+        price, rate, discount, share, amount, tax, included, voided, refunded_qty, refunded = row[8:]
+        net = amount - tax if included else amount
+        yield [
+            receipt,
+            *_day_and_time(created, tz),
+            device,
+            *row[3:8],  # line_no, product_id, sku, name, qty
+            m(price),
+            money.format_rate(rate),
+            m(discount),
+            m(share),
+            m(net),
+            m(tax),
+            m(net + tax),
+            int(voided),
+            refunded_qty,
+            m(refunded),
+        ]
+
+
+def _day_and_time(created_ms: int, tz: dt.tzinfo) -> tuple[str, str]:
+    when = dt.datetime.fromtimestamp(created_ms / 1000, tz)
+    return when.date().isoformat(), when.strftime("%H:%M:%S")
 
 
 def _events(store: ExportSource, *, lo: int, hi: int, **_) -> Iterator:

@@ -19,10 +19,16 @@ def add_report(sub, common: argparse.ArgumentParser) -> None:
 
 
 def add_export(sub, common: argparse.ArgumentParser) -> None:
-    s = sub.add_parser("export", parents=[common], help="sales, products, stock or events as CSV or JSON lines")
-    s.add_argument("what", choices=("sales", "products", "stock", "events"))
-    s.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (sales, events)")
-    s.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day, included (sales, events)")
+    s = sub.add_parser(
+        "export", parents=[common], help="sales, their lines, products, stock or events as CSV or JSON lines"
+    )
+    s.add_argument(
+        "what",
+        choices=("sales", "sale-lines", "products", "stock", "events"),
+        help="sale-lines: one row per line of each sale (product, quantity, price, discounts, tax, amount)",
+    )
+    s.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (sales, sale-lines, events)")
+    s.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day, included (sales, sale-lines, events)")
     s.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     s.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     s.set_defaults(handler=cmd_export)

@@ -13,6 +13,7 @@ _LIVE_PRODUCTS = (
     "FROM product p LEFT JOIN stock s ON s.product_id = p.id "
     "WHERE p.created_hlc > 0 AND p.deleted IS NULL ORDER BY p.sku"
 )
+_REFUNDED = "FROM refund_line f WHERE f.sale_id = s.id AND f.line_no = l.line_no"  # its index: (sale_id, line_no)
 
 
 class ExportReads:
@@ -42,6 +43,22 @@ class ExportReads:
             "ORDER BY s.created_at, s.receipt_no",
             (lo, hi),
         ).fetchall()
+
+    def sale_lines_for_export(self, lo: int, hi: int) -> Iterator[tuple[Any, ...]]:
+        """The lines of the sales made in [lo, hi) ms, oldest sale first, each sale's lines in order: (receipt_no,
+        created_at, device_id, line_no, product_id, sku, name, qty, unit_price, tax_rate, discount, sale_discount,
+        amount, tax, prices_include_tax, voided, refunded qty, refunded amount)."""
+        cur = self._conn.execute(
+            "SELECT s.receipt_no, s.created_at, s.device_id, l.line_no, l.product_id, l.sku, l.name, l.qty, "
+            "l.unit_price, l.tax_rate, l.discount, l.sale_discount, l.amount, l.tax, s.prices_include_tax, "
+            "v.sale_id IS NOT NULL, "
+            f"COALESCE((SELECT SUM(qty) {_REFUNDED}), 0), COALESCE((SELECT SUM(amount) {_REFUNDED}), 0) "
+            "FROM sale s JOIN sale_line l ON l.sale_id = s.id LEFT JOIN sale_void v ON v.sale_id = s.id "
+            "WHERE s.created_at >= ? AND s.created_at < ? ORDER BY s.created_at, s.receipt_no, l.line_no",
+            (lo, hi),
+        )
+        while rows := cur.fetchmany(2000):
+            yield from rows
 
     def sale_payments(self, sale_id: str) -> Iterator[tuple[str, int]]:
         """(method, amount) of a sale's payments, in the order they were tendered."""
