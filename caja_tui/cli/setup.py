@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -79,15 +80,19 @@ def add_install_service(sub, common: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--user", help="the account it runs as (default: the one running this command, or $SUDO_USER under sudo)"
     )
-    s.add_argument("--tty", default="tty1", help="till: the console it owns (default tty1)")
-    s.add_argument("--db", help="server: its database (SQLite path or postgresql:// URL)")
+    s.add_argument("--tty", help="till: the console it owns (default tty1; a serial line: ttyS0, ttyAMA0)")
+    s.add_argument(
+        "--db",
+        help="server: its database (SQLite path or postgresql:// URL; default ~USER/.local/share/caja/server.db)",
+    )
     s.add_argument(
         "--host",
-        default="127.0.0.1",
         help="server: the address it listens on (default 127.0.0.1: behind a TLS proxy; 0.0.0.0: every address)",
     )
-    s.add_argument("--port", type=int, default=8765)
-    s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--port", type=int, help="server: its port (default 8765)")
+    s.add_argument("--workers", type=int, help="server: gunicorn worker processes (default 2)")
+    s.add_argument("--certfile", metavar="PEM", help="server: serve https with this certificate (chain)")
+    s.add_argument("--keyfile", metavar="PEM", help="server: the certificate's private key (unencrypted PEM)")
     s.add_argument("--root", default="/", help="install under this folder instead of / (an image being built)")
     s.add_argument("--now", action="store_true", help="then systemctl daemon-reload and enable --now it")
     s.add_argument("--print", action="store_true", help="only print what would be written")
@@ -296,44 +301,190 @@ def _approver(store, manager: str | None) -> str:
     return manager  # the use case checks that they are a manager
 
 
+SERVER_ONLY = ("db", "host", "port", "workers", "certfile", "keyfile")
+TTY = re.compile(r"^tty([1-9]|[1-5][0-9]|6[0-3]|S[0-9]{1,2}|AMA[0-9]{1,2}|USB[0-9]{1,2})$")
+PRIVATE_TMP = ("/tmp", "/var/tmp")
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Refuse what makes no sense for this kind, before anything is read or written."""
+    given = [f"--{name}" for name in SERVER_ONLY if getattr(args, name) is not None]
+    if args.kind != "server" and given:
+        raise CliError(f"{', '.join(given)}: only for install-service server, not {args.kind}")
+    if args.tty is not None and args.kind != "till":
+        raise CliError(f"--tty: only for install-service till, not {args.kind}")
+    if args.kind == "till" and not TTY.match(args.tty or "tty1"):
+        raise CliError(
+            f"--tty {args.tty}: not a console; name one as tty1 to tty63 (a virtual console), or ttyS0, ttyAMA0, "
+            "ttyUSB0 (a serial line), without /dev/"
+        )
+    if args.now and (args.kind == "ssh" or args.print or args.root != "/"):
+        why = (
+            "an SSH snippet is not a service: reload sshd (systemctl reload ssh)"
+            if args.kind == "ssh"
+            else "--print writes nothing"
+            if args.print
+            else "--root writes into an image, not this machine"
+        )
+        raise CliError(f"--now starts the unit on this machine: {why}")
+    if args.kind == "server":
+        if args.port is not None and not 1 <= args.port <= 65535:
+            raise CliError(f"--port {args.port}: a port is 1 to 65535")
+        if args.workers is not None and not 1 <= args.workers <= 64:
+            raise CliError(f"--workers {args.workers}: 1 to 64 processes (2 to 4 per core is plenty)")
+        if args.host is not None and not re.match(r"^[A-Za-z0-9.:_-]{1,253}$", args.host):
+            raise CliError(f"--host {args.host!r}: an address to listen on, such as 127.0.0.1, 0.0.0.0 or ::")
+
+
+def _plain(what: str, value: str) -> str:
+    """A value written into a unit or sshd's config: a newline or a control character would start a line of
+    its own there."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise CliError(f"{what} {value!r} has a control character (a newline?): it cannot go into a unit file")
+    return value
+
+
+def _not_in_private_tmp(args: argparse.Namespace, what: str, path: Path) -> None:
+    """Every unit has its own empty /tmp (PrivateTmp): a file there is not the one it would see."""
+    if args.kind == "ssh" or not any(str(path) == t or str(path).startswith(t + "/") for t in PRIVATE_TMP):
+        return
+    message = f"{what} {path} is under /tmp: the service sees a /tmp of its own (PrivateTmp), where it is not"
+    if args.root == "/":
+        raise CliError(message + "; keep it elsewhere (the till's user's home, /var/lib/caja, /etc/caja)")
+    print(f"warning: {message}")
+
+
+def _can(user: str, what: str, path: Path, *, write: bool = False) -> None:
+    from ..host import services
+
+    problem = services.cannot(user, path, write=write)
+    if problem:
+        fix = "chown it to them, or choose --user" if write else "make it theirs (chown) or choose --user"
+        raise CliError(f"{what}: {problem}; the service runs as {user}: {fix}")
+
+
+def _till_side(args: argparse.Namespace, kw: dict, user: str, pw) -> None:
+    """The till, its sync service and the SSH login: checked against the config they will run on."""
+    if pw.pw_uid == 0:
+        raise CliError(
+            f"install-service {args.kind} runs the till as root: make an account for it (adduser till) and give "
+            "--user till (a cashier who leaves the till must not land in root's session)"
+        )
+    if args.kind == "ssh":
+        shell = pw.pw_shell or "/bin/sh"
+        if Path(shell).name in ("nologin", "false") or not os.access(shell, os.X_OK):
+            raise CliError(
+                f"{user}'s login shell is {shell}: sshd runs the forced command through it, so the till would never "
+                f"start; give {user} a shell (chsh -s /bin/bash {user})"
+            )
+    path = config.resolve_path(getattr(args, "config", None))
+    if not path.exists():
+        raise CliError(f"no config at {path}: run `caja --config {path} init` first")
+    cfg = config.load(str(path))
+    if args.kind == "sync" and not cfg.sync.server_url:
+        raise CliError(f"{path} has no [sync] server_url: this till works offline, there is nothing to sync")
+    path = path.resolve()
+    _plain("the config path", str(path))
+    _can(user, "the config", path)
+    folder = Path(os.path.abspath(cfg.db_path)).parent
+    _plain("the database path", str(folder))
+    if not folder.is_dir():
+        raise CliError(f"the database's folder {folder} does not exist: run `caja --config {path} init` first")
+    _can(user, "the database's folder", folder, write=True)
+    writable = [str(folder)]
+    printer = cfg.printer
+    if printer.kind == "file" and printer.path and not printer.path.startswith("/dev/"):
+        writable.append(os.path.dirname(os.path.abspath(printer.path)))
+    for what, p in (("the config", path), ("the database", folder)):
+        _not_in_private_tmp(args, what, p)
+    kw.update(config=str(path), tty=args.tty or "tty1", writable=tuple(dict.fromkeys(writable)))
+
+
+def _server_side(args: argparse.Namespace, kw: dict, user: str, home: str) -> None:
+    from ..server import run
+
+    db = _plain("--db", args.db or str(Path(home) / ".local/share/caja/server.db"))
+    writable: tuple[str, ...] = ()
+    if db.startswith(("postgresql://", "postgres://")):
+        if "@" in db and ":" in db.split("://", 1)[1].split("@", 1)[0]:
+            print(
+                "warning: the --db URL holds a password, and unit files are readable by every user: prefer "
+                f"{user}'s ~/.pgpass (mode 0600) or peer authentication (postgresql:///caja?host=/run/postgresql)"
+            )
+    else:
+        file = Path(os.path.abspath(db[len("sqlite:///") :] if db.startswith("sqlite:///") else db))
+        _not_in_private_tmp(args, "--db", file)
+        writable = (str(file.parent),)
+        kw["make_folder"] = file.parent
+    tls = None
+    if args.certfile or args.keyfile:
+        problem = run.check_tls(args.certfile, args.keyfile)
+        if problem:
+            raise CliError(problem)
+        tls = (os.path.abspath(_plain("--certfile", args.certfile)), os.path.abspath(_plain("--keyfile", args.keyfile)))
+        for flag, file in zip(("--certfile", "--keyfile"), tls, strict=True):
+            _not_in_private_tmp(args, flag, Path(file))
+            _can(user, flag, Path(file))
+    kw.update(
+        db=db,
+        host=args.host or "127.0.0.1",
+        port=args.port or 8765,
+        workers=args.workers or 2,
+        tls=tls,
+        writable=writable,
+    )
+
+
+def _make_folder(folder: Path, pw, root: str) -> None:
+    """The server's SQLite folder: made for its user when installing for real (the sandbox writes only there,
+    so the service itself could not make it); said otherwise."""
+    if folder.is_dir():
+        return
+    if root != "/":
+        print(f"make {folder} for {pw.pw_name} before starting it: install -d -o {pw.pw_name} -m 700 {folder}")
+        return
+    missing = [p for p in [folder, *folder.parents] if not p.exists()]
+    folder.mkdir(mode=0o700, parents=True)
+    if os.geteuid() == 0:
+        for p in missing:
+            os.chown(p, pw.pw_uid, pw.pw_gid)
+    print(f"made {folder} for {pw.pw_name}")
+
+
 def cmd_install_service(args: argparse.Namespace) -> int:
     import getpass
     import pwd
 
     from ..host import services
 
+    _check_arguments(args)
     user = args.user or os.environ.get("SUDO_USER") or getpass.getuser()
     try:
-        home = pwd.getpwnam(user).pw_dir
+        pw = pwd.getpwnam(user)
     except KeyError:
         raise CliError(f"there is no user '{user}' on this machine; create it first (adduser {user})") from None
-    kw: dict = {"user": user, "home": home}
+    kw: dict = {"user": user, "home": _plain("the home folder", pw.pw_dir)}
     if args.kind in ("till", "sync", "ssh"):
-        path = config.resolve_path(getattr(args, "config", None))
-        if not path.exists():
-            raise CliError(f"no config at {path}: run `caja --config {path} init` first")
-        cfg = config.load(str(path))
-        if args.kind == "sync" and not cfg.sync.server_url:
-            raise CliError(f"{path} has no [sync] server_url: this till works offline, there is nothing to sync")
-        kw.update(config=str(path.resolve()), tty=args.tty)
+        _till_side(args, kw, user, pw)
     else:
-        from ..server import run
-
-        kw.update(db=args.db or run.default_db(), host=args.host, port=args.port, workers=args.workers)
+        _server_side(args, kw, user, pw.pw_dir)
+    folder = kw.pop("make_folder", None)
     if args.print:
         print(services.render(args.kind, **kw)[1], end="")
         return 0
     try:
         done = services.install(args.kind, Path(args.root), **kw)
+        if folder is not None:
+            _make_folder(folder, pw, args.root)
     except PermissionError:
         raise CliError("cannot write there: run it with sudo (or use --root DIR)") from None
     print(f"wrote {done.path}")
     if args.kind == "server":
-        print(services.exposure(args.host, args.port))
+        print(services.exposure(kw["host"], kw["port"], tls=kw["tls"] is not None))
     if done.unit is None:
         print("reload sshd to apply it: systemctl reload ssh")
         return 0
-    if args.now and args.root == "/":
+    if args.now:
         import subprocess
 
         try:

@@ -3,12 +3,18 @@
 
 The units are templates shipped in the package; installing renders one with this machine's paths into
 `/etc/systemd/system` (or under `--root`, for an image being built or a test) and, with `--now`, enables
-and starts it.
+and starts it. Each unit runs in systemd's sandbox (`HARDENING`): the whole file system read-only but for the
+folders it writes, the home folder read-only, no privileges to gain, no kernel settings to touch.
 """
 
 from __future__ import annotations
 
+import grp
+import os
+import pwd
+import shlex
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +47,7 @@ UtmpIdentifier={tty}
 Restart=always
 RestartSec=1
 
+{hardening}
 [Install]
 WantedBy=multi-user.target
 """
@@ -61,42 +68,66 @@ Restart=on-failure
 RestartSec=5
 TimeoutStopSec={stop_s}
 
+{hardening}
 [Install]
 WantedBy=multi-user.target
 """
 """A service that needs the network (the sync service, the server): waits for it, restarts on failure."""
 
+HARDENING = """\
+# The sandbox: every file read-only but the folders named in ReadWritePaths, the home folder too (login
+# files and ~/.ssh kept out of reach when the database lives there), a private /tmp, no privileges to gain,
+# no kernel settings, modules or logs to touch. `systemd-analyze security {unit}` rates it.
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=read-only
+{paths}PrivateTmp=yes
+UMask=0077
+CapabilityBoundingSet=
+RestrictSUIDSGID=yes
+LockPersonality=yes
+RestrictRealtime=yes
+RestrictNamespaces=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectHostname=yes
+ProtectProc=invisible
+ProcSubset=pid
+PrivateMounts=yes
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
+SystemCallErrorNumber=EPERM
+RestrictAddressFamilies={families}
+{extra}"""
+"""What every unit gets (a system call outside the lists fails with EPERM rather than killing the till). Not
+here, on purpose: MemoryDenyWriteExecute (Python's ctypes and cffi callbacks may need writable code pages),
+PrivateUsers (the console's and printers' device groups), RemoveIPC (the till and its sync service share a user),
+IPAddressDeny (tills and servers live on any network). The till on a console also goes without PrivateDevices,
+ProtectClock and DeviceAllow (each one takes /dev/ttyN or the printer's device away)."""
 
-def _network_service(
-    comment: str,
-    description: str,
-    exec_start: str,
-    *,
-    user: str,
-    home: str,
-    stop_s: int,
-    environment: str = "",
-    after: str = "",
-) -> str:
-    return NETWORK_SERVICE.format(
-        comment=comment,
-        description=description,
-        after=after,
-        user=user,
-        home=home,
-        environment=environment,
-        exec_start=exec_start,
-        stop_s=stop_s,
-    )
-
+LOGIN_FILES = (".bashrc", ".profile", ".bash_profile", ".bash_login", ".bash_logout", ".config", ".local/bin")
+"""Files a login of the till's user runs: read-only even when the database's folder is the home folder."""
 
 SSH = """\
-# Caja: the user {user} lands in the till when they log in over SSH (written by caja install-service)
+# Caja: the user {user} lands in the till when they log in over SSH, whatever command they ask for, with or
+# without a terminal (without one: the line-mode till). No forwarding of any kind, no ~/.ssh/rc.
+# (written by caja install-service)
 Match User {user}
-    ForceCommand {caja} --config {config} till
+    ForceCommand exec {caja} --config {config} till
     PermitTTY yes
+    DisableForwarding yes
     AllowTcpForwarding no
+    AllowStreamLocalForwarding no
+    AllowAgentForwarding no
     X11Forwarding no
+    PermitTunnel no
+    PermitListen none
+    PermitOpen none
+    GatewayPorts no
+    PermitUserRC no
 """
 
 
@@ -107,7 +138,9 @@ class Installed(Struct, frozen=True):
 
 
 def _q(value: str) -> str:
-    """A path as systemd reads it on a command line: quoted when it has spaces or quotes."""
+    """A value as systemd reads it on a command line: `%` doubled (systemd's specifiers), quoted when it has
+    spaces or quotes."""
+    value = value.replace("%", "%%")
     if any(c.isspace() or c in "\"'\\" for c in value):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return value
@@ -122,6 +155,26 @@ def caja_path() -> str:
     return str(Path(which).resolve()) if which else f"{Path(sys.executable).parent / 'caja'}"
 
 
+def _inside(path: str, folder: str) -> bool:
+    return os.path.commonpath([os.path.abspath(path), os.path.abspath(folder)]) == os.path.abspath(folder)
+
+
+def _hardening(unit: str, *, home: str, writable: tuple[str, ...], caja: str, console: bool, families: str) -> str:
+    lines = [f"ReadWritePaths={' '.join(_q(p) for p in writable)}\n"] if writable else []
+    # a writable folder that holds the home folder (the database beside ~/caja.toml): what a login runs stays
+    # read-only, ~/.ssh out of reach, and so does caja's own venv when it lives there
+    exposed = [w for w in writable if _inside(home, w)]
+    if exposed:
+        lines.append(f"InaccessiblePaths=-{_q(os.path.join(home, '.ssh'))}\n")
+        kept = [os.path.join(home, name) for name in LOGIN_FILES]
+        venv = str(Path(caja).parent.parent)
+        if any(_inside(venv, w) for w in writable):
+            kept.append(venv)
+        lines.append(f"ReadOnlyPaths={' '.join('-' + _q(p) for p in kept)}\n")
+    extra = "" if console else "PrivateDevices=yes\nProtectClock=yes\n"
+    return HARDENING.format(unit=unit, paths="".join(lines), families=families, extra=extra)
+
+
 def render(
     kind: str,
     *,
@@ -133,54 +186,118 @@ def render(
     host: str = "127.0.0.1",
     port: int = 8765,
     workers: int = 2,
+    tls: tuple[str, str] | None = None,
+    writable: tuple[str, ...] = (),
     caja: str | None = None,
 ) -> tuple[str, str]:
-    """(file name, text) of one unit or snippet."""
-    config_env = config.replace("\\", "\\\\").replace('"', '\\"')
-    caja, config, db, home = _q(caja or caja_path()), _q(config), _q(db), _q(home)
+    """(file name, text) of one unit or snippet. `writable`: the folders the service writes (the till's
+    database folder; the server's SQLite folder), the only ones it may."""
+    caja = caja or caja_path()
+    if kind == "ssh":
+        return "caja-till.conf", SSH.format(user=user, config=shlex.quote(config), caja=shlex.quote(caja))
+    config_env = config.replace("%", "%%").replace("\\", "\\\\").replace('"', '\\"')
+    plain_home = home
+    exe, config, db, home = _q(caja), _q(config), _q(db), _q(home)
+    till_families = "AF_UNIX AF_INET AF_INET6 AF_NETLINK"  # the server, the LAN peers (zeroconf), printers
     if kind == "till":
-        return f"caja-till-{tty}.service", TILL.format(
-            tty=tty, user=user, home=home, config=config, config_env=config_env, caja=caja
+        name = f"caja-till-{tty}.service"
+        hardening = _hardening(
+            name, home=plain_home, writable=writable, caja=caja, console=True, families=till_families
+        )
+        return name, TILL.format(
+            tty=tty, user=user, home=home, config=config, config_env=config_env, caja=exe, hardening=hardening
         )
     if kind == "sync":
-        return "caja-sync.service", _network_service(
-            f"Caja sync for the till of {config}: keeps syncing when nobody is signed in",
-            f"Caja sync ({config})",
-            f"{caja} --config {config} sync",
+        name = "caja-sync.service"
+        return name, NETWORK_SERVICE.format(
+            comment=f"Caja sync for the till of {config}: keeps syncing when nobody is signed in",
+            description=f"Caja sync ({config})",
+            after="",
             user=user,
             home=home,
-            stop_s=20,
             environment=f'Environment="CAJA_CONFIG={config_env}"\n',
+            exec_start=f"{exe} --config {config} sync",
+            stop_s=20,
+            hardening=_hardening(
+                name, home=plain_home, writable=writable, caja=caja, console=False, families=till_families
+            ),
         )
     if kind == "server":
+        name = "caja-server.service"
         after_db = " postgresql.service" if db.startswith(("postgresql://", "postgres://")) else ""
-        return "caja-server.service", _network_service(
-            "Caja sync server",
-            f"Caja sync server on {host}:{port}",
-            f"{caja} serve --db {db} --host {host} --port {port} --workers {workers}",
+        tls_args = f" --certfile {_q(tls[0])} --keyfile {_q(tls[1])}" if tls else ""
+        scheme = "https" if tls else "http"
+        return name, NETWORK_SERVICE.format(
+            comment="Caja sync server",
+            description=f"Caja sync server on {scheme}://{host}:{port}",
+            after=after_db,
             user=user,
             home=home,
+            environment="",
+            exec_start=f"{exe} serve --db {db} --host {host} --port {port} --workers {workers}{tls_args}",
             stop_s=30,
-            after=after_db,
+            hardening=_hardening(
+                name, home=plain_home, writable=writable, caja=caja, console=False, families="AF_UNIX AF_INET AF_INET6"
+            ),
         )
-    if kind == "ssh":
-        return "caja-till.conf", SSH.format(user=user, config=config, caja=caja)
     raise ValueError(f"unknown service kind {kind}")
 
 
-def exposure(host: str, port: int) -> str:
+def exposure(host: str, port: int, *, tls: bool = False) -> str:
     """What to tell whoever installs the server about who can reach it, and how to open it to the tills safely."""
     if host in ("127.0.0.1", "::1", "localhost"):
+        scheme = "https" if tls else "http"
         return (
-            f"the server listens on {host}:{port}, this machine only. To reach it from the tills, put a reverse "
-            "proxy with TLS in front (Caddy or nginx: README, 'The server on the internet'), or serve TLS "
-            "itself: --host 0.0.0.0, and --certfile/--keyfile added to its ExecStart"
+            f"the server listens on {scheme}://{host}:{port}, this machine only. To reach it from the tills, put a "
+            "reverse proxy with TLS in front (Caddy or nginx: README, 'The server on the internet'), or serve TLS "
+            "itself: install-service server --host 0.0.0.0 --certfile CERT --keyfile KEY"
+        )
+    if tls:
+        return (
+            f'the server listens on https://{host}:{port}: the tills use server_url = "https://NAME:{port}" with the '
+            "certificate's name (and [sync] ca_file for a certificate of your own CA); restart the server after "
+            "renewing the certificate"
         )
     return (
         f"the server listens on {host}:{port} over plain HTTP: anyone on the way sees the tokens and the sales. "
-        "Add --certfile CERT --keyfile KEY to its ExecStart (the tills then use https://), or keep it on "
+        "Install it again with --certfile CERT --keyfile KEY (the tills then use https://), or keep it on "
         "127.0.0.1 behind a reverse proxy with TLS (README, 'The server on the internet')"
     )
+
+
+def cannot(user: str, path: Path, *, write: bool = False) -> str | None:
+    """Why `user` could not read (or write, for a folder) `path`, from the modes of the path and of every
+    folder above it; None when they can. The service runs as that user: a check as root would prove nothing."""
+    pw = pwd.getpwnam(user)
+    if pw.pw_uid == 0:
+        return None
+    groups = {pw.pw_gid} | {g.gr_gid for g in grp.getgrall() if user in g.gr_mem}
+
+    def allowed(st: os.stat_result, bits: tuple[int, int, int]) -> bool:
+        if st.st_uid == pw.pw_uid:
+            return bool(st.st_mode & bits[0])
+        if st.st_gid in groups:
+            return bool(st.st_mode & bits[1])
+        return bool(st.st_mode & bits[2])
+
+    path = Path(os.path.abspath(path))
+    for folder in reversed(path.parents):
+        st = folder.stat()
+        if not allowed(st, (stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH)):
+            return f"{user} cannot enter {folder} (owner {_owner(st)}, mode {stat.filemode(st.st_mode)})"
+    st = path.stat()
+    need = (stat.S_IWUSR, stat.S_IWGRP, stat.S_IWOTH) if write else (stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)
+    if not allowed(st, need) or (write and not allowed(st, (stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH))):
+        what = "write in" if write else "read"
+        return f"{user} cannot {what} {path} (owner {_owner(st)}, mode {stat.filemode(st.st_mode)})"
+    return None
+
+
+def _owner(st: os.stat_result) -> str:
+    try:
+        return pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        return str(st.st_uid)
 
 
 def install(kind: str, root: Path, **kw) -> Installed:

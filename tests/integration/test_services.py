@@ -4,13 +4,64 @@ paths, and valid for systemd (checked with systemd-analyze where it is installed
 from __future__ import annotations
 
 import configparser
+import contextlib
 import getpass
+import os
+import pwd
 import shutil
 import subprocess
+import tempfile
+import uuid
+from pathlib import Path
 
 import pytest
 
 from tests.integration.test_cli import caja, init_synced
+
+
+@contextlib.contextmanager
+def till_account():
+    """(user, home) of an unprivileged account for the till: as root (CI), a throwaway one made here with a
+    home of its own under /tmp and removed after; otherwise the account running the tests, with a scratch
+    folder as its 'home' (the installer refuses to run the till as root)."""
+    if os.geteuid() != 0:
+        with tempfile.TemporaryDirectory(prefix="caja-home-") as home:
+            yield getpass.getuser(), Path(home)
+        return
+    user = f"cajat{uuid.uuid4().hex[:8]}"
+    home = Path(tempfile.mkdtemp(prefix=f"{user}-", dir="/tmp"))
+    # '*': no password, yet not a locked account (sshd without PAM turns locked accounts away, keys or not)
+    subprocess.run(
+        ["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/bin/bash", "--password", "*", user],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    try:
+        pw = pwd.getpwnam(user)
+        os.chown(home, pw.pw_uid, pw.pw_gid)
+        home.chmod(0o755)
+        yield user, home
+    finally:
+        if subprocess.run(["userdel", user], capture_output=True, timeout=60).returncode != 0:
+            subprocess.run(["userdel", "--force", user], capture_output=True, timeout=60)  # a session still ending
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def own(user: str, *paths: Path) -> None:
+    """Give the till's files to its user, as the installer would (a no-op when the tests are not root)."""
+    if os.geteuid() != 0:
+        return
+    pw = pwd.getpwnam(user)
+    for path in paths:
+        for p in [path, *(path.rglob("*") if path.is_dir() else ())]:
+            os.chown(p, pw.pw_uid, pw.pw_gid)
+
+
+@pytest.fixture
+def account():
+    with till_account() as found:
+        yield found
 
 
 def _unit(path):
@@ -27,16 +78,29 @@ def _systemd_accepts(path) -> None:
 
 
 @pytest.fixture
-def synced_till(tmp_path):
-    cfg = tmp_path / "my till" / "caja.toml"  # a space in the path: quoted for systemd
+def synced_till(account):
+    user, home = account
+    cfg = home / "my till" / "caja.toml"  # a space in the path: quoted for systemd
     r = init_synced(cfg, "T1", "http://127.0.0.1:9", "caja_x")
     assert r.returncode == 0, r.stderr
+    own(user, cfg.parent)
     return cfg
 
 
-def test_the_till_unit_owns_the_console_in_kiosk_mode_and_restarts(tmp_path, synced_till):
+def test_the_till_unit_owns_the_console_in_kiosk_mode_and_restarts(tmp_path, account, synced_till):
     root = tmp_path / "image"
-    r = caja("--config", str(synced_till), "install-service", "till", "--tty", "tty1", "--root", str(root))
+    r = caja(
+        "--config",
+        str(synced_till),
+        "install-service",
+        "till",
+        "--user",
+        account[0],
+        "--tty",
+        "tty1",
+        "--root",
+        str(root),
+    )
     assert r.returncode == 0, r.stderr
     path = root / "etc/systemd/system/caja-till-tty1.service"
     assert f"wrote {path}" in r.stdout and "systemctl daemon-reload && systemctl enable --now" in r.stdout
@@ -44,30 +108,34 @@ def test_the_till_unit_owns_the_console_in_kiosk_mode_and_restarts(tmp_path, syn
     svc = unit["Service"]
     assert svc["ExecStart"].endswith(f'--config "{synced_till}" till --kiosk')
     assert svc["TTYPath"] == "/dev/tty1" and svc["StandardInput"] == "tty-force" and svc["Restart"] == "always"
-    assert "TERM=linux" in path.read_text() and svc["User"] == getpass.getuser()
+    assert "TERM=linux" in path.read_text() and svc["User"] == account[0]
     assert unit["Unit"]["Conflicts"] == "getty@tty1.service"
     _systemd_accepts(path)
 
 
-def test_the_sync_unit_waits_for_the_network_and_restarts_on_failure(tmp_path, synced_till):
+def test_the_sync_unit_waits_for_the_network_and_restarts_on_failure(tmp_path, account, synced_till):
     root = tmp_path / "image"
-    assert caja("--config", str(synced_till), "install-service", "sync", "--root", str(root)).returncode == 0
+    r = caja("--config", str(synced_till), "install-service", "sync", "--user", account[0], "--root", str(root))
+    assert r.returncode == 0, r.stderr
     path = root / "etc/systemd/system/caja-sync.service"
     unit = _unit(path)
     assert unit["Unit"]["After"] == "network-online.target" and unit["Unit"]["Wants"] == "network-online.target"
     assert unit["Service"]["Restart"] == "on-failure" and unit["Service"]["ExecStart"].endswith(" sync")
     _systemd_accepts(path)
-    offline = tmp_path / "offline.toml"
+    offline = account[1] / "offline.toml"
     assert caja("--config", str(offline), "init").returncode == 0
-    refused = caja("--config", str(offline), "install-service", "sync", "--root", str(root))
+    own(account[0], account[1])
+    refused = caja("--config", str(offline), "install-service", "sync", "--user", account[0], "--root", str(root))
     assert refused.returncode == 2 and "no [sync] server_url" in refused.stderr
 
 
-def test_the_server_unit_runs_gunicorn_with_the_configured_workers(tmp_path):
+def test_the_server_unit_runs_gunicorn_with_the_configured_workers(tmp_path, account):
     root = tmp_path / "image"
     r = caja(
         "install-service",
         "server",
+        "--user",
+        account[0],
         "--db",
         "postgresql://caja@localhost/caja",
         "--workers",
@@ -87,24 +155,25 @@ def test_the_server_unit_runs_gunicorn_with_the_configured_workers(tmp_path):
     _systemd_accepts(path)
 
 
-def test_the_server_unit_listens_on_loopback_unless_told_and_says_how_to_open_it(tmp_path):
+def test_the_server_unit_listens_on_loopback_unless_told_and_says_how_to_open_it(tmp_path, account):
     root = tmp_path / "image"
     path = root / "etc/systemd/system/caja-server.service"
-    r = caja("install-service", "server", "--db", str(tmp_path / "s.db"), "--root", str(root))
+    db = str(account[1] / "s.db")
+    r = caja("install-service", "server", "--user", account[0], "--db", db, "--root", str(root))
     assert r.returncode == 0, r.stderr
     assert " --host 127.0.0.1 --port 8765 " in _unit(path)["Service"]["ExecStart"] + " "
     assert "this machine only" in r.stdout and "reverse proxy with TLS" in r.stdout and "--certfile" in r.stdout
-    r = caja("install-service", "server", "--db", str(tmp_path / "s.db"), "--host", "0.0.0.0", "--root", str(root))
+    r = caja("install-service", "server", "--user", account[0], "--db", db, "--host", "0.0.0.0", "--root", str(root))
     assert r.returncode == 0, r.stderr
     assert " --host 0.0.0.0 " in _unit(path)["Service"]["ExecStart"]
     assert "over plain HTTP" in r.stdout and "--certfile CERT --keyfile KEY" in r.stdout
 
 
-def test_the_ssh_snippet_lands_the_user_in_the_till(tmp_path, synced_till):
+def test_the_ssh_snippet_lands_the_user_in_the_till(tmp_path, account, synced_till):
     root = tmp_path / "image"
-    r = caja("--config", str(synced_till), "install-service", "ssh", "--user", getpass.getuser(), "--root", str(root))
+    r = caja("--config", str(synced_till), "install-service", "ssh", "--user", account[0], "--root", str(root))
     assert r.returncode == 0, r.stderr
     text = (root / "etc/ssh/sshd_config.d/caja-till.conf").read_text()
-    assert f"Match User {getpass.getuser()}" in text and f'--config "{synced_till}" till' in text
+    assert f"Match User {account[0]}" in text and f"--config '{synced_till}' till" in text
     nobody = caja("--config", str(synced_till), "install-service", "ssh", "--user", "no-such-user-here")
     assert nobody.returncode == 2 and "there is no user 'no-such-user-here'" in nobody.stderr
