@@ -4,18 +4,23 @@ The private key is 32 random bytes kept as hex in one file beside the database, 
 never sent anywhere; the public key is registered with the server (`PUT /v1/devices/me/key`) and reaches the
 other tills through `GET /v1/devices`. An event's `sig` is the signature of `bytes.fromhex(hash)`: the hash
 already covers the whole event and, through `prev_hash`, everything the device wrote before it.
+
+Keys are made and events signed with `cryptography`; signatures are verified with libsodium (PyNaCl), about 1.8
+times faster here (~70 us against ~126 us an event) and, unlike `cryptography`'s, without holding the GIL, so the
+threads of one server worker or of a till's sync process verify on every core at once. libsodium is the stricter
+of the two (it also refuses small-order keys and non-canonical signatures, which no genuine key makes).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import CryptoError
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX128 = re.compile(r"^[0-9a-f]{128}$")
@@ -69,23 +74,12 @@ class DeviceKey:
         return self._private.sign(bytes.fromhex(hash_hex)).hex()
 
 
-@lru_cache(maxsize=256)
-def _public(public_hex: str) -> Ed25519PublicKey | None:
-    if not _HEX64.match(public_hex):
-        return None
-    try:
-        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
-    except ValueError:
-        return None
-
-
 def signature_ok(public_hex: str, hash_hex: str, sig_hex: str) -> bool:
     """Whether `sig_hex` is the device's signature of `hash_hex`; False for anything malformed."""
-    key = _public(public_hex)
-    if key is None or not _HEX128.match(sig_hex) or not _HEX64.match(hash_hex):
+    if not _HEX64.match(public_hex) or not _HEX128.match(sig_hex) or not _HEX64.match(hash_hex):
         return False
-    try:
-        key.verify(bytes.fromhex(sig_hex), bytes.fromhex(hash_hex))
-    except InvalidSignature:
+    try:  # libsodium's verification of the signed message (signature + message); releases the GIL
+        crypto_sign_open(bytes.fromhex(sig_hex) + bytes.fromhex(hash_hex), bytes.fromhex(public_hex))
+    except CryptoError:  # BadSignatureError: forged, corrupt, or not a valid key
         return False
     return True
