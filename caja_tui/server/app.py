@@ -1,6 +1,9 @@
-"""The Falcon WSGI app: the endpoints of PROTOCOL.md (resources.py), the access log and the error answers.
+"""The Falcon WSGI app: the endpoints of PROTOCOL.md (resources.py), the owner's pages under /hq/ (hq/), the
+access log and the error answers.
 
-Nothing a client sends produces a 500: bad input is a 4xx with a clear message, a storage problem a 503.
+Nothing a client sends produces a 500: bad input is a 4xx with a clear message, a storage problem a 503; under
+/hq/ the same answers are pages. After a push, the worker's projector thread folds the new events into the
+owner's read models (hq/background.py), off the push's own path.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from peewee import DatabaseError, InterfaceError, OperationalError
 
 from ..host.logs import log_event
 from ..protocol import JSON
+from .hq.background import Projecting
+from .hq.routes import HqError, error_page, mount
 from .http import ApiError, accept, respond_error
 from .metrics import Histogram, MetricsResource
 from .ratelimit import RateLimiter
@@ -51,6 +56,7 @@ class Server:
         self.log = log or logging.getLogger("caja.server")  # JSON lines where `caja serve` sends them (host/logs)
         self.push_latency = Histogram()
         self.pull_latency = Histogram()
+        self.projecting = Projecting(lambda: self.storage)
 
     @property
     def storage(self) -> ServerStorage:
@@ -82,13 +88,26 @@ class AccessLog:
             events=getattr(req.context, "events", None),
             remote=req.remote_addr,
         )
+        if req.method == "POST" and req.path == "/v1/events" and resp.status_code == 200:
+            self.server.projecting.wake()  # fold the new events for the owner's pages, in the background
 
 
 class ErrorAnswers:
     """The error handlers: every failure answers with an error body of PROTOCOL.md; a server fault is logged."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, hq=None) -> None:
         self.server = server
+        self.hq = hq
+
+    def hq_page(self, req: falcon.Request, resp: falcon.Response, status: int, message: str) -> bool:
+        """Under /hq/ an error is a page for a person; True when it was rendered so."""
+        if self.hq is None or not (req.path == "/hq" or req.path.startswith("/hq/")):
+            return False
+        error_page(self.hq, req, resp, status, message)
+        return True
+
+    def hq_error(self, req: falcon.Request, resp: falcon.Response, ex: HqError, params: dict) -> None:
+        self.hq_page(req, resp, ex.status, ex.message)
 
     def api_error(self, req: falcon.Request, resp: falcon.Response, ex: ApiError, params: dict) -> None:
         for k, v in ex.headers.items():
@@ -99,11 +118,16 @@ class ErrorAnswers:
         code = int(str(ex.status).split()[0]) if not isinstance(ex.status, int) else ex.status
         for k, v in (ex.headers or {}).items():
             resp.set_header(k, v)
+        if code < 400 or self.hq_page(req, resp, code, str(ex.description or ex.title or code)):
+            resp.status = ex.status  # a redirect (303 to the login page) keeps its Location
+            return
         respond_error(req, resp, code, str(ex.title or code), str(ex.description or ex.title or ""))
 
     def storage_error(self, req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict) -> None:
         log_event(self.server.log, logging.ERROR, kind="error", path=req.path, error=f"{ex.__class__.__name__}: {ex}")
         resp.set_header("Retry-After", "2")
+        if self.hq_page(req, resp, 503, "the server's storage is unavailable; reload in a moment"):
+            return
         respond_error(req, resp, 503, "UNAVAILABLE", "storage is unavailable; retry shortly")
 
     def unexpected(self, req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict) -> None:
@@ -130,9 +154,10 @@ def create_app(server: Server) -> falcon.App:
     app.add_route("/v1/devices", DevicesResource(server))
     app.add_route("/v1/openapi.json", OpenApiResource())
     app.add_route("/metrics", MetricsResource(server))
-    errors = ErrorAnswers(server)
+    errors = ErrorAnswers(server, mount(app, server))
     app.add_error_handler(Exception, errors.unexpected)
     app.add_error_handler(falcon.HTTPError, errors.http_error)
     app.add_error_handler((OperationalError, InterfaceError, DatabaseError), errors.storage_error)
     app.add_error_handler(ApiError, errors.api_error)
+    app.add_error_handler(HqError, errors.hq_error)
     return app

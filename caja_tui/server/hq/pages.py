@@ -1,0 +1,164 @@
+"""The content of each owner's page: its figures, charts and tables (queries.Table), for the HTML templates
+and for the CSV exports, built by one function per page so both always show the same rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from . import svg
+from .queries import LOW_STOCK, Reader, Table, ago, local_midnight, money, now_ms, when
+
+
+def overview(r: Reader, stores: list[str]) -> dict[str, Any]:
+    now = now_ms()
+    week_start = local_midnight(dt.datetime.now().weekday())
+    t = Table(
+        "stores",
+        "Stores",
+        [
+            "store",
+            "sales today",
+            "amount today",
+            "amount this week",
+            "tills online",
+            "longest silence",
+            "refused events",
+            "clock warnings",
+        ],
+    )
+    for store in stores:
+        tills = [r.health(store, d, now) for d in r.devices(store)]
+        active = [d for d in tills if not d["revoked_at"]]
+        n_today, today = r.sales_between(store, local_midnight())
+        _, week = r.sales_between(store, week_start)
+        silent = min((d["last_seen"] or 0 for d in active if not d["online"]), default=None)
+        t.rows.append(
+            [
+                store,
+                n_today,
+                money(today),
+                money(week),
+                f"{sum(d['online'] for d in active)} of {len(active)}",
+                ago(silent, now) if silent is not None else "-",
+                sum(d["refused"] for d in tills),
+                sum(d["skew_warn"] for d in active),
+            ]
+        )
+        t.links.append(f"/hq/stores/{store}")
+    return {"title": "All stores", "tables": [t]}
+
+
+def store(r: Reader, store_id: str) -> dict[str, Any]:
+    now = now_ms()
+    first, last = r.day_range(30)
+    hours = r.hours_today(store_id)
+    days = r.days(store_id)
+    methods = Table("payment_methods", "Payment methods, last 30 days", ["method", "payments", "amount"])
+    for method, n, amount in r.rows(
+        "SELECT method, SUM(payments), SUM(amount) FROM hq_method_day WHERE store_id = ? AND day BETWEEN ? AND ? "
+        "GROUP BY method ORDER BY SUM(amount) DESC",
+        (store_id, first, last),
+    ):
+        methods.rows.append([method, int(n), money(amount)])
+    top = Table("top_products", "Top products, last 30 days", ["product", "quantity", "amount"])
+    for product_id, name, qty, amount in r.rows(
+        "SELECT d.product_id, COALESCE(MAX(p.name), ''), SUM(d.qty), SUM(d.amount) FROM hq_product_day d "
+        "LEFT JOIN hq_product p ON p.store_id = d.store_id AND p.product_id = d.product_id "
+        "WHERE d.store_id = ? AND d.day BETWEEN ? AND ? GROUP BY d.product_id ORDER BY SUM(d.amount) DESC LIMIT 20",
+        (store_id, first, last),
+    ):
+        top.rows.append([name or product_id, int(qty), money(amount)])
+    low = Table("low_stock", f"Low stock (at most {LOW_STOCK})", ["product", "in stock"])
+    for product_id, name, qty in r.rows(
+        "SELECT product_id, name, qty FROM hq_product WHERE store_id = ? AND qty <= ? ORDER BY qty, name LIMIT 100",
+        (store_id, LOW_STOCK),
+    ):
+        low.rows.append([name or product_id, int(qty)])
+    tills = tills_table(r, store_id, now)
+    z = zreports(r, store_id, None)
+    return {
+        "title": f"Store {store_id}",
+        "charts": [
+            svg.bars("Sales by hour today", hours, money),
+            svg.bars("Sales by day, last 30 days", days, money),
+        ],
+        "tables": [
+            Table("hours_today", "Sales by hour today", ["hour", "amount"], [[h, money(v)] for h, v in hours]),
+            Table("days", "Sales by day, last 30 days", ["day", "amount"], [[d, money(v)] for d, v in days]),
+            tills,
+            methods,
+            top,
+            low,
+            z,
+        ],
+    }
+
+
+def tills_table(r: Reader, store_id: str, now: int) -> Table:
+    t = Table("tills", "Tills", ["till", "state", "last seen", "last seq", "lag", "clock skew", "refused events"])
+    for d in (r.health(store_id, d, now) for d in r.devices(store_id)):
+        state = "revoked" if d["revoked_at"] else ("online" if d["online"] else "offline")
+        t.rows.append(
+            [
+                d["device_id"],
+                state,
+                ago(d["last_seen"], now),
+                d["last_seq"],
+                _secs(d["lag_ms"]),
+                _secs(d["skew"]),
+                d["refused"],
+            ]
+        )
+        t.links.append(f"/hq/stores/{store_id}/tills/{d['device_id']}")
+    return t
+
+
+def zreports(r: Reader, store_id: str, device_id: str | None) -> Table:
+    t = Table(
+        "z_reports", "Z reports", ["till", "Z", "closed", "expected cash", "counted cash", "difference", "net sales"]
+    )
+    where, params = ("AND device_id = ?", (store_id, device_id)) if device_id else ("", (store_id,))
+    for dev, z, closed, expected, counted, diff, net in r.rows(
+        "SELECT device_id, z_number, closed_at, expected, counted, difference, net_sales FROM hq_z_report "
+        f"WHERE store_id = ? {where} ORDER BY closed_at DESC LIMIT 60",
+        params,
+    ):
+        t.rows.append([dev, z, when(closed), money(expected), money(counted), money(diff), money(net)])
+    return t
+
+
+def till(r: Reader, store_id: str, device: dict) -> dict[str, Any]:
+    now = now_ms()
+    d = r.health(store_id, device, now)
+    facts = Table(
+        "till",
+        "This till",
+        ["state", "last seen", "last seq", "lag", "clock skew", "signing key"],
+        [
+            [
+                "revoked " + when(d["revoked_at"]) if d["revoked_at"] else ("online" if d["online"] else "offline"),
+                f"{when(d['last_seen'])} ({ago(d['last_seen'], now)} ago)" if d["last_seen"] else "never",
+                d["last_seq"],
+                _secs(d["lag_ms"]),
+                _secs(d["skew"]),
+                "registered" if d["key"] else "none yet",
+            ]
+        ],
+    )
+    refused = Table("refused", "Refused events", ["seq", "code", "reason", "received"])
+    for seq, code, message, received in r.rows(
+        "SELECT seq, code, message, received_at FROM rejection WHERE store_id = ? AND device_id = ? "
+        "ORDER BY seq DESC LIMIT 200",
+        (store_id, device["device_id"]),
+    ):
+        refused.rows.append([seq, code, message, when(received)])
+    return {
+        "title": f"Till {device['device_id']} of store {store_id}",
+        "tables": [facts, refused, zreports(r, store_id, device["device_id"])],
+        "device": d,
+    }
+
+
+def _secs(ms: int | None) -> str:
+    return "-" if ms is None else f"{ms / 1000:+.1f} s"
