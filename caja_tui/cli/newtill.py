@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -21,6 +21,9 @@ from .. import config
 from ..bootstrap import TillContext, context
 from .errors import CliError
 from .tokens import read_token
+
+if TYPE_CHECKING:
+    from ..sync.restore import Restored
 
 
 def default_db(path: Path, *, explicit: bool) -> str:
@@ -99,41 +102,47 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def _restore(ctx: TillContext, transport, me, path: Path, text: str):
-    """In place onto an existing empty database, or onto a new one built aside; then the new config, if any."""
+def _restore(ctx: TillContext, transport, me, path: Path, text: str) -> Restored:
+    """Build the database aside (an empty one in place goes there first), fill it, write the new config if any,
+    and put the database in place."""
     from ..store.errors import StoreError
-    from ..sync.restore import aside_path, open_aside, put_in_place, restore
+    from ..sync.restore import aside_path, move_aside, open_aside, put_in_place, refuse_filled, restore
     from ..sync.transport import TransportError
 
     db = ctx.paths.db
     aside = aside_path(db).parent
     if db.exists():
-        where, store = f"{db} (run `caja restore` again to go on)", ctx.open_store()
-    else:
-        if aside.exists():
-            print(f"going on with the restore kept in {aside}")
-        where = f"{aside}, not at {db}: run `caja restore` again to go on from there, or delete {aside} to start over"
-        try:
-            store = open_aside(
-                db,
-                ctx.paths.key,
-                store_id=ctx.cfg.till.store_id,
-                device_id=ctx.cfg.till.device_id,
-                receipt_prefix=ctx.cfg.receipt_prefix,
-                emit_limit=ctx.cfg.sync.emit_limit_per_minute,
-            )
-        except StoreError as exc:
-            raise CliError(f"{exc} (the restore kept in {aside}: delete it to start over)", 1) from None
+        with ctx.open_store() as existing:
+            refuse_filled(existing)
+            existing.checkpoint_wal("TRUNCATE")
+        move_aside(db)
+        print(f"{db} holds no events: it is filled in {aside} and comes back complete")
+    elif aside.exists():
+        print(f"going on with the restore kept in {aside}")
+    try:
+        store = open_aside(
+            db,
+            ctx.paths.key,
+            store_id=ctx.cfg.till.store_id,
+            device_id=ctx.cfg.till.device_id,
+            receipt_prefix=ctx.cfg.receipt_prefix,
+            emit_limit=ctx.cfg.sync.emit_limit_per_minute,
+        )
+    except StoreError as exc:
+        raise CliError(f"{exc} (the restore kept in {aside}: delete it to start over)", 1) from None
     try:
         with store:
             r = restore(store, transport, me)
     except TransportError as exc:
-        raise CliError(f"restore stopped: {_why(exc, transport)}; what arrived is kept in {where}", 1) from None
+        raise CliError(
+            f"restore stopped: {_why(exc, transport)}; what arrived is kept in {aside}, not at {db}: run `caja "
+            f"restore` again to go on from there, or delete {aside} to start over",
+            1,
+        ) from None
     if text:
         write_config(path, text)
         print(f"config: wrote {path} (mode 0600)")
-    if not db.exists():
-        put_in_place(db, ctx.paths.key)
+    put_in_place(db, ctx.paths.key)
     return r
 
 

@@ -1,10 +1,10 @@
 """`caja restore`: rebuild a till whose disk died, from the server.
 
-Onto an empty database (one `caja init` made), in place; or, on a new machine, onto a database that does not
-exist yet: it is built in a folder beside its place (`.t1.db.restoring/t1.db`) and moved there only when the
-whole history has arrived, so a restore that fails (the server goes away, Ctrl-C, a power cut) never leaves a
-half database where a till would start on it. The folder is picked up by the next `caja restore`, which goes
-on from its pull cursor.
+The database is built in a folder beside its place (`t1.db` -> `.t1.db.restoring/t1.db`) and moved there only
+when the whole history has arrived, so a restore that fails (the server goes away, Ctrl-C, a power cut) never
+leaves a half database where a till would start on it; an empty database already in place (one `caja init`
+made) goes into that folder first. The folder is picked up by the next `caja restore`, which goes on from its
+pull cursor. `restore()` itself fills whatever store it is given (tests, `caja bench`).
 
 The till's device key is the file at its place (`t1.key`) when it is there (a backup of the lost till's, or
 the one `caja init` made); on a new machine a new one is made (0600) beside the database being built and moves
@@ -39,11 +39,7 @@ def restore(store: SqliteStore, transport: Transport, me: DeviceMe | None = None
     """Pull every event of the store, this till's own included, into `store` (empty, or a restore of it that
     was interrupted), then resume this till's chain after the server's last seq. `me`: the server's
     `GET /v1/devices/me`, when the caller has asked it already."""
-    if store.count_events() and store.meta("restoring") != "1":
-        raise StoreError(
-            f"{store.path} already holds events; restore only fills an empty database: move it aside "
-            "(mv it to another name) or give a new database path, and run `caja restore` again"
-        )
+    refuse_filled(store)
     me = me or transport.devices_me()
     if (me.store_id, me.device_id) != (store.store_id, store.device_id):
         raise StoreError(
@@ -64,6 +60,15 @@ def restore(store: SqliteStore, transport: Transport, me: DeviceMe | None = None
     own = store.count_events(store.device_id)
     total = store.count_events()
     return Restored(events=total, own_events=own, last_seq=me.last_seq, seconds=time.perf_counter() - t0, key=key)
+
+
+def refuse_filled(store: SqliteStore) -> None:
+    """A restore fills an empty database, or goes on with one of its own that was cut off, nothing else."""
+    if store.count_events() and store.meta("restoring") != "1":
+        raise StoreError(
+            f"{store.path} already holds events; restore only fills an empty database: move it aside "
+            "(mv it to another name) or give a new database path, and run `caja restore` again"
+        )
 
 
 def _register(engine: SyncEngine) -> str:
@@ -107,6 +112,19 @@ def open_aside(
         store.close()
         raise
     return store
+
+
+def move_aside(db: Path) -> None:
+    """An empty database already in place (one `caja init` made, closed, its log checkpointed) goes into the
+    restore's folder, to come back complete: meanwhile no till starts on half a history."""
+    aside = aside_path(db)
+    if aside.exists():
+        raise StoreError(f"both {db} and {aside} exist: delete {aside.parent} (a restore left it), then run it again")
+    aside.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.replace(db, aside)
+    for suffix in ("-wal", "-shm"):
+        if (side := db.with_name(db.name + suffix)).exists():
+            os.replace(side, aside.with_name(aside.name + suffix))
 
 
 def put_in_place(db: Path, key: Path) -> None:

@@ -112,3 +112,20 @@ def test_a_restore_cut_off_leaves_no_till_and_the_next_one_goes_on(lost, tmp_pat
     assert done.returncode == 0 and "going on with the restore kept in" in done.stdout, done.stderr
     assert not (tmp_path / ".t1.db.restoring").exists()
     assert caja(cfg, "verify").stdout.startswith("ok: 484 events")
+
+
+def test_an_empty_database_caja_init_made_is_filled_aside_and_comes_back_complete(lost, tmp_path):
+    srv, token = lost
+    cfg = tmp_path / "t1.toml"
+    assert caja(cfg, "init", "--store", "shop", "--device", "T1").returncode == 0  # the README's way until now
+    proxy = PullFails(srv.port).start()
+    try:
+        cut = caja(cfg, "restore", "--server", proxy.url, token=token)
+    finally:
+        proxy.stop()
+    assert cut.returncode == 1 and "restore stopped" in cut.stderr, cut.stderr
+    assert not (tmp_path / "t1.db").exists()  # no till on half a history: `caja` says "no database"
+    assert "no database at" in caja(cfg, "status").stderr
+    done = caja(cfg, "restore", "--server", srv.url, token=token)
+    assert done.returncode == 0 and "restored 484 events" in done.stdout, done.stderr
+    assert (tmp_path / "t1.db").exists() and not (tmp_path / ".t1.db.restoring").exists()
