@@ -11,6 +11,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -177,3 +178,86 @@ def test_the_ssh_snippet_lands_the_user_in_the_till(tmp_path, account, synced_ti
     assert f"Match User {account[0]}" in text and f"--config '{synced_till}' till" in text
     nobody = caja("--config", str(synced_till), "install-service", "ssh", "--user", "no-such-user-here")
     assert nobody.returncode == 2 and "there is no user 'no-such-user-here'" in nobody.stderr
+
+
+def test_the_server_unit_serves_https_with_the_certificate_given(tmp_path, account):
+    import shlex
+    import signal
+
+    import requests
+
+    from caja_tui.bench.peers import free_port
+    from tests.certs import make_pki
+
+    user, home = account
+    pki = make_pki(home / "tls")
+    own(user, home)
+    root, port = tmp_path / "image", free_port()
+    cert_args = ("--certfile", str(pki.cert), "--keyfile", str(pki.key))
+    r = caja(
+        "install-service", "server", "--user", user, "--db", str(home / "s.db"), "--host", "0.0.0.0",
+        "--port", str(port), "--workers", "1", *cert_args, "--root", str(root),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert f"listens on https://0.0.0.0:{port}" in r.stdout and "plain HTTP" not in r.stdout
+    path = root / "etc/systemd/system/caja-server.service"
+    argv = shlex.split(_unit(path)["Service"]["ExecStart"])
+    assert argv[-4:] == list(cert_args)
+    _systemd_accepts(path)
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:  # the unit's own command line serves https with that certificate
+        deadline, answer = time.monotonic() + 30, None
+        while answer is None:
+            assert server.poll() is None and time.monotonic() < deadline, server.stderr.read().decode()
+            try:
+                answer = requests.get(f"https://127.0.0.1:{port}/v1/health", timeout=2, verify=str(pki.ca))
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert answer.status_code == 200
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    half = caja("install-service", "server", "--user", user, "--certfile", str(pki.cert), "--root", str(root))
+    assert half.returncode == 2 and "--certfile and --keyfile go together" in half.stderr
+    if os.geteuid() == 0:  # a key only root can read: the service, run as the user, could not
+        os.chown(pki.key, 0, 0)
+        locked = caja("install-service", "server", "--user", user, *cert_args, "--root", str(root))
+        assert locked.returncode == 2 and f"{user} cannot read {pki.key}" in locked.stderr
+
+
+def test_install_service_refuses_what_makes_no_sense_for_its_kind(tmp_path, account, synced_till):
+    user, home = account
+    root = str(tmp_path / "image")
+
+    def refused(*args: str) -> str:
+        r = caja("--config", str(synced_till), "install-service", *args)
+        assert r.returncode == 2 and not (tmp_path / "image").exists(), (args, r.stdout, r.stderr)
+        return r.stderr
+
+    assert "--tty /dev/tty1: not a console" in refused("till", "--user", user, "--tty", "/dev/tty1", "--root", root)
+    assert "--db, --port: only for install-service server, not till" in refused(
+        "till", "--user", user, "--db", "x.db", "--port", "1", "--root", root
+    )
+    assert "--tty: only for install-service till, not sync" in refused("sync", "--user", user, "--tty", "tty2")
+    assert "an SSH snippet is not a service" in refused("ssh", "--user", user, "--now")
+    assert "--root writes into an image" in refused("till", "--user", user, "--now", "--root", root)
+    assert "--port 0: a port is 1 to 65535" in refused("server", "--user", user, "--port", "0", "--root", root)
+    assert "runs the till as root" in refused("ssh", "--user", "root", "--root", root)
+    nologin = refused("ssh", "--user", "nobody", "--root", root)  # sshd runs the forced command through its shell
+    assert "nobody's login shell is /usr/sbin/nologin" in nologin and "chsh -s /bin/bash nobody" in nologin
+    assert "PrivateTmp" in refused("server", "--user", user, "--db", "/tmp/caja-test-server.db", "--print")
+    if os.geteuid() == 0:  # root's own folder: the till's user cannot even enter it
+        mine = tmp_path / "root's till" / "caja.toml"
+        assert caja("--config", str(mine), "init").returncode == 0
+        r = caja("--config", str(mine), "install-service", "till", "--user", user, "--root", root)
+        assert r.returncode == 2 and f"{user} cannot enter /tmp/" in r.stderr and "chown" in r.stderr
+
+
+def test_the_server_database_defaults_to_the_services_user_home(tmp_path, account):
+    user, home = account
+    r = caja("install-service", "server", "--user", user, "--root", str(tmp_path / "image"))
+    assert r.returncode == 0, r.stderr
+    unit = _unit(tmp_path / "image/etc/systemd/system/caja-server.service")["Service"]
+    folder = home / ".local/share/caja"
+    assert f" --db {folder}/server.db " in unit["ExecStart"] and unit["ReadWritePaths"] == str(folder)
+    assert f"install -d -o {user} -m 700 {folder}" in r.stdout  # the sandbox could not make it itself
