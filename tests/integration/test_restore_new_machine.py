@@ -96,14 +96,19 @@ class PullFails(FaultProxy):
         super()._handle(h)
 
 
+def cut_off(cfg: Path, srv: ServerProcess, token: str) -> subprocess.CompletedProcess:
+    """`caja restore` through a server whose pulls fail once the restore has begun."""
+    proxy = PullFails(srv.port).start()
+    try:
+        return caja(cfg, "restore", "--server", proxy.url, token=token)
+    finally:
+        proxy.stop()
+
+
 def test_a_restore_cut_off_leaves_no_till_and_the_next_one_goes_on(lost, tmp_path):
     srv, token = lost
     cfg = tmp_path / "t1.toml"
-    proxy = PullFails(srv.port).start()
-    try:
-        cut = caja(cfg, "restore", "--server", proxy.url, token=token)
-    finally:
-        proxy.stop()
+    cut = cut_off(cfg, srv, token)
     assert cut.returncode == 1 and "restore stopped: the server at" in cut.stderr, cut.stderr
     assert f"what arrived is kept in {tmp_path / '.t1.db.restoring'}, not at {tmp_path / 't1.db'}" in cut.stderr
     # no config, no database, no key: nothing here a till would start on; the history so far waits aside
@@ -118,11 +123,7 @@ def test_an_empty_database_caja_init_made_is_filled_aside_and_comes_back_complet
     srv, token = lost
     cfg = tmp_path / "t1.toml"
     assert caja(cfg, "init", "--store", "shop", "--device", "T1").returncode == 0  # the README's way until now
-    proxy = PullFails(srv.port).start()
-    try:
-        cut = caja(cfg, "restore", "--server", proxy.url, token=token)
-    finally:
-        proxy.stop()
+    cut = cut_off(cfg, srv, token)
     assert cut.returncode == 1 and "restore stopped" in cut.stderr, cut.stderr
     assert not (tmp_path / "t1.db").exists()  # no till on half a history: `caja` says "no database"
     assert "no database at" in caja(cfg, "status").stderr
