@@ -114,3 +114,32 @@ def day_of_trade(d: Device) -> list[dict]:
         refund(d, first, BREAD, 1, 250),
         close(d, counted=600, expected=620),
     ]
+
+
+def month_of_trade(store_id: str, device_id: str, days: int = 30, seed: int = 1) -> list[dict]:
+    """`days` days of sales up to now, a few an hour in opening hours (the charts' data), then a day of trade;
+    every event's hlc set to its moment and the chain made again (the hlc is part of what is hashed)."""
+    import random
+    import time
+
+    from tests.protocol_client import seal
+
+    rnd = random.Random(seed)
+    d = Device(store_id, device_id)
+    now = int(time.time() * 1000)
+    timed: list[tuple[int, dict]] = []
+    for back in range(days, 0, -1):
+        midnight = now - now % 86_400_000 - back * 86_400_000
+        for hour in range(9, 20):
+            for _ in range(rnd.randint(0, 3)):
+                qty = rnd.randint(1, 4)
+                ts = midnight + hour * 3_600_000 + rnd.randint(0, 3_599_000)
+                product, name, price = rnd.choice([(BREAD, "Pan", 250), (MILK, "Leche", 120)])
+                timed.append((ts, sale(d, [line(1, product, name, qty, price)], method=rnd.choice(["cash", "card"]))))
+    timed += [(now - 1000 + i, e) for i, e in enumerate(day_of_trade(d))]
+    prev, out = "0" * 64, []
+    for seq, (ts, e) in enumerate(timed, start=1):
+        e = seal({k: v for k, v in e.items() if k != "hash"} | {"seq": seq, "hlc": ts << 16, "prev_hash": prev})
+        prev = e["hash"]
+        out.append(e)
+    return out

@@ -80,17 +80,21 @@ def store(r: Reader, store_id: str) -> dict[str, Any]:
     return {
         "title": f"Store {store_id}",
         "charts": [
-            svg.bars("Sales by hour today", hours, money),
-            svg.bars("Sales by day, last 30 days", days, money),
+            ("Sales by hour today", svg.bars("Sales by hour today", hours, money)),
+            ("Sales by day, last 30 days", svg.bars("Sales by day, last 30 days", days, money)),
         ],
         "tables": [
-            Table("hours_today", "Sales by hour today", ["hour", "amount"], [[h, money(v)] for h, v in hours]),
-            Table("days", "Sales by day, last 30 days", ["day", "amount"], [[d, money(v)] for d, v in days]),
             tills,
             methods,
             top,
             low,
             z,
+            Table(
+                "hours_today", "Sales by hour today", ["hour", "amount"], [[h, money(v)] for h, v in hours], folded=True
+            ),
+            Table(
+                "days", "Sales by day, last 30 days", ["day", "amount"], [[d, money(v)] for d, v in days], folded=True
+            ),
         ],
     }
 

@@ -27,6 +27,7 @@ class Table:
     columns: list[str]
     rows: list[list[Any]] = field(default_factory=list)
     links: list[str | None] = field(default_factory=list)  # per row: where its first cell leads, if anywhere
+    folded: bool = False  # shown folded (<details>): the figures of a chart above it
 
 
 def money(v: int | None) -> str:

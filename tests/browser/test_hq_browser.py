@@ -1,0 +1,133 @@
+"""The owner's pages in a real browser: headless Chromium (Debian's, installed by .ci/ensure-chromium) driven by
+selenium through chromedriver, against a real `caja serve` on 127.0.0.1 that tills of two stores pushed a
+month of trade to. Login with the keyboard, each page, a CSV download, logout; screenshots of the pages
+(CAJA_HQ_SCREENSHOTS=1 writes them to docs/screenshots/hq-*.png for the README)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.browser.hq_shop import month_of_trade
+from tests.protocol_client import Client
+from tests.server_proc import ServerProcess
+
+PASSWORD = "correct horse battery"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _need_chromium() -> None:
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    if os.environ.get("CI"):
+        pytest.fail("chromium and chromedriver are missing: .ci/ensure-chromium installs them")
+    pytest.skip("chromium and chromedriver are not installed (sudo apt-get install chromium chromium-driver)")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hq")
+    server = ServerProcess(str(tmp / "server.db"), workers=1).start()
+    try:
+        (tmp / "pw").write_text(PASSWORD + "\n")
+        assert (
+            server.caja(
+                "owners", "add", "ana", "--stores", "centro,norte", "--password-file", str(tmp / "pw")
+            ).returncode
+            == 0
+        )
+        for store, tills in (("centro", ("t1", "t2")), ("norte", ("t1",)), ("sur", ("t1",))):
+            for i, till in enumerate(tills):
+                events = month_of_trade(store, till, seed=len(store) + i)
+                client = Client(server.url, server.enroll(store, till))
+                for k in range(0, len(events), 500):
+                    assert {r["status"] for r in client.push(events[k : k + 500])} == {"accepted"}
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    _need_chromium()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    downloads = tmp_path_factory.mktemp("downloads")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium") or ""
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1000",
+    ):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.downloads = downloads
+    yield driver
+    driver.quit()
+
+
+def shot(driver, tmp_path: Path, name: str, width: int = 1280) -> None:
+    """A full-page PNG; into docs/screenshots when CAJA_HQ_SCREENSHOTS=1."""
+    driver.set_window_size(width, 1000)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, min(height + 40, 4000))
+    path = tmp_path / f"hq-{name}.png"
+    driver.save_screenshot(str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("CAJA_HQ_SCREENSHOTS") == "1":
+        shutil.copy(path, ROOT / "docs" / "screenshots" / path.name)
+    driver.set_window_size(1280, 1000)
+
+
+def test_an_owner_logs_in_reads_every_page_exports_and_logs_out(served, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    b = browser
+    b.get(served.url + "/hq/")
+    assert b.current_url.endswith("/hq/login")
+    shot(b, tmp_path, "login", 480)
+    b.find_element(By.ID, "name").send_keys("ana")  # autofocus is on the name; the keyboard does the rest
+    b.switch_to.active_element.send_keys(Keys.TAB, PASSWORD, Keys.ENTER)
+    assert b.find_element(By.TAG_NAME, "h1").text == "All stores"
+    rows = [r.text for r in b.find_elements(By.CSS_SELECTOR, "tbody tr th")]
+    assert rows == ["centro", "norte"]  # not sur: ana does not see it
+    shot(b, tmp_path, "overview")
+
+    b.find_element(By.LINK_TEXT, "centro").click()
+    assert b.find_element(By.TAG_NAME, "h1").text == "Store centro"
+    assert len(b.find_elements(By.CSS_SELECTOR, "figure svg rect")) == 24 + 30
+    assert "Pan" in b.find_element(By.ID, "t-top_products").find_element(By.XPATH, "..").text
+    shot(b, tmp_path, "store")
+    shot(b, tmp_path, "store-phone", 390)
+    b.find_element(By.CSS_SELECTOR, "#t-payment_methods a.csv").click()
+    csv = _downloaded(b.downloads, "centro-payment_methods.csv")
+    assert csv.splitlines()[0] == "method,payments,amount" and "cash" in csv
+
+    b.find_element(By.LINK_TEXT, "t2").click()
+    assert b.find_element(By.TAG_NAME, "h1").text == "Till t2 of store centro"
+    assert "online" in b.find_element(By.ID, "t-till").find_element(By.XPATH, "..").text
+    shot(b, tmp_path, "till")
+
+    b.find_element(By.CSS_SELECTOR, "form.logout button").click()
+    assert b.current_url.endswith("/hq/login")
+    b.get(served.url + "/hq/stores/centro")
+    assert b.current_url.endswith("/hq/login")
+
+
+def _downloaded(folder: Path, name: str) -> str:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if (folder / name).exists():
+            return (folder / name).read_text()
+        time.sleep(0.1)
+    raise AssertionError(f"{name} was not downloaded: {sorted(p.name for p in folder.iterdir())}")
