@@ -464,6 +464,11 @@ def cmd_install_service(args: argparse.Namespace) -> int:
     except KeyError:
         raise CliError(f"there is no user '{user}' on this machine; create it first (adduser {user})") from None
     kw: dict = {"user": user, "home": _plain("the home folder", pw.pw_dir)}
+    if args.kind == "server" and pw.pw_uid == 0:
+        raise CliError(
+            "install-service server runs the server as root: make an account for it "
+            "(adduser --system --group --home /var/lib/caja caja) and give --user caja"
+        )
     if args.kind in ("till", "sync", "ssh"):
         _till_side(args, kw, user, pw)
     else:
@@ -474,11 +479,11 @@ def cmd_install_service(args: argparse.Namespace) -> int:
         return 0
     try:
         done = services.install(args.kind, Path(args.root), **kw)
+        print(f"wrote {done.path}")
         if folder is not None:
             _make_folder(folder, pw, args.root)
     except PermissionError:
         raise CliError("cannot write there: run it with sudo (or use --root DIR)") from None
-    print(f"wrote {done.path}")
     if args.kind == "server":
         print(services.exposure(kw["host"], kw["port"], tls=kw["tls"] is not None))
     if done.unit is None:

@@ -81,7 +81,7 @@ def _systemd_accepts(path) -> None:
 @pytest.fixture
 def synced_till(account):
     user, home = account
-    cfg = home / "my till" / "caja.toml"  # a space in the path: quoted for systemd
+    cfg = home / "my till 100%" / "caja.toml"  # a space and a %: quoted for systemd, and % doubled (its specifiers)
     r = init_synced(cfg, "T1", "http://127.0.0.1:9", "caja_x")
     assert r.returncode == 0, r.stderr
     own(user, cfg.parent)
@@ -107,7 +107,8 @@ def test_the_till_unit_owns_the_console_in_kiosk_mode_and_restarts(tmp_path, acc
     assert f"wrote {path}" in r.stdout and "systemctl daemon-reload && systemctl enable --now" in r.stdout
     unit = _unit(path)
     svc = unit["Service"]
-    assert svc["ExecStart"].endswith(f'--config "{synced_till}" till --kiosk')
+    as_systemd_reads_it = str(synced_till).replace("%", "%%")
+    assert svc["ExecStart"].endswith(f'--config "{as_systemd_reads_it}" till --kiosk')
     assert svc["TTYPath"] == "/dev/tty1" and svc["StandardInput"] == "tty-force" and svc["Restart"] == "always"
     assert "TERM=linux" in path.read_text() and svc["User"] == account[0]
     assert unit["Unit"]["Conflicts"] == "getty@tty1.service"
@@ -243,6 +244,7 @@ def test_install_service_refuses_what_makes_no_sense_for_its_kind(tmp_path, acco
     assert "--root writes into an image" in refused("till", "--user", user, "--now", "--root", root)
     assert "--port 0: a port is 1 to 65535" in refused("server", "--user", user, "--port", "0", "--root", root)
     assert "runs the till as root" in refused("ssh", "--user", "root", "--root", root)
+    assert "runs the server as root" in refused("server", "--user", "root", "--root", root)
     nologin = refused("ssh", "--user", "nobody", "--root", root)  # sshd runs the forced command through its shell
     assert "nobody's login shell is /usr/sbin/nologin" in nologin and "chsh -s /bin/bash nobody" in nologin
     assert "PrivateTmp" in refused("server", "--user", user, "--db", "/tmp/caja-test-server.db", "--print")
