@@ -98,6 +98,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
         f"({r.events / max(r.seconds, 1e-9):,.0f} events/s); this till's next event continues its chain"
     )
     print(_key_note(r.key, cfg))
+    if not text and (cfg.sync.server_url, cfg.sync.token) != (url, token):
+        print(
+            f"config: {path} kept as it was; for this till to sync with {url}, set [sync] server_url there and the "
+            "token with `caja token set`"
+        )
     print(f"database: {ctx.paths.db}; check it with `caja --config {path} verify`")
     return 0
 
@@ -133,11 +138,12 @@ def _restore(ctx: TillContext, transport, me, path: Path, text: str) -> Restored
     try:
         with store:
             r = restore(store, transport, me)
-    except TransportError as exc:
+    except (TransportError, StoreError, KeyboardInterrupt) as exc:
+        why = _why(exc, transport) if isinstance(exc, TransportError) else str(exc) or "interrupted"
         raise CliError(
-            f"restore stopped: {_why(exc, transport)}; what arrived is kept in {aside}, not at {db}: run `caja "
-            f"restore` again to go on from there, or delete {aside} to start over",
-            1,
+            f"restore stopped: {why}; what arrived is kept in {aside}, not at {db}: run `caja restore` again to go "
+            f"on from there, or delete {aside} to start over",
+            130 if isinstance(exc, KeyboardInterrupt) else 1,
         ) from None
     if text:
         write_config(path, text)
