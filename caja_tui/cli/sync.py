@@ -61,7 +61,11 @@ def add_restore(sub, common: argparse.ArgumentParser) -> None:
     s.add_argument("--server", metavar="URL", help="the sync server (default: the config's [sync] server_url)")
     s.add_argument("--store", help="store id (default: the config's, else the one the token belongs to)")
     s.add_argument("--device", help="device id (default: the config's, else the one the token belongs to)")
-    s.add_argument("--db", help="database path for a new config (default: beside the config, named after it)")
+    s.add_argument(
+        "--db",
+        help="database path for a new config (default: beside a config given by path, named after it; else in "
+        "~/.local/share/caja)",
+    )
     from .newtill import cmd_restore
     from .tokens import add_token_options
 
