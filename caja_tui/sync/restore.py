@@ -56,10 +56,10 @@ def restore(store: SqliteStore, transport: Transport, me: DeviceMe | None = None
     )
     store.key_resumes_at(me.last_seq + 1)  # this till's key signs what it writes after the restored chain
     store.set_meta("restoring", "0")
+    seconds = time.perf_counter() - t0  # the history's transfer (what `caja bench` reports), not the key's
     key = _register(engine)
     own = store.count_events(store.device_id)
-    total = store.count_events()
-    return Restored(events=total, own_events=own, last_seq=me.last_seq, seconds=time.perf_counter() - t0, key=key)
+    return Restored(events=store.count_events(), own_events=own, last_seq=me.last_seq, seconds=seconds, key=key)
 
 
 def refuse_filled(store: SqliteStore) -> None:
