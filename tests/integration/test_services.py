@@ -38,15 +38,40 @@ def till_account():
         capture_output=True,
         timeout=60,
     )
+    pw = pwd.getpwnam(user)
     try:
-        pw = pwd.getpwnam(user)
         os.chown(home, pw.pw_uid, pw.pw_gid)
         home.chmod(0o755)
         yield user, home
     finally:
+        _sessions_ended(pw.pw_uid)
         if subprocess.run(["userdel", user], capture_output=True, timeout=60).returncode != 0:
             subprocess.run(["userdel", "--force", user], capture_output=True, timeout=60)  # a session still ending
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _sessions_ended(uid: int) -> None:
+    """Wait for the account's processes (a till whose SSH session just closed) to end, then end any left, by
+    their ids: none of them may write into the home after it is removed."""
+    import signal
+
+    def running() -> list[int]:
+        pids = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                uids = next(line for line in status.read_text().splitlines() if line.startswith("Uid:"))
+            except (OSError, StopIteration):
+                continue
+            if int(uids.split()[1]) == uid:
+                pids.append(int(status.parent.name))
+        return pids
+
+    deadline = time.monotonic() + 10
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in running():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def own(user: str, *paths: Path) -> None:
