@@ -367,8 +367,8 @@ def _till_side(args: argparse.Namespace, kw: dict, user: str, pw) -> None:
     """The till, its sync service and the SSH login: checked against the config they will run on."""
     if pw.pw_uid == 0:
         raise CliError(
-            f"install-service {args.kind} runs the till as root: make an account for it (adduser till) and give "
-            "--user till (a cashier who leaves the till must not land in root's session)"
+            f"install-service {args.kind} would run the till's side as root: make an account for the till (adduser "
+            "till) and give --user till (a cashier who leaves the till must not land in root's session)"
         )
     if args.kind == "ssh":
         shell = pw.pw_shell or "/bin/sh"

@@ -268,7 +268,7 @@ def test_install_service_refuses_what_makes_no_sense_for_its_kind(tmp_path, acco
     assert "an SSH snippet is not a service" in refused("ssh", "--user", user, "--now")
     assert "--root writes into an image" in refused("till", "--user", user, "--now", "--root", root)
     assert "--port 0: a port is 1 to 65535" in refused("server", "--user", user, "--port", "0", "--root", root)
-    assert "runs the till as root" in refused("ssh", "--user", "root", "--root", root)
+    assert "run the till's side as root" in refused("ssh", "--user", "root", "--root", root)
     assert "runs the server as root" in refused("server", "--user", "root", "--root", root)
     nologin = refused("ssh", "--user", "nobody", "--root", root)  # sshd runs the forced command through its shell
     assert "nobody's login shell is /usr/sbin/nologin" in nologin and "chsh -s /bin/bash nobody" in nologin
