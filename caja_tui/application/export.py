@@ -14,7 +14,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 import msgspec
 
@@ -27,14 +27,8 @@ from .reports import day_bounds
 What = Literal["sales", "sale-lines", "products", "stock", "events"]
 
 
-class Source(ExportSource, Protocol):
-    """What `caja export` reads (application.ports.ExportSource) and the sales' lines."""
-
-    def sale_lines_for_export(self, lo: int, hi: int) -> Iterator[tuple[Any, ...]]: ...
-
-
 def export(
-    store: Source,
+    store: ExportSource,
     what: What,
     fmt: Literal["csv", "jsonl"],
     *,
@@ -144,7 +138,7 @@ tax; `amount`: net + tax, what the customer paid for the line (a sale's lines ad
 `refunded_amount`: tax included, like `amount`."""
 
 
-def _sale_lines(store: Source, *, exponent: int, tz: dt.tzinfo, lo: int, hi: int) -> Iterator:
+def _sale_lines(store: ExportSource, *, exponent: int, tz: dt.tzinfo, lo: int, hi: int) -> Iterator:
     yield list(SALE_LINE_COLUMNS)
     m = lambda v: money.format_money(v, exponent)  # noqa: E731
     for row in store.sale_lines_for_export(lo, hi):
