@@ -194,4 +194,6 @@ def _run(*, json_out: bool, quick: bool, workdir: str | None, budget) -> int:
         for k, v in result.items():
             if k not in ("sizes", "goals", "machine", "pi_class"):
                 print(f"{k:28} {v}")
+        if pi := result.get("pi_class"):
+            print(f"{'pi_class':28} {pi['budget']}; {pi['method']}; fsync: {pi['slow_storage']}")
     return 0

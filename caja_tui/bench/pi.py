@@ -286,6 +286,7 @@ def bench_pi(work: Path, budget: Budget, *, tui: tuple, n_sales: int) -> dict:
     the till the normal run built in `work` is measured again when it is there."""
     from .terminal import Launch, bench_tui
 
+    t0 = time.perf_counter()
     here = work / "pi"
     here.mkdir(exist_ok=True)
     shim, storage = build_shim(here)
@@ -326,7 +327,7 @@ def bench_pi(work: Path, budget: Budget, *, tui: tuple, n_sales: int) -> dict:
         out["pi_idle_cpu_pct"] = round(till["idle_cpu_pct"] / share, 2)
         out["pi_idle_cpu_till_pct"] = round(till["idle_cpu_till_pct"] / share, 2)
         out["pi_idle_cpu_sync_pct"] = round(till["idle_cpu_sync_pct"] / share, 2)
-    out["pi_class"] = _described(budget, storage, fsync_ms, n_sales)
+    out["pi_class"] = {**_described(budget, storage, fsync_ms, n_sales), "seconds": round(time.perf_counter() - t0, 1)}
     return out
 
 

@@ -76,3 +76,11 @@ def test_a_short_pi_class_run_measures_the_till_in_the_budget_on_slow_fsyncs(tmp
     assert pi["fsync_delay_ms"] == FSYNC_DELAY_MS and pi["fsync_measured_ms"] >= FSYNC_DELAY_MS
     assert pi["quota_as_set"] == "2500 10000" and "cgroup" in pi["method"] and "sched_setaffinity" in pi["method"]
     assert not budget.path.exists()
+
+
+def test_without_a_compiler_the_slow_storage_part_says_it_did_not_run(tmp_path, monkeypatch):
+    import caja_tui.bench.pi as pi
+
+    monkeypatch.setattr(pi.shutil, "which", lambda name: None)
+    shim, how = build_shim(tmp_path)
+    assert shim is None and how.startswith("not run: no C compiler (cc)")
