@@ -49,8 +49,8 @@ class BrokenDatabase(StoreError):
 def way_out(path: Path) -> str:
     """What to do with a database the till cannot use: leave it, and start from the server or a backup."""
     return (
-        f"move it aside (mv {path} {path}.broken), then either rebuild the till from its server onto a new database "
-        "(caja init with this till's store and device, then caja restore --server URL) or copy back your last "
+        f"move it aside (mv {path} {path}.broken), then either rebuild the till from its server "
+        "(caja restore --server URL; the config stays) or copy back your last "
         f'backup (a copy made with sqlite3 {path} ".backup FILE"), and run caja verify'
     )
 
