@@ -50,6 +50,7 @@ SHOWN_FROM_DATA = [
     N_("online"),
     N_("offline"),
     N_("unknown"),
+    N_("connecting"),
     N_("offline-only"),
     N_("manager"),
     N_("cashier"),

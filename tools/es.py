@@ -469,3 +469,48 @@ ES.update(
         "{what} must be between {low} and {MAX_PRICE} minor units": "{what} debe estar entre {low} y {MAX_PRICE} centavos",
     }
 )
+
+# The line-mode till (caja_tui/tui/line.py)
+ES.update(
+    {
+        "'{word}' is neither a way to pay (cash, card, other) nor an amount like 12.50": "'{word}' no es una forma de pago (efectivo, tarjeta, otro) ni un importe como 12.50",
+        "(cart empty: scan a barcode or type a SKU)": "(carrito vacío: escanee un código o escriba un SKU)",
+        "(type: unlock {n})": "(escriba: unlock {n})",
+        "CLOCK WRONG": "RELOJ MAL",
+        "Caja — {shop} — till {device}. Ctrl-D leaves.": "Caja — {shop} — caja {device}. Ctrl-D para salir.",
+        "Counted cash: ": "Efectivo contado: ",
+        "Hello, {name}.": "Hola, {name}.",
+        "Manager PIN: ": "PIN del encargado: ",
+        "Manager number: ": "Número del encargado: ",
+        "Opening float: ": "Fondo inicial: ",
+        "PIN: ": "PIN: ",
+        "PRINTER: {error} - the receipt waits in the print queue (caja print-queue --retry)": "IMPRESORA: {error} - el ticket espera en la cola de impresión (caja print-queue --retry)",
+        "TOTAL": "TOTAL",
+        "The cart from before was kept:": "Se guardó el carrito de antes:",
+        "This till has no users yet. Run `caja init --demo` (demo users) first.": "Esta caja aún no tiene usuarios. Ejecute antes `caja init --demo` (usuarios de prueba).",
+        "Who are you? number: ": "¿Quién es usted? número: ",
+        "card and other payments cannot be more than what is due ({due})": "tarjeta y otros pagos no pueden superar lo que falta ({due})",
+        "connecting": "conectando",
+        "customer: {name}": "cliente: {name}",
+        "no customer matches": "ningún cliente coincide",
+        "no product with barcode or SKU '{code}' (try ?{code} to search)": "no hay producto con código o SKU '{code}' (pruebe ?{code} para buscar)",
+        "no such manager": "no existe ese encargado",
+        "no sync server, all saved on this till": "sin servidor, todo guardado en esta caja",
+        "paid {paid}, still to pay {due}": "pagado {paid}, falta {due}",
+        "paid {paid}: {due} still to pay (pay card, pay cash AMOUNT, ...; pay undo takes the last back)": "pagado {paid}: falta {due} (pay card, pay cash IMPORTE, ...; pay undo quita el último)",
+        "payments were taken for this sale ({paid}): pay the rest, or type quit again to leave without them": "ya se cobró parte de esta venta ({paid}): cobre el resto, o escriba quit otra vez para salir sin esos pagos",
+        "refunded {amount} in cash for {receipt}": "devuelto {amount} en efectivo por {receipt}",
+        "sales {n} = {total}; cash expected in drawer {expected} (float {float}, card {card})": "ventas {n} = {total}; efectivo esperado en el cajón {expected} (fondo {float}, tarjeta {card})",
+        "server not answering": "el servidor no responde",
+        "session closed: expected {expected}, counted {counted}, difference {difference}": "sesión cerrada: esperado {expected}, contado {counted}, diferencia {difference}",
+        "stock {n}": "existencias {n}",
+        "sync service: {state}": "servicio de sincro: {state}",
+        "the cart is empty: scan a product first": "el carrito está vacío: escanee antes un producto",
+        "the payments typed for it are dropped: {paid}": "se descartan los pagos escritos para ella: {paid}",
+        "the sale is covered already: nothing is left for {method}": "la venta ya está cubierta: no queda nada para {method}",
+        "the sync service syncs, {n} not synced": "sincroniza el servicio, {n} sin sincronizar",
+        "voided: the money goes back by the same tenders": "anulada: el dinero se devuelve por las mismas formas de pago",
+        "{connectivity}, {n} not synced": "{connectivity}, {n} sin sincronizar",
+        "{name} is not locked": "{name} no está bloqueado",
+    }
+)

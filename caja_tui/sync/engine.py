@@ -1,33 +1,32 @@
 """The sync engine: push the outbox in prioritised batches, pull the other tills' events, retry with backoff.
 
-It runs as a worker thread in the TUI and as the headless `caja sync` service, against the same SQLite file
-as the till; the sale path never waits for it. Everything it knows survives a restart: what was sent is in
-the event table's `sync_status`, the pull cursor is committed with the events it covers, and its figures
-are kept in the `meta` table for `caja status`.
+It runs as a worker thread of the line-mode till and as the headless `caja sync` process (the service, or the
+screens' child), against the same SQLite file as the till; the sale path never waits for it. One engine per
+database: `run` holds the lock beside the database (host/locks.py) or does not run. Each request waits on a
+thread of its own, so a stopping engine (a till quitting) never waits for an answer that does not come.
+Everything it knows survives a restart: what was sent is in the event table's `sync_status`, the pull cursor
+is committed with the events it covers, and its figures are kept in the `meta` table for `caja status`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import backoff
 import msgspec
 
 from ..domain.clock import COUNTER_MASK, pack, system_ms
+from ..host.locks import engine_lock
 from ..host.logs import log_event
 from ..protocol.check import CLOCK_SKEW_MS
 from ..store.errors import StoreError
 from ..store.outbox import Outbox
 from ..store.sqlite import SqliteStore
-from .metrics import SAVED, SyncMetrics, count_outbox, saved, status  # noqa: F401 - status: re-exported
+from .metrics import Figures, SyncMetrics, count_outbox, saved, status  # noqa: F401 - status: re-exported
 from .transport import Transport, TransportError
 
 CLOCK_WARNING_MS = 2 * 60 * 1000
@@ -36,6 +35,41 @@ BACKLOG_BATCH = 1000
 APPLY_CHUNK = 50  # events applied per transaction
 APPLY_PAUSE_S = 0.003
 POLL_S = 0.25
+NO_ANSWER_S = 3.0  # a request unanswered this long: the prompt says the server is not answering
+
+
+class Stopped(Exception):
+    """The engine was asked to stop while it waited for the server."""
+
+
+class _Call:
+    """One request to the server, made on a daemon thread of its own: the engine waits for it, and stops waiting
+    when it is told to stop. A process that quits never waits for an answer (the thread dies with it)."""
+
+    def __init__(self, engine: SyncEngine, fn: Callable[..., Any], *args: Any) -> None:
+        self.started = time.monotonic()
+        self._engine, self._done = engine, threading.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+        engine._in_flight.add(self)
+        threading.Thread(target=self._run, args=(fn, args), name="sync-call", daemon=True).start()
+
+    def _run(self, fn: Callable[..., Any], args: tuple) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the thread that waits for it
+            self._error = exc
+        finally:
+            self._engine._in_flight.discard(self)
+            self._done.set()
+
+    def result(self) -> Any:
+        while not self._done.wait(POLL_S):
+            if self._engine.stopping:
+                raise Stopped
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 class SyncEngine:
@@ -59,20 +93,21 @@ class SyncEngine:
         self.logger = log or logging.getLogger("caja.sync")  # JSON lines where the wiring sends them (host/logs)
         self._log_ids = {"device": store.device_id, "store": store.store_id}
         self.on_metrics = on_metrics
-        self.metrics = SyncMetrics(**saved(store))
+        # what was saved is kept, but not the connectivity: that is learnt again from this engine's own answers
+        self.metrics = SyncMetrics(**{**saved(store), "connectivity": "connecting" if transport else "unknown"})
+        self._in_flight: set[_Call] = set()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._attempts: deque[bool] = deque(maxlen=50)
-        self._traffic: deque[tuple[float, int, int]] = deque()  # (monotonic time, events, bytes)
+        self.figures = Figures()  # error rate and traffic, for the metrics
         self._delays = self._new_delays()
         self._last_pull = 0.0
         self._data_version: int | None = None
         # the last look at the outbox was for a wake-up (count again); the store stopped the last round (locked)
         self._woken = self._interrupted = False
         self._server_ms: tuple[int, float] | None = None  # the server's time at its last answer, and when
-        self._saved_state = ""
         self._counted_at = 0.0
         self.last_exc: TransportError | None = None
+        self._run_stop: threading.Event | None = None  # the stop event `run` was given
 
     def log(self, event: str, **fields: Any) -> None:
         """One line of the structured sync log: the event, this till's device and store, then the fields."""
@@ -85,8 +120,28 @@ class SyncEngine:
         self._wake.set()
 
     def stop(self) -> None:
+        """Stop soon: a request in flight is left to its thread, never waited for (see _Call)."""
         self._stop.set()
         self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set() or (self._run_stop is not None and self._run_stop.is_set())
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(*args)`, a request to the server, waited for until it answers or the engine stops (Stopped)."""
+        return _Call(self, fn, *args).result()
+
+    def unanswered_s(self) -> float:
+        """How long the oldest request in flight has waited for its answer (0: none waits)."""
+        started = [c.started for c in list(self._in_flight)]
+        return time.monotonic() - min(started) if started else 0.0
+
+    def connectivity_now(self) -> str:
+        """The connectivity as it is now: `no answer` while a request has waited NO_ANSWER_S or more."""
+        if self.transport is not None and self.unanswered_s() >= NO_ANSWER_S:
+            return "no answer"
+        return self.metrics.connectivity
 
     @staticmethod
     def _new_delays():
@@ -103,7 +158,7 @@ class SyncEngine:
             self.refresh_metrics()
             return False
         t0 = time.perf_counter()
-        self.log("sync_start", pending=self.metrics.pending)
+        self.log("sync_start", pending=self.outbox.pending_count())  # counted now: what this round will push
         self.last_exc = None
         try:
             if self._interrupted:  # a batch the stopped round left 'syncing' goes back to pending (the server dedups)
@@ -117,6 +172,9 @@ class SyncEngine:
         except TransportError as exc:
             self.last_exc = exc
             self._failed(exc)
+            return False
+        except Stopped:  # the till is quitting: what was in flight is sent again by the next engine
+            self.log("sync_stopped")
             return False
         except StoreError as exc:  # the file stayed locked past the busy timeout (a long `caja rebuild`): try again
             self._interrupted = True
@@ -139,8 +197,8 @@ class SyncEngine:
                 break
             self.outbox.mark_syncing(batch)
             try:
-                resp = self.transport.push([e.wire for e in batch])
-            except TransportError:
+                resp = self.call(self.transport.push, [e.wire for e in batch])
+            except (TransportError, Stopped):
                 self.outbox.release(batch)
                 raise
             self._server_time(resp.server_time_ms)
@@ -166,19 +224,18 @@ class SyncEngine:
         cursor = int(self.store.meta("pull_cursor", "0") or 0)
         pulled = 0
         # the next page is fetched while this one is applied: the network and the disk work at once
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull") as pool:
-            ahead = pool.submit(self.transport.pull, cursor, page, include_own)
-            for _ in range(10_000_000):
-                resp = ahead.result()
-                if resp.more:
-                    ahead = pool.submit(self.transport.pull, resp.cursor, page, include_own)
-                self._server_time(resp.server_time_ms)
-                if resp.events or resp.cursor != cursor:
-                    pulled += self._apply_page(resp.events, resp.cursor, gentle, restoring=include_own)
-                    self._count_traffic(len(resp.events))
-                cursor = resp.cursor
-                if not resp.more:
-                    break
+        ahead = _Call(self, self.transport.pull, cursor, page, include_own)
+        for _ in range(10_000_000):
+            resp = ahead.result()
+            if resp.more:
+                ahead = _Call(self, self.transport.pull, resp.cursor, page, include_own)
+            self._server_time(resp.server_time_ms)
+            if resp.events or resp.cursor != cursor:
+                pulled += self._apply_page(resp.events, resp.cursor, gentle, restoring=include_own)
+                self._count_traffic(len(resp.events))
+            cursor = resp.cursor
+            if not resp.more:
+                break
         self._last_pull = time.monotonic()
         self.metrics.pulled += pulled
         return pulled
@@ -211,9 +268,22 @@ class SyncEngine:
 
     # --- the loop ---------------------------------------------------------------------------------
 
-    def run(self, stop: threading.Event | None = None, *, pull_every_s: float = 15.0) -> None:
-        """Until stopped: push when a batch is due, pull regularly, back off while the server is away."""
-        stop = stop or self._stop
+    def run(self, stop: threading.Event | None = None, *, pull_every_s: float = 15.0) -> bool:
+        """Until stopped: push when a batch is due, pull regularly, back off while the server is away. Only while
+        holding the database's sync lock (taken here unless this process holds it): False, having done nothing,
+        when another process's engine holds it."""
+        with engine_lock(self.store.path) as held:
+            if not held:
+                self.log("sync_elsewhere", reason="another process syncs this database (it holds the lock)")
+                return False
+            self._run_stop = stop
+            try:
+                self._loop(stop or self._stop, pull_every_s)
+            finally:
+                self._run_stop = None
+        return True
+
+    def _loop(self, stop: threading.Event, pull_every_s: float) -> None:
         self.outbox.recover()
         self.refresh_metrics()
         while not stop.is_set() and not self._stop.is_set():
@@ -224,11 +294,13 @@ class SyncEngine:
                 continue
             if self.metrics.connectivity == "offline":
                 try:
-                    self.transport.health()
+                    self.call(self.transport.health)
                 except TransportError as exc:
                     self._failed(exc, probe=True)
                     self._sleep(stop, self._next_delay(exc))
                     continue
+                except Stopped:
+                    break
                 self._set_connectivity("online")
             if self._due(pull_every_s) and not self.sync_once() and self.last_exc is not None:
                 self._sleep(stop, self._next_delay(self.last_exc))
@@ -273,7 +345,7 @@ class SyncEngine:
         return delay
 
     def _failed(self, exc: TransportError, *, probe: bool = False) -> None:
-        self._attempts.append(False)
+        self.figures.attempt(False)
         self.metrics.errors += 1
         self.metrics.last_error = str(exc)
         if exc.status is None or exc.status >= 500:
@@ -282,7 +354,7 @@ class SyncEngine:
         self.refresh_metrics()
 
     def _succeeded(self, ms: float, *, moved: bool = True) -> None:
-        self._attempts.append(True)
+        self.figures.attempt(True)
         self._delays = self._new_delays()
         m = self.metrics
         m.syncs += 1
@@ -290,6 +362,9 @@ class SyncEngine:
         m.last_sync_ms = round(ms, 1)
         m.avg_sync_ms = round(ms if m.avg_sync_ms is None else m.avg_sync_ms * 0.8 + ms * 0.2, 1)
         m.next_retry_at = None
+        m.last_error = (
+            None  # the error was true until this answer; `caja status` shows the last one only while it holds
+        )
         self._set_connectivity("online")
         self.refresh_metrics(recount=moved)
 
@@ -304,7 +379,7 @@ class SyncEngine:
         has caught up with the event's."""
         assert self.transport is not None
         if self.outbox.failed_with("UNKNOWN_TYPE"):
-            version = self.transport.health().version
+            version = self.call(self.transport.health).version
             seen = self.store.meta("server_version_at_refusal")
             if seen is None:
                 self.store.set_meta("server_version_at_refusal", version)
@@ -329,7 +404,7 @@ class SyncEngine:
         if store.key is None or store.key_registered():
             return
         try:
-            self.transport.register_key(store.key.public_hex, store.key_from_seq)
+            self.call(self.transport.register_key, store.key.public_hex, store.key_from_seq)
         except TransportError as exc:
             if exc.status == 404:
                 return
@@ -344,7 +419,7 @@ class SyncEngine:
         signatures against, also when the server is away. A version-1 server (404) has none."""
         assert self.transport is not None
         try:
-            devices = self.transport.devices().devices
+            devices = self.call(self.transport.devices).devices
         except TransportError as exc:
             if exc.status == 404:
                 return
@@ -362,39 +437,18 @@ class SyncEngine:
         self.store.observe_time(server_ms)
 
     def _count_traffic(self, events: int) -> None:
-        now = time.monotonic()
         t = self.transport
-        total = (t.bytes_sent + t.bytes_received) if t else 0
-        self._traffic.append((now, events, total))
-        while self._traffic and self._traffic[0][0] < now - 60:
-            self._traffic.popleft()
+        self.figures.moved(events, (t.bytes_sent + t.bytes_received) if t else 0)
 
     def refresh_metrics(self, *, recount: bool = True) -> SyncMetrics:
         """The figures, saved for `caja status`. `recount`: the outbox counted again (pending, synced, failed,
         conflicts: a scan of this till's events, 0.1 s at a million), which the loop skips when nothing changed."""
         self._counted_at = time.monotonic()
         m = count_outbox(self.outbox, self.metrics) if recount else self.metrics
-        m.error_rate = round(self._attempts.count(False) / len(self._attempts), 3) if self._attempts else 0.0
-        now = time.monotonic()
-        window = [x for x in self._traffic if x[0] >= now - 60]
-        m.events_per_min = float(sum(x[1] for x in window))
-        if len(window) >= 2:
-            span = max(1.0, window[-1][0] - window[0][0])
-            m.bytes_per_s = round((window[-1][2] - window[0][2]) / span, 1)
+        self.figures.fill(m)
         if m.connectivity == "unknown" and self.transport is None:
             m.connectivity = "offline-only"
-        self._save()
+        self.figures.save(self.store, m)
         if self.on_metrics:
             self.on_metrics(msgspec.structs.replace(m))
         return m
-
-    def _save(self) -> None:
-        """Keep the figures for `caja status`, only when they changed (no write, no fsync while idle)."""
-        state = json.dumps({k: getattr(self.metrics, k) for k in SAVED})
-        if state == self._saved_state:
-            return
-        self._saved_state = state
-        try:
-            self.store.set_meta("sync_state", state)
-        except Exception as exc:  # noqa: BLE001 - figures are best effort; never stop syncing for them
-            print(f"caja sync: could not save figures: {exc}", file=sys.stderr)

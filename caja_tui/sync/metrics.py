@@ -5,6 +5,9 @@ imports the engine and its HTTP client."""
 from __future__ import annotations
 
 import json
+import sys
+import time
+from collections import deque
 from typing import Any
 
 import msgspec
@@ -53,6 +56,45 @@ class SyncMetrics(msgspec.Struct, kw_only=True):
     pulled: int = 0
     clock_skew_ms: int | None = None
     clock_warning: bool = False
+
+
+class Figures:
+    """What the engine counts as it goes: its last 50 attempts (the error rate) and the last minute's traffic
+    (events a minute, bytes a second); and what it last saved for `caja status`."""
+
+    def __init__(self) -> None:
+        self.attempts: deque[bool] = deque(maxlen=50)
+        self.traffic: deque[tuple[float, int, int]] = deque()  # (monotonic time, events, bytes on the wire so far)
+        self.saved = ""
+
+    def attempt(self, ok: bool) -> None:
+        self.attempts.append(ok)
+
+    def moved(self, events: int, total_bytes: int) -> None:
+        now = time.monotonic()
+        self.traffic.append((now, events, total_bytes))
+        while self.traffic and self.traffic[0][0] < now - 60:
+            self.traffic.popleft()
+
+    def fill(self, m: SyncMetrics) -> None:
+        m.error_rate = round(self.attempts.count(False) / len(self.attempts), 3) if self.attempts else 0.0
+        now = time.monotonic()
+        window = [x for x in self.traffic if x[0] >= now - 60]
+        m.events_per_min = float(sum(x[1] for x in window))
+        if len(window) >= 2:
+            span = max(1.0, window[-1][0] - window[0][0])
+            m.bytes_per_s = round((window[-1][2] - window[0][2]) / span, 1)
+
+    def save(self, store: SqliteStore, m: SyncMetrics) -> None:
+        """Keep the figures for `caja status`, only when they changed (no write, no fsync while idle)."""
+        state = json.dumps({k: getattr(m, k) for k in SAVED})
+        if state == self.saved:
+            return
+        self.saved = state
+        try:
+            store.set_meta("sync_state", state)
+        except Exception as exc:  # noqa: BLE001 - figures are best effort; never stop syncing for them
+            print(f"caja sync: could not save figures: {exc}", file=sys.stderr)
 
 
 def saved(store: SqliteStore) -> dict[str, Any]:

@@ -365,9 +365,21 @@ def run_tui(ctx: TillContext, *, kiosk: bool = False) -> int:
             print(_("Restarting the till (the sale in progress is kept)..."), file=sys.stderr)
             time.sleep(1)
     finally:
-        if sync_proc is not None and sync_proc.poll() is None:
-            sync_proc.terminate()
-            try:
-                sync_proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                sync_proc.kill()
+        stop_sync_child(sync_proc)
+
+
+QUIT_WAIT_S = 1.0
+
+
+def stop_sync_child(proc: subprocess.Popen | None) -> None:
+    """Quitting never waits on the network: SIGTERM stops the child's engine at once (a request in flight is left
+    to its own thread, sync/engine.py); after a second at most it is killed, and what it had in flight is sent
+    again by the next engine (the server answers `duplicate`)."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=QUIT_WAIT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -1,30 +1,49 @@
 """The line-mode till (`caja line`, and `caja` when not on a terminal): sign in, open the session, sell, pay.
 
-It drives the same use cases as the screens. At sign-in: a person's number, then their PIN; `unlock N` lifts the
-lockout of person N on this till with a manager's PIN. Commands at the prompt:
+It drives the same use cases as the screens, in the till's language (`[till] language`, i18n.py). At sign-in: a
+person's number, then their PIN; `unlock N` lifts the lockout of person N on this till with a manager's PIN.
+Commands at the prompt:
   CODE or N*CODE  add a product by barcode or SKU      ?TEXT        search products
   -N              remove line N                         disc AMOUNT  discount the whole sale
-  pay cash AMOUNT | pay card | pay other                 cancel       empty the cart
-  refund RECEIPT  (manager)   void RECEIPT (manager)    x            cash report (X)
-  close           close the session (manager)           quit         leave (the cart is kept)
-  cust TEXT       put the first customer matching TEXT on the sale
+  pay [METHOD [AMOUNT]]...  e.g. pay, pay card, pay cash 100 card 23.50; tenders add up; pay undo takes one back
+  cancel          empty the cart                        x            cash report (X)
+  refund RECEIPT  (manager)   void RECEIPT (manager)    close        close the session (manager)
+  cust TEXT       the first customer matching TEXT      quit         leave (the cart is kept)
+
+Its sync engine (`_Sync`) runs only while it holds the database's sync lock: beside a `caja sync` service it
+runs none, leaves the outbox to the service and says so at the prompt.
 """
 
 from __future__ import annotations
 
 import getpass
 import sys
+import threading
+from typing import TYPE_CHECKING, TextIO
 
 from ..application import cash, sales, users
 from ..application.ports import SaleView, UserView
 from ..application.receipts import people_of, render_receipt
 from ..bootstrap import TillContext
 from ..config import Config, PrinterConfig
-from ..domain import money
 from ..domain.cart import Cart
 from ..domain.errors import DomainError
 from ..domain.events import Tender
+from ..domain.payloads.sales import PaymentMethod
+from ..i18n import _, error_text, set_language
 from ..store.errors import DiskFull, StoreError, check_pages
+
+if TYPE_CHECKING:
+    from ..sync.engine import SyncEngine
+
+QUIT_WAIT_S = 1.0  # quitting waits this long at most for the sync engine (never for the network)
+# what `pay` takes as a way to pay, in English and in Spanish (the letters are the payment dialog's)
+_WORDS: dict[PaymentMethod, tuple[str, ...]] = {
+    "cash": ("cash", "c", "efectivo", "e"),
+    "card": ("card", "k", "tarjeta", "t"),
+    "other": ("other", "o", "otro"),
+}
+METHODS: dict[str, PaymentMethod] = {word: method for method, words in _WORDS.items() for word in words}
 
 
 def run_plain_till(ctx: TillContext) -> int:
@@ -34,32 +53,78 @@ def run_plain_till(ctx: TillContext) -> int:
         except EOFError:
             raise SystemExit(0) from None
 
+    set_language(ctx.cfg.till.language)
     with ctx.open_store(create=False) as store:
         check_pages(store)
-        worker = _start_sync(ctx)
+        sync = _Sync(ctx)
+        sync.start()
         try:
             user = _sign_in(ctx.cfg, store, ask)
             if user is None:
                 return 1
-            _open_session(store, user, ask, ctx.cfg.till.currency_exponent)
-            return _Counter(ctx, store, worker, ask, user).run()
+            _open_session(ctx, store, user, ask)
+            return _Counter(ctx, store, sync, ask, user).run()
         finally:
-            if worker is not None:
-                worker[0].stop()
+            sync.stop()
 
 
-def _start_sync(ctx: TillContext):
-    """The sync engine as a worker thread beside the counter, on its own connection (none when offline-only)."""
-    if not ctx.cfg.sync.server_url:
-        return None
-    import threading
+class _Sync:
+    """The till's sync engine as a worker thread, on a connection of its own, while this process holds the
+    database's sync lock (host/locks.py); without it (a `caja sync` service holds it) no engine runs here and
+    the lock is tried again at each prompt, so the till takes over when the service stops."""
 
-    from ..host.logs import rotating
+    def __init__(self, ctx: TillContext) -> None:
+        self.ctx = ctx
+        self.engine: SyncEngine | None = None
+        self.thread: threading.Thread | None = None
+        self.lock: TextIO | None = None
 
-    engine = ctx.build_sync(ctx.open_store(), log=rotating(ctx.paths.sync_log))
-    thread = threading.Thread(target=engine.run, name="sync", daemon=True)
-    thread.start()
-    return engine, thread
+    def start(self) -> None:
+        if not self.ctx.cfg.sync.server_url or self.engine is not None:
+            return
+        self.lock = self.ctx.sync_lock(wait=False)
+        if self.lock is None:
+            return
+        from ..host.logs import rotating
+
+        self.engine = self.ctx.build_sync(self.ctx.open_store(), log=rotating(self.ctx.paths.sync_log))
+        self.thread = threading.Thread(target=self.engine.run, name="sync", daemon=True)
+        self.thread.start()
+
+    def notify(self) -> None:
+        if self.engine is not None:
+            self.engine.notify()
+
+    def stop(self) -> None:
+        """Stop the engine, waiting a second at most: a request in flight is left to its thread (sync/engine.py),
+        and what it was sending goes again from the next engine (the server answers `duplicate`)."""
+        if self.engine is None or self.thread is None:
+            return
+        self.engine.stop()
+        self.thread.join(QUIT_WAIT_S)
+        if not self.thread.is_alive():
+            self.engine.store.close()
+            if self.lock is not None:
+                self.lock.close()
+
+    def status(self, store) -> str:
+        """The prompt's status, true when it is shown: who syncs, the connection, the events not on the server."""
+        from ..sync.metrics import saved, unsynced
+
+        if not self.ctx.cfg.sync.server_url:  # nothing waits for a server (no alarm; the screens say the same)
+            return _("no sync server, all saved on this till")
+        self.start()
+        pending = unsynced(store)
+        if self.engine is None:
+            figures = saved(store)
+            clock = bool(figures.get("clock_warning"))
+            text = _("the sync service syncs, {n} not synced").format(n=pending)
+        else:
+            clock = self.engine.metrics.clock_warning
+            state = self.engine.connectivity_now()
+            shown = _("server not answering") if state == "no answer" else _(state)
+            text = _("{connectivity}, {n} not synced").format(connectivity=shown, n=pending)
+        return text + (" " + _("CLOCK WRONG") if clock else "")
 
 
 def _sign_in(cfg: Config, store, ask) -> UserView | None:
@@ -68,13 +133,13 @@ def _sign_in(cfg: Config, store, ask) -> UserView | None:
     with store.read() as tx:
         people = tx.users()
     if not people:
-        print("This till has no users yet. Run `caja init --demo` (demo users) first.")
+        print(_("This till has no users yet. Run `caja init --demo` (demo users) first."))
         return None
-    print(f"Caja — {cfg.till.shop_name} — till {cfg.till.device_id}. Ctrl-D leaves.")
+    print(_("Caja — {shop} — till {device}. Ctrl-D leaves.").format(shop=cfg.till.shop_name, device=cfg.till.device_id))
     for i, u in enumerate(people, 1):
-        print(f"  {i}. {u.name} ({u.role})")
+        print(f"  {i}. {u.name} ({_(u.role)})")
     while True:
-        choice = ask("Who are you? number: ").strip()
+        choice = ask(_("Who are you? number: ")).strip()
         unlocking = choice.startswith("unlock ")
         number = choice.split(None, 1)[1].strip() if unlocking else choice
         if not (number.isdigit() and 1 <= int(number) <= len(people)):
@@ -83,13 +148,15 @@ def _sign_in(cfg: Config, store, ask) -> UserView | None:
         try:
             if unlocking:
                 cleared = users.unlock(store, _manager(store, ask).id, person.id)
-                print(f"  {person.name} may sign in again" if cleared else f"  {person.name} is not locked")
+                said = _("{name} may sign in again") if cleared else _("{name} is not locked")
+                print("  " + said.format(name=person.name))
                 continue
-            user = users.authenticate(store, person.id, _pin(ask, "PIN: "))
+            user = users.authenticate(store, person.id, _pin(ask, _("PIN: ")))
             break
         except DomainError as exc:
-            print(f"  {exc.message}" + (f" (type: unlock {number})" if exc.code == "PIN_LOCKED" else ""))
-    print(f"Hello, {user.name}.")
+            hint = " " + _("(type: unlock {n})").format(n=number) if exc.code == "PIN_LOCKED" else ""
+            print(f"  {error_text(exc)}{hint}")
+    print(_("Hello, {name}.").format(name=user.name))
     return user
 
 
@@ -97,7 +164,7 @@ def _pin(ask, prompt: str) -> str:
     return getpass.getpass(prompt) if sys.stdin.isatty() else ask(prompt)
 
 
-def _open_session(store, user: UserView, ask, exp: int) -> None:
+def _open_session(ctx: TillContext, store, user: UserView, ask) -> None:
     """Ask for the opening float when no cash session is open."""
     with store.read() as tx:
         session = tx.open_session()
@@ -105,37 +172,35 @@ def _open_session(store, user: UserView, ask, exp: int) -> None:
         return
     while True:
         try:
-            amount = money.parse_money(ask("Opening float: ") or "0", exp)
+            amount = ctx.money.parse(ask(_("Opening float: ")) or "0")
             cash.open_session(store, user.id, amount)
             return
         except DomainError as exc:
-            print(f"  {exc.message}")
+            print(f"  {error_text(exc)}")
 
 
 class _Counter:
     """The prompt after sign-in: one line, one command (see the module's docstring)."""
 
-    def __init__(self, ctx: TillContext, store, worker, ask, user: UserView) -> None:
-        self.ctx, self.store, self.worker, self.ask, self.user = ctx, store, worker, ask, user
-        self.exp = ctx.cfg.till.currency_exponent
+    def __init__(self, ctx: TillContext, store, sync: _Sync, ask, user: UserView) -> None:
+        self.ctx, self.store, self.sync, self.ask, self.user = ctx, store, sync, ask, user
+        self.fmt = ctx.money
         self.include = ctx.cfg.till.prices_include_tax
         self.cart = store.load_draft() or Cart()
-
-    def fmt(self, value: int) -> str:
-        return money.format_money(value, self.exp)
+        self.tenders: list[Tender] = []  # a payment in parts: what was taken so far (kept until paid or cancelled)
+        self.quitting = False
 
     def run(self) -> int:
         if self.cart.lines:
-            print("The cart from before was kept:")
+            print(_("The cart from before was kept:"))
         while True:
-            _show(self.cart, self.fmt, self.include)
-            if self.worker is not None:
-                self.worker[0].notify()
-            line = self.ask(f"[{_status(self.store, self.worker)}] > ").strip()
+            self.show()
+            self.sync.notify()
+            line = self.ask(f"[{self.sync.status(self.store)}] > ").strip()
             try:
                 code = self.command(line)
             except DomainError as exc:
-                print(f"  {exc.message}")
+                print(f"  {error_text(exc)}")
                 continue
             except StoreError as exc:  # a full disk: nothing of it was saved; the cart is what the draft holds
                 print(f"  {exc}")
@@ -149,34 +214,51 @@ class _Counter:
         if not line:
             return None
         if line in ("quit", "exit"):
-            return 0
+            return self.quit()
+        self.quitting = False
         if line == "close":
             return self.close()
         if self.edit_cart(line) or self.look(line) or self.manager_action(line):
             return None
-        if line.startswith("pay"):
-            self.pay(line.split())
+        if line == "pay" or line.startswith("pay "):
+            self.pay(line.split()[1:])
         elif sales.scan(self.store, self.cart, line) is None:
-            print(f"  no product with barcode or SKU '{line}' (try ?{line} to search)")
+            print("  " + _("no product with barcode or SKU '{code}' (try ?{code} to search)").format(code=line))
         return None
+
+    def quit(self) -> int | None:
+        """Leave (the cart is kept); with payments typed for the sale in progress, only when asked twice."""
+        if self.tenders and not self.quitting:
+            self.quitting = True
+            print(
+                "  "
+                + _(
+                    "payments were taken for this sale ({paid}): pay the rest, or type quit again to leave without them"
+                ).format(paid=self.tendered())
+            )
+            return None
+        return 0
 
     def edit_cart(self, line: str) -> bool:
         cart = self.cart
         if line.startswith("-") and line[1:].isdigit():
             cart.remove(int(line[1:]) - 1)
         elif line.startswith("disc "):
-            cart.set_discount(money.parse_money(line[5:], self.exp))
+            cart.set_discount(self.fmt.parse(line[5:]))
         elif line == "cancel":
-            self.cart = cart = Cart()
+            if self.tenders:
+                print("  " + _("the payments typed for it are dropped: {paid}").format(paid=self.tendered()))
+            self.cart, self.tenders = Cart(), []
+            cart = self.cart
         elif line.startswith("cust "):
             with self.store.read() as tx:
                 found = tx.find_customers(line[5:], limit=1)
             if not found:
-                print("  no customer matches")
+                print("  " + _("no customer matches"))
                 return True
             cart.customer_id = found[0]["id"]
             sales.save_cart(self.store, cart)
-            print(f"  customer: {found[0]['name']}")
+            print("  " + _("customer: {name}").format(name=found[0]["name"]))
             return True
         else:
             return False
@@ -188,14 +270,22 @@ class _Counter:
         if line.startswith("?"):
             with self.store.read() as tx:
                 for p in tx.search_products(line[1:], limit=15):
-                    print(f"  {p.sku:<10} {p.name:<40} {fmt(p.price):>10}  stock {p.stock}")
+                    stock = _("stock {n}").format(n=p.stock)
+                    print(f"  {p.sku:<10} {p.name:<40} {fmt(p.price):>10}  {stock}")
             return True
         if line == "x":
             s = cash.current_summary(self.store)
             if s:
+                said = _("sales {n} = {total}; cash expected in drawer {expected} (float {float}, card {card})")
                 print(
-                    f"  sales {s.sales_count} = {fmt(s.sales_total)}; cash expected in drawer "
-                    f"{fmt(s.expected)} (float {fmt(s.opening_float)}, card {fmt(s.card_total)})"
+                    "  "
+                    + said.format(
+                        n=s.sales_count,
+                        total=fmt(s.sales_total),
+                        expected=fmt(s.expected),
+                        float=fmt(s.opening_float),
+                        card=fmt(s.card_total),
+                    )
                 )
             return True
         return False
@@ -204,38 +294,102 @@ class _Counter:
         if line.startswith("refund "):
             mgr = _manager(self.store, self.ask)
             r = sales.refund_sale(self.store, mgr.id, line.split(None, 1)[1])
-            print(f"  refunded {self.fmt(r.total)} in cash for {r.receipt_no}")
+            print(
+                "  "
+                + _("refunded {amount} in cash for {receipt}").format(amount=self.fmt(r.total), receipt=r.receipt_no)
+            )
             return True
         if line.startswith("void "):
             mgr = _manager(self.store, self.ask)
             sales.void_sale(self.store, mgr.id, line.split(None, 1)[1])
-            print("  voided: the money goes back by the same tenders")
+            print("  " + _("voided: the money goes back by the same tenders"))
             return True
         return False
 
     def close(self) -> int:
         fmt = self.fmt
         mgr = _manager(self.store, self.ask)
-        counted = money.parse_money(self.ask("Counted cash: "), self.exp)
+        counted = fmt.parse(self.ask(_("Counted cash: ")))
         closed, s = cash.close_session(self.store, mgr.id, counted=counted)
+        said = _("session closed: expected {expected}, counted {counted}, difference {difference}")
         print(
-            f"  session closed: expected {fmt(s.expected)}, counted {fmt(counted)}, "
-            f"difference {fmt(closed.difference or 0)}"
+            "  " + said.format(expected=fmt(s.expected), counted=fmt(counted), difference=fmt(closed.difference or 0))
         )
         return 0
 
-    def pay(self, parts: list[str]) -> None:
-        method = parts[1] if len(parts) > 1 else "cash"
-        total = _total(self.cart, self.include)
-        amount = money.parse_money(parts[2], self.exp) if len(parts) > 2 else total
-        try:
-            done = sales.complete_sale(
-                self.store,
-                self.user.id,
-                self.cart,
-                [Tender(method=method, amount=amount)],
-                prices_include_tax=self.include,
+    # --- paying ------------------------------------------------------------------------------------------
+
+    def due(self, tenders: list[Tender]) -> int:
+        return max(0, _total(self.cart, self.include) - sum(t.amount for t in tenders))
+
+    def tendered(self) -> str:
+        return ", ".join(f"{_(t.method)} {self.fmt(t.amount)}" for t in self.tenders)
+
+    def pay(self, words: list[str]) -> None:
+        """`pay` alone: what is due, in cash. Else ways to pay, each with an amount or without (what is still due):
+        `pay card`, `pay cash 100 card 23.50`. Tenders add up over several `pay` lines until the total is covered;
+        then the sale is written (the screens' rules: only cash gives change). `pay undo` takes back the last."""
+        if words == ["undo"]:
+            if not self.tenders:
+                raise DomainError("NO_TENDER", _("no payment to remove"))
+            t = self.tenders.pop()
+            print("  " + _("removed {method} {amount}").format(method=_(t.method), amount=self.fmt(t.amount)))
+            return
+        if not self.cart.lines:
+            raise DomainError("EMPTY_SALE", _("the cart is empty: scan a product first"))
+        tenders = list(self.tenders)
+        for method, amount in self.parse_tenders(words or ["cash"]):
+            due = self.due(tenders)
+            amount = due if amount is None else amount
+            if due == 0:
+                raise DomainError(
+                    "PAID", _("the sale is covered already: nothing is left for {method}").format(method=_(method))
+                )
+            if amount <= 0:
+                raise DomainError("BAD_AMOUNT", _("the amount must be more than zero"))
+            if method != "cash" and amount > due:
+                raise DomainError(
+                    "OVERPAID_CARD",
+                    _("card and other payments cannot be more than what is due ({due})").format(due=self.fmt(due)),
+                )
+            tenders.append(Tender(method=method, amount=amount))
+        if self.due(tenders) > 0:
+            self.tenders = tenders
+            print(
+                "  "
+                + _(
+                    "paid {paid}: {due} still to pay (pay card, pay cash AMOUNT, ...; pay undo takes the last back)"
+                ).format(paid=self.tendered(), due=self.fmt(self.due(tenders)))
             )
+            return
+        self.complete(tenders)
+
+    def parse_tenders(self, words: list[str]) -> list[tuple[PaymentMethod, int | None]]:
+        """[("card", 2350), ("cash", None)] from `card 23.50 cash`; an amount alone is cash."""
+        out: list[tuple[PaymentMethod, int | None]] = []
+        for word in words:
+            method = METHODS.get(word.lower())
+            if method is not None:
+                out.append((method, None))
+                continue
+            try:
+                amount = self.fmt.parse(word)
+            except DomainError:
+                raise DomainError(
+                    "BAD_METHOD",
+                    _("'{word}' is neither a way to pay (cash, card, other) nor an amount like 12.50").format(
+                        word=word
+                    ),
+                ) from None
+            if out and out[-1][1] is None:
+                out[-1] = (out[-1][0], amount)
+            else:
+                out.append(("cash", amount))
+        return out
+
+    def complete(self, tenders: list[Tender]) -> None:
+        try:
+            done = sales.complete_sale(self.store, self.user.id, self.cart, tenders, prices_include_tax=self.include)
         except DiskFull as exc:
             raise exc.about("the sale") from None
         with self.store.read() as tx:
@@ -251,20 +405,22 @@ class _Counter:
             customer=customer,
         )
         print(text)
+        if done.change:
+            print("  " + _("CHANGE {amount}").format(amount=self.fmt(done.change)))
         _print(self.store, self.ctx.printer, sale, text)
-        self.cart = Cart()
+        self.cart, self.tenders = Cart(), []
 
-
-def _status(store, worker) -> str:
-    """Never hidden: how many of this till's events have not reached the server."""
-    from ..sync.metrics import unsynced
-
-    if worker is None:  # no server set: nothing is waiting for one (no alarm; the screens say the same)
-        return "no sync server, all saved on this till"
-    pending = unsynced(store)
-    m = worker[0].metrics
-    warn = " CLOCK WRONG" if m.clock_warning else ""
-    return f"{m.connectivity}, {pending} not synced{warn}"
+    def show(self) -> None:
+        cart, fmt = self.cart, self.fmt
+        if not cart.lines:
+            print("  " + _("(cart empty: scan a barcode or type a SKU)"))
+            return
+        for i, ln in enumerate(cart.lines, 1):
+            print(f"  {i:>2}. {ln.qty:>3} x {ln.name:<36} {fmt(ln.qty * ln.unit_price - ln.discount):>10}")
+        print(f"      {_('TOTAL')} {fmt(_total(cart, self.include)):>44}")
+        if self.tenders:
+            said = _("paid {paid}, still to pay {due}")
+            print("      " + said.format(paid=self.tendered(), due=fmt(self.due(self.tenders))))
 
 
 def _manager(store, ask):
@@ -272,25 +428,17 @@ def _manager(store, ask):
         managers = [u for u in tx.users() if u.role == "manager"]
     for i, u in enumerate(managers, 1):
         print(f"  {i}. {u.name}")
-    choice = ask("Manager number: ").strip()
+    choice = ask(_("Manager number: ")).strip()
     if not (choice.isdigit() and 1 <= int(choice) <= len(managers)):
-        raise DomainError("NO_MANAGER", "no such manager")
-    return users.authenticate(store, managers[int(choice) - 1].id, _pin(ask, "Manager PIN: "), purpose="approval")
+        raise DomainError("NO_MANAGER", _("no such manager"))
+    pin = _pin(ask, _("Manager PIN: "))
+    return users.authenticate(store, managers[int(choice) - 1].id, pin, purpose="approval")
 
 
 def _total(cart: Cart, include: bool) -> int:
     from ..domain.rules import price_sale
 
     return price_sale(cart.lines, cart.discount, include).total if cart.lines else 0
-
-
-def _show(cart: Cart, fmt, include: bool) -> None:
-    if not cart.lines:
-        print("  (cart empty: scan a barcode or type a SKU)")
-        return
-    for i, ln in enumerate(cart.lines, 1):
-        print(f"  {i:>2}. {ln.qty:>3} x {ln.name:<36} {fmt(ln.qty * ln.unit_price - ln.discount):>10}")
-    print(f"      TOTAL {fmt(_total(cart, include)):>44}")
 
 
 def _print(store, printer: PrinterConfig, sale: SaleView, text: str) -> None:
@@ -302,4 +450,9 @@ def _print(store, printer: PrinterConfig, sale: SaleView, text: str) -> None:
     enqueue(store, text, sale_id=sale.id, drawer=any(p.method == "cash" for p in sale.payments))
     printed, error = print_pending(store, printer)
     if error:
-        print(f"  PRINTER: {error} - the receipt waits in the print queue (caja print-queue --retry)")
+        print(
+            "  "
+            + _("PRINTER: {error} - the receipt waits in the print queue (caja print-queue --retry)").format(
+                error=error
+            )
+        )

@@ -50,6 +50,8 @@ class StatusLineMixin:
             connectivity = _("LAN {n}").format(n=lan) if lan else _("no sync server")
         elif self.sync_proc is not None and self.sync_proc.poll() is not None and not self._sync_elsewhere():
             connectivity = _("sync stopped")
+        elif self._sync_elsewhere():  # the service's engine syncs this database; its figures are its own
+            connectivity = _("sync service: {state}").format(state=_(figures.get("connectivity", "unknown")))
         else:
             connectivity = _(figures.get("connectivity", "unknown"))
             if lan and figures.get("connectivity") != "online":  # in touch with the shop, not the server

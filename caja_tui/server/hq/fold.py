@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ...domain import events as ev
@@ -30,9 +31,15 @@ def hour_of(hlc: int) -> int:
     return wall_ms(hlc) // HOUR_MS
 
 
+@lru_cache(maxsize=4096)
+def day_of_hour(hour: int) -> int:
+    """The day number (proleptic ordinal), in the server's time zone, of an epoch hour (time zones whose offset
+    is whole hours, nearly all of them, put a whole hour in one day)."""
+    return dt.datetime.fromtimestamp(hour * 3600).date().toordinal()
+
+
 def local_day(ms: int) -> int:
-    """The day number (proleptic ordinal) of the moment `ms` in the server's time zone."""
-    return dt.datetime.fromtimestamp(ms / 1000).date().toordinal()
+    return day_of_hour(ms // HOUR_MS)
 
 
 @dataclass

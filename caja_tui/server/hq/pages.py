@@ -27,24 +27,17 @@ def overview(r: Reader, stores: list[str]) -> dict[str, Any]:
             "clock warnings",
         ],
     )
+    tills = r.tills(stores, now)
+    sales = r.sales_since(stores, week_start, local_midnight())
     for store in stores:
-        tills = [r.health(store, d, now) for d in r.devices(store)]
-        active = [d for d in tills if not d["revoked_at"]]
-        n_today, today = r.sales_between(store, local_midnight())
-        _, week = r.sales_between(store, week_start)
+        active = [d for d in tills[store] if not d["revoked_at"]]
+        n_today, today, week = sales.get(store, (0, 0, 0))
         silent = min((d["last_seen"] or 0 for d in active if not d["online"]), default=None)
         t.rows.append(
-            [
-                store,
-                n_today,
-                money(today),
-                money(week),
-                f"{sum(d['online'] for d in active)} of {len(active)}",
-                ago(silent, now) if silent is not None else "-",
-                sum(d["refused"] for d in tills),
-                sum(d["skew_warn"] for d in active),
-            ]
-        )
+            [store, n_today, money(today), money(week), f"{sum(d['online'] for d in active)} of {len(active)}",
+             ago(silent, now) if silent is not None else "-", sum(d["refused"] for d in tills[store]),
+             sum(d["skew_warn"] for d in active)]
+        )  # fmt: skip
         t.links.append(f"/hq/stores/{store}")
     return {"title": "All stores", "tables": [t]}
 
@@ -101,7 +94,7 @@ def store(r: Reader, store_id: str) -> dict[str, Any]:
 
 def tills_table(r: Reader, store_id: str, now: int) -> Table:
     t = Table("tills", "Tills", ["till", "state", "last seen", "last seq", "lag", "clock skew", "refused events"])
-    for d in (r.health(store_id, d, now) for d in r.devices(store_id)):
+    for d in r.tills([store_id], now)[store_id]:
         state = "revoked" if d["revoked_at"] else ("online" if d["online"] else "offline")
         t.rows.append(
             [
@@ -132,9 +125,8 @@ def zreports(r: Reader, store_id: str, device_id: str | None) -> Table:
     return t
 
 
-def till(r: Reader, store_id: str, device: dict) -> dict[str, Any]:
+def till(r: Reader, store_id: str, d: dict) -> dict[str, Any]:
     now = now_ms()
-    d = r.health(store_id, device, now)
     facts = Table(
         "till",
         "This till",
@@ -154,12 +146,12 @@ def till(r: Reader, store_id: str, device: dict) -> dict[str, Any]:
     for seq, code, message, received in r.rows(
         "SELECT seq, code, message, received_at FROM rejection WHERE store_id = ? AND device_id = ? "
         "ORDER BY seq DESC LIMIT 200",
-        (store_id, device["device_id"]),
+        (store_id, d["device_id"]),
     ):
         refused.rows.append([seq, code, message, when(received)])
     return {
-        "title": f"Till {device['device_id']} of store {store_id}",
-        "tables": [facts, refused, zreports(r, store_id, device["device_id"])],
+        "title": f"Till {d['device_id']} of store {store_id}",
+        "tables": [facts, refused, zreports(r, store_id, d["device_id"])],
         "device": d,
     }
 

@@ -21,7 +21,8 @@ from .fold import Batch
 from .models import HQ_MODELS, READ_MODELS, HqCursor
 from .writer import Writer
 
-BATCH = 2000
+BATCH = 2000  # events per transaction while the server takes pushes (a short hold of SQLite's write lock)
+REBUILD_BATCH = 20_000
 # the types the fold reads (fold.Batch.add); the others only move the cursor
 FOLDED = (
     "sale.created",
@@ -67,6 +68,15 @@ class Projector:
         got = self.rows("SELECT server_seq FROM {p}cursor WHERE store_id = ?", (store_id,))
         return got[0][0] if got else 0
 
+    def positions(self) -> dict[str, tuple[int, int]]:
+        """Every store's (cursor, highest server_seq), in one query (an index seek per store)."""
+        rows = self.rows(
+            "SELECT s.store_id, COALESCE(c.server_seq, 0), (SELECT MAX(e.server_seq) FROM event e "
+            "WHERE e.store_id = s.store_id) FROM (SELECT DISTINCT store_id FROM device) s "
+            "LEFT JOIN {p}cursor c ON c.store_id = s.store_id"
+        )
+        return {store: (int(at), int(top or 0)) for store, at, top in rows}
+
     def behind(self, store_id: str) -> int:
         """How many of the store's events are not yet in the read models."""
         return self.rows(
@@ -75,30 +85,34 @@ class Projector:
 
     # --- catching up --------------------------------------------------------------------------------
 
-    def catch_up(self, store_id: str, *, budget_s: float | None = None, top: int | None = None) -> bool:
+    def catch_up(
+        self, store_id: str, *, budget_s: float | None = None, top: int | None = None, batch: int = BATCH
+    ) -> bool:
         """Fold the store's events up to `top` (default: the highest visible now), one batch per transaction,
         until done or `budget_s` seconds are spent. True when the read models reached `top`."""
         end = None if budget_s is None else time.monotonic() + budget_s
         top = self.top(store_id) if top is None else top
-        self.many(
-            "INSERT INTO {p}cursor (store_id, server_seq) VALUES (?, 0) ON CONFLICT (store_id) DO NOTHING",
-            [(store_id,)],
-        )
-        while True:
-            at = self.cursor(store_id)
-            if at >= top:
-                return True
+        at = self.cursor(store_id)
+        if at < top and not self.rows("SELECT 1 FROM {p}cursor WHERE store_id = ?", (store_id,)):
+            with self.db.atomic():  # a write only for a store seen the first time: page loads stay read-only
+                self.many(
+                    "INSERT INTO {p}cursor (store_id, server_seq) VALUES (?, 0) ON CONFLICT (store_id) DO NOTHING",
+                    [(store_id,)],
+                )
+        while at < top:
             if end is not None and time.monotonic() > end:
                 return False
-            self._batch(store_id, at, top)
+            self._batch(store_id, at, top, batch)
+            at = self.cursor(store_id)
+        return True
 
-    def _batch(self, store_id: str, at: int, top: int) -> None:
+    def _batch(self, store_id: str, at: int, top: int, batch: int) -> None:
         marks = ",".join("?" * len(FOLDED))
         with self.db.atomic(*(() if self.storage.is_pg else ("IMMEDIATE",))):
             last = self.rows(
                 "SELECT MAX(server_seq) FROM (SELECT server_seq FROM event WHERE store_id = ? AND server_seq > ? "
                 "AND server_seq <= ? ORDER BY server_seq LIMIT ?) AS b",
-                (store_id, at, top, BATCH),
+                (store_id, at, top, batch),
             )[0][0]
             moved = self.db.execute_sql(
                 self.sql("UPDATE {p}cursor SET server_seq = ? WHERE store_id = ? AND server_seq = ?"),
@@ -164,7 +178,7 @@ class Projector:
         self.clear()
         tops = tops if tops is not None else {s: self.top(s) for s in self.stores()}
         for store_id, top in tops.items():
-            self.catch_up(store_id, top=top)
+            self.catch_up(store_id, top=top, batch=REBUILD_BATCH)
         return self.rows("SELECT COUNT(*) FROM event")[0][0]
 
 

@@ -72,22 +72,49 @@ class Reader:
     def stores(self) -> list[str]:
         return self.pr.stores()
 
-    def devices(self, store_id: str) -> list[dict]:
+    def tills(self, stores: list[str], now: int) -> dict[str, list[dict]]:
+        """Each store's tills and their health, in one query: last seen, clock skew, the latest event (its seq,
+        and how late it arrived: `lag_ms`), refused events."""
+        out: dict[str, list[dict]] = {s: [] for s in stores}
+        if not stores:
+            return out
         rows = self.rows(
-            "SELECT device_id, last_seen, clock_skew_ms, revoked_at, public_key FROM device WHERE store_id = ? "
-            "ORDER BY device_id",
-            (store_id,),
+            "SELECT d.store_id, d.device_id, d.last_seen, d.clock_skew_ms, d.revoked_at, d.public_key, e.seq, e.hlc, "
+            "e.received_at, (SELECT COUNT(*) FROM rejection r WHERE r.store_id = d.store_id "
+            "AND r.device_id = d.device_id) FROM device d LEFT JOIN event e ON e.store_id = d.store_id "
+            "AND e.device_id = d.device_id AND e.seq = (SELECT MAX(x.seq) FROM event x WHERE x.store_id = d.store_id "
+            f"AND x.device_id = d.device_id) WHERE d.store_id IN ({','.join('?' * len(stores))}) "
+            "ORDER BY d.store_id, d.device_id",
+            stores,
         )
-        return [dict(zip(("device_id", "last_seen", "skew", "revoked_at", "key"), r, strict=True)) for r in rows]
+        for store, device, seen, skew, revoked, key, seq, hlc, received, refused in rows:
+            out[store].append(
+                {
+                    "device_id": device,
+                    "last_seen": seen,
+                    "skew": skew,
+                    "revoked_at": revoked,
+                    "key": key,
+                    "last_seq": seq or 0,
+                    "lag_ms": (received - (hlc >> 16)) if hlc is not None else None,
+                    "online": bool(seen) and now - seen < ONLINE_MS and not revoked,
+                    "refused": int(refused),
+                    "skew_warn": skew is not None and abs(skew) > SKEW_WARN_MS,
+                }
+            )
+        return out
 
-    def sales_between(self, store_id: str, start: dt.datetime, end: dt.datetime | None = None) -> tuple[int, int]:
-        end_h = _hour(end) if end else 2**62
-        got = self.rows(
-            "SELECT COALESCE(SUM(sales), 0), COALESCE(SUM(amount), 0) FROM hq_sales_hour WHERE store_id = ? "
-            "AND hour >= ? AND hour < ?",
-            (store_id, _hour(start), end_h),
-        )[0]
-        return int(got[0]), int(got[1])
+    def sales_since(self, stores: list[str], week: dt.datetime, today: dt.datetime) -> dict[str, tuple[int, int, int]]:
+        """Each store's (sales today, amount today, amount since `week`), in one query."""
+        if not stores:
+            return {}
+        rows = self.rows(
+            "SELECT store_id, COALESCE(SUM(CASE WHEN hour >= ? THEN sales ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN hour >= ? THEN amount ELSE 0 END), 0), COALESCE(SUM(amount), 0) "
+            f"FROM hq_sales_hour WHERE hour >= ? AND store_id IN ({','.join('?' * len(stores))}) GROUP BY store_id",
+            (_hour(today), _hour(today), _hour(min(week, today)), *stores),
+        )
+        return {store: (int(n), int(a), int(w)) for store, n, a, w in rows}
 
     def hours_today(self, store_id: str) -> list[tuple[str, int]]:
         start = local_midnight()
@@ -114,22 +141,3 @@ class Reader:
     def day_range(self, n: int) -> tuple[int, int]:
         today = dt.date.today().toordinal()
         return today - n + 1, today
-
-    def health(self, store_id: str, device: dict, now: int) -> dict:
-        last = self.rows(
-            "SELECT seq, hlc, received_at FROM event WHERE store_id = ? AND device_id = ? ORDER BY seq DESC LIMIT 1",
-            (store_id, device["device_id"]),
-        )
-        refused = self.rows(
-            "SELECT COUNT(*) FROM rejection WHERE store_id = ? AND device_id = ?", (store_id, device["device_id"])
-        )[0][0]
-        seq, hlc, received = last[0] if last else (0, None, None)
-        online = bool(device["last_seen"]) and now - device["last_seen"] < ONLINE_MS and not device["revoked_at"]
-        return {
-            **device,
-            "last_seq": seq,
-            "lag_ms": (received - (hlc >> 16)) if hlc is not None else None,  # how late its latest event arrived
-            "online": online,
-            "refused": int(refused),
-            "skew_warn": device["skew"] is not None and abs(device["skew"]) > SKEW_WARN_MS,
-        }

@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from . import owners, pages, sessions
 from .owners import Owner
-from .queries import Reader
+from .queries import Reader, now_ms
 
 COOKIE, PRE = "caja_hq", "caja_hq_login"
 IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -87,8 +87,10 @@ class Hq:
 
     def catch_up(self, reader: Reader, stores: list[str]) -> int:
         """Fold the stores' newest events within CATCH_UP_S; how many events remain unfolded."""
-        budget = CATCH_UP_S / max(1, len(stores))
-        return sum(0 if reader.pr.catch_up(s, budget_s=budget) else reader.pr.behind(s) for s in stores)
+        at = reader.pr.positions()
+        late = [s for s in stores if s in at and at[s][0] < at[s][1]]
+        budget = CATCH_UP_S / max(1, len(late))
+        return sum(0 if reader.pr.catch_up(s, budget_s=budget) else reader.pr.behind(s) for s in late)
 
 
 def form(req: falcon.Request) -> dict[str, str]:
@@ -216,7 +218,7 @@ class Till:
     def device(self, owner: Owner, store_id: str, device_id: str) -> tuple[Reader, dict]:
         reader = Reader(self.hq.storage)
         store_id = self.hq.store_of(owner, reader, store_id)
-        found = [d for d in reader.devices(store_id) if d["device_id"] == device_id]
+        found = [d for d in reader.tills([store_id], now_ms())[store_id] if d["device_id"] == device_id]
         if not found:
             raise HqError(404, "no such page")
         return reader, found[0]

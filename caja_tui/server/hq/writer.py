@@ -57,23 +57,25 @@ class Writer:
         )
 
     def _stock(self, b: Batch) -> None:
-        """Movements first (each counts unless older than the product's count), then counts newer than the
+        """Movements first (each counts unless older than the product's count held), then counts newer than the
         one held, which recompute from the movements after them and drop the older ones."""
         s, many = self.store, self.pr.many
+        held = self._count_hlcs({m[0] for m in b.moves})
+        kept = [m for m in b.moves if m[1] > held.get(m[0], -1)]
         many(
-            "INSERT INTO {p}stock_move (store_id, product_id, hlc, delta) SELECT ?, ?, ?, ? WHERE NOT EXISTS "
-            "(SELECT 1 FROM {p}product WHERE store_id = ? AND product_id = ? AND count_hlc >= ?)",
-            [(s, product, hlc, delta, s, product, hlc) for product, hlc, delta in b.moves],
+            "INSERT INTO {p}stock_move (store_id, product_id, hlc, delta) VALUES (?, ?, ?, ?)", [(s, *m) for m in kept]
         )
+        sums: dict[str, int] = {}
+        for product, _, delta in kept:
+            sums[product] = sums.get(product, 0) + delta
         many(
             "INSERT INTO {p}product (store_id, product_id, name, name_hlc, qty, count_hlc, count_qty) "
             "VALUES (?, ?, '', -1, ?, -1, 0) ON CONFLICT (store_id, product_id) "
-            "DO UPDATE SET qty = {p}product.qty + excluded.qty WHERE {p}product.count_hlc < ?",
-            [(s, product, delta, hlc) for product, hlc, delta in b.moves],
+            "DO UPDATE SET qty = {p}product.qty + excluded.qty",
+            [(s, product, delta) for product, delta in sums.items()],
         )
         for product, (hlc, counted) in b.counts.items():
-            held = self.pr.rows("SELECT count_hlc FROM {p}product WHERE store_id = ? AND product_id = ?", (s, product))
-            if held and held[0][0] >= hlc:
+            if held.get(product, -1) >= hlc:
                 continue
             self.pr.many(
                 "DELETE FROM {p}stock_move WHERE store_id = ? AND product_id = ? AND hlc <= ?", [(s, product, hlc)]
@@ -89,3 +91,18 @@ class Writer:
                 "count_qty = excluded.count_qty",
                 [(s, product, counted + int(after), hlc, counted)],
             )
+
+    def _count_hlcs(self, products: set[str]) -> dict[str, int]:
+        """The hlc of the count each of these products holds (absent: never counted)."""
+        out: dict[str, int] = {}
+        keys = sorted(products)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            out.update(
+                self.pr.rows(
+                    f"SELECT product_id, count_hlc FROM {{p}}product WHERE store_id = ? AND count_hlc >= 0 "
+                    f"AND product_id IN ({','.join('?' * len(chunk))})",
+                    (self.store, *chunk),
+                )
+            )
+        return out
