@@ -163,12 +163,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def _write_config(args: argparse.Namespace, path: Path, *, explicit: bool, interactive: bool) -> config.Config:
     """A new config file from the flags (and, in a terminal, the answers), validated before it is written."""
-    till = {
-        "store_id": args.store,
-        "device_id": args.device,
-        # next to its config file and named after it (t1.toml -> t1.db): two tills never share a file
-        "db": args.db or (f"{path.stem}.db" if explicit else str(config.data_dir() / "caja.db")),
-    }
+    from .newtill import default_db, new_config, write_config
+
+    till = {"store_id": args.store, "device_id": args.device, "db": args.db or default_db(path, explicit=explicit)}
     sync = {"server_url": args.server}
     if interactive:
         print(f"A new till: {path}. Enter keeps the value in brackets.")
@@ -176,20 +173,8 @@ def _write_config(args: argparse.Namespace, path: Path, *, explicit: bool, inter
         till["device_id"] = _ask("Device id of this till (unique in the store)", "T01")
         sync["server_url"] = _ask("Sync server URL (empty: this till works offline only)", "") or None
     sync["token"] = read_token(args, ask=bool(sync["server_url"])) or None  # typed without echo, in a terminal
-    text = config.render(
-        config.Config(
-            till=config.TillConfig(**{k: v for k, v in till.items() if v is not None}),
-            sync=config.SyncConfig(**{k: v for k, v in sync.items() if v is not None}),
-        )
-    )
-    cfg = config.parse(text.encode(), str(path))  # validates what the flags or answers gave
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # it holds the token: its owner's alone
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError as exc:
-        raise CliError(f"cannot write {path} ({exc.strerror})") from None
+    cfg, text = new_config(path, till, sync)  # validates what the flags or answers gave
+    write_config(path, text)  # 0600: it holds the token
     print(f"config: wrote {path} (mode 0600)")
     if cfg.sync.server_url and not cfg.sync.token:
         print("sync: no token yet; put one in with `caja token set` (`caja serve enroll` on the server makes it)")
