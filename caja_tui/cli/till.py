@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
+from typing import TYPE_CHECKING, TextIO
 
 from ..bootstrap import TillContext
+
+if TYPE_CHECKING:
+    from ..sync.engine import SyncEngine
+
+QUIT_WAIT_S = 1.0  # quitting waits this long at most for the sync engine (never for the network)
 
 
 def add_till(sub, common: argparse.ArgumentParser) -> None:
@@ -48,4 +55,44 @@ def cmd_till(ctx: TillContext, args: argparse.Namespace) -> int:
 def cmd_line(ctx: TillContext, args: argparse.Namespace) -> int:
     from ..tui.line import run_plain_till
 
-    return run_plain_till(ctx)
+    return run_plain_till(ctx, TillSync(ctx))
+
+
+class TillSync:
+    """The till's sync engine as a worker thread, on a connection of its own, while this process holds the
+    database's sync lock (host/locks.py); without it (a `caja sync` service holds it) no engine runs here and
+    the lock is tried again at each prompt, so the till takes over when the service stops."""
+
+    def __init__(self, ctx: TillContext) -> None:
+        self.ctx = ctx
+        self.engine: SyncEngine | None = None
+        self.thread: threading.Thread | None = None
+        self.lock: TextIO | None = None
+
+    def start(self) -> None:
+        if not self.ctx.cfg.sync.server_url or self.engine is not None:
+            return
+        self.lock = self.ctx.sync_lock(wait=False)
+        if self.lock is None:
+            return
+        from ..host.logs import rotating
+
+        self.engine = self.ctx.build_sync(self.ctx.open_store(), log=rotating(self.ctx.paths.sync_log))
+        self.thread = threading.Thread(target=self.engine.run, name="sync", daemon=True)
+        self.thread.start()
+
+    def notify(self) -> None:
+        if self.engine is not None:
+            self.engine.notify()
+
+    def stop(self) -> None:
+        """Stop the engine, waiting a second at most: a request in flight is left to its thread (sync/engine.py),
+        and what it was sending goes again from the next engine (the server answers `duplicate`)."""
+        if self.engine is None or self.thread is None:
+            return
+        self.engine.stop()
+        self.thread.join(QUIT_WAIT_S)
+        if not self.thread.is_alive():
+            self.engine.store.close()
+            if self.lock is not None:
+                self.lock.close()

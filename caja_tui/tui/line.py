@@ -10,16 +10,14 @@ Commands at the prompt:
   refund RECEIPT  (manager)   void RECEIPT (manager)    close        close the session (manager)
   cust TEXT       the first customer matching TEXT      quit         leave (the cart is kept)
 
-Its sync engine (`_Sync`) runs only while it holds the database's sync lock: beside a `caja sync` service it
-runs none, leaves the outbox to the service and says so at the prompt.
+Its sync engine (cli/till.py's TillSync) runs only while it holds the database's sync lock: beside a `caja sync`
+service it runs none, leaves the outbox to the service and says so at the prompt.
 """
 
 from __future__ import annotations
 
 import getpass
 import sys
-import threading
-from typing import TYPE_CHECKING, TextIO
 
 from ..application import cash, sales, users
 from ..application.ports import SaleView, UserView
@@ -33,10 +31,6 @@ from ..domain.payloads.sales import PaymentMethod
 from ..i18n import _, error_text, set_language
 from ..store.errors import DiskFull, StoreError, check_pages
 
-if TYPE_CHECKING:
-    from ..sync.engine import SyncEngine
-
-QUIT_WAIT_S = 1.0  # quitting waits this long at most for the sync engine (never for the network)
 # what `pay` takes as a way to pay, in English and in Spanish (the letters are the payment dialog's)
 _WORDS: dict[PaymentMethod, tuple[str, ...]] = {
     "cash": ("cash", "c", "efectivo", "e"),
@@ -46,7 +40,10 @@ _WORDS: dict[PaymentMethod, tuple[str, ...]] = {
 METHODS: dict[str, PaymentMethod] = {word: method for method, words in _WORDS.items() for word in words}
 
 
-def run_plain_till(ctx: TillContext) -> int:
+def run_plain_till(ctx: TillContext, sync) -> int:
+    """The till, line by line; `sync` (cli/till.py's TillSync) runs its engine while this process holds the
+    database's sync lock."""
+
     def ask(prompt: str) -> str:
         try:
             return input(prompt)
@@ -56,7 +53,6 @@ def run_plain_till(ctx: TillContext) -> int:
     set_language(ctx.cfg.till.language)
     with ctx.open_store(create=False) as store:
         check_pages(store)
-        sync = _Sync(ctx)
         sync.start()
         try:
             user = _sign_in(ctx.cfg, store, ask)
@@ -68,63 +64,24 @@ def run_plain_till(ctx: TillContext) -> int:
             sync.stop()
 
 
-class _Sync:
-    """The till's sync engine as a worker thread, on a connection of its own, while this process holds the
-    database's sync lock (host/locks.py); without it (a `caja sync` service holds it) no engine runs here and
-    the lock is tried again at each prompt, so the till takes over when the service stops."""
+def _status(sync, store) -> str:
+    """The prompt's status, true when it is shown: who syncs, the connection, the events not on the server."""
+    from ..sync.metrics import saved, unsynced
 
-    def __init__(self, ctx: TillContext) -> None:
-        self.ctx = ctx
-        self.engine: SyncEngine | None = None
-        self.thread: threading.Thread | None = None
-        self.lock: TextIO | None = None
-
-    def start(self) -> None:
-        if not self.ctx.cfg.sync.server_url or self.engine is not None:
-            return
-        self.lock = self.ctx.sync_lock(wait=False)
-        if self.lock is None:
-            return
-        from ..host.logs import rotating
-
-        self.engine = self.ctx.build_sync(self.ctx.open_store(), log=rotating(self.ctx.paths.sync_log))
-        self.thread = threading.Thread(target=self.engine.run, name="sync", daemon=True)
-        self.thread.start()
-
-    def notify(self) -> None:
-        if self.engine is not None:
-            self.engine.notify()
-
-    def stop(self) -> None:
-        """Stop the engine, waiting a second at most: a request in flight is left to its thread (sync/engine.py),
-        and what it was sending goes again from the next engine (the server answers `duplicate`)."""
-        if self.engine is None or self.thread is None:
-            return
-        self.engine.stop()
-        self.thread.join(QUIT_WAIT_S)
-        if not self.thread.is_alive():
-            self.engine.store.close()
-            if self.lock is not None:
-                self.lock.close()
-
-    def status(self, store) -> str:
-        """The prompt's status, true when it is shown: who syncs, the connection, the events not on the server."""
-        from ..sync.metrics import saved, unsynced
-
-        if not self.ctx.cfg.sync.server_url:  # nothing waits for a server (no alarm; the screens say the same)
-            return _("no sync server, all saved on this till")
-        self.start()
-        pending = unsynced(store)
-        if self.engine is None:
-            figures = saved(store)
-            clock = bool(figures.get("clock_warning"))
-            text = _("the sync service syncs, {n} not synced").format(n=pending)
-        else:
-            clock = self.engine.metrics.clock_warning
-            state = self.engine.connectivity_now()
-            shown = _("server not answering") if state == "no answer" else _(state)
-            text = _("{connectivity}, {n} not synced").format(connectivity=shown, n=pending)
-        return text + (" " + _("CLOCK WRONG") if clock else "")
+    if not sync.ctx.cfg.sync.server_url:  # nothing waits for a server (no alarm; the screens say the same)
+        return _("no sync server, all saved on this till")
+    sync.start()  # the lock, again: the service may have stopped
+    pending = unsynced(store)
+    if sync.engine is None:
+        figures = saved(store)
+        clock = bool(figures.get("clock_warning"))
+        text = _("the sync service syncs, {n} not synced").format(n=pending)
+    else:
+        clock = sync.engine.metrics.clock_warning
+        state = sync.engine.connectivity_now()
+        shown = _("server not answering") if state == "no answer" else _(state)
+        text = _("{connectivity}, {n} not synced").format(connectivity=shown, n=pending)
+    return text + (" " + _("CLOCK WRONG") if clock else "")
 
 
 def _sign_in(cfg: Config, store, ask) -> UserView | None:
@@ -182,7 +139,7 @@ def _open_session(ctx: TillContext, store, user: UserView, ask) -> None:
 class _Counter:
     """The prompt after sign-in: one line, one command (see the module's docstring)."""
 
-    def __init__(self, ctx: TillContext, store, sync: _Sync, ask, user: UserView) -> None:
+    def __init__(self, ctx: TillContext, store, sync, ask, user: UserView) -> None:
         self.ctx, self.store, self.sync, self.ask, self.user = ctx, store, sync, ask, user
         self.fmt = ctx.money
         self.include = ctx.cfg.till.prices_include_tax
@@ -196,7 +153,7 @@ class _Counter:
         while True:
             self.show()
             self.sync.notify()
-            line = self.ask(f"[{self.sync.status(self.store)}] > ").strip()
+            line = self.ask(f"[{_status(self.sync, self.store)}] > ").strip()
             try:
                 code = self.command(line)
             except DomainError as exc:
