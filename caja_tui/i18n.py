@@ -51,6 +51,7 @@ SHOWN_FROM_DATA = [
     N_("offline"),
     N_("unknown"),
     N_("connecting"),
+    N_("no answer"),
     N_("offline-only"),
     N_("manager"),
     N_("cashier"),

@@ -491,6 +491,7 @@ ES.update(
         "Who are you? number: ": "¿Quién es usted? número: ",
         "card and other payments cannot be more than what is due ({due})": "tarjeta y otros pagos no pueden superar lo que falta ({due})",
         "connecting": "conectando",
+        "no answer": "sin respuesta",
         "customer: {name}": "cliente: {name}",
         "no customer matches": "ningún cliente coincide",
         "no product with barcode or SKU '{code}' (try ?{code} to search)": "no hay producto con código o SKU '{code}' (pruebe ?{code} para buscar)",

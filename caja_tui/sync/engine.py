@@ -64,11 +64,20 @@ class _Call:
             self._done.set()
 
     def result(self) -> Any:
+        engine = self._engine
         while not self._done.wait(POLL_S):
-            if self._engine.stopping:
+            if engine.stopping:
                 raise Stopped
-        if self._error is not None:
-            raise self._error
+            if time.monotonic() - self.started >= NO_ANSWER_S and engine.metrics.connectivity != "no answer":
+                engine._set_connectivity("no answer")  # true now, and saved for the screens and `caja status`
+                engine.refresh_metrics(recount=False)
+        error = self._error
+        if engine.metrics.connectivity == "no answer" and not (
+            isinstance(error, TransportError) and error.status is None
+        ):
+            engine._set_connectivity("online")  # it answered after all (a network error is `offline`: _failed)
+        if error is not None:
+            raise error
         return self._value
 
 
@@ -138,7 +147,8 @@ class SyncEngine:
         return time.monotonic() - min(started) if started else 0.0
 
     def connectivity_now(self) -> str:
-        """The connectivity as it is now: `no answer` while a request has waited NO_ANSWER_S or more."""
+        """The connectivity as it is now: `no answer` while a request has waited NO_ANSWER_S or more (the engine's
+        thread says so too, within POLL_S, in the saved figures)."""
         if self.transport is not None and self.unanswered_s() >= NO_ANSWER_S:
             return "no answer"
         return self.metrics.connectivity
