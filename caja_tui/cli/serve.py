@@ -60,10 +60,12 @@ def _add_owners(ss, db_opt: argparse.ArgumentParser) -> None:
         help="read the password from FILE's first line ('-': standard input); "
         "without it, it is asked twice at a prompt (never on the command line)",
     )
-    e = os_.add_parser("add", parents=[db_opt, secret], help="add an owner")
+    e = os_.add_parser("add", parents=[db_opt, secret], help="add an owner", allow_abbrev=False)
     e.add_argument("name")
     e.add_argument("--stores", required=True, help="the stores they see: ids separated by commas, or 'all'")
-    e = os_.add_parser("edit", parents=[db_opt, secret], help="change an owner's password or stores")
+    e = os_.add_parser(
+        "edit", parents=[db_opt, secret], help="change an owner's password or stores", allow_abbrev=False
+    )
     e.add_argument("name")
     e.add_argument("--stores", help="the stores they see from now on: ids separated by commas, or 'all'")
     e.add_argument("--password", action="store_true", help="set a new password (prompt, or --password-file)")

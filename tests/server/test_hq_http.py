@@ -5,6 +5,7 @@ for anything a browser may send."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import requests
@@ -138,3 +139,51 @@ def test_nothing_a_browser_sends_gets_a_500(shop, method, path, body):
     r = s.request(method, shop.url + path, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code < 500, (r.status_code, r.text[:300])
     assert "hqB" not in r.text.replace(path, "")
+
+
+def test_revoking_a_till_from_its_page_ends_its_token(shop):
+    s = login(shop.url, "ana")
+    csrf = csrf_of(s, shop.url + "/hq/")
+    page = s.post(shop.url + "/hq/stores/hqA/enrol", data={"device": "t8", "csrf": csrf})
+    token = re.search(r'<output class="token"[^>]*>(\S+)</output>', page.text).group(1)
+    assert Client(shop.url, token).me()["device_id"] == "t8"
+    r = s.post(shop.url + "/hq/stores/hqA/tills/t8/revoke", data={"csrf": csrf}, allow_redirects=False)
+    assert r.status_code == 303
+    assert "revoked" in s.get(shop.url + "/hq/stores/hqA/tills/t8").text
+    assert requests.get(shop.url + "/v1/devices/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_the_session_cookie_is_secure_behind_tls(shop):
+    headers = {"X-Forwarded-Proto": "https"}  # what a TLS proxy in front says
+    page = requests.get(shop.url + "/hq/login", headers=headers)
+    assert "Secure" in page.headers["Set-Cookie"]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    pre = page.cookies.get("caja_hq_login")  # a browser sends a Secure cookie over https only: given by hand here
+    r = requests.post(
+        shop.url + "/hq/login",
+        data={"csrf": csrf, "name": "carla", "password": PASSWORD},
+        headers={**headers, "Cookie": f"caja_hq_login={pre}"},
+        allow_redirects=False,
+    )
+    assert r.status_code == 303 and "Secure" in r.headers["Set-Cookie"] and "HttpOnly" in r.headers["Set-Cookie"]
+
+
+def test_pushed_events_reach_the_read_models_without_a_page_load_and_verify_checks_them(shop):
+    from caja_tui.server.hq.projector import Projector
+    from caja_tui.server.run import open_storage
+
+    d = Device("hqC", "t1")
+    Client(shop.url, shop.enroll("hqC", "t1")).push(day_of_trade(d))
+    storage = open_storage(shop.db, create=False)
+    try:
+        pr = Projector(storage)
+        deadline = time.monotonic() + 15
+        while pr.cursor("hqC") < pr.top("hqC") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert pr.cursor("hqC") == pr.top("hqC") > 0  # the worker's projector thread folded them
+    finally:
+        storage.close()
+    r = shop.caja("verify")
+    assert r.returncode == 0 and "owner's read models match" in r.stdout, r.stdout + r.stderr
+    r = shop.caja("rebuild")
+    assert r.returncode == 0 and "rebuilt" in r.stdout
