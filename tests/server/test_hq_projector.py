@@ -83,3 +83,29 @@ def _rechain(events):
         prev = e["hash"]
         out.append(e)
     return out
+
+
+def test_workers_catching_up_one_store_at_once_count_each_event_once(storage):
+    import threading
+
+    create_tables(storage.database)
+    storage.enroll("s1", "t1")
+    push(storage, DeviceAuth("s1", "t1"), day_of_trade(Device("s1", "t1")))
+    errors = []
+
+    def work():
+        try:
+            projector.Projector(storage).catch_up("s1", batch=2)  # each thread its own connection
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            storage.database.close()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert _figures(storage, "s1")["hours"] == (2, 860, 250)
+    assert projector.verify(storage) == []

@@ -107,27 +107,29 @@ class Projector:
         return True
 
     def _batch(self, store_id: str, at: int, top: int, batch: int) -> None:
+        """Read and fold the next batch outside any transaction (readers never wait for ingest, nor make it
+        wait), then write it in a short one, only if the cursor still holds `at`: nobody else folded it."""
+        last = self.rows(
+            "SELECT MAX(server_seq) FROM (SELECT server_seq FROM event WHERE store_id = ? AND server_seq > ? "
+            "AND server_seq <= ? ORDER BY server_seq LIMIT ?) AS b",
+            (store_id, at, top, batch),
+        )[0][0]
         marks = ",".join("?" * len(FOLDED))
+        events = self.rows(
+            f"SELECT server_seq, device_id, event_id, hlc, type, v, payload FROM event WHERE store_id = ? "
+            f"AND server_seq > ? AND server_seq <= ? AND type IN ({marks}) ORDER BY server_seq",
+            (store_id, at, last, *FOLDED),
+        )
+        folded = self._fold(store_id, events)
         with self.db.atomic(*(() if self.storage.is_pg else ("IMMEDIATE",))):
-            last = self.rows(
-                "SELECT MAX(server_seq) FROM (SELECT server_seq FROM event WHERE store_id = ? AND server_seq > ? "
-                "AND server_seq <= ? ORDER BY server_seq LIMIT ?) AS b",
-                (store_id, at, top, batch),
-            )[0][0]
             moved = self.db.execute_sql(
                 self.sql("UPDATE {p}cursor SET server_seq = ? WHERE store_id = ? AND server_seq = ?"),
                 (last, store_id, at),
             ).rowcount
-            if moved != 1:
-                return  # another worker folded this batch; it committed, or will: read the cursor again
-            events = self.rows(
-                f"SELECT server_seq, device_id, event_id, hlc, type, v, payload FROM event WHERE store_id = ? "
-                f"AND server_seq > ? AND server_seq <= ? AND type IN ({marks}) ORDER BY server_seq",
-                (store_id, at, last, *FOLDED),
-            )
-            self._fold(store_id, events)
+            if moved == 1:  # else another worker folded this batch: the caller reads the cursor again
+                Writer(self, store_id).write(folded)
 
-    def _fold(self, store_id: str, events: list[tuple]) -> None:
+    def _fold(self, store_id: str, events: list[tuple]) -> Batch:
         decoded = [(s, d, e, h, decode_payload(t, v, payload)) for s, d, e, h, t, v, payload in events]
         known = self._known_sales(
             store_id, [p.sale_id for *_, p in decoded if hasattr(p, "sale_id") and hasattr(p, "lines")]
@@ -135,7 +137,7 @@ class Projector:
         batch = Batch()
         for server_seq, device_id, event_id, hlc, payload in decoded:
             batch.add(server_seq, device_id, event_id, hlc, payload, known)
-        Writer(self, store_id).write(batch)
+        return batch
 
     def _known_sales(self, store_id: str, sale_ids: list[str]) -> dict:
         """The sales already folded among `sale_ids`: (server_seq, voided, (hlc, payload) of a live one)."""
