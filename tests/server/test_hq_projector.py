@@ -109,3 +109,22 @@ def test_workers_catching_up_one_store_at_once_count_each_event_once(storage):
     assert not errors
     assert _figures(storage, "s1")["hours"] == (2, 860, 250)
     assert projector.verify(storage) == []
+
+
+def test_the_overview_counts_the_manual_conflicts_no_manager_settled(storage):
+    from caja_tui.server.hq.queries import Reader
+
+    create_tables(storage.database)
+    storage.enroll("s1", "t1")
+    storage.database.execute_sql(
+        storage._sql(
+            'INSERT INTO "conflict" (store_id, event_id, conflict_with, resolution, created_at) VALUES '
+            "(?, 'e1', 'x', 'manual', 0), (?, 'e2', 'x', 'manual', 0), (?, 'e3', 'x', 'last-write-wins', 0)"
+        ),
+        ("s1", "s1", "s1"),
+    )
+    d = Device("s1", "t1")
+    settled = d.event("conflict.resolved", {"event_id": "e1", "conflict_with": "x", "outcome": "keep", "note": ""})
+    push(storage, DeviceAuth("s1", "t1"), [settled])
+    projector.catch_up_all(storage)
+    assert Reader(storage).conflicts_waiting(["s1"]) == {"s1": 1}

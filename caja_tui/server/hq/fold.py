@@ -6,7 +6,7 @@ tills' events reached the server in:
 - sales by hour (epoch hour, UTC) and by local day per product and per payment method: sums of sales, less
   refunds (at the refund's time) and voids (at the voided sale's time);
 - stock: movements after the product's latest count by hlc (the count recomputes from the movements kept);
-- product names: last writer wins by hlc; Z reports: inserted once.
+- product names: last writer wins by hlc; Z reports and settled conflicts: inserted once.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class Batch:
     moves: list[tuple[str, int, int]] = field(default_factory=list)  # (product, hlc, delta)
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # product -> (hlc, counted), the newest
     zreports: list[tuple] = field(default_factory=list)
+    resolved: set[str] = field(default_factory=set)  # event ids of manual conflicts a manager settled
 
     def add(self, server_seq: int, device_id: str, event_id: str, hlc: int, p: Any, known: dict) -> None:
         """Fold one event. `known`: sale_id -> (server_seq of its sale.created or None, voided, its payload or
@@ -94,6 +95,8 @@ class Batch:
                 name = p.changes.fields().get("name")
                 if isinstance(name, str):
                     self.name(p.product_id, name, hlc)
+            case ev.ConflictResolved():
+                self.resolved.add(p.event_id)
             case ev.CashSessionClosed():
                 self.zreports.append(
                     (

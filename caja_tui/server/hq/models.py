@@ -147,8 +147,19 @@ class HqZReport(Base):
         indexes = ((("store_id", "device_id", "closed_at"), False),)
 
 
+class HqResolved(Base):
+    """The manual conflicts a manager settled (`conflict.resolved`): the rest wait for one (the overview)."""
+
+    store_id = CharField(max_length=64)
+    event_id = CharField(max_length=64)
+
+    class Meta:
+        table_name = "hq_resolved"
+        primary_key = CompositeKey("store_id", "event_id")
+
+
 ACCESS = (HqOwner, HqSession, HqLoginFailure)
-READ_MODELS = (HqSalesHour, HqProductDay, HqMethodDay, HqSale, HqProduct, HqStockMove, HqZReport)
+READ_MODELS = (HqSalesHour, HqProductDay, HqMethodDay, HqSale, HqProduct, HqStockMove, HqZReport, HqResolved)
 HQ_MODELS = (*ACCESS, HqCursor, *READ_MODELS)
 
 

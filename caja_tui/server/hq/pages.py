@@ -22,13 +22,15 @@ def overview(r: Reader, stores: list[str]) -> dict[str, Any]:
             "amount today",
             "amount this week",
             "tills online",
-            "longest silence",
+            "oldest unsynced, at most",
             "refused events",
+            "conflicts waiting",
             "clock warnings",
         ],
     )
     tills = r.tills(stores, now)
     sales = r.sales_since(stores, week_start, local_midnight())
+    waiting = r.conflicts_waiting(stores)
     for store in stores:
         active = [d for d in tills[store] if not d["revoked_at"]]
         n_today, today, week = sales.get(store, (0, 0, 0))
@@ -36,7 +38,7 @@ def overview(r: Reader, stores: list[str]) -> dict[str, Any]:
         t.rows.append(
             [store, n_today, money(today), money(week), f"{sum(d['online'] for d in active)} of {len(active)}",
              ago(silent, now) if silent is not None else "-", sum(d["refused"] for d in tills[store]),
-             sum(d["skew_warn"] for d in active)]
+             waiting.get(store, 0), sum(d["skew_warn"] for d in active)]
         )  # fmt: skip
         t.links.append(f"/hq/stores/{store}")
     return {"title": "All stores", "tables": [t]}

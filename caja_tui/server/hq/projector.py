@@ -34,6 +34,7 @@ FOLDED = (
     "product.created",
     "product.updated",
     "cash.session_closed",
+    "conflict.resolved",
 )
 assert set(FOLDED) <= set(PAYLOAD_TYPES), "a folded type was renamed"
 LIVE, SHADOW = "hq_", "hqv_"

@@ -104,6 +104,18 @@ class Reader:
             )
         return out
 
+    def conflicts_waiting(self, stores: list[str]) -> dict[str, int]:
+        """Each store's manual conflicts no manager has settled yet."""
+        if not stores:
+            return {}
+        rows = self.rows(
+            "SELECT c.store_id, COUNT(*) FROM \"conflict\" c WHERE c.resolution = 'manual' "
+            f"AND c.store_id IN ({','.join('?' * len(stores))}) AND NOT EXISTS (SELECT 1 FROM hq_resolved r "
+            "WHERE r.store_id = c.store_id AND r.event_id = c.event_id) GROUP BY c.store_id",
+            stores,
+        )
+        return {store: int(n) for store, n in rows}
+
     def sales_since(self, stores: list[str], week: dt.datetime, today: dt.datetime) -> dict[str, tuple[int, int, int]]:
         """Each store's (sales today, amount today, amount since `week`), in one query."""
         if not stores:

@@ -48,7 +48,7 @@ def start(owner: str) -> tuple[str, Session]:
     HqSession.create(
         token_hash=s.token_hash, owner=owner, csrf=s.csrf, created_at=now, expires_at=now + MAX_MS, last_seen=now
     )
-    HqSession.delete().where(HqSession.expires_at < now).execute()  # the ended ones of everybody
+    HqSession.delete().where((HqSession.expires_at < now) | (HqSession.last_seen < now - IDLE_MS)).execute()
     return token, s
 
 
@@ -89,6 +89,9 @@ def wait_ms(keys: list[str]) -> int:
 def failed(keys: list[str]) -> None:
     """Count a failed login against each key; past FREE_FAILURES in the window, each failure doubles the wait."""
     now = _now()
+    HqLoginFailure.delete().where(
+        (HqLoginFailure.first_at < now - WINDOW_MS) & (HqLoginFailure.blocked_until < now)
+    ).execute()  # old failures of everybody: the table stays small
     for key in keys:
         row = HqLoginFailure.get_or_none(HqLoginFailure.key == key)
         if row is None:

@@ -55,6 +55,10 @@ class Writer:
             "expected, difference, net_sales) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (store_id, event_id) DO NOTHING",
             [(s, *z) for z in b.zreports],
         )
+        many(
+            "INSERT INTO {p}resolved (store_id, event_id) VALUES (?, ?) ON CONFLICT (store_id, event_id) DO NOTHING",
+            [(s, event_id) for event_id in sorted(b.resolved)],
+        )
 
     def _stock(self, b: Batch) -> None:
         """Movements first (each counts unless older than the product's count held), then counts newer than the
