@@ -74,7 +74,9 @@ def _body_of(doc: dict) -> bytes:
 
     import msgspec
 
-    return gzip.compress(msgspec.msgpack.encode(doc), compresslevel=5)
+    from ..sync.transport import PUSH_GZIP_LEVEL  # as a till's push
+
+    return gzip.compress(msgspec.msgpack.encode(doc), PUSH_GZIP_LEVEL)
 
 
 def _body(events: list[dict]) -> bytes:

@@ -22,11 +22,12 @@ from ..protocol import (
     PushResponse,
     WireEvent,
 )
+from ..protocol.check import check_events
 from . import devicekeys, openapi
 from .http import ApiError, accept, media_type, read_body, respond
 from .ratelimit import retry_after_header
 from .storage import DeviceAuth, now_ms
-from .validate import Unreadable, check, read_event, split_events, unreadable
+from .validate import Unreadable, read_event, split_events, unreadable
 
 if TYPE_CHECKING:
     from .app import Server
@@ -80,7 +81,8 @@ class EventsResource(Authenticated):
         for e in raw_events:
             _may_push(auth, e, keys)
         now = now_ms()
-        candidates = [unreadable(e.reason) if isinstance(e, Unreadable) else check(e, now, keys) for e in raw_events]
+        checked = iter(check_events([e for e in raw_events if not isinstance(e, Unreadable)], now_ms=now, keys=keys))
+        candidates = [unreadable(e.reason) if isinstance(e, Unreadable) else next(checked) for e in raw_events]
         newest = max((t for t in map(_created_at, raw_events) if t is not None), default=None)
         results = self.server.storage.ingest(auth, candidates, skew_ms=None if newest is None else newest - now)
         req.context.events = len(raw_events)

@@ -24,6 +24,9 @@ CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 20.0
 MAX_ANSWER = 16 * 1024 * 1024  # PROTOCOL.md "Trust", Sizes: on the wire and once inflated
 _CHUNK = 64 * 1024
+# gzip level of a push: level 1 deflates a batch of events in half the time of level 5 (8.7 against 17.3 us an
+# event here) for ~11 % more bytes (288 against 258 an event): on a till's CPU that is the better trade
+PUSH_GZIP_LEVEL = 1
 
 
 class TransportError(Exception):
@@ -110,7 +113,7 @@ class Transport:
         return msgspec.msgpack.decode(self._call("GET", "/health"), type=Health)
 
     def push(self, events: Sequence[dict[str, Any]]) -> PushResponse:
-        body = gzip.compress(msgspec.msgpack.encode({"events": [_msgpackable(e) for e in events]}), compresslevel=5)
+        body = gzip.compress(msgspec.msgpack.encode({"events": [_msgpackable(e) for e in events]}), PUSH_GZIP_LEVEL)
         try:
             return msgspec.msgpack.decode(self._call("POST", "/events", body=body), type=PushResponse)
         except msgspec.DecodeError as exc:
