@@ -9,20 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from peewee import PostgresqlDatabase
+
 from ..protocol import DeviceKeyInfo
 from .models import Device, db
 
-# version 2 columns of a version-1 database, added when `caja serve` starts (SQLite and PostgreSQL alike)
+# columns an older database lacks, added when `caja serve` starts (SQLite and PostgreSQL alike): version 2's keys
+# and signatures, then each event's pre-encoded wire form (its pull answer; NULL for the events stored before)
 ADDED_COLUMNS = (
     ("device", "public_key", "VARCHAR(64)"),
     ("device", "key_from_seq", "BIGINT"),
     ("event", "sig", "VARCHAR(128)"),
+    ("event", "wire", "BLOB"),
 )
 
 
 def add_missing_columns(database: Any) -> None:
+    is_pg = isinstance(database, PostgresqlDatabase)
     for table, column, sql_type in ADDED_COLUMNS:
         if column not in {c.name for c in database.get_columns(table)}:
+            sql_type = "BYTEA" if is_pg and sql_type == "BLOB" else sql_type
             database.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
 
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 from ..domain.chain import GENESIS
 from ..domain.events import PAYLOAD_TYPES, ProductUpdated, UserCreated, UserUpdated
 from ..domain.rights import NOT_ALLOWED, Rights, fold_user, rights_refusal, stamp
 from ..protocol import Result
 from ..protocol.check import NOT_RECORDED, Checked, breaks_chain
 
+_wire = msgspec.msgpack.Encoder()
 MESSAGE_MAX = 500
 NO_TYPE = "?"  # what is counted under when it is not even an event (no envelope)
 OTHER_TYPE = "other"  # what event types this server does not know are counted under
@@ -138,6 +141,7 @@ def _one(st: BatchState, c: Checked, writes: Writes) -> Result:
             c.payload_json.decode(),
             st.now,
             getattr(w, "sig", None),
+            _wire.encode(w),  # what a pull sends of it, encoded once here rather than at every till's pull
         )
     )
     st.stored[w.event_id] = w.hash

@@ -9,6 +9,7 @@ from peewee import (
     AutoField,
     BigAutoField,
     BigIntegerField,
+    BlobField,
     CharField,
     CompositeKey,
     DatabaseProxy,
@@ -60,6 +61,8 @@ class Event(Base):
     payload = TextField()
     received_at = BigIntegerField()
     sig = CharField(max_length=128, null=True)  # version 2: the device's signature of the hash
+    # the event as a pull sends it (msgpack of the wire event, made once at ingest; NULL for events stored before)
+    wire = BlobField(null=True)
 
     class Meta:
         table_name = "event"

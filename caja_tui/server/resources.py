@@ -100,12 +100,13 @@ class EventsResource(Authenticated):
             raise ApiError(400, "BAD_QUERY", "after and limit must be whole numbers") from None
         if not 0 <= after < 2**63 or not 1 <= limit <= MAX_PULL:
             raise ApiError(400, "BAD_QUERY", f"after must be a cursor from 0 up and limit between 1 and {MAX_PULL}")
-        events, cursor, more = self.server.storage.pull(auth, after, limit, include_own)
+        media = accept(req)
+        events, cursor, more = self.server.storage.pull(auth, after, limit, include_own, encoded=media == MSGPACK)
         if after == 0 or not events:  # last seen, without a write for every page of a long pull
             self.server.storage.touch(auth)
-        media = accept(req)
-        for e in events:  # stored payloads are canonical JSON text: embedded as is in JSON, decoded for msgpack
-            e["payload"] = msgspec.json.decode(e["payload"]) if media == MSGPACK else msgspec.Raw(e["payload"].encode())
+        if media != MSGPACK:  # stored payloads are canonical JSON text: embedded in JSON as they are
+            for e in events:
+                e["payload"] = msgspec.Raw(e["payload"].encode())
         req.context.events = len(events)
         body = {"events": events, "cursor": cursor, "more": more, "server_time_ms": now_ms()}
         respond(req, resp, body, media)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
+import msgspec
 from peewee import IntegrityError, PostgresqlDatabase, SqliteDatabase, fn
 
 from ..domain.chain import GENESIS
@@ -26,6 +27,10 @@ from .models import DROPPED_INDEXES, MODELS, Conflict, Device, Event, Rejection,
 from .tokens import DeviceAuth
 
 CONFLICT_RULES = ("manual", "last-write-wins")
+PULL_COLUMNS = (
+    "server_seq, event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, hash, payload, sig"
+)
+_encode = msgspec.msgpack.Encoder().encode
 DELETION_TYPES = ("product.updated", "product.deleted", "product.restored")  # what reads or writes a deletion
 
 
@@ -272,7 +277,7 @@ class ServerStorage:
     def _write(self, auth: DeviceAuth, w: Writes) -> None:
         self._many(
             "INSERT INTO event (event_id, store_id, device_id, seq, type, hlc, created_at, actor, v, prev_hash, "
-            "hash, payload, received_at, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "hash, payload, received_at, sig, wire) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             w.events,
         )
         self._many(
@@ -306,8 +311,12 @@ class ServerStorage:
 
     # --- pull -------------------------------------------------------------------------------------
 
-    def pull(self, auth: DeviceAuth, after: int, limit: int, include_own: bool) -> tuple[list[dict], int, bool]:
-        """The store's events after the cursor, in server_seq order; payloads as stored (canonical JSON text).
+    def pull(
+        self, auth: DeviceAuth, after: int, limit: int, include_own: bool, *, encoded: bool = False
+    ) -> tuple[list[Any], int, bool]:
+        """The store's events after the cursor, in server_seq order: as plain data with the payload as stored
+        (canonical JSON text), or with `encoded` as the msgpack of each wire event (`msgspec.Raw`), as made at
+        ingest (built here for an event stored before that).
 
         Only events at or below the highest server_seq visible when the pull starts are returned, and
         writers of a store commit in server_seq order, so the cursor never passes an event not yet visible.
@@ -316,17 +325,31 @@ class ServerStorage:
             top = self._rows("SELECT MAX(server_seq) FROM event WHERE store_id = ?", (auth.store_id,))[0][0] or 0
             own = "" if include_own else " AND device_id <> ?"
             params: tuple = (auth.store_id, after, top) + (() if include_own else (auth.device_id,)) + (limit + 1,)
-            rows = self._rows(
-                "SELECT server_seq, event_id, type, store_id, device_id, seq, hlc, created_at, actor, v, prev_hash, "
-                f"hash, payload, sig FROM event WHERE store_id = ? AND server_seq > ? AND server_seq <= ?{own} "
-                "ORDER BY server_seq LIMIT ?",
-                params,
+            where = (
+                f"FROM event WHERE store_id = ? AND server_seq > ? AND server_seq <= ?{own} ORDER BY server_seq LIMIT ?"
             )
-        more = len(rows) > limit
-        rows = rows[:limit]
+            rows = self._rows(("SELECT server_seq, wire " if encoded else f"SELECT {PULL_COLUMNS} ") + where, params)
+            more = len(rows) > limit
+            rows = rows[:limit]
+            cursor = rows[-1][0] if more else max(after, top)
+            if encoded:
+                return self._encoded(auth.store_id, rows), cursor, more
         events = [wire_of_row(r, r[12], r[13]) for r in rows]  # payload: the stored canonical JSON text
-        cursor = rows[-1][0] if more else max(after, top)
         return events, cursor, more
+
+    def _encoded(self, store_id: str, rows: list[tuple]) -> list[msgspec.Raw]:
+        """Each row's (server_seq, wire) as its msgpack; the wire form of events stored before it was kept is
+        built from their columns."""
+        missing = [seq for seq, wire in rows if wire is None]
+        built = {
+            r[0]: _encode(wire_of_row(r, msgspec.json.decode(r[12]), r[13]))
+            for r in self._rows_in(
+                f"SELECT {PULL_COLUMNS} FROM event WHERE store_id = ? AND server_seq IN ({{keys}})",
+                (store_id,),
+                missing,
+            )
+        }
+        return [msgspec.Raw(bytes(wire) if wire is not None else built[seq]) for seq, wire in rows]
 
     # --- verification and metrics -----------------------------------------------------------------
 
