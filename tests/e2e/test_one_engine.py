@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -23,6 +24,13 @@ def syncing(cfg) -> int:
         return conn.execute("SELECT COUNT(*) FROM event WHERE sync_status = 'syncing'").fetchone()[0]
     finally:
         conn.close()
+
+
+def wait_for_line(path, text: str, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while not (path.exists() and text in path.read_text(encoding="utf-8")):
+        assert time.monotonic() < end, f"no {text} in {path}"
+        time.sleep(0.1)
 
 
 def push(method: str, path: str) -> bool:
@@ -80,3 +88,29 @@ def test_quitting_the_screens_never_waits_for_a_server_that_does_not_answer(tmp_
     finally:
         term.close()
         silent.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pseudo-terminals: Linux")
+def test_the_screens_beside_the_sync_service_say_that_the_service_syncs(server, tmp_path):
+    cfg = tmp_path / "t1.toml"
+    assert init_synced(cfg, "T1", server.url, server.enroll("shop", "T1"), "--demo").returncode == 0
+    english(cfg)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = tmp_path / "service.log"
+    service = subprocess.Popen(
+        [sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), "sync", "--log", str(log)], env=env
+    )
+    term = None
+    try:
+        wait_for_line(log, '"sync_success"')  # the service holds the lock
+        term = Terminal([sys.executable, "-m", "caja_tui.cli", "--config", str(cfg)], {**env, "TERM": "linux"})
+        term.wait_for("sign in")
+        term.type("1234\r")  # Ana
+        term.wait_for("opening float")
+        term.type("0\r")
+        term.wait_for("sync service: online")  # its child left at once: the service holds the lock
+    finally:
+        if term is not None:
+            term.close()
+        service.terminate()
+        service.wait(timeout=30)
