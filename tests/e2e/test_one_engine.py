@@ -26,6 +26,16 @@ def syncing(cfg) -> int:
         conn.close()
 
 
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def sync_service(cfg, log) -> subprocess.Popen:
+    """`caja sync` as a service runs it, logging to `log`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), "sync", "--log", str(log)], env=ENV
+    )
+
+
 def wait_for_line(path, text: str, timeout: float = 60) -> None:
     end = time.monotonic() + timeout
     while not (path.exists() and text in path.read_text(encoding="utf-8")):
@@ -43,11 +53,8 @@ def test_a_line_till_beside_the_sync_service_leaves_the_outbox_to_it(server, tmp
     assert init_synced(cfg, "T1", proxy.url, server.enroll("shop", "T1"), "--demo").returncode == 0
     english(cfg)
     proxy.holding.set()  # the service's first push stays in flight, its events 'syncing'
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     log = tmp_path / "service.log"
-    service = subprocess.Popen(
-        [sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), "sync", "--log", str(log)], env=env
-    )
+    service = sync_service(cfg, log)
     till = None
     try:
         proxy.wait_for("POST", "/v1/events")
@@ -77,7 +84,7 @@ def test_quitting_the_screens_never_waits_for_a_server_that_does_not_answer(tmp_
     assert caja("--config", str(cfg), "init", "--demo", "--device", "T1").returncode == 0
     text = english(cfg).read_text(encoding="utf-8").replace('server_url = ""', f'server_url = "{silent.url}"')
     cfg.write_text(text.replace('token = ""', 'token = "caja_test"'), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "linux", "COLUMNS": "80", "LINES": "24"}
+    env = {**ENV, "TERM": "linux", "COLUMNS": "80", "LINES": "24"}
     term = Terminal([sys.executable, "-m", "caja_tui.cli", "--config", str(cfg)], env)
     try:
         term.wait_for("sign in")
@@ -94,16 +101,12 @@ def test_quitting_the_screens_never_waits_for_a_server_that_does_not_answer(tmp_
 def test_the_screens_beside_the_sync_service_say_that_the_service_syncs(server, tmp_path):
     cfg = tmp_path / "t1.toml"
     assert init_synced(cfg, "T1", server.url, server.enroll("shop", "T1"), "--demo").returncode == 0
-    english(cfg)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     log = tmp_path / "service.log"
-    service = subprocess.Popen(
-        [sys.executable, "-m", "caja_tui.cli", "--config", str(cfg), "sync", "--log", str(log)], env=env
-    )
+    service = sync_service(english(cfg), log)
     term = None
     try:
         wait_for_line(log, '"sync_success"')  # the service holds the lock
-        term = Terminal([sys.executable, "-m", "caja_tui.cli", "--config", str(cfg)], {**env, "TERM": "linux"})
+        term = Terminal([sys.executable, "-m", "caja_tui.cli", "--config", str(cfg)], {**ENV, "TERM": "linux"})
         term.wait_for("sign in")
         term.type("1234\r")  # Ana
         term.wait_for("opening float")
