@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from . import svg
-from .queries import LOW_STOCK, Reader, Table, ago, local_midnight, money, now_ms, when
+from .queries import LOW_STOCK, TOP_DAYS, Reader, Table, ago, local_midnight, money, now_ms, when
 
 
 def overview(r: Reader, stores: list[str]) -> dict[str, Any]:
@@ -46,24 +46,25 @@ def overview(r: Reader, stores: list[str]) -> dict[str, Any]:
 
 def store(r: Reader, store_id: str) -> dict[str, Any]:
     now = now_ms()
-    first, last = r.day_range(30)
+    first, last = r.day_range(TOP_DAYS)
     hours = r.hours_today(store_id)
     days = r.days(store_id)
-    methods = Table("payment_methods", "Payment methods, last 30 days", ["method", "payments", "amount"])
+    methods = Table("payment_methods", f"Payment methods, last {TOP_DAYS} days", ["method", "payments", "amount"])
     for method, n, amount in r.rows(
         "SELECT method, SUM(payments), SUM(amount) FROM hq_method_day WHERE store_id = ? AND day BETWEEN ? AND ? "
         "GROUP BY method ORDER BY SUM(amount) DESC",
         (store_id, first, last),
     ):
         methods.rows.append([method, int(n), money(amount)])
-    top = Table("top_products", "Top products, last 30 days", ["product", "quantity", "amount"])
-    for product_id, name, qty, amount in r.rows(
-        "SELECT d.product_id, COALESCE(MAX(p.name), ''), SUM(d.qty), SUM(d.amount) FROM hq_product_day d "
-        "LEFT JOIN hq_product p ON p.store_id = d.store_id AND p.product_id = d.product_id "
-        "WHERE d.store_id = ? AND d.day BETWEEN ? AND ? GROUP BY d.product_id ORDER BY SUM(d.amount) DESC LIMIT 20",
+    top = Table("top_products", f"Top products, last {TOP_DAYS} days", ["product", "quantity", "amount"])
+    best = r.rows(
+        "SELECT product_id, SUM(qty), SUM(amount) FROM hq_product_day WHERE store_id = ? AND day BETWEEN ? AND ? "
+        "GROUP BY product_id ORDER BY SUM(amount) DESC, product_id LIMIT 20",
         (store_id, first, last),
-    ):
-        top.rows.append([name or product_id, int(qty), money(amount)])
+    )
+    names = r.names(store_id, [b[0] for b in best])
+    for product_id, qty, amount in best:
+        top.rows.append([names.get(product_id) or product_id, int(qty), money(amount)])
     low = Table("low_stock", f"Low stock (at most {LOW_STOCK})", ["product", "in stock"])
     for product_id, name, qty in r.rows(
         "SELECT product_id, name, qty FROM hq_product WHERE store_id = ? AND qty <= ? ORDER BY qty, name LIMIT 100",

@@ -12,11 +12,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .fold import HOUR_MS
+from .fold import HOUR_MS, day_of_hour
 from .projector import Projector
 
 ONLINE_MS = 5 * 60 * 1000  # a till heard from within 5 minutes is online
 SKEW_WARN_MS = 60 * 1000  # a clock more than a minute off is worth a warning
+TOP_DAYS = 7  # top products and payment methods: the last 7 days (30 days of 1,000 products is 30,000 rows a load)
 LOW_STOCK = 5  # the till's default low-stock level, until store settings (config.* events) carry one
 
 
@@ -143,12 +144,23 @@ class Reader:
         by_hour = self.rows(
             "SELECT hour, amount FROM hq_sales_hour WHERE store_id = ? AND hour >= ?", (store_id, _hour(first))
         )
-        out: dict[str, int] = {(first + dt.timedelta(days=i)).strftime("%m-%d"): 0 for i in range(n)}
+        start = first.date().toordinal()
+        sums = [0] * n
         for hour, amount in by_hour:
-            day = dt.datetime.fromtimestamp(hour * 3600).strftime("%m-%d")
-            if day in out:
-                out[day] += int(amount)
-        return list(out.items())
+            i = day_of_hour(hour) - start
+            if 0 <= i < n:
+                sums[i] += int(amount)
+        return [((first + dt.timedelta(days=i)).strftime("%m-%d"), sums[i]) for i in range(n)]
+
+    def names(self, store_id: str, products: list[str]) -> dict[str, str]:
+        if not products:
+            return {}
+        return dict(
+            self.rows(
+                f"SELECT product_id, name FROM hq_product WHERE store_id = ? AND product_id IN ({','.join('?' * len(products))})",
+                (store_id, *products),
+            )
+        )
 
     def day_range(self, n: int) -> tuple[int, int]:
         today = dt.date.today().toordinal()
