@@ -18,7 +18,7 @@ from .migrations import READ_MODEL_TABLES
 from .projections import Projector
 
 CHUNK = 20_000
-PROJECTION_INDEXES = {"stock_movement_product_ts", "barcode_product"}  # projections read through these
+REBUILD_CACHE_KIB = -96_000  # a rebuild's page cache (negative: KiB), given back when it ends
 
 
 def _tables(conn: sqlite3.Connection) -> list[str]:
@@ -37,17 +37,16 @@ def project_all(conn: sqlite3.Connection, *, clear: bool, types: tuple[str, ...]
     if clear:
         for table in tables:
             conn.execute(f"DELETE FROM {table}")
-        # bulk load: drop the read models' secondary indexes, fill the tables, build the indexes once
+        # bulk load: drop the read models' secondary indexes, fill the tables, derive stock and the barcode index
+        # from the whole ledger (Projector.finish_bulk), build the indexes once
         marks = ",".join("?" * len(tables))
         for name, sql in conn.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})",
             tables,
         ).fetchall():
-            if name in PROJECTION_INDEXES:
-                continue
             conn.execute(f"DROP INDEX {name}")
             indexes.append(sql)
-    projector = Projector(conn)
+    projector = Projector(conn, bulk=clear)
     applied = unknown = 0
     # archived events first (old, synced), then the live ones; projections converge in any order
     batch: list[tuple] = []
@@ -69,6 +68,8 @@ def project_all(conn: sqlite3.Connection, *, clear: bool, types: tuple[str, ...]
     while rows := cur.fetchmany(CHUNK):
         a, u = _project_rows(projector, rows)
         applied, unknown = applied + a, unknown + u
+    if clear:
+        projector.finish_bulk()
     for sql in indexes:
         conn.execute(sql)
     return applied, unknown
@@ -101,8 +102,14 @@ class RebuildResult(msgspec.Struct):
 def rebuild(store) -> RebuildResult:
     """Drop every read model and build it again from the events, in one transaction."""
     t0 = time.perf_counter()
-    with store.write():
-        events, unknown = project_all(store._conn, clear=True)
+    conn = store._conn
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = {REBUILD_CACHE_KIB}")  # what the tables take is written out once
+    try:
+        with store.write():
+            events, unknown = project_all(conn, clear=True)
+    finally:
+        conn.execute(f"PRAGMA cache_size = {cache}")
     seconds = time.perf_counter() - t0
     store.checkpoint_wal("TRUNCATE")
     return RebuildResult(events=events, unknown=unknown, seconds=seconds)
@@ -113,8 +120,9 @@ def read_model_digests(conn: sqlite3.Connection) -> dict[str, tuple[str, int]]:
     out = {}
     for table in _tables(conn):
         info = list(conn.execute(f"PRAGMA table_info({table})"))
-        # a rowid alias (stock_movement.id) numbers rows in arrival order: not part of the state
-        cols = [r[1] for r in info if not (r[5] and r[2].upper() == "INTEGER")]
+        # a rowid alias (an INTEGER PRIMARY KEY alone) numbers rows in arrival order: not part of the state
+        alias = [r[1] for r in info if r[5] and r[2].upper() == "INTEGER"] if sum(r[5] > 0 for r in info) == 1 else []
+        cols = [r[1] for r in info if r[1] not in alias]
         pk = [r[1] for r in sorted(info, key=lambda r: r[5]) if r[5] and r[1] in cols]
         h = hashlib.sha256()
         n = 0

@@ -56,7 +56,7 @@ SQL_BARCODES_FILL = (
     "INSERT OR IGNORE INTO barcode (code, product_id) SELECT j.value, p.id "
     "FROM product p, json_each(COALESCE(p.barcodes, '[]')) j WHERE p.id = ? AND p.deleted IS NULL"
 )
-SQL_MOVEMENT = "INSERT INTO stock_movement (product_id, delta, ts, kind) VALUES (?, ?, ?, ?)"
+SQL_MOVEMENT = "INSERT INTO stock_movement (product_id, ts, n, delta, kind) VALUES (?, ?, ?, ?, ?)"
 SQL_STOCK_ROW = "INSERT OR IGNORE INTO stock (product_id) VALUES (?)"
 # a batch's deltas of one product, when all of them come after the product's latest count
 SQL_STOCK_ADD = "UPDATE stock SET qty = qty + ? WHERE product_id = ? AND count_ts < ?"
@@ -68,6 +68,13 @@ SQL_STOCK_RECOMPUTE = (
     "WHERE product_id = ?"
 )
 SQL_STOCK_RECOMPUTE_IF = SQL_STOCK_RECOMPUTE + " AND count_ts >= ?"
+# a bulk load (Projector(bulk=True), a rebuild): stock and the barcode index derived once, from the whole ledger
+# (clustered by product and stamp: each product's movements after its count are one range of it)
+SQL_BULK_STOCK = SQL_STOCK_RECOMPUTE.removesuffix(" WHERE product_id = ?")
+SQL_BULK_BARCODES = (
+    "INSERT OR IGNORE INTO barcode (code, product_id) SELECT j.value, p.id "
+    "FROM product p, json_each(COALESCE(p.barcodes, '[]')) j WHERE p.deleted IS NULL"
+)
 SQL_SALE = (
     "INSERT INTO sale (id, receipt_no, event_id, device_id, session_id, hlc, created_at, actor, subtotal, "
     "discount, tax, total, paid, change, prices_include_tax, customer_id) "
@@ -110,14 +117,20 @@ SQL_CASH_MOVE = (
 
 
 class Projector:
-    """Applies events to the read models through one sqlite3 connection, inside the caller's transaction."""
+    """Applies events to the read models through one sqlite3 connection, inside the caller's transaction.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    `bulk` (a rebuild into empty read models): a flush writes the rows alone; the stock of every product and the
+    barcode index are derived once from the ledger and the products by `finish_bulk`, after every event.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, *, bulk: bool = False) -> None:
         self.conn = conn
+        self.bulk = bulk
         self.queue: dict[str, list[tuple[Any, ...]]] = {}
         self.deltas: dict[str, list[Any]] = {}  # product_id -> [sum of deltas, earliest stamp]
         self.counted: set[str] = set()
         self.barcodes_touched: set[str] = set()
+        self.stocked: set[str] = set()  # bulk: the products with a movement
 
     @property
     def dirty(self) -> bool:
@@ -131,8 +144,13 @@ class Projector:
 
     def flush(self) -> None:
         queue, self.queue = self.queue, {}
+        if self.bulk and SQL_MOVEMENT in queue:  # in the ledger's order: each page of it written once a flush
+            queue[SQL_MOVEMENT].sort()
         for sql, rows in queue.items():
             self.conn.executemany(sql, rows)
+        if self.bulk:
+            self.deltas, self.counted, self.barcodes_touched = {}, set(), set()
+            return
         if self.deltas:
             deltas, self.deltas = self.deltas, {}
             touched = [(pid,) for pid in deltas]
@@ -149,8 +167,20 @@ class Projector:
             self.conn.executemany(SQL_BARCODES_CLEAR, ids)
             self.conn.executemany(SQL_BARCODES_FILL, ids)
 
-    def _movement(self, movements: list, product_id: str, delta: int, ts: str, kind: str) -> None:
-        movements.append((product_id, delta, ts, kind))
+    def finish_bulk(self) -> None:
+        """After a bulk load: every product's stock from its latest count and the ledger, and the barcode index."""
+        self.flush()
+        self.conn.executemany(SQL_STOCK_ROW, [(pid,) for pid in self.stocked])
+        self.stocked = set()
+        self.conn.execute(SQL_BULK_STOCK)
+        self.conn.execute(SQL_BULK_BARCODES)
+
+    def _movement(self, movements: list, product_id: str, delta: int, ts: str, n: int, kind: str) -> None:
+        """The `n`th movement (0 the first) of the event stamped `ts`: one row of the ledger, its stock changed."""
+        movements.append((product_id, ts, n, delta, kind))
+        if self.bulk:
+            self.stocked.add(product_id)
+            return
         acc = self.deltas.get(product_id)
         if acc is None:
             self.deltas[product_id] = [delta, ts]
@@ -196,9 +226,9 @@ class Projector:
             case ev.ConflictResolved():
                 pass  # a decision for the audit; what it changes comes as its own events
             case ev.StockAdjusted():
-                self._movement(self._rows(SQL_MOVEMENT), p.product_id, p.delta, ts, f"adjust:{p.reason}")
+                self._movement(self._rows(SQL_MOVEMENT), p.product_id, p.delta, ts, 0, f"adjust:{p.reason}")
             case ev.StockReceived():
-                self._movement(self._rows(SQL_MOVEMENT), p.product_id, p.qty, ts, "receive")
+                self._movement(self._rows(SQL_MOVEMENT), p.product_id, p.qty, ts, 0, "receive")
             case ev.StockCounted():
                 self._rows(SQL_STOCK_ROW).append((p.product_id,))
                 self._rows(SQL_STOCK_COUNT).append((p.counted, ts, p.product_id, ts))
@@ -223,8 +253,8 @@ class Projector:
     def _void(self, p: ev.SaleVoided, event_id: str, device_id: str, created_at: int, actor: str, ts: str) -> None:
         self._rows(SQL_SALE_VOID).append((p.sale_id, event_id, device_id, p.session_id, created_at, actor, p.reason))
         moves = self._rows(SQL_MOVEMENT)
-        for vl in p.lines:
-            self._movement(moves, vl.product_id, vl.qty, ts, "void")
+        for n, vl in enumerate(p.lines):
+            self._movement(moves, vl.product_id, vl.qty, ts, n, "void")
 
     def _customer_created(self, p: ev.CustomerCreated, ts: str, hlc: int) -> None:
         self._lww(
@@ -294,7 +324,7 @@ class Projector:
             )
         )
         lines, moves = self._rows(SQL_SALE_LINE), self._rows(SQL_MOVEMENT)
-        for ln in p.lines:
+        for n, ln in enumerate(p.lines):
             lines.append(
                 (
                     p.sale_id,
@@ -311,7 +341,7 @@ class Projector:
                     ln.tax,
                 )
             )
-            self._movement(moves, ln.product_id, -ln.qty, ts, "sale")
+            self._movement(moves, ln.product_id, -ln.qty, ts, n, "sale")
         pays = self._rows(SQL_SALE_PAYMENT)
         for i, t in enumerate(p.payments):
             pays.append((p.sale_id, i, t.method, t.amount, t.reference))
@@ -338,10 +368,10 @@ class Projector:
             )
         )
         lines, moves = self._rows(SQL_REFUND_LINE), self._rows(SQL_MOVEMENT)
-        for ln in p.lines:
+        for n, ln in enumerate(p.lines):
             lines.append((p.refund_id, ln.line_no, p.sale_id, ln.product_id, ln.qty, ln.amount, ln.tax))
             if p.restock:
-                self._movement(moves, ln.product_id, ln.qty, ts, "refund")
+                self._movement(moves, ln.product_id, ln.qty, ts, n, "refund")
 
     def _product(self, product_id: str, ts: str, created_hlc: int, hlc: int, **fields: Any) -> None:
         row: list[Any] = [product_id]

@@ -202,6 +202,8 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
                 for stmt in (s.strip() for s in m.sql.split(";\n")):
                     if stmt:
                         self._conn.execute(stmt)
+                if m.step is not None:
+                    m.step(self._conn)
                 if m.rebuild:
                     project_all(self._conn, clear=True)
                 elif m.project_types:
