@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
+from caja_tui.server.run import open_storage
 from tests.browser.hq_shop import month_of_trade
-from tests.protocol_client import Client
+from tests.protocol_client import Client, seal
 from tests.server_proc import ServerProcess
 
 PASSWORD = "correct horse battery"
@@ -40,12 +42,25 @@ def served(tmp_path_factory):
             ).returncode
             == 0
         )
-        for store, tills in (("centro", ("t1", "t2")), ("norte", ("t1",)), ("sur", ("t1",))):
+        for store, tills in (("sur", ("t1",)), ("centro", ("t1", "t2")), ("norte", ("t2", "t1"))):
             for i, till in enumerate(tills):
                 events = month_of_trade(store, till, seed=len(store) + i)
                 client = Client(server.url, server.enroll(store, till))
                 for k in range(0, len(events), 500):
                     assert {r["status"] for r in client.push(events[k : k + 500])} == {"accepted"}
+        bad = dict(
+            {**events[-1], "seq": len(events) + 1, "event_id": str(uuid.uuid4()), "prev_hash": events[-1]["hash"]}
+        )
+        bad["payload"] = {**bad["payload"], "counted": -5}  # a cash count below zero: refused, INVALID
+        assert client.push([seal(bad)])[0]["status"] == "rejected"
+        storage = open_storage(server.db, create=False)  # norte's t2: silent for 3 hours, its clock 90 s fast
+        try:
+            storage.database.execute_sql(
+                "UPDATE device SET last_seen = last_seen - 3 * 3600 * 1000, clock_skew_ms = 90000 "
+                "WHERE store_id = 'norte' AND device_id = 't2'"
+            )
+        finally:
+            storage.close()
         yield server
     finally:
         server.stop()
@@ -99,8 +114,9 @@ def test_an_owner_logs_in_reads_every_page_exports_and_logs_out(served, browser,
     b.find_element(By.ID, "name").send_keys("ana")  # autofocus is on the name; the keyboard does the rest
     b.switch_to.active_element.send_keys(Keys.TAB, PASSWORD, Keys.ENTER)
     assert b.find_element(By.TAG_NAME, "h1").text == "All stores"
-    rows = [r.text for r in b.find_elements(By.CSS_SELECTOR, "tbody tr th")]
-    assert rows == ["centro", "norte"]  # not sur: ana does not see it
+    rows = [r.text for r in b.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert [r.split()[0] for r in rows] == ["centro", "norte"]  # not sur: ana does not see it
+    assert "1 of 2" in rows[1] and "3 h" in rows[1]  # norte's t2 silent for 3 hours
     shot(b, tmp_path, "overview")
 
     b.find_element(By.LINK_TEXT, "centro").click()
@@ -116,6 +132,9 @@ def test_an_owner_logs_in_reads_every_page_exports_and_logs_out(served, browser,
     b.find_element(By.LINK_TEXT, "t2").click()
     assert b.find_element(By.TAG_NAME, "h1").text == "Till t2 of store centro"
     assert "online" in b.find_element(By.ID, "t-till").find_element(By.XPATH, "..").text
+
+    b.get(served.url + "/hq/stores/norte/tills/t1")  # the till with a refused event, and its reason
+    assert "INVALID" in b.find_element(By.ID, "t-refused").find_element(By.XPATH, "..").text
     shot(b, tmp_path, "till")
 
     b.find_element(By.CSS_SELECTOR, "form.logout button").click()

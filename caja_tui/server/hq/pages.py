@@ -19,10 +19,10 @@ def overview(r: Reader, stores: list[str]) -> dict[str, Any]:
         [
             "store",
             "sales today",
-            "amount today",
-            "amount this week",
+            "today",
+            "this week",
             "tills online",
-            "oldest unsynced, at most",
+            "oldest unsynced (at most)",
             "refused events",
             "conflicts waiting",
             "clock warnings",
