@@ -10,7 +10,9 @@ is committed with the events it covers, and its figures are kept in the `meta` t
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -80,6 +82,11 @@ class _Call:
             raise error
         return self._value
 
+    def settle(self) -> None:
+        """Wait for the answer (until the engine stops), whatever it is."""
+        with contextlib.suppress(Exception):
+            self.result()
+
 
 class SyncEngine:
     def __init__(
@@ -103,7 +110,9 @@ class SyncEngine:
         self._log_ids = {"device": store.device_id, "store": store.store_id}
         self.on_metrics = on_metrics
         # what was saved is kept, but not the connectivity: that is learnt again from this engine's own answers
-        self.metrics = SyncMetrics(**{**saved(store), "connectivity": "connecting" if transport else "unknown"})
+        self.metrics = SyncMetrics(
+            **{**saved(store), "connectivity": "connecting" if transport else "unknown", "pid": None}
+        )
         self._in_flight: set[_Call] = set()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -235,17 +244,21 @@ class SyncEngine:
         pulled = 0
         # the next page is fetched while this one is applied: the network and the disk work at once
         ahead = _Call(self, self.transport.pull, cursor, page, include_own)
-        for _ in range(10_000_000):
-            resp = ahead.result()
-            if resp.more:
-                ahead = _Call(self, self.transport.pull, resp.cursor, page, include_own)
-            self._server_time(resp.server_time_ms)
-            if resp.events or resp.cursor != cursor:
-                pulled += self._apply_page(resp.events, resp.cursor, gentle, restoring=include_own)
-                self._count_traffic(len(resp.events))
-            cursor = resp.cursor
-            if not resp.more:
-                break
+        try:
+            for _ in range(10_000_000):
+                resp = ahead.result()
+                if resp.more:
+                    ahead = _Call(self, self.transport.pull, resp.cursor, page, include_own)
+                self._server_time(resp.server_time_ms)
+                if resp.events or resp.cursor != cursor:
+                    pulled += self._apply_page(resp.events, resp.cursor, gentle, restoring=include_own)
+                    self._count_traffic(len(resp.events))
+                cursor = resp.cursor
+                if not resp.more:
+                    break
+        except Exception:
+            ahead.settle()  # one request at a time: the next round never overlaps a read-ahead still in flight
+            raise
         self._last_pull = time.monotonic()
         self.metrics.pulled += pulled
         return pulled
@@ -287,6 +300,7 @@ class SyncEngine:
                 self.log("sync_elsewhere", reason="another process syncs this database (it holds the lock)")
                 return False
             self._run_stop = stop
+            self.metrics.pid = os.getpid()  # whose figures these are (the screens wait for their own child's)
             try:
                 self._loop(stop or self._stop, pull_every_s)
             finally:

@@ -31,6 +31,7 @@ SAVED = (
     "error_rate",
     "events_per_min",
     "bytes_per_s",
+    "pid",
 )
 
 
@@ -56,6 +57,7 @@ class SyncMetrics(msgspec.Struct, kw_only=True):
     pulled: int = 0
     clock_skew_ms: int | None = None
     clock_warning: bool = False
+    pid: int | None = None  # the process whose engine saved these figures
 
 
 class Figures:

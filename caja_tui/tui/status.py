@@ -52,6 +52,10 @@ class StatusLineMixin:
             connectivity = _("sync stopped")
         elif self._sync_elsewhere():  # the service's engine syncs this database; its figures are its own
             connectivity = _("sync service: {state}").format(state=_(figures.get("connectivity", "unknown")))
+        elif self.sync_proc is not None and figures.get("pid") != self.sync_proc.pid:
+            connectivity = _(
+                "connecting"
+            )  # the figures are an earlier engine's: this till's child has said nothing yet
         else:
             connectivity = _(figures.get("connectivity", "unknown"))
             if lan and figures.get("connectivity") != "online":  # in touch with the shop, not the server
