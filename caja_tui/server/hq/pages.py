@@ -7,7 +7,8 @@ import datetime as dt
 from typing import Any
 
 from . import svg
-from .queries import LOW_STOCK, TOP_DAYS, Reader, Table, ago, local_midnight, money, now_ms, when
+from .queries import TOP_DAYS, Reader, Table, ago, local_midnight, money, now_ms, when
+from .settings import settings_of
 
 
 def overview(r: Reader, stores: list[str]) -> dict[str, Any]:
@@ -65,10 +66,11 @@ def store(r: Reader, store_id: str) -> dict[str, Any]:
     names = r.names(store_id, [b[0] for b in best])
     for product_id, qty, amount in best:
         top.rows.append([names.get(product_id) or product_id, int(qty), money(amount)])
-    low = Table("low_stock", f"Low stock (at most {LOW_STOCK})", ["product", "in stock"])
+    level = settings_of(store_id).low_stock
+    low = Table("low_stock", f"Low stock (at most {level})", ["product", "in stock"])
     for product_id, name, qty in r.rows(
         "SELECT product_id, name, qty FROM hq_product WHERE store_id = ? AND qty <= ? ORDER BY qty, name LIMIT 100",
-        (store_id, LOW_STOCK),
+        (store_id, level),
     ):
         low.rows.append([name or product_id, int(qty)])
     tills = tills_table(r, store_id, now)

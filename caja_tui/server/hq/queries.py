@@ -18,7 +18,6 @@ from .projector import Projector
 ONLINE_MS = 5 * 60 * 1000  # a till heard from within 5 minutes is online
 SKEW_WARN_MS = 60 * 1000  # a clock more than a minute off is worth a warning
 TOP_DAYS = 7  # top products and payment methods: the last 7 days (30 days of 1,000 products is 30,000 rows a load)
-LOW_STOCK = 5  # the till's default low-stock level, until store settings (config.* events) carry one
 
 
 @dataclass
