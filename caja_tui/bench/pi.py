@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -287,8 +288,7 @@ def bench_pi(work: Path, budget: Budget, *, tui: tuple, n_sales: int) -> dict:
     from .terminal import Launch, bench_tui
 
     t0 = time.perf_counter()
-    here = work / "pi"
-    here.mkdir(exist_ok=True)
+    here = Path(tempfile.mkdtemp(prefix="pi-", dir=work))  # its own files, whatever ran in `work` before
     shim, storage = build_shim(here)
     env = shim_env(shim) if shim else {}
     fsync_ms = timed_fsync(here, env, budget.enter) if shim else None
