@@ -14,8 +14,8 @@ import time
 import pytest
 
 from caja_tui.bench.terminal import Terminal
-from tests.integration.test_cli import ROOT, caja, init_synced
-from tests.integration.test_line_sync import Holding, LineTill, Silent, english
+from tests.integration.test_cli import ROOT, caja, english, init_synced
+from tests.integration.test_line_sync import Holding, LineTill, Silent
 
 
 def syncing(cfg) -> int:

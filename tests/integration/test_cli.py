@@ -233,3 +233,9 @@ def test_manager_pin_digits_asks_managers_for_longer_pins(till):
     assert ok.returncode == 0, ok.stderr
     cashier = caja("--config", cfg, "users", "add", "--name", "Tom", env={"CAJA_PIN": "4321"})
     assert cashier.returncode == 0, cashier.stderr
+
+
+def english(cfg: Path) -> Path:
+    """The till's config with `language = "en"` (a demo till is Spanish by default)."""
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace('language = "es"', 'language = "en"'), encoding="utf-8")
+    return cfg

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_cli import ROOT, caja
+from tests.integration.test_cli import ROOT, caja, english
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_a_sale_on_a_full_disk_is_refused_clearly_and_the_till_sells_again_once_
     cfg = small_disk / "caja.toml"
     r = caja("--config", str(cfg), "init", "--demo", "--device", "T09")
     assert r.returncode == 0, r.stderr
-    till = Till(cfg)
+    till = Till(english(cfg))  # the till speaks its config's language; these lines are the English
     try:
         till.until("number: ")
         till.type("2", then="PIN: ")

@@ -15,13 +15,14 @@ from caja_tui.domain import pins
 from caja_tui.domain.errors import DomainError
 from caja_tui.store.sqlite import SqliteStore
 from tests.integration import test_cli
-from tests.integration.test_cli import caja
+from tests.integration.test_cli import caja, english
 
 till = test_cli.till  # the demo till of the command-line tests (device T09), as a fixture of these too
 
 
 def line(cfg, typed: str):
-    return caja("--config", str(cfg), "line", input=typed)
+    """`caja line` with `typed` on its input, in English (a demo till speaks Spanish by default)."""
+    return caja("--config", str(english(cfg)), "line", input=typed)
 
 
 def wrong_pins_an_hour_ago(cfg, user_id: str, n: int) -> None:

@@ -9,12 +9,11 @@ import select
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.faultproxy import FaultProxy
-from tests.integration.test_cli import caja, init_synced
+from tests.integration.test_cli import caja, english, init_synced
 from tests.integration.test_disk_full import Till
 from tests.server_proc import ServerProcess
 
@@ -138,12 +137,6 @@ def server(tmp_path):
     srv = ServerProcess(str(tmp_path / "server.db"), workers=2).start()
     yield srv
     srv.stop()
-
-
-def english(cfg: Path) -> Path:
-    """The till's config with `language = "en"` (a demo till is Spanish by default)."""
-    cfg.write_text(cfg.read_text(encoding="utf-8").replace('language = "es"', 'language = "en"'), encoding="utf-8")
-    return cfg
 
 
 def pull(method: str, path: str) -> bool:

@@ -7,8 +7,7 @@ import json
 import sqlite3
 
 from tests.integration import test_cli
-from tests.integration.test_cli import caja
-from tests.integration.test_line_sync import english
+from tests.integration.test_cli import caja, english
 
 till = test_cli.till
 
