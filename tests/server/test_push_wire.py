@@ -36,3 +36,13 @@ def test_events_stored_before_the_wire_column_are_encoded_at_the_pull(storage):
     push(storage, A, [d.product_created(), d.product_created(), d.product_created()])
     storage.database.execute_sql("UPDATE event SET wire = NULL WHERE seq <> 2")
     assert _encoded(storage, B) == _plain(storage, B)
+
+
+def test_verify_finds_a_wire_form_that_differs_from_the_event(storage):
+    d = Device("s1", "A")
+    push(storage, A, [d.product_created(), d.product_created()])
+    assert storage.verify() == []
+    storage.database.execute_sql(
+        storage._sql("UPDATE event SET wire = ? WHERE seq = 2"), (msgspec.msgpack.encode({"x": 1}),)
+    )
+    assert [p.endswith("the wire form a pull sends differs from the stored event") for p in storage.verify()] == [True]
