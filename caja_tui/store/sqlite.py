@@ -23,7 +23,7 @@ from ..domain.clock import HybridClock, system_ms
 from ..domain.events import Event, Payload, UserCreated, UserUpdated, priority_of
 from ..domain.rights import Rights, fold_user, rights_refusal, stamp
 from ..protocol import WireEvent
-from ..protocol.check import STORED_COLUMNS, check_event
+from ..protocol.check import STORED_COLUMNS, check_events
 from . import migrations
 from .audit import event_of_row
 from .errors import BrokenDatabase, StoreError, check_file, end_transaction, store_error
@@ -288,8 +288,12 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
         # `keys`: the keys to check signatures with (default: every known key); a caller that has checked a
         # device's events as a signed chain (peers/gossip.py) leaves that device out
         own, keys = None if restoring else self.device_id, self.known_keys() if keys is None else keys
-        for e in events:  # checked before the lock is taken: the transaction stays short
-            c = check_event(e, keep_unknown=True, store_id=self.store_id, not_device=own, keys=keys)
+        # checked before the lock is taken, the transaction stays short; signatures on every core (check_events)
+        for e, c in zip(
+            events,
+            check_events(events, keep_unknown=True, store_id=self.store_id, not_device=own, keys=keys),
+            strict=True,
+        ):
             if c.reject is not None:
                 result.bad.append(c.event_id)
                 continue
