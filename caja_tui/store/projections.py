@@ -51,10 +51,11 @@ SQL_PIN = (
     "ON CONFLICT(device_id, user_id) DO UPDATE SET failures = excluded.failures, locked = excluded.locked, "
     "last_failed_at = excluded.last_failed_at, ts = excluded.ts WHERE excluded.ts > pin_attempt.ts"
 )
-SQL_BARCODES_CLEAR = "DELETE FROM barcode WHERE product_id = ?"
+# the barcode index of the products in a JSON array (a flush's touched products)
+SQL_BARCODES_CLEAR = "DELETE FROM barcode WHERE product_id IN (SELECT value FROM json_each(?))"
 SQL_BARCODES_FILL = (
-    "INSERT OR IGNORE INTO barcode (code, product_id) SELECT j.value, p.id "
-    "FROM product p, json_each(COALESCE(p.barcodes, '[]')) j WHERE p.id = ? AND p.deleted IS NULL"
+    "INSERT OR IGNORE INTO barcode (code, product_id) SELECT j.value, p.id FROM json_each(?) i "
+    "JOIN product p ON p.id = i.value, json_each(COALESCE(p.barcodes, '[]')) j WHERE p.deleted IS NULL"
 )
 SQL_MOVEMENT = "INSERT INTO stock_movement (product_id, ts, n, delta, kind) VALUES (?, ?, ?, ?, ?)"
 SQL_STOCK_ROW = "INSERT OR IGNORE INTO stock (product_id) VALUES (?)"
@@ -68,6 +69,7 @@ SQL_STOCK_RECOMPUTE = (
     "WHERE product_id = ?"
 )
 SQL_STOCK_RECOMPUTE_IF = SQL_STOCK_RECOMPUTE + " AND count_ts >= ?"
+SQL_STOCK_RECOMPUTE_ALL = SQL_STOCK_RECOMPUTE.replace("= ?", "IN (SELECT value FROM json_each(?))")
 # a bulk load (Projector(bulk=True), a rebuild): stock and the barcode index derived once, from the whole ledger
 # (clustered by product and stamp: each product's movements after its count are one range of it)
 SQL_BULK_STOCK = SQL_STOCK_RECOMPUTE.removesuffix(" WHERE product_id = ?")
@@ -157,15 +159,15 @@ class Projector:
             self.conn.executemany(SQL_STOCK_ROW, touched)
             self.conn.executemany(SQL_STOCK_ADD, [(d, pid, first) for pid, (d, first) in deltas.items()])
             self.conn.executemany(SQL_STOCK_RECOMPUTE_IF, [(pid, first) for pid, (_, first) in deltas.items()])
-        if self.counted:
-            ids = [(pid,) for pid in self.counted]
+        if self.counted:  # the products as one JSON array: one statement for them all, not one each
+            ids = msgspec.json.encode(list(self.counted)).decode()
             self.counted = set()
-            self.conn.executemany(SQL_STOCK_RECOMPUTE, ids)
+            self.conn.execute(SQL_STOCK_RECOMPUTE_ALL, (ids,))
         if self.barcodes_touched:
-            ids = [(pid,) for pid in self.barcodes_touched]
+            ids = msgspec.json.encode(list(self.barcodes_touched)).decode()
             self.barcodes_touched = set()
-            self.conn.executemany(SQL_BARCODES_CLEAR, ids)
-            self.conn.executemany(SQL_BARCODES_FILL, ids)
+            self.conn.execute(SQL_BARCODES_CLEAR, (ids,))
+            self.conn.execute(SQL_BARCODES_FILL, (ids,))
 
     def finish_bulk(self) -> None:
         """After a bulk load: every product's stock from its latest count and the ledger, and the barcode index."""
