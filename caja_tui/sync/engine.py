@@ -10,7 +10,6 @@ is committed with the events it covers, and its figures are kept in the `meta` t
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -28,6 +27,7 @@ from ..protocol.check import CLOCK_SKEW_MS
 from ..store.errors import StoreError
 from ..store.outbox import Outbox
 from ..store.sqlite import SqliteStore
+from .calls import NO_ANSWER_S, POLL_S, Call, Stopped
 from .metrics import Figures, SyncMetrics, count_outbox, saved, status  # noqa: F401 - status: re-exported
 from .transport import Transport, TransportError
 
@@ -36,56 +36,6 @@ PULL_PAGE = 200  # small pages: each is applied in one short transaction, never 
 BACKLOG_BATCH = 1000
 APPLY_CHUNK = 50  # events applied per transaction
 APPLY_PAUSE_S = 0.003
-POLL_S = 0.25
-NO_ANSWER_S = 3.0  # a request unanswered this long: the prompt says the server is not answering
-
-
-class Stopped(Exception):
-    """The engine was asked to stop while it waited for the server."""
-
-
-class _Call:
-    """One request to the server, made on a daemon thread of its own: the engine waits for it, and stops waiting
-    when it is told to stop. A process that quits never waits for an answer (the thread dies with it)."""
-
-    def __init__(self, engine: SyncEngine, fn: Callable[..., Any], *args: Any) -> None:
-        self.started = time.monotonic()
-        self._engine, self._done = engine, threading.Event()
-        self._value: Any = None
-        self._error: BaseException | None = None
-        engine._in_flight.add(self)
-        threading.Thread(target=self._run, args=(fn, args), name="sync-call", daemon=True).start()
-
-    def _run(self, fn: Callable[..., Any], args: tuple) -> None:
-        try:
-            self._value = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - raised again in the thread that waits for it
-            self._error = exc
-        finally:
-            self._engine._in_flight.discard(self)
-            self._done.set()
-
-    def result(self) -> Any:
-        engine = self._engine
-        while not self._done.wait(POLL_S):
-            if engine.stopping:
-                raise Stopped
-            if time.monotonic() - self.started >= NO_ANSWER_S and engine.metrics.connectivity != "no answer":
-                engine._set_connectivity("no answer")  # true now, and saved for the screens and `caja status`
-                engine.refresh_metrics(recount=False)
-        error = self._error
-        if engine.metrics.connectivity == "no answer" and not (
-            isinstance(error, TransportError) and error.status is None
-        ):
-            engine._set_connectivity("online")  # it answered after all (a network error is `offline`: _failed)
-        if error is not None:
-            raise error
-        return self._value
-
-    def settle(self) -> None:
-        """Wait for the answer (until the engine stops), whatever it is."""
-        with contextlib.suppress(Exception):
-            self.result()
 
 
 class SyncEngine:
@@ -113,7 +63,7 @@ class SyncEngine:
         self.metrics = SyncMetrics(
             **{**saved(store), "connectivity": "connecting" if transport else "unknown", "pid": None}
         )
-        self._in_flight: set[_Call] = set()
+        self._in_flight: set[Call] = set()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.figures = Figures()  # error rate and traffic, for the metrics
@@ -138,7 +88,7 @@ class SyncEngine:
         self._wake.set()
 
     def stop(self) -> None:
-        """Stop soon: a request in flight is left to its thread, never waited for (see _Call)."""
+        """Stop soon: a request in flight is left to its thread, never waited for (see Call)."""
         self._stop.set()
         self._wake.set()
 
@@ -148,7 +98,7 @@ class SyncEngine:
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)`, a request to the server, waited for until it answers or the engine stops (Stopped)."""
-        return _Call(self, fn, *args).result()
+        return Call(self, fn, *args).result()
 
     def unanswered_s(self) -> float:
         """How long the oldest request in flight has waited for its answer (0: none waits)."""
@@ -243,12 +193,12 @@ class SyncEngine:
         cursor = int(self.store.meta("pull_cursor", "0") or 0)
         pulled = 0
         # the next page is fetched while this one is applied: the network and the disk work at once
-        ahead = _Call(self, self.transport.pull, cursor, page, include_own)
+        ahead = Call(self, self.transport.pull, cursor, page, include_own)
         try:
             for _ in range(10_000_000):
                 resp = ahead.result()
                 if resp.more:
-                    ahead = _Call(self, self.transport.pull, resp.cursor, page, include_own)
+                    ahead = Call(self, self.transport.pull, resp.cursor, page, include_own)
                 self._server_time(resp.server_time_ms)
                 if resp.events or resp.cursor != cursor:
                     pulled += self._apply_page(resp.events, resp.cursor, gentle, restoring=include_own)
