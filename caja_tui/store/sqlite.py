@@ -189,28 +189,38 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
         return self._conn.execute("PRAGMA user_version").fetchone()[0]
 
     def migrate(self, upto: int | None = None) -> list[int]:
-        """Run the migrations this file lacks; returns the versions applied."""
+        """Run the migrations this file lacks, each in its own transaction with its version; returns the versions
+        applied. When one of them asks for a rebuild, they all run in one transaction and the rebuild comes after
+        the last: projections write the newest schema's read models (migration 11 reshaped the stock ledger)."""
+        todo = [m for m in migrations.pending(self.schema_version()) if upto is None or m.version <= upto]
+        groups = [todo] if any(m.rebuild for m in todo) else [[m] for m in todo]
+        applied: list[int] = []
+        for group in groups:
+            with self.write():
+                current = self.schema_version()  # another process may have got there first
+                applied += self._run_migrations([m for m in group if m.version > current])
+        return applied
+
+    def _run_migrations(self, group: list[migrations.Migration]) -> list[int]:
+        """Inside the caller's transaction: the group's SQL and steps, then its rebuild or projections, then the
+        version of its last migration."""
         from .maintenance import project_all  # a migration may ask for a rebuild
 
-        applied = []
-        for m in migrations.pending(self.schema_version()):
-            if upto is not None and m.version > upto:
-                break
-            with self.write():
-                if self.schema_version() >= m.version:  # another process got there first
-                    continue
-                for stmt in (s.strip() for s in m.sql.split(";\n")):
-                    if stmt:
-                        self._conn.execute(stmt)
-                if m.step is not None:
-                    m.step(self._conn)
-                if m.rebuild:
-                    project_all(self._conn, clear=True)
-                elif m.project_types:
+        for m in group:
+            for stmt in (s.strip() for s in m.sql.split(";\n")):
+                if stmt:
+                    self._conn.execute(stmt)
+            if m.step is not None:
+                m.step(self._conn)
+        if any(m.rebuild for m in group):
+            project_all(self._conn, clear=True)
+        else:
+            for m in group:
+                if m.project_types:
                     project_all(self._conn, clear=False, types=m.project_types)
-                self._conn.execute(f"PRAGMA user_version = {m.version}")
-            applied.append(m.version)
-        return applied
+        if group:
+            self._conn.execute(f"PRAGMA user_version = {group[-1].version}")
+        return [m.version for m in group]
 
     def _check_identity(self) -> None:
         with self.write():
