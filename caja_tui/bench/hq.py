@@ -127,7 +127,7 @@ def _backend(work: Path, db: str, histories: list[list[dict]], loads: int, suffi
 
 
 def _timed(s: Any, urls: list[str]) -> list[float]:
-    for u in urls[:5]:  # warm: connections, templates, the first catch-up
+    for u in dict.fromkeys(urls):  # warm: connections, templates, each page's data in the page cache once
         s.get(u).raise_for_status()
     out = []
     for u in urls:

@@ -13,7 +13,7 @@ The same code writes the shadow tables (`hqv_*`) that `caja serve verify` builds
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ...domain.events import PAYLOAD_TYPES, decode_payload
@@ -87,7 +87,13 @@ class Projector:
     # --- catching up --------------------------------------------------------------------------------
 
     def catch_up(
-        self, store_id: str, *, budget_s: float | None = None, top: int | None = None, batch: int = BATCH
+        self,
+        store_id: str,
+        *,
+        budget_s: float | None = None,
+        top: int | None = None,
+        batch: int = BATCH,
+        pause: Callable[[float], None] | None = None,
     ) -> bool:
         """Fold the store's events up to `top` (default: the highest visible now), one batch per transaction,
         until done or `budget_s` seconds are spent. True when the read models reached `top`."""
@@ -103,8 +109,11 @@ class Projector:
         while at < top:
             if end is not None and time.monotonic() > end:
                 return False
+            t0 = time.monotonic()
             self._batch(store_id, at, top, batch)
             at = self.cursor(store_id)
+            if pause is not None:
+                pause(time.monotonic() - t0)  # the background projector gives way to pushes (background.py)
         return True
 
     def _batch(self, store_id: str, at: int, top: int, batch: int) -> None:
@@ -189,9 +198,9 @@ def rebuild(storage: Any) -> int:
     return Projector(storage).rebuild()
 
 
-def catch_up_all(storage: Any, budget_s: float | None = None) -> bool:
+def catch_up_all(storage: Any, budget_s: float | None = None, pause: Callable[[float], None] | None = None) -> bool:
     pr = Projector(storage)
-    return all([pr.catch_up(s, budget_s=budget_s) for s in pr.stores()])
+    return all([pr.catch_up(s, budget_s=budget_s, pause=pause) for s in pr.stores()])
 
 
 def verify(storage: Any) -> list[str]:
