@@ -98,3 +98,46 @@ def test_the_screens_refuse_a_database_they_cannot_use_with_the_same_line(till, 
         assert "Traceback" not in shown and "unexpected error" not in shown
     finally:
         term.kill()
+
+
+def _junk_over_a_page_of(db, table: str) -> None:
+    """Junk over one leaf page of `table` (its WAL checkpointed into the file first), found through dbstat."""
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    page = conn.execute(
+        "SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno DESC LIMIT 1", (table,)
+    ).fetchone()[0]
+    conn.close()
+    data = bytearray(db.read_bytes())
+    data[(page - 1) * size + 8 : page * size] = b"\xde\xad\xbe\xef" * ((size - 8) // 4)
+    db.write_bytes(bytes(data))
+
+
+def test_a_big_database_is_checked_at_start_in_what_selling_needs_and_verify_reads_it_all(till, monkeypatch):
+    """A database over FULL_CHECK_BYTES (years of history: 2.7 GB at a million events, seconds to read on a Pi)
+    is checked at start only in the tables a sale needs, so the till starts at once; damage in the history is
+    found by `caja verify`. A small one is checked whole."""
+    from caja_tui.store import errors
+    from caja_tui.store.sqlite import SqliteStore
+
+    db = till.parent / "caja.db"
+    _junk_over_a_page_of(db, "event")  # the history
+
+    def start_check() -> str | None:
+        store = SqliteStore(db, store_id="demo", device_id="T09")
+        try:
+            errors.check_pages(store)
+            return None
+        except errors.BrokenDatabase as exc:
+            return str(exc)
+        finally:
+            store.close()
+
+    assert "is damaged" in (start_check() or "")  # small: checked whole
+    monkeypatch.setattr(errors, "FULL_CHECK_BYTES", 0)  # as if it were big
+    assert start_check() is None  # the till starts; the damaged history is not read at start
+    r = caja("--config", str(till), "verify")
+    assert r.returncode == 1 and "is damaged" in r.stderr and str(db) in r.stderr, r.stdout + r.stderr
+    _junk_over_a_page_of(db, "product")  # what a sale needs
+    assert "is damaged" in (start_check() or "")
