@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.segment import Segment
+from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input, Static
@@ -126,6 +127,7 @@ class CartView(Widget, can_focus=False):
         self.rows: list[tuple[str, str, str, str]] = []
         self.cursor = 0
         self.top = 0  # the first row in view
+        self._styles: tuple[Style, Style, Style] | None = None  # plain, cursor, header: set at each paint
 
     def format(self, row: tuple[str, str, str, str], width: int) -> str:
         n, qty, item, amount = row
@@ -157,15 +159,25 @@ class CartView(Widget, can_focus=False):
     def on_resize(self) -> None:
         self._scroll_to_cursor()
 
+    def render_lines(self, crop):
+        # the styles once a paint, not once a line: rich_style walks every ancestor's CSS at each call
+        self._styles = self._paint_styles()
+        return super().render_lines(crop)
+
+    def _paint_styles(self) -> tuple[Style, Style, Style]:
+        """The plain, cursor and header styles."""
+        cursor, header = self.get_component_rich_style("cart--cursor"), self.get_component_rich_style("cart--header")
+        return self.rich_style, cursor, header
+
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
+        plain, cursor, header = self._styles or self._paint_styles()
         if y == 0:  # the header stays while the lines scroll under it
-            style = self.get_component_rich_style("cart--header")
-            return Strip([Segment(self.format(self.header, width).ljust(width)[:width], style)], width)
+            return Strip([Segment(self.format(self.header, width).ljust(width)[:width], header)], width)
         index = self.top + y - 1
         if index >= len(self.rows):
-            return Strip.blank(width, self.rich_style)
-        style = self.get_component_rich_style("cart--cursor") if index == self.cursor else self.rich_style
+            return Strip.blank(width, plain)
+        style = cursor if index == self.cursor else plain
         return Strip([Segment(self.format(self.rows[index], width).ljust(width)[:width], style)], width)
 
     def on_click(self, event) -> None:
