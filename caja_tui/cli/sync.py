@@ -182,7 +182,7 @@ def cmd_status(ctx: TillContext, args: argparse.Namespace) -> int:
 def _print_peers(ctx: TillContext) -> None:
     """The shop's other tills as the sync process last saw them (peers/gossip.py)."""
     from ..domain.clock import system_ms
-    from ..peers.gossip import read_state
+    from ..peers.state import read_state
 
     if not ctx.cfg.peers.enabled:
         print("peers: off ([peers] enabled = false)")

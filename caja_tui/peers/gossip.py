@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from ..domain.chain import GENESIS
@@ -31,28 +30,11 @@ from ..store import peers as peer_store
 from ..sync.transport import Transport, TransportError
 from .client import PeerClient
 from .relay import relay_once
+from .state import state_path
 
 log = logging.getLogger("caja.peers")
 EVERY_S = 3.0  # between rounds when nothing happens
 MIN_GAP_S = 0.1  # between rounds however often something happens
-IN_TOUCH_S = 30.0  # a peer answered within this: the status line counts it
-
-
-def state_path(db_path: Path) -> Path:
-    return Path(str(db_path) + ".peers.json")
-
-
-def read_state(db_path: Path) -> list[dict[str, Any]]:
-    """What the sync process last knew of the peers ([] when it never ran or the file is unreadable)."""
-    try:
-        return list(json.loads(state_path(db_path).read_text(encoding="utf-8")).get("peers", []))
-    except (OSError, ValueError, AttributeError):
-        return []
-
-
-def in_touch(peers: list[dict[str, Any]], now_ms: int | None = None) -> int:
-    now = system_ms() if now_ms is None else now_ms
-    return sum(1 for p in peers if p.get("last_seen") and now - p["last_seen"] <= IN_TOUCH_S * 1000)
 
 
 class PeerSync:

@@ -97,7 +97,7 @@ class StatusLineMixin:
         """How many of the shop's other tills the sync process heard from lately (peers/gossip.py's file)."""
         if not self.cfg.peers.enabled:
             return 0
-        from ..peers.gossip import in_touch, read_state
+        from ..peers.state import in_touch, read_state
 
         return in_touch(read_state(self.store.path))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from caja_tui.application import cash
-from caja_tui.peers.gossip import read_state
+from caja_tui.peers.state import read_state
 from tests.conftest import make_store
 from tests.e2e.conftest import ROOT, caja_at
 from tests.e2e.test_peers import _digests

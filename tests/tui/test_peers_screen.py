@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from caja_tui.peers.gossip import state_path
+from caja_tui.peers.state import state_path
 from tests.tui.conftest import drive, make_app, screen_text, shown, sign_in
 
 

@@ -89,7 +89,7 @@ class SyncScreen(CajaScreen):
             self.run_worker(self._gather, thread=True, exclusive=True, group="sync-figures")
 
     def _gather(self) -> None:
-        from ...peers.gossip import read_state
+        from ...peers.state import read_state
         from ...sync.metrics import status
 
         with self.app.side_store() as store:
