@@ -115,6 +115,8 @@ def _run(args: argparse.Namespace) -> int:
         return args.handler(args)
     from ..bootstrap import context
 
+    if args.handler.__name__ in TILL_PROCESSES:
+        _without_postgresql_driver()
     ctx = context(config.load(getattr(args, "config", None)))
     try:
         return args.handler(ctx, args)
@@ -123,6 +125,17 @@ def _run(args: argparse.Namespace) -> int:
         if mapped is None:
             raise
         raise mapped from exc
+
+
+TILL_PROCESSES = {"cmd_till", "cmd_line", "cmd_sync"}  # run all day on the till: every MB counts on a Pi
+
+
+def _without_postgresql_driver() -> None:
+    """A till never talks to PostgreSQL, but Peewee imports its driver when it is installed (the server extra beside
+    the till, as in a developer's venv): ~10 MB of the till's memory for nothing. Marked missing, it is not loaded."""
+    if "peewee" not in sys.modules:
+        for name in ("psycopg", "psycopg2"):
+            sys.modules.setdefault(name, None)  # type: ignore[assignment]
 
 
 def _store_error(exc: Exception, db: Path) -> Exception | None:
