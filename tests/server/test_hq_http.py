@@ -120,6 +120,24 @@ def test_failed_logins_are_throttled(shop):
     assert codes[:5] == [401] * 5 and codes[-1] == 429
 
 
+def test_behind_a_local_proxy_failed_logins_count_per_forwarded_address(shop):
+    def tries(address, n):
+        s = requests.Session()
+        out = []
+        for _ in range(n):
+            csrf = csrf_of(s, shop.url + "/hq/login")
+            r = s.post(
+                shop.url + "/hq/login",
+                data={"csrf": csrf, "name": f"nobody-{address}-{len(out)}", "password": "wrong"},
+                headers={"X-Forwarded-For": f"198.51.100.7, {address}"},
+            )
+            out.append(r.status_code)
+        return out
+
+    assert tries("203.0.113.5", 52)[-1] == 429  # 50 free failures per address, then waits
+    assert tries("203.0.113.6", 1) == [401]  # another browser behind the same proxy is not held up
+
+
 @pytest.mark.parametrize(
     "method,path,body",
     [

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 import falcon
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ..metrics import is_loopback
 from . import owners, pages, sessions
 from .owners import Owner
 from .queries import Reader, now_ms
@@ -112,6 +113,15 @@ def check_csrf(session: sessions.Session, data: dict[str, str]) -> None:
         raise HqError(403, "this form is out of date (CSRF check failed): go back, reload the page and try again")
 
 
+def client_address(req: falcon.Request) -> str:
+    """The browser's address: behind a proxy on this machine (the way README's TLS examples run), the address that
+    proxy adds last to X-Forwarded-For, so that one person's failed logins do not hold up everybody's; from
+    anywhere else the connection's own address (a header a client writes itself is no address)."""
+    addr = req.remote_addr or ""
+    forwarded = req.get_header("X-Forwarded-For") if is_loopback(addr) else None
+    return (forwarded.split(",")[-1].strip()[:64] or addr) if forwarded else addr
+
+
 def _secure(req: falcon.Request) -> bool:
     return req.scheme == "https" or (req.get_header("X-Forwarded-Proto") or "").lower() == "https"
 
@@ -146,7 +156,7 @@ class Login:
         if not pre or not sessions.csrf_ok(pre[0], data.get("csrf")):
             return self.on_get(req, resp, "The login form was out of date: please try again.", 403)
         name, password = data.get("name", "")[:64], data.get("password", "")[:1024]
-        keys = [f"name:{name.lower()}", f"ip:{req.remote_addr}"]
+        keys = [f"name:{name.lower()}", f"ip:{client_address(req)}"]
         self.hq.bind()
         wait = sessions.wait_ms(keys)
         if wait > 0:
