@@ -43,6 +43,8 @@ GOALS = {
     "lan_propagation_p99_ms": "<= 1000 (3 tills)",
     "peer_pull_events_per_s": ">= 20000",
     "peers_idle_cpu_pct": "<= 1 (a sync child with 2 peers in touch)",
+    "hq_overview_ms": "<= 200 (20 stores, 60 tills, 1,000,000 events; and _postgresql)",
+    "hq_store_ms": "<= 200 (20 stores, 60 tills, 1,000,000 events; and _postgresql)",
     "fsyncs_per_scan": "0",
     "fsyncs_per_sale": "1",
     **PI_GOALS,
@@ -61,6 +63,7 @@ def _sizes(quick: bool) -> dict:
         "tui": (5_000, 1000, 25, 3.0) if quick else (1_000_000, 50_000, 200, 30.0),  # events, products, scans, idle s
         "fsyncs": 20 if quick else 100,  # sales of 5 scans
         "peers": None if quick else (100_000, 100, 10.0),  # a peer's history, sales timed, idle s; full runs only
+        "hq": (25_000, 30, False) if quick else (1_000_000, 100, True),  # events, page loads, PostgreSQL too
         "pi": 150 if quick else 1000,  # checkouts in the Pi-class budget (--pi-class only)
     }
 
@@ -80,6 +83,13 @@ def _bench_tui(work: Path, sizes: dict) -> dict:
 
     events, products, scans, idle_s = sizes["tui"]
     return bench_tui(work, n_events=events, n_products=products, scans=scans, idle_s=idle_s, breakdown=True)
+
+
+def _bench_hq(work: Path, sizes: dict) -> dict:
+    from .hq import bench_hq  # the server extra's pages
+
+    n_events, loads, postgresql = sizes["hq"]
+    return bench_hq(work, n_events, loads, postgresql=postgresql)
 
 
 def _bench_pi(work: Path, sizes: dict, budget) -> dict:
@@ -125,6 +135,11 @@ def _measured_at(sizes: dict) -> dict:
         "1000, checked and projected)",
         "peers_idle_cpu_pct": "CPU of the busiest of the 3 sync processes over a quiet spell, all in touch",
         "fsyncs_per_sale": f"the same of {sizes['fsyncs']} completed sales of 5 lines (sales.complete_sale), per sale",
+        "hq_overview_ms": f"p95 of {sizes['hq'][1]} loads of /hq/ by an owner of every store; 20 stores x 3 tills, "
+        f"{sizes['hq'][0]:,} events (three real tills' histories over 30 days copied into each store), read models "
+        "rebuilt, each page loaded once first; _postgresql the same on PostgreSQL (full runs)",
+        "hq_store_ms": f"the same, p95 of {sizes['hq'][1]} loads of /hq/stores/S, S taken in turn",
+        "hq_rebuild_events_per_s": f"caja serve rebuild of the owner's read models over {sizes['hq'][0]:,} events",
         "pi_startup_ms": "startup_ms in the Pi-class budget (--pi-class), fsync slowed",
         "pi_scan_p99_ms": "scan_p99_ms in the Pi-class budget, fsync slowed",
         "pi_checkout_p99_ms": f"{sizes['pi']} sales of 5 lines as checkout_p99_ms, in the Pi-class budget, fsync "
@@ -170,6 +185,7 @@ def _run(*, json_out: bool, quick: bool, workdir: str | None, budget) -> int:
             ("fsyncs", lambda: bench_fsyncs(work, sizes["fsyncs"])),
             ("tui", lambda: _bench_tui(work, sizes)),
             ("peers", lambda: _bench_peers(work, sizes)),
+            ("hq", lambda: _bench_hq(work, sizes)),
         ) + ((("pi", lambda: _bench_pi(work, sizes, budget)),) if budget else ())
         for name, step in steps:
             if not json_out:

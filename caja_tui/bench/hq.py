@@ -56,6 +56,7 @@ def _spread(events: list[dict]) -> list[dict]:
 def _fill(db: str, histories: list[list[dict]]) -> int:
     import msgspec
 
+    from ..server.bulk import copy_events
     from ..server.run import open_storage
 
     storage = open_storage(db)
@@ -72,15 +73,7 @@ def _fill(db: str, histories: list[list[dict]]) -> int:
                         (str(uuid.uuid4()), store, f"t{t + 1}", e["seq"], e["type"], e["hlc"], e["created_at"],
                          e["actor"], e["v"], e["prev_hash"], e["hash"], payload, now, None)
                     )  # fmt: skip
-            with storage.database.atomic():
-                storage._many(
-                    "INSERT INTO event (event_id, store_id, device_id, seq, type, hlc, created_at, actor, v, prev_hash, "
-                    "hash, payload, received_at, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                storage.database.execute_sql(
-                    storage._sql("UPDATE device SET last_seen = ?, clock_skew_ms = 0 WHERE store_id = ?"), (now, store)
-                )
+            copy_events(storage, store, rows, now)
             n += len(rows)
         return n
     finally:
