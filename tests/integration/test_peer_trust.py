@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from caja_tui.peers.gossip import PeerSync
 from tests.conftest import make_store, scalar
@@ -40,7 +41,9 @@ def test_a_hostile_peer_gets_nothing_but_genuine_signed_events_in(tmp_path):
     by_wrong_key = sign(wrong_key.key, {k: v for k, v in liar.product_created(sku="WRONGKEY-1").items() if k != "sig"})
     elsewhere = other.product_created(sku="OTHER-1")
     mine = Device("shop", "B")
-    mine.key = till.key._private  # this till's own key and id: still never taken from a peer
+    mine.key = Ed25519PrivateKey.from_private_bytes(
+        till.key.seed
+    )  # this till's own key and id: still never taken from a peer
     own = sign(mine.key, seal({**mine.product_created(sku="OWN-1")}))
     pages = {"T9": [good, forged, unsigned], "T8": [by_wrong_key], "X1": [elsewhere], "B": [own]}
 
