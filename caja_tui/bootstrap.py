@@ -205,7 +205,7 @@ class TillContext:
                 stderr=err,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                env={**os.environ, "CAJA_SYNC_CHILD": "1"},
+                env={**os.environ, "CAJA_SYNC_CHILD": "1", "CAJA_TILL_PID": str(os.getpid())},
             )
 
 

@@ -82,6 +82,24 @@ COMMANDS = {
 }
 
 
+def _leave_with_the_till(stop) -> None:
+    """The till's own sync child stops when the till that started it is gone, however it went (killed, its
+    terminal closed): an orphan would hold the database's sync lock, and the till started again would take it for
+    a sync service. A look a second at the parent's pid (it changes when the child is given to init), against the
+    till's pid it was given at birth: a till killed while this child was still starting is noticed too."""
+    import threading
+    import time
+
+    parent = int(os.environ.get("CAJA_TILL_PID") or os.getppid())
+
+    def watch() -> None:
+        while not stop.is_set() and os.getppid() == parent:
+            time.sleep(1.0)
+        stop.set()
+
+    threading.Thread(target=watch, name="till-watch", daemon=True).start()
+
+
 def cmd_sync(ctx: TillContext, args: argparse.Namespace) -> int:
     import logging
     import signal
@@ -116,6 +134,8 @@ def cmd_sync(ctx: TillContext, args: argparse.Namespace) -> int:
             stop = threading.Event()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: stop.set())
+            if os.environ.get("CAJA_SYNC_CHILD"):
+                _leave_with_the_till(stop)
             if peers is not None:
                 peers.start(stop)
             if server:

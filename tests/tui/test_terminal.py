@@ -3,8 +3,10 @@ with send-keys and read with capture-pane, as a person would see it."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -185,39 +187,54 @@ def test_in_kiosk_mode_a_crash_restarts_into_sign_in_with_the_cart_intact(tmp_pa
     assert "a bug nobody caught" in log and "Traceback" in log  # the details went to the log
 
 
+def _synced_till(tmp_path: Path, srv) -> Path:
+    """A demo till T1 of store `shop` made by `caja init` with `srv` as its server, in English, batching fast."""
+    cfg = tmp_path / "t1.toml"
+    token = srv.enroll("shop", "T1")
+    init = [CAJA, "--config", str(cfg), "init", "--demo", "--store", "shop", "--device", "T1", "--server", srv.url]
+    subprocess.run([*init, "--token", token], check=True, capture_output=True, timeout=60)
+    text = cfg.read_text().replace('language = "es"', 'language = "en"')
+    cfg.write_text(text.replace("batch_seconds = 5.0", "batch_seconds = 0.5"))
+    return cfg
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by `make test` (.ci/ensure-tmux)")
+def test_the_tills_sync_child_leaves_when_the_till_is_killed(tmp_path):
+    """An orphan would hold the database's sync lock: the till started again would take it for a service."""
+    from tests.server_proc import ServerProcess
+
+    srv = ServerProcess(str(tmp_path / "server.db"), workers=1).start()
+    try:
+        cfg = _synced_till(tmp_path, srv)
+        t = Tmux(tmp_path, f"TERM=linux {CAJA} --config {cfg}")
+        try:
+            t.wait_for("sign in")
+            till = int(t._tmux("display-message", "-p", "-t", t.name, "#{pane_pid}").strip())
+            deadline, child = time.monotonic() + 30, None
+            while child is None and time.monotonic() < deadline:  # the till starts `caja sync` beside itself
+                found = subprocess.run(["pgrep", "-P", str(till), "-f", "sync"], capture_output=True, text=True)
+                child = int(found.stdout.split()[0]) if found.stdout.split() else None
+                time.sleep(0.1)
+            assert child is not None, "the till started no sync child"
+            os.kill(till, signal.SIGKILL)
+            deadline = time.monotonic() + 15
+            while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            state = Path(f"/proc/{child}/stat").read_text().split()[2] if Path(f"/proc/{child}").exists() else "gone"
+            assert state in ("gone", "Z"), f"the sync child outlived its till ({state})"
+        finally:
+            t.kill()
+    finally:
+        srv.stop()
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by `make test` (.ci/ensure-tmux)")
 def test_the_till_syncs_beside_itself_and_the_status_line_shows_it(tmp_path):
     from tests.server_proc import ServerProcess
 
     srv = ServerProcess(str(tmp_path / "server.db"), workers=1).start()
-    cfg = tmp_path / "t1.toml"
     try:
-        token = srv.enroll("shop", "T1")
-        subprocess.run(
-            [
-                CAJA,
-                "--config",
-                str(cfg),
-                "init",
-                "--demo",
-                "--store",
-                "shop",
-                "--device",
-                "T1",
-                "--server",
-                srv.url,
-                "--token",
-                token,
-            ],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-        cfg.write_text(
-            cfg.read_text()
-            .replace('language = "es"', 'language = "en"')
-            .replace("batch_seconds = 5.0", "batch_seconds = 0.5")
-        )
+        cfg = _synced_till(tmp_path, srv)
         t = Tmux(tmp_path, f"TERM=linux {CAJA} --config {cfg}")
         try:
             t.sign_in(opening_float="100")
