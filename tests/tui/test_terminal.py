@@ -198,71 +198,73 @@ def _synced_till(tmp_path: Path, srv) -> Path:
     return cfg
 
 
+@pytest.fixture
+def synced(tmp_path):
+    """A real `caja serve` and a till T1 made for it (_synced_till): (server, config)."""
+    from tests.server_proc import ServerProcess
+
+    srv = ServerProcess(str(tmp_path / "server.db"), workers=1).start()
+    try:
+        yield srv, _synced_till(tmp_path, srv)
+    finally:
+        srv.stop()
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by `make test` (.ci/ensure-tmux)")
-def test_the_tills_sync_child_leaves_when_the_till_is_killed(tmp_path):
+def test_the_tills_sync_child_leaves_when_the_till_is_killed(tmp_path, synced):
     """An orphan would hold the database's sync lock: the till started again would take it for a service."""
-    from tests.server_proc import ServerProcess
-
-    srv = ServerProcess(str(tmp_path / "server.db"), workers=1).start()
+    _srv, cfg = synced
+    t, child = Tmux(tmp_path, f"TERM=linux {CAJA} --config {cfg}"), None
     try:
-        cfg = _synced_till(tmp_path, srv)
-        t = Tmux(tmp_path, f"TERM=linux {CAJA} --config {cfg}")
-        try:
-            t.wait_for("sign in")
-            till = int(t._tmux("display-message", "-p", "-t", t.name, "#{pane_pid}").strip())
-            deadline, child = time.monotonic() + 30, None
-            while child is None and time.monotonic() < deadline:  # the till starts `caja sync` beside itself
-                found = subprocess.run(["pgrep", "-P", str(till), "-f", "sync"], capture_output=True, text=True)
-                child = int(found.stdout.split()[0]) if found.stdout.split() else None
-                time.sleep(0.1)
-            assert child is not None, "the till started no sync child"
-            os.kill(till, signal.SIGKILL)
-            deadline = time.monotonic() + 15
-            while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            state = Path(f"/proc/{child}/stat").read_text().split()[2] if Path(f"/proc/{child}").exists() else "gone"
-            assert state in ("gone", "Z"), f"the sync child outlived its till ({state})"
-        finally:
-            t.kill()
+        t.wait_for("sign in")
+        till = int(t._tmux("display-message", "-p", "-t", t.name, "#{pane_pid}").strip())
+        deadline = time.monotonic() + 30
+        while child is None and time.monotonic() < deadline:  # the till starts `caja sync` beside itself
+            found = subprocess.run(["pgrep", "-P", str(till), "-f", "sync"], capture_output=True, text=True)
+            child = int(found.stdout.split()[0]) if found.stdout.split() else None
+            time.sleep(0.1)
+        assert child is not None, "the till started no sync child"
+        os.kill(till, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        state = Path(f"/proc/{child}/stat").read_text().split()[2] if Path(f"/proc/{child}").exists() else "gone"
+        assert state in ("gone", "Z"), f"the sync child outlived its till ({state})"
     finally:
-        srv.stop()
+        t.kill()
+        if child is not None and Path(f"/proc/{child}").exists():  # a failed run leaves no orphan behind
+            os.kill(child, signal.SIGKILL)
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by `make test` (.ci/ensure-tmux)")
-def test_the_till_syncs_beside_itself_and_the_status_line_shows_it(tmp_path):
-    from tests.server_proc import ServerProcess
-
-    srv = ServerProcess(str(tmp_path / "server.db"), workers=1).start()
+def test_the_till_syncs_beside_itself_and_the_status_line_shows_it(tmp_path, synced):
+    srv, cfg = synced
+    t = Tmux(tmp_path, f"TERM=linux {CAJA} --config {cfg}")
     try:
-        cfg = _synced_till(tmp_path, srv)
-        t = Tmux(tmp_path, f"TERM=linux {CAJA} --config {cfg}")
-        try:
-            t.sign_in(opening_float="100")
-            t.keys("7500100100004", "Enter", "F5", "Enter")
-            t.wait_for("T1-000001 paid")
-            shown = t.wait_for(
-                re.compile(r"^ Ana \| session open \| online \| 0 not synced"), seconds=60
-            )  # the demo catalog and the sale are up
-            assert shown.splitlines()[0].startswith(" Ana | session open | online | 0 not synced")
-            t.keys("F6")
-            shown = t.wait_for(re.compile(r"connectivity +online"), re.compile(r"pending +0 "))
-            assert re.search(r"connectivity +online", shown) and re.search(r"pending +0 ", shown)
-        finally:
-            t.keys("C-q")
-            deadline = time.monotonic() + 15
-            while t.alive() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            t.kill()
-        r = srv.caja("devices", "--json")
-        assert '"T1"' in r.stdout
-        server_sales = (
-            sqlite3.connect(tmp_path / "server.db")
-            .execute("SELECT COUNT(*) FROM event WHERE type = 'sale.created'")
-            .fetchone()[0]
-        )
-        assert server_sales == 1
+        t.sign_in(opening_float="100")
+        t.keys("7500100100004", "Enter", "F5", "Enter")
+        t.wait_for("T1-000001 paid")
+        shown = t.wait_for(
+            re.compile(r"^ Ana \| session open \| online \| 0 not synced"), seconds=60
+        )  # the demo catalog and the sale are up
+        assert shown.splitlines()[0].startswith(" Ana | session open | online | 0 not synced")
+        t.keys("F6")
+        shown = t.wait_for(re.compile(r"connectivity +online"), re.compile(r"pending +0 "))
+        assert re.search(r"connectivity +online", shown) and re.search(r"pending +0 ", shown)
     finally:
-        srv.stop()
+        t.keys("C-q")
+        deadline = time.monotonic() + 15
+        while t.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        t.kill()
+    r = srv.caja("devices", "--json")
+    assert '"T1"' in r.stdout
+    server_sales = (
+        sqlite3.connect(tmp_path / "server.db")
+        .execute("SELECT COUNT(*) FROM event WHERE type = 'sale.created'")
+        .fetchone()[0]
+    )
+    assert server_sales == 1
     log = (tmp_path / "t1.sync.log").read_text().splitlines()  # the child's JSON-lines log, rotated
     assert any('"event":"sync_start"' in line and '"device":"T1"' in line for line in log)
     # the sync child left with the till
