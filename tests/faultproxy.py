@@ -36,6 +36,7 @@ class FaultProxy:
         self.stall_s = stall_s
         self.forced: str | None = None
         self.seen: dict[str, int] = {f: 0 for f in FAULTS}
+        self.held: dict[str, int] = {}  # "METHOD path" -> requests stalled in the proxy so far (ever begun)
         self._lock = threading.Lock()
         proxy = self
 
@@ -115,6 +116,9 @@ class FaultProxy:
             h.end_headers()
             return
         if fault == "stall":
+            key = f"{h.command} {h.path.split('?')[0]}"
+            with self._lock:
+                self.held[key] = self.held.get(key, 0) + 1
             time.sleep(self.stall_s)
         try:
             status, reason, headers, data = self._forward(h, body)
