@@ -54,6 +54,7 @@ from .payloads.products import (
     ProductUpdated,
 )
 from .payloads.sales import RefundLine, SaleCreated, SaleLine, SaleRefunded, SaleVoided, Tender, VoidLine
+from .payloads.settings import SETTINGS_AGGREGATE, SETTINGS_FIELDS, ConfigUpdated, SettingsChanges
 from .payloads.stock import StockAdjusted, StockCounted, StockReceived
 from .payloads.users import USER_FIELDS, UserChanges, UserCreated, UserUpdated
 
@@ -66,6 +67,8 @@ __all__ = [
     "MAX_TEXT",
     "PAYLOAD_TYPES",
     "PRODUCT_FIELDS",
+    "SETTINGS_AGGREGATE",
+    "SETTINGS_FIELDS",
     "UPCASTERS",
     "USER_FIELDS",
     "AdjustReason",
@@ -74,6 +77,7 @@ __all__ = [
     "CashSessionOpened",
     "Changes",
     "Code",
+    "ConfigUpdated",
     "ConflictResolved",
     "CustomerChanges",
     "CustomerCreated",
@@ -98,6 +102,7 @@ __all__ = [
     "RefundLine",
     "Role",
     "SaleCreated",
+    "SettingsChanges",
     "SaleLine",
     "SaleRefunded",
     "SaleVoided",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from ..domain.chain import GENESIS
-from ..domain.events import PAYLOAD_TYPES, ProductUpdated, UserCreated, UserUpdated
+from ..domain.events import PAYLOAD_TYPES, ConfigUpdated, ProductUpdated, UserCreated, UserUpdated
 from ..domain.rights import NOT_ALLOWED, Rights, fold_user, rights_refusal, stamp
 from ..protocol import Result
 from ..protocol.check import NOT_RECORDED, Checked, breaks_chain
@@ -23,6 +23,8 @@ _wire = msgspec.msgpack.Encoder()
 MESSAGE_MAX = 500
 NO_TYPE = "?"  # what is counted under when it is not even an event (no envelope)
 OTHER_TYPE = "other"  # what event types this server does not know are counted under
+# the updates whose fields settle last-writer-wins, and whose concurrent writes are answered `conflict`
+FIELD_UPDATES = (ProductUpdated, UserUpdated, ConfigUpdated)
 
 
 def type_label(type_: str) -> str:
@@ -170,7 +172,7 @@ def _detect_conflict(st: BatchState, c: Checked, writes: Writes) -> Result:
     """Concurrent updates of one field: last-write-wins; an update of a deleted product: the rule."""
     w, p = c.event, c.payload
     assert w is not None
-    if isinstance(p, ProductUpdated | UserUpdated):
+    if isinstance(p, FIELD_UPDATES):
         entity = p.aggregate()
         fields = list(p.changes.fields())
         if isinstance(p, ProductUpdated) and entity in st.deleted:

@@ -17,12 +17,11 @@ import msgspec
 from peewee import IntegrityError, PostgresqlDatabase, SqliteDatabase, fn
 
 from ..domain.chain import GENESIS
-from ..domain.events import ProductUpdated, UserUpdated
 from ..protocol import Result
 from ..protocol.check import Checked
 from ..protocol.rows import wire_of_row
 from . import devicekeys, serververify, tokens, userrights
-from .ingest import BatchState, Writes, by_device, decide_batch, type_label
+from .ingest import FIELD_UPDATES, BatchState, Writes, by_device, decide_batch, type_label
 from .models import DROPPED_INDEXES, MODELS, Conflict, Device, Event, Rejection, Stat, db
 from .tokens import DeviceAuth
 
@@ -263,7 +262,7 @@ class ServerStorage:
             st.deleted[entity] = event_id
         lowest: dict[str, int] = {}  # entity -> the lowest base_hlc of the batch's updates of it
         for p in sound:
-            if isinstance(p, ProductUpdated | UserUpdated):
+            if isinstance(p, FIELD_UPDATES):
                 lowest[p.aggregate()] = min(lowest.get(p.aggregate(), p.base_hlc), p.base_hlc)
         for entity, field, event_id, hlc, base_hlc in self._rows_in(
             "SELECT entity, field, event_id, hlc, base_hlc FROM field_write WHERE store_id = ? AND device_id <> ? "
