@@ -49,8 +49,10 @@ i18n: $(STAMP)
 clean:
 	rm -rf $(VENV) var build *.egg-info
 
-## Several tills and a server as processes, faults, restarts and SIGKILLs for minutes; then the tally.
+## The soak tests (pytest -m soak), then several tills and a server as processes, faults, restarts and
+## SIGKILLs for minutes; then the tally.
 chaos: $(STAMP)
+	$(BIN)/python -m pytest -q -m soak
 	$(BIN)/python -m tests.chaos --tills 3 --seconds $(CHAOS_SECONDS)
 
 ## The README's screenshots (docs/screenshots/*.svg), from the demo catalog at 80x24.

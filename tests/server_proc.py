@@ -85,6 +85,8 @@ class ServerProcess:
         if self.log is None:
             self.log = Path(tempfile.mkdtemp(prefix="caja-serve-")) / "server.jsonl"
         argv += ["--log", str(self.log)]
+        if "--hq-key" not in self.extra and "://" in self.db:  # PostgreSQL: the HQ key beside the log, not in ~
+            argv += ["--hq-key", str(self.log.with_suffix(".hq.key"))]
         # gunicorn's own messages go to a file too: a pipe nobody reads would block the server when full
         self.stderr_path = self.log.with_suffix(".stderr")
         # its own process group: a stop (or a SIGKILL in `make chaos`) takes gunicorn's workers down with it

@@ -31,6 +31,12 @@ def add_serve(sub, common: argparse.ArgumentParser) -> None:
     s.add_argument("--log", metavar="FILE", help="JSON-lines access and error log (default: stderr)")
     s.add_argument("--certfile", metavar="PEM", help="serve https with this certificate (chain); needs --keyfile")
     s.add_argument("--keyfile", metavar="PEM", help="the certificate's private key (unencrypted PEM)")
+    s.add_argument(
+        "--hq-key",
+        metavar="FILE",
+        help="the key the server signs owners' edits with, made there if missing (default: DB.hq.key beside a "
+        "SQLite database, ~/.local/share/caja/hq.key for PostgreSQL; servers sharing a database share it)",
+    )
     s.set_defaults(handler=cmd_serve, standalone=True)
     ss = s.add_subparsers(dest="serve_command", metavar="ADMIN")
     e = ss.add_parser("enroll", parents=[db_opt], help="print a new token for a device (or for /metrics)")
@@ -98,6 +104,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     raise CliError(f"--{what} is needed (or --metrics for the metrics token)")
                 if not ident.match(value):
                     raise CliError(f"--{what} '{value}' must be 1-64 letters, digits, '.', '_' or '-'")
+            if args.device == "HQ":
+                raise CliError("HQ is the server's own device in each store (owners' edits): give the till another id")
             return run.enroll(db, args.store, args.device, rekey=args.rekey)
         case "revoke":
             if args.metrics == bool(args.device):
@@ -115,7 +123,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problem = run.check_tls(args.certfile, args.keyfile)
     if problem:
         raise CliError(problem)
-    _hq().setup(db)
+    admin = _hq()
+    try:
+        hq_key = admin.setup(db, args.hq_key)
+    except admin.device.HqKeyError as exc:
+        raise CliError(str(exc)) from None
     return run.serve(
         db=db,
         host=args.host,
@@ -127,6 +139,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         conflict_rule=args.conflicts,
         log_path=args.log,
         tls=(args.certfile, args.keyfile) if args.certfile else None,
+        hq_key=hq_key,
     )
 
 

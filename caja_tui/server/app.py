@@ -48,8 +48,10 @@ class Server:
         rate: float = 50.0,
         burst: int = 100,
         log: logging.Logger | None = None,
+        hq_key: str | None = None,
     ) -> None:
         self._factory = storage_factory
+        self.hq_key = hq_key  # the HQ device's key file (hq/device.py); None: owners' edits are off
         self._storage: ServerStorage | None = None
         self._lock = threading.Lock()
         self.limiter = RateLimiter(rate, burst)

@@ -60,8 +60,10 @@ def serve(
     conflict_rule: str,
     log_path: str | None,
     tls: tuple[str, str] | None = None,
+    hq_key: str | None = None,
 ) -> int:
-    """Run gunicorn; `tls`: (certfile, keyfile), already checked by `check_tls`."""
+    """Run gunicorn; `tls`: (certfile, keyfile), already checked by `check_tls`; `hq_key`: the HQ device's key
+    file (made by `caja serve` before this)."""
     from gunicorn.app.base import BaseApplication
 
     from ..host.logs import json_logger, to_journal
@@ -96,7 +98,9 @@ def serve(
             # in each worker, after the fork: JSON lines appended to the file (every worker's), else on stderr
             handler = logging.FileHandler(log_path, encoding="utf-8") if log_path else logging.StreamHandler(sys.stderr)
             log = json_logger("caja.server", handler)
-            server = Server(lambda: open_storage(db, conflict_rule, create=False), rate=rate, burst=burst, log=log)
+            server = Server(
+                lambda: open_storage(db, conflict_rule, create=False), rate=rate, burst=burst, log=log, hq_key=hq_key
+            )
             return create_app(server)
 
     print(_banner(host, port, workers, db, tls is not None), file=sys.stderr, flush=True)

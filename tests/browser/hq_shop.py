@@ -143,3 +143,20 @@ def month_of_trade(store_id: str, device_id: str, days: int = 30, seed: int = 1)
         prev = e["hash"]
         out.append(e)
     return out
+
+
+def real_till(tmp, server, store: str, price: int, device: str = "t1"):
+    """A real till of `store` (its own SQLite file and key) whose catalogue holds PAN (its own product id) at
+    `price`, synced with `server` over HTTP: (store, engine, PAN's product id)."""
+    from caja_tui.application import products, users
+    from caja_tui.sync.engine import SyncEngine
+    from caja_tui.sync.transport import Transport
+    from tests.conftest import make_store
+
+    s = make_store(tmp / f"{store}.db", device_id=device, store_id=store)
+    s.use_key(tmp / f"{store}.key")
+    users.create_user(s, "system", name="Ana", role="manager", pin="1234", user_id="ana")
+    p = products.create_product(s, "ana", sku="PAN", name="Pan", price=price, tax_rate=0, stock=10)
+    engine = SyncEngine(s, Transport(server.url, server.enroll(store, device)))
+    assert engine.sync_once(), engine.metrics.last_error
+    return s, engine, p.id

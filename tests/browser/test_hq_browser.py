@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from caja_tui.server.run import open_storage
-from tests.browser.hq_shop import month_of_trade
+from tests.browser.hq_shop import month_of_trade, real_till
 from tests.protocol_client import Client, seal
 from tests.server_proc import ServerProcess
 
@@ -90,6 +90,19 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
+def until(b, what, seconds: float = 15):
+    """Wait for `what(b)` to be true (the page a click or a form led to has loaded); its value."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(b, seconds).until(what)
+
+
+def heading(text: str):
+    from selenium.webdriver.common.by import By
+
+    return lambda b: b.find_element(By.TAG_NAME, "h1").text == text
+
+
 def shot(driver, tmp_path: Path, name: str, width: int = 1280) -> None:
     """A full-page PNG; into docs/screenshots when CAJA_HQ_SCREENSHOTS=1."""
     driver.set_window_size(width, 1000)
@@ -113,14 +126,14 @@ def test_an_owner_logs_in_reads_every_page_exports_and_logs_out(served, browser,
     shot(b, tmp_path, "login", 480)
     b.find_element(By.ID, "name").send_keys("ana")  # autofocus is on the name; the keyboard does the rest
     b.switch_to.active_element.send_keys(Keys.TAB, PASSWORD, Keys.ENTER)
-    assert b.find_element(By.TAG_NAME, "h1").text == "All stores"
+    until(b, heading("All stores"))
     rows = [r.text for r in b.find_elements(By.CSS_SELECTOR, "tbody tr")]
     assert [r.split()[0] for r in rows] == ["centro", "norte"]  # not sur: ana does not see it
     assert "1 of 2" in rows[1] and "3 h" in rows[1]  # norte's t2 silent for 3 hours
     shot(b, tmp_path, "overview")
 
     b.find_element(By.LINK_TEXT, "centro").click()
-    assert b.find_element(By.TAG_NAME, "h1").text == "Store centro"
+    until(b, heading("Store centro"))
     assert len(b.find_elements(By.CSS_SELECTOR, "figure svg rect")) == 24 + 30
     assert "Pan" in b.find_element(By.ID, "t-top_products").find_element(By.XPATH, "..").text
     shot(b, tmp_path, "store")
@@ -130,7 +143,7 @@ def test_an_owner_logs_in_reads_every_page_exports_and_logs_out(served, browser,
     assert csv.splitlines()[0] == "method,payments,amount" and "cash" in csv
 
     b.find_element(By.LINK_TEXT, "t2").click()
-    assert b.find_element(By.TAG_NAME, "h1").text == "Till t2 of store centro"
+    until(b, heading("Till t2 of store centro"))
     assert "online" in b.find_element(By.ID, "t-till").find_element(By.XPATH, "..").text
 
     b.get(served.url + "/hq/stores/norte/tills/t1")  # the till with a refused event, and its reason
@@ -138,7 +151,7 @@ def test_an_owner_logs_in_reads_every_page_exports_and_logs_out(served, browser,
     shot(b, tmp_path, "till")
 
     b.find_element(By.CSS_SELECTOR, "form.logout button").click()
-    assert b.current_url.endswith("/hq/login")
+    until(b, lambda b: b.current_url.endswith("/hq/login"))
     b.get(served.url + "/hq/stores/centro")
     assert b.current_url.endswith("/hq/login")
 
@@ -150,3 +163,56 @@ def _downloaded(folder: Path, name: str) -> str:
             return (folder / name).read_text()
         time.sleep(0.1)
     raise AssertionError(f"{name} was not downloaded: {sorted(p.name for p in folder.iterdir())}")
+
+
+@pytest.fixture(scope="module")
+def two_tills(served, tmp_path_factory):
+    """Stores este and oeste, each with a real till (its own SQLite file and key) that sells PAN, synced with the
+    server through its HTTP API; pia owns both."""
+    tmp = tmp_path_factory.mktemp("tills")
+    (tmp / "pw").write_text(PASSWORD + "\n")
+    r = served.caja("owners", "add", "pia", "--stores", "este,oeste", "--password-file", str(tmp / "pw"))
+    assert r.returncode == 0, r.stderr
+    tills = {store: real_till(tmp, served, store, price) for store, price in (("este", 1000), ("oeste", 1100))}
+    yield tills
+    for s, _, _ in tills.values():
+        s.close()
+
+
+def _login(b, url: str, name: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    b.get(url + "/hq/login")
+    b.find_element(By.ID, "name").send_keys(name)
+    b.switch_to.active_element.send_keys(Keys.TAB, PASSWORD, Keys.ENTER)
+    until(b, heading("All stores"))
+
+
+def test_an_owner_changes_a_price_for_two_stores_and_a_till_of_each_sells_at_it(served, browser, two_tills, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    b = browser
+    _login(b, served.url, "pia")
+    b.find_element(By.LINK_TEXT, "Catalogue").click()
+    until(b, heading("Catalogue"))
+    b.find_element(By.ID, "q").send_keys("pan", Keys.ENTER)
+    until(b, lambda b: "q=pan" in b.current_url)
+    row = b.find_element(By.CSS_SELECTOR, "tbody tr").text
+    assert "PAN" in row and "este 10.00" in row and "oeste 11.00" in row
+    shot(b, tmp_path, "catalogue")
+    b.find_element(By.LINK_TEXT, "PAN").click()
+    until(b, heading("Product PAN"))
+    b.find_element(By.ID, "price").send_keys("12.50")
+    assert all(box.is_selected() for box in b.find_elements(By.CSS_SELECTOR, "fieldset input[type=checkbox]"))
+    b.find_element(By.ID, "price").submit()
+    status = until(b, lambda b: b.find_elements(By.CSS_SELECTOR, "[role=status]"))[0].text
+    assert "este: changed" in status and "oeste: changed" in status
+    shot(b, tmp_path, "product")
+    for store, (s, engine, product_id) in two_tills.items():
+        assert engine.sync_once(), engine.metrics.last_error  # the till's own sync, over HTTP
+        with s.read() as tx:
+            assert tx.product(product_id).price == 1250, store
+    b.find_element(By.CSS_SELECTOR, "form.logout button").click()
+    until(b, lambda b: b.current_url.endswith("/hq/login"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from caja_tui.tui.screens.sales import SalesScreen
 from tests.conftest import db
 from tests.tui.conftest import drive, flat, make_app, message, screen_text, shown, sign_in
@@ -401,7 +403,34 @@ def test_in_spanish_the_refusals_are_in_spanish_too(till):
     drive(app, steps)
 
 
+SWITCH_KEYS = ("f2", "f3", "f4", "f6", "f7", "f9", "f10", "f1")
+
+
+def test_every_screen_left_is_freed(till):
+    """The short check (`make test`): every screen instance of a round of switches is gone a round later."""
+    import weakref
+
+    app = make_app(till)
+    left: list = []
+    alive: list[str] = []
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        for _round in range(2):
+            for key in SWITCH_KEYS:
+                left.append(weakref.ref(app.screen))
+                await pilot.press(key)
+                await pilot.pause()
+        stack = set(map(id, app.screen_stack))
+        alive.extend(type(r()).__name__ for r in left[:8] if r() is not None and id(r()) not in stack)
+
+    drive(app, steps)
+    assert len(left) == 16 and not alive, alive  # the first round's screens: collected during the second
+
+
+@pytest.mark.soak
 def test_switching_screens_all_day_does_not_grow_the_memory_kept(till):
+    """The long run (`make chaos`): 192 switches; what the till keeps out of the collector's reach settles."""
     import gc
 
     app = make_app(till)
@@ -410,7 +439,7 @@ def test_switching_screens_all_day_does_not_grow_the_memory_kept(till):
     async def steps(pilot):
         await sign_in(pilot)
         for _round in range(24):
-            for key in ("f2", "f3", "f4", "f6", "f7", "f9", "f10", "f1"):
+            for key in SWITCH_KEYS:
                 await pilot.press(key)
                 await pilot.pause()
             kept.append(gc.get_freeze_count())  # what the till keeps out of the collector's reach

@@ -8,20 +8,29 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from ...protocol.keys import KeyFileError
 from ..run import open_storage
-from . import owners, projector
+from . import device, owners, projector
 from .models import create_tables
 
 
-def setup(db: str) -> None:
-    """Create the hq tables (before the server's workers start, as run.serve does for its own)."""
+def setup(db: str, hq_key: str | None = None) -> str:
+    """Create the hq tables and the HQ device's key (before the server's workers start, as run.serve does for its
+    own tables); the key file's path."""
+    path = Path(hq_key) if hq_key else device.default_key_path(db)
+    try:
+        device.load_key(path)
+    except (OSError, KeyFileError) as exc:
+        raise device.HqKeyError(f"the HQ key {path}: {exc}; give another place with --hq-key") from None
     storage = open_storage(db)
     try:
         create_tables(storage.database)
     finally:
         storage.close()
+    return str(path)
 
 
 def _with_storage(db: str, work: Callable[[Any], int]) -> int:

@@ -6,7 +6,9 @@ tills' events reached the server in:
 - sales by hour (epoch hour, UTC) and by local day per product and per payment method: sums of sales, less
   refunds (at the refund's time) and voids (at the voided sale's time);
 - stock: movements after the product's latest count by hlc (the count recomputes from the movements kept);
-- product names: last writer wins by hlc; Z reports and settled conflicts: inserted once.
+- product names: last writer wins by hlc; Z reports and settled conflicts: inserted once;
+- the catalogue (sku, name, price, deleted) and the store's settings: last writer wins per field by the stamp
+  (hlc, device), as the tills settle them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from ...domain import events as ev
+from ...domain.rights import stamp
 
 CASH = "cash"
 HOUR_MS = 3_600_000
@@ -57,11 +60,34 @@ class Batch:
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # product -> (hlc, counted), the newest
     zreports: list[tuple] = field(default_factory=list)
     resolved: set[str] = field(default_factory=set)  # event ids of manual conflicts a manager settled
+    # product -> field -> (stamp, value), the newest of the batch; product -> the newest product event's hlc
+    catalogue: dict[str, dict[str, tuple[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
+    product_hlc: dict[str, int] = field(default_factory=dict)
+    settings: dict[str, tuple[str, Any, str]] = field(default_factory=dict)  # field -> (stamp, value, actor)
 
-    def add(self, server_seq: int, device_id: str, event_id: str, hlc: int, p: Any, known: dict) -> None:
+    def add(
+        self, server_seq: int, device_id: str, event_id: str, hlc: int, p: Any, known: dict, actor: str = ""
+    ) -> None:
         """Fold one event. `known`: sale_id -> (server_seq of its sale.created or None, voided, its payload or
         None) for the sales of this batch's voids and sales (loaded before, updated here)."""
         match p:
+            case ev.ProductCreated():
+                self.product(p.product_id, stamp(hlc, device_id), hlc, sku=p.sku, name=p.name, price=p.price)
+                self.name(p.product_id, p.name, hlc)
+            case ev.ProductUpdated():
+                changed = {k: v for k, v in p.changes.fields().items() if k in ("sku", "name", "price")}
+                self.product(p.product_id, stamp(hlc, device_id), hlc, **changed)
+                if isinstance(changed.get("name"), str):
+                    self.name(p.product_id, changed["name"], hlc)
+            case ev.ProductDeleted():
+                self.product(p.product_id, stamp(hlc, device_id), hlc, deleted=1)
+            case ev.ProductRestored():
+                self.product(p.product_id, stamp(hlc, device_id), hlc, deleted=0)
+            case ev.ConfigUpdated():
+                st = stamp(hlc, device_id)
+                for name, value in p.changes.fields().items():
+                    if name not in self.settings or self.settings[name][0] < st:
+                        self.settings[name] = (st, value, actor)
             case ev.SaleCreated():
                 seen = known.get(p.sale_id)
                 if seen is not None and seen[1]:  # voided before it arrived: no sale, but its goods left the shelf
@@ -89,12 +115,6 @@ class Batch:
             case ev.StockCounted():
                 if p.product_id not in self.counts or self.counts[p.product_id][0] < hlc:
                     self.counts[p.product_id] = (hlc, p.counted)
-            case ev.ProductCreated():
-                self.name(p.product_id, p.name, hlc)
-            case ev.ProductUpdated():
-                name = p.changes.fields().get("name")
-                if isinstance(name, str):
-                    self.name(p.product_id, name, hlc)
             case ev.ConflictResolved():
                 self.resolved.add(p.event_id)
             case ev.CashSessionClosed():
@@ -111,6 +131,13 @@ class Batch:
                         p.net_sales,
                     )
                 )
+
+    def product(self, product_id: str, st: str, hlc: int, **fields: Any) -> None:
+        held = self.catalogue[product_id]
+        for name, value in fields.items():
+            if name not in held or held[name][0] < st:
+                held[name] = (st, value)
+        self.product_hlc[product_id] = max(self.product_hlc.get(product_id, 0), hlc)
 
     def name(self, product_id: str, name: str, hlc: int) -> None:
         if product_id not in self.names or self.names[product_id][1] < hlc:

@@ -129,6 +129,52 @@ class HqStockMove(Base):
         indexes = ((("store_id", "product_id", "hlc"), False),)
 
 
+class HqCatalogue(Base):
+    """Each store's products as its tills hold them: sku, name, price and deleted, each field last writer wins by
+    its stamp (rights.stamp: hlc, then device); `hlc` is the newest product event's, what an owner's edit takes as
+    its `base_hlc` (the version the owner saw)."""
+
+    store_id = CharField(max_length=64)
+    product_id = CharField(max_length=64)
+    sku = CharField(max_length=64, default="")
+    sku_st = CharField(max_length=90, default="")
+    name = CharField(max_length=200, default="")
+    name_st = CharField(max_length=90, default="")
+    price = BigIntegerField(default=0)
+    price_st = CharField(max_length=90, default="")
+    deleted = IntegerField(default=0)
+    deleted_st = CharField(max_length=90, default="")
+    hlc = BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "hq_catalogue"
+        primary_key = CompositeKey("store_id", "product_id")
+        indexes = ((("store_id", "sku"), False),)
+
+
+class HqSetting(Base):
+    """A store's settings (`config.updated`), one row a field: its value as JSON, last writer wins by stamp."""
+
+    store_id = CharField(max_length=64)
+    field = CharField(max_length=40)
+    value = TextField()
+    stamp = CharField(max_length=90)
+    actor = CharField(max_length=64, default="")
+
+    class Meta:
+        table_name = "hq_setting"
+        primary_key = CompositeKey("store_id", "field")
+
+
+class HqShape(Base):
+    """The read models' shape this database holds: when the code's differs, they are emptied and folded again."""
+
+    version = IntegerField(primary_key=True)
+
+    class Meta:
+        table_name = "hq_shape"
+
+
 class HqZReport(Base):
     store_id = CharField(max_length=64)
     event_id = CharField(max_length=64)
@@ -159,14 +205,36 @@ class HqResolved(Base):
 
 
 ACCESS = (HqOwner, HqSession, HqLoginFailure)
-READ_MODELS = (HqSalesHour, HqProductDay, HqMethodDay, HqSale, HqProduct, HqStockMove, HqZReport, HqResolved)
-HQ_MODELS = (*ACCESS, HqCursor, *READ_MODELS)
+READ_MODELS = (
+    HqSalesHour,
+    HqProductDay,
+    HqMethodDay,
+    HqSale,
+    HqProduct,
+    HqStockMove,
+    HqZReport,
+    HqResolved,
+    HqCatalogue,
+    HqSetting,
+)
+HQ_MODELS = (*ACCESS, HqCursor, HqShape, *READ_MODELS)
+# the read models' shape: raised when a release adds or changes a read model, so a server upgraded to it folds
+# every store's events again (they start empty, the cursors at 0; pages and the projector catch up)
+SHAPE = 2
 
 
 def create_tables(database) -> None:
-    """The hq tables, when missing (once, before the workers start: DDL in a worker could deadlock ingest)."""
+    """The hq tables, when missing (once, before the workers start: DDL in a worker could deadlock ingest); read
+    models of another shape are dropped first, to be folded again from the events."""
     with database.atomic():
         database.create_tables(HQ_MODELS, safe=True)
+        held = [v for (v,) in HqShape.select(HqShape.version).tuples()]
+        if held == [SHAPE]:
+            return
+        database.drop_tables([HqCursor, *READ_MODELS], safe=True)
+        database.create_tables([HqCursor, *READ_MODELS], safe=True)
+        HqShape.delete().execute()
+        HqShape.create(version=SHAPE)
 
 
 def shadow_models() -> list:

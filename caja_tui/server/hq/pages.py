@@ -66,7 +66,7 @@ def store(r: Reader, store_id: str) -> dict[str, Any]:
     names = r.names(store_id, [b[0] for b in best])
     for product_id, qty, amount in best:
         top.rows.append([names.get(product_id) or product_id, int(qty), money(amount)])
-    level = settings_of(store_id).low_stock
+    level = settings_of(r, store_id).low_stock
     low = Table("low_stock", f"Low stock (at most {level})", ["product", "in stock"])
     for product_id, name, qty in r.rows(
         "SELECT product_id, name, qty FROM hq_product WHERE store_id = ? AND qty <= ? ORDER BY qty, name LIMIT 100",

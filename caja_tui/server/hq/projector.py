@@ -33,6 +33,9 @@ FOLDED = (
     "stock.counted",
     "product.created",
     "product.updated",
+    "product.deleted",
+    "product.restored",
+    "config.updated",
     "cash.session_closed",
     "conflict.resolved",
 )
@@ -126,7 +129,7 @@ class Projector:
         )[0][0]
         marks = ",".join("?" * len(FOLDED))
         events = self.rows(
-            f"SELECT server_seq, device_id, event_id, hlc, type, v, payload FROM event WHERE store_id = ? "
+            f"SELECT server_seq, device_id, event_id, hlc, type, v, payload, actor FROM event WHERE store_id = ? "
             f"AND server_seq > ? AND server_seq <= ? AND type IN ({marks}) ORDER BY server_seq",
             (store_id, at, last, *FOLDED),
         )
@@ -140,13 +143,13 @@ class Projector:
                 Writer(self, store_id).write(folded)
 
     def _fold(self, store_id: str, events: list[tuple]) -> Batch:
-        decoded = [(s, d, e, h, decode_payload(t, v, payload)) for s, d, e, h, t, v, payload in events]
+        decoded = [(s, d, e, h, decode_payload(t, v, payload), a) for s, d, e, h, t, v, payload, a in events]
         known = self._known_sales(
-            store_id, [p.sale_id for *_, p in decoded if hasattr(p, "sale_id") and hasattr(p, "lines")]
+            store_id, [p.sale_id for *_, p, _ in decoded if hasattr(p, "sale_id") and hasattr(p, "lines")]
         )
         batch = Batch()
-        for server_seq, device_id, event_id, hlc, payload in decoded:
-            batch.add(server_seq, device_id, event_id, hlc, payload, known)
+        for server_seq, device_id, event_id, hlc, payload, actor in decoded:
+            batch.add(server_seq, device_id, event_id, hlc, payload, known, actor)
         return batch
 
     def _known_sales(self, store_id: str, sale_ids: list[str]) -> dict:

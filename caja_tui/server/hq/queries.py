@@ -2,7 +2,7 @@
 tables; every table a page shows is a `Table`, rendered as HTML (templates/) and as CSV (routes.py) alike.
 
 Times are shown in the server's time zone; money in minor units with two decimals (the server does not know a
-store's currency: that comes with the store settings, `config.*` events, later).
+store's currency, which each till's config holds). The tills are the store's devices but HQ (the server's own).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .device import HQ
 from .fold import HOUR_MS, day_of_hour
 from .projector import Projector
 
@@ -84,8 +85,8 @@ class Reader:
             "AND r.device_id = d.device_id) FROM device d LEFT JOIN event e ON e.store_id = d.store_id "
             "AND e.device_id = d.device_id AND e.seq = (SELECT MAX(x.seq) FROM event x WHERE x.store_id = d.store_id "
             f"AND x.device_id = d.device_id) WHERE d.store_id IN ({','.join('?' * len(stores))}) "
-            "ORDER BY d.store_id, d.device_id",
-            stores,
+            "AND d.device_id <> ? ORDER BY d.store_id, d.device_id",
+            (*stores, HQ),
         )
         for store, device, seen, skew, revoked, key, seq, hlc, received, refused in rows:
             out[store].append(

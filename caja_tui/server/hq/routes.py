@@ -86,6 +86,12 @@ class Hq:
             raise HqError(404, "no such page")
         return store_id
 
+    def visible(self, owner: Owner) -> tuple[Reader, list[str], int]:
+        """A reader, the stores the owner sees, caught up as far as a page waits (how many events remain)."""
+        reader = Reader(self.storage)
+        stores = owner.visible(reader.stores())
+        return reader, stores, self.catch_up(reader, stores)
+
     def catch_up(self, reader: Reader, stores: list[str]) -> int:
         """Fold the stores' newest events within CATCH_UP_S; how many events remain unfolded."""
         at = reader.pr.positions()
@@ -94,7 +100,7 @@ class Hq:
         return sum(0 if reader.pr.catch_up(s, budget_s=budget) else reader.pr.behind(s) for s in late)
 
 
-def form(req: falcon.Request) -> dict[str, str]:
+def form(req: falcon.Request, max_fields: int = 20) -> dict[str, str]:
     n = req.content_length or 0
     if n > MAX_FORM:
         raise HqError(413, "the form is too large")
@@ -102,7 +108,7 @@ def form(req: falcon.Request) -> dict[str, str]:
     if len(body) > MAX_FORM:
         raise HqError(413, "the form is too large")
     try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20, strict_parsing=False)
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
         raise HqError(400, "the form could not be read") from None
     return {k: v[-1] for k, v in fields.items()}
@@ -191,9 +197,7 @@ class Overview:
         self.hq = hq
 
     def content(self, req: falcon.Request, owner: Owner) -> dict[str, Any]:
-        reader = Reader(self.hq.storage)
-        stores = owner.visible(reader.stores())
-        behind = self.hq.catch_up(reader, stores)
+        reader, stores, behind = self.hq.visible(owner)
         return {**pages.overview(reader, stores), "behind": behind, "csv_base": "/hq/csv"}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -269,6 +273,8 @@ class Enrol:
         device_id = data.get("device", "").strip()
         if not IDENT.match(device_id):
             raise HqError(400, "a till's id is 1-64 letters, digits, '.', '_' or '-'")
+        if device_id == "HQ":
+            raise HqError(400, "HQ is the server's own device in each store (owners' edits): give the till another id")
         token = self.hq.storage.enroll(store_id, device_id, rekey=data.get("rekey") == "1")
         self.hq.render(
             req,
@@ -304,18 +310,23 @@ class Csv:
         self.send(resp, self.till.content(req, owner, store_id, device_id), table, f"{store_id}-{device_id}")
 
     def send(self, resp: falcon.Response, content: dict[str, Any], table: str, prefix: str) -> None:
-        found = [t for t in content["tables"] if t.name == table] if TABLE.match(table) else []
-        if not found:
-            raise HqError(404, "no such table")
-        out = io.StringIO()
-        w = csv.writer(out)
-        w.writerow(found[0].columns)
-        for row in found[0].rows:
-            w.writerow([_cell(c) for c in row])
-        _headers(resp)
-        resp.content_type = "text/csv; charset=utf-8"
-        resp.set_header("Content-Disposition", f'attachment; filename="{prefix}-{table}.csv"')
-        resp.text = out.getvalue()
+        send_csv(resp, content, table, prefix)
+
+
+def send_csv(resp: falcon.Response, content: dict[str, Any], table: str, prefix: str) -> None:
+    """The named table of a page's content as a CSV download (404 for a table the page does not show)."""
+    found = [t for t in content["tables"] if t.name == table] if TABLE.match(table) else []
+    if not found:
+        raise HqError(404, "no such table")
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(found[0].columns)
+    for row in found[0].rows:
+        w.writerow([_cell(c) for c in row])
+    _headers(resp)
+    resp.content_type = "text/csv; charset=utf-8"
+    resp.set_header("Content-Disposition", f'attachment; filename="{prefix}-{table}.csv"')
+    resp.text = out.getvalue()
 
 
 def _cell(value: Any) -> Any:
@@ -378,5 +389,8 @@ def mount(app: falcon.App, server: Any) -> Hq:
     app.add_route("/hq/stores/{store_id}/tills/{device_id}", till)
     app.add_route("/hq/stores/{store_id}/tills/{device_id}/revoke", till, suffix="revoke")
     app.add_route("/hq/stores/{store_id}/tills/{device_id}/csv/{table}", csv_, suffix="till")
+    from . import edits  # it builds on this module's Hq, form and errors
+
+    edits.mount(app, hq)
     app.add_sink(NotFound(hq), r"^/hq(/.*)?$")
     return hq

@@ -6,9 +6,13 @@ order of batches does not matter) and last-writer-wins or newest-count-wins cond
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .fold import Batch
+
+CATALOGUE_FIELDS = ("sku", "name", "price", "deleted")
+CATALOGUE_DEFAULTS: dict[str, Any] = {"sku": "", "name": "", "price": 0, "deleted": 0, "hlc": 0}
 
 
 class Writer:
@@ -50,6 +54,8 @@ class Writer:
             [(s, product, name, hlc) for product, (name, hlc) in b.names.items()],
         )
         self._stock(b)
+        self._catalogue(b)
+        self._settings(b)
         many(
             "INSERT INTO {p}z_report (store_id, event_id, device_id, session_id, z_number, closed_at, counted, "
             "expected, difference, net_sales) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (store_id, event_id) DO NOTHING",
@@ -58,6 +64,51 @@ class Writer:
         many(
             "INSERT INTO {p}resolved (store_id, event_id) VALUES (?, ?) ON CONFLICT (store_id, event_id) DO NOTHING",
             [(s, event_id) for event_id in sorted(b.resolved)],
+        )
+
+    def _catalogue(self, b: Batch) -> None:
+        """Each product's fields merged with the row held, field by field, the newer stamp winning."""
+        if not b.catalogue:
+            return
+        held: dict[str, dict[str, tuple[str, Any]]] = {}
+        keys = sorted(b.catalogue)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            for product, sku, sku_st, name, name_st, price, price_st, deleted, deleted_st, hlc in self.pr.rows(
+                "SELECT product_id, sku, sku_st, name, name_st, price, price_st, deleted, deleted_st, hlc FROM "
+                f"{{p}}catalogue WHERE store_id = ? AND product_id IN ({','.join('?' * len(chunk))})",
+                (self.store, *chunk),
+            ):
+                held[product] = {
+                    "sku": (sku_st, sku),
+                    "name": (name_st, name),
+                    "price": (price_st, price),
+                    "deleted": (deleted_st, deleted),
+                    "hlc": ("", hlc),
+                }
+        rows = []
+        for product, fields in b.catalogue.items():
+            row = held.get(product, {f: ("", d) for f, d in CATALOGUE_DEFAULTS.items()})
+            for name, (st, value) in fields.items():
+                if st > row[name][0]:
+                    row[name] = (st, value)
+            hlc = max(int(row["hlc"][1]), b.product_hlc.get(product, 0))
+            rows.append((self.store, product, *(x for f in CATALOGUE_FIELDS for x in (row[f][1], row[f][0])), hlc))
+        self.pr.many(
+            "INSERT INTO {p}catalogue (store_id, product_id, sku, sku_st, name, name_st, price, price_st, deleted, "
+            "deleted_st, hlc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (store_id, product_id) DO UPDATE "
+            "SET sku = excluded.sku, sku_st = excluded.sku_st, name = excluded.name, name_st = excluded.name_st, "
+            "price = excluded.price, price_st = excluded.price_st, deleted = excluded.deleted, "
+            "deleted_st = excluded.deleted_st, hlc = excluded.hlc",
+            rows,
+        )
+
+    def _settings(self, b: Batch) -> None:
+        self.pr.many(
+            "INSERT INTO {p}setting (store_id, field, value, stamp, actor) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (store_id, field) DO UPDATE SET value = excluded.value, stamp = excluded.stamp, "
+            "actor = excluded.actor WHERE {p}setting.stamp < excluded.stamp",
+            [(self.store, f, json.dumps(v), st, actor) for f, (st, v, actor) in sorted(b.settings.items())],
         )
 
     def _stock(self, b: Batch) -> None:
