@@ -28,18 +28,30 @@ class TillConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     db: str = ""  # empty: $XDG_DATA_HOME/caja/caja.db
     currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")] = "MXN"
     currency_exponent: Annotated[int, Meta(ge=0, le=4)] = 2
-    prices_include_tax: bool = True
     language: Literal["es", "en"] = "es"
     receipt_prefix: Annotated[str, Meta(pattern=r"^[A-Za-z0-9]{0,8}$")] = ""  # empty: the device id
-    shop_name: str = "Caja"
-    receipt_header: list[Annotated[str, Meta(max_length=48)]] = []  # address, tax id, phone: one line each
-    receipt_footer: Annotated[str, Meta(max_length=200)] = "Gracias por su compra"
     receipt_width: Literal[32, 42, 48] = 42  # characters: 58 mm printers 32, 80 mm printers 42 or 48
     timezone: str = ""
     kiosk: bool = False  # quitting, suspending and the command palette need a manager PIN
-    low_stock: Annotated[int, Meta(ge=0, le=1_000_000)] = 5  # the stock screen's low-stock filter: at most this
     discounts_need_manager: bool = False  # a cashier's discount (line or sale) asks for a manager's PIN
     manager_pin_digits: Annotated[int, Meta(ge=4, le=12)] = 4  # the fewest digits of a manager's PIN (4 to 12)
+    # The store's settings (STORE_SETTINGS): `config.updated` events, shown by `caja settings` and changed there or
+    # on the Settings screen (F11). Read here only from an older till's file: the values of the store's events win,
+    # and a value set here that no event has set is written once as an event (application/settings.py).
+    shop_name: str = "Caja"
+    receipt_header: list[Annotated[str, Meta(max_length=48)]] = []  # address, tax id, phone: one line each
+    receipt_footer: Annotated[str, Meta(max_length=200)] = "Gracias por su compra"
+    prices_include_tax: bool = True
+    low_stock: Annotated[int, Meta(ge=0, le=1_000_000)] = 5  # the stock screen's low-stock filter: at most this
+
+
+STORE_SETTINGS = ("shop_name", "receipt_header", "receipt_footer", "prices_include_tax", "low_stock")
+SETTINGS_DEFAULTS: dict[str, object] = {name: getattr(TillConfig(), name) for name in STORE_SETTINGS}
+
+
+def file_settings(till: TillConfig) -> dict[str, object]:
+    """The store settings a till's TOML sets (an older till's file): those that differ from the defaults."""
+    return {name: value for name in STORE_SETTINGS if (value := getattr(till, name)) != SETTINGS_DEFAULTS[name]}
 
 
 class SyncConfig(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -169,6 +181,8 @@ def split_address(text: str) -> tuple[str, int]:
 
 TEMPLATE = """\
 # Caja till configuration (TOML). Every key is optional; `caja init` writes this file.
+# What belongs to this machine only: the store's settings (shop name, receipt header and footer, tax mode,
+# low-stock level) are the store's, shared by its tills: `caja settings`, or the Settings screen (F11).
 
 [till]
 # The shop; every till of one shop shares it.
@@ -180,16 +194,10 @@ db = "{db}"
 currency = "{currency}"
 # Digits after the decimal point: 2 for cents, 0 for currencies without minor units.
 currency_exponent = {currency_exponent}
-# true: shelf prices include tax; false: tax is added at the till.
-prices_include_tax = {prices_include_tax}
 # "es" or "en".
 language = "{language}"
 # Receipt numbers look like PREFIX-000123; empty: the device id.
 receipt_prefix = "{receipt_prefix}"
-shop_name = "{shop_name}"
-# Lines under the shop name on receipts (address, tax id, phone), and the last line.
-receipt_header = {receipt_header}
-receipt_footer = "{receipt_footer}"
 # Receipt width in characters: 32 for 58 mm printers, 42 or 48 for 80 mm.
 receipt_width = {receipt_width}
 # IANA time zone for reports and receipts (e.g. "America/Mexico_City"); empty: the system's.
@@ -197,8 +205,6 @@ timezone = "{timezone}"
 # Kiosk mode (also `caja --kiosk`): quitting, suspending and the command palette need a manager's PIN,
 # and a crash restarts the till into sign-in.
 kiosk = {kiosk}
-# The stock screen's low-stock filter shows products with at most this many in stock.
-low_stock = {low_stock}
 # A cashier's discount on a line or on the whole sale asks for a manager's PIN (a manager's never does).
 discounts_need_manager = {discounts_need_manager}
 # The fewest digits of a manager's new PIN (PINs are 4 to 12 digits); 6 makes guessing one 100 times harder.
@@ -250,10 +256,8 @@ def render(cfg: Config) -> str:
     values = {**msgspec.structs.asdict(t), **msgspec.structs.asdict(s), **msgspec.structs.asdict(p)}
     values["cut"] = "true" if p.cut else "false"
     values["drawer_kick"] = "true" if p.drawer_kick else "false"
-    values["prices_include_tax"] = "true" if t.prices_include_tax else "false"
     values["kiosk"] = "true" if t.kiosk else "false"
     values["discounts_need_manager"] = "true" if t.discounts_need_manager else "false"
-    values["receipt_header"] = msgspec.json.encode(t.receipt_header).decode()
     values["peers_enabled"] = "true" if cfg.peers.enabled else "false"
     values["peers_listen"] = cfg.peers.listen
     values["peers_addresses"] = msgspec.json.encode(cfg.peers.addresses).decode()

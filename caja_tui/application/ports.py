@@ -106,6 +106,16 @@ class SaleView(Struct, frozen=True, kw_only=True):
     refunded_tax: dict[int, int]
 
 
+class StoredSetting(Struct, frozen=True, kw_only=True):
+    """A store setting as the last `config.updated` that set it left it (store/settings.py)."""
+
+    value: Any
+    actor: str
+    at: int  # that event's created_at (ms)
+    hlc: int
+    device_id: str
+
+
 class Tx(Protocol):
     """One write transaction: everything emitted commits together, or nothing does.
 
@@ -146,6 +156,7 @@ class Tx(Protocol):
     def local_event(self, event_id: str) -> Event | None: ...
     def refused_event(self, event_id: str) -> Event | None: ...
     def store_events_of(self, aggregate: str) -> list[Event]: ...
+    def settings(self) -> dict[str, StoredSetting]: ...
     def mark_reverted(self, event_id: str) -> None: ...
 
 

@@ -16,6 +16,7 @@ from msgspec import Struct
 from ..domain import money
 from ..domain.events import SaleRefunded
 from .ports import SaleView, Tx
+from .settings import StoreSettings
 
 WIDTHS = (32, 42, 48)
 METHOD_NAMES = {
@@ -227,13 +228,15 @@ def render_refund_receipt(
     return page.text()
 
 
-def shop_of(cfg) -> Shop:
-    """The receipt header and money format from the till's config."""
+def shop_of(cfg, settings: StoreSettings | None = None) -> Shop:
+    """The receipt's header and footer from the store's settings (application/settings.py; without them, from the
+    till's config alone), its money format and language from the till's config."""
     t = cfg.till
+    s = settings if settings is not None else t
     return Shop(
-        name=t.shop_name,
-        header=tuple(t.receipt_header),
-        footer=t.receipt_footer,
+        name=s.shop_name,
+        header=tuple(s.receipt_header),
+        footer=s.receipt_footer,
         exponent=t.currency_exponent,
         language=t.language,
     )

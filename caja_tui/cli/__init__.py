@@ -2,7 +2,7 @@
 
 Each family of commands is a module that adds its own sub-parsers, each with `set_defaults(handler=...)`:
 till.py (till, line), setup.py (init, users, install-service), catalogue.py (import-products, customers),
-books.py (report, receipt, export, print-queue), maintenance.py (rebuild, verify, archive), sync.py (sync,
+books.py (report, receipt, export, print-queue), settings.py (settings), maintenance.py (rebuild, verify, archive), sync.py (sync,
 status, conflicts, restore), serve.py (serve and its admin commands), bench.py. A handler takes the till's
 context (bootstrap.TillContext, built here from the config) and the arguments; the few that need no till
 (`standalone`: init, install-service, serve, bench) take the arguments alone.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import __version__, config
 from ..domain.errors import DomainError
-from . import bench, books, catalogue, maintenance, serve, setup, sync, till, tokens
+from . import bench, books, catalogue, maintenance, serve, settings, setup, sync, till, tokens
 from .errors import CliError
 
 __all__ = ["TABLE", "CliError", "main"]
@@ -37,6 +37,7 @@ TABLE = {  # every command and the module that adds its parser and handler, in t
     "status": sync,
     "report": books,
     "users": setup,
+    "settings": settings,
     "token": tokens,
     "customers": catalogue,
     "export": books,

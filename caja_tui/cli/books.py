@@ -122,16 +122,18 @@ def cmd_print_queue(ctx: TillContext, args: argparse.Namespace) -> int:
 
 
 def cmd_receipt(ctx: TillContext, args: argparse.Namespace) -> int:
-    from ..application.receipts import people_of, render_receipt
+    from ..application.receipts import people_of, render_receipt, shop_of
     from ..application.sales import find_sale
+    from ..tui.store_settings import current_settings
 
     with ctx.open_store() as store:
         sale = find_sale(store, args.receipt_no)
         with store.read() as tx:
             cashier, customer = people_of(tx, sale)
+        shop = shop_of(ctx.cfg, current_settings(ctx.cfg, store))  # the store's header and footer
     text = render_receipt(
         sale,
-        ctx.shop,
+        shop,
         width=args.width or ctx.cfg.till.receipt_width,
         tz=ctx.tz,
         cashier=cashier,

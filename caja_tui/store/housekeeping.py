@@ -59,6 +59,11 @@ class Housekeeping:
         """Changes when another connection commits to the file (PRAGMA data_version): a cheap 'anything new?'."""
         return self._one("PRAGMA data_version")
 
+    def change_mark(self) -> tuple[int, int]:
+        """Changes whenever the file may have: another connection committed (data_version) or this one wrote
+        (total_changes). What a cache of a read model is keyed on."""
+        return self.data_version(), self._conn.total_changes
+
     def checkpoint_wal(self, mode: Literal["PASSIVE", "TRUNCATE"] = "PASSIVE") -> None:
         """Move the write-ahead log into the database file (TRUNCATE also empties the log file)."""
         self._conn.execute(f"PRAGMA wal_checkpoint({mode})")

@@ -27,6 +27,7 @@ READ_MODEL_TABLES = (
     "user",
     "customer",
     "pin_attempt",
+    "store_setting",
 )
 
 V1 = """
@@ -362,6 +363,17 @@ DROP TABLE stock_movement;
 ALTER TABLE stock_movement_v11 RENAME TO stock_movement
 """
 
+# The store's settings (issue 16): one row per setting an event has set, last writer wins by stamp (store/settings.py).
+V12 = """
+CREATE TABLE IF NOT EXISTS store_setting (
+    field TEXT PRIMARY KEY,
+    value TEXT NOT NULL,  -- JSON
+    ts TEXT NOT NULL,  -- the stamp (20-digit hlc + device id) of the event that set it
+    actor TEXT NOT NULL,
+    at INTEGER NOT NULL  -- that event's created_at (ms)
+) WITHOUT ROWID
+"""
+
 
 def _cluster_ledger(conn) -> None:
     """V11, unless the ledger already has its new shape (a file whose version was set back by hand)."""
@@ -392,6 +404,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "signed events: each event's signature", V9),
     Migration(10, "wrong PINs: each user's tries on each till", V10, project_types=PIN_TYPES),
     Migration(11, "the stock ledger clustered by product and stamp", "", step=_cluster_ledger),
+    Migration(12, "the store's settings (config.updated)", V12, project_types=("config.updated",)),
 )
 LATEST = MIGRATIONS[-1].version
 

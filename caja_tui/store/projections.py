@@ -4,6 +4,8 @@
   sortable text `ts` = 20-digit hlc + device id; a delete is a field that only ever becomes 1 (delete wins).
 - stock: `qty` = the latest count (by stamp) + every movement stamped after it. Movements are kept in
   `stock_movement` (also the stock ledger); deltas commute, counts recompute from the ledger.
+- the store's settings (`config.updated`): last-writer-wins per setting by the same stamp, one row a setting
+  (store/settings.py).
 - sales, refunds, cash movements: inserted once (the event itself is inserted once by `event_id`).
 - a user's wrong PINs on a till (`pin_attempt`): each `pin.*` event says the whole state it leaves for its user
   on the till that wrote it; the newest by stamp is kept.
@@ -25,6 +27,7 @@ from ..domain import events as ev
 from ..domain.events import PRODUCT_FIELDS, USER_FIELDS
 from ..domain.payloads.users import PinAccepted, PinFailed, PinLocked, PinUnlocked
 from ..domain.rights import stamp
+from .settings import SQL_SETTING, setting_rows
 
 
 def _lww_upsert(table: str, fields: Iterable[str]) -> str:
@@ -249,6 +252,8 @@ class Projector:
                 self._user_updated(p, ts, hlc)
             case PinFailed() | PinLocked() | PinUnlocked() | PinAccepted():
                 self._pin(p, device_id, created_at, ts)
+            case ev.ConfigUpdated():
+                self._rows(SQL_SETTING).extend(setting_rows(p.changes.fields(), ts, actor, created_at))
             case _:
                 raise TypeError(f"no projection for {type_}")
 

@@ -23,7 +23,8 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from ..application import cash
 from ..application.ports import UserView
-from ..application.receipts import people_of, render_receipt, render_refund_receipt
+from ..application.receipts import Shop, people_of, render_receipt, render_refund_receipt, shop_of
+from ..application.settings import StoreSettings
 from ..bootstrap import TillContext, context
 from ..config import Config
 from ..domain.errors import DomainError
@@ -35,6 +36,7 @@ from .base import translate_bindings
 from .screens.dialogs import ManagerPinScreen, MenuScreen, OpenSessionScreen
 from .screens.signin import SignInScreen
 from .status import StatusLineMixin
+from .store_settings import adopt_settings_of_file, current_settings
 
 log = logging.getLogger("caja.tui")
 
@@ -48,7 +50,7 @@ class AsciiScrollBarRender(ScrollBarRender):
 
 ScrollBar.renderer = AsciiScrollBarRender  # Textual's documented way to replace the scrollbar's look
 
-SCREENS = ("sales", "products", "stock", "cash", "sync", "audit", "reports", "customers")
+SCREENS = ("sales", "products", "stock", "cash", "sync", "audit", "reports", "customers", "settings")
 STATUS_EVERY_S = 2.0
 
 
@@ -75,7 +77,7 @@ class CajaApp(StatusLineMixin, App):
         super().__init__()
         translate_bindings(self)
         self.ctx = ctx if isinstance(ctx, TillContext) else context(ctx)
-        self.cfg = cfg = self.ctx.cfg
+        self.cfg = self.ctx.cfg
         self.store = store
         self.kiosk = kiosk
         self.sync_proc = sync_proc
@@ -83,7 +85,8 @@ class CajaApp(StatusLineMixin, App):
         self.clock_check = clock_check
         self.user: UserView | None = None
         self.money = self.ctx.money
-        self.prices_include_tax = cfg.till.prices_include_tax
+        self._settings: StoreSettings | None = None
+        self._settings_mark: tuple[int, int] | None = None  # the store's change mark when they were read
         self.tz = self.ctx.tz
         self.throughput: deque[float] = deque(maxlen=120)  # events a minute, one per status refresh (status.py)
         self.notice = ""
@@ -93,6 +96,25 @@ class CajaApp(StatusLineMixin, App):
         self._seen_version: int | None = None  # PRAGMA data_version when the figures were last read
         self._approved_exit = False
         self.animation_level = "none"  # no animations: calm on a slow console, and ~0% CPU when idle
+
+    def settings(self) -> StoreSettings:
+        """The store's settings as they are now (application/settings.py): read again only when the file changed
+        (this till wrote, or another process committed, such as the sync process with a pulled `config.updated`).
+        Asked at a sale's start, by receipts and by screens, never on a scan."""
+        mark = self.store.change_mark()
+        if self._settings is None or mark != self._settings_mark:
+            self._settings = current_settings(self.cfg, self.store)
+            self._settings_mark = mark
+        return self._settings
+
+    @property
+    def prices_include_tax(self) -> bool:
+        """Whether prices include tax, for a sale starting now (the sales screen keeps it for its sale)."""
+        return self.settings().prices_include_tax
+
+    def shop(self) -> Shop:
+        """What a receipt shows of the shop: the store's settings, this till's money format and language."""
+        return shop_of(self.cfg, self.settings())
 
     def now(self) -> datetime.datetime:
         return datetime.datetime.fromtimestamp(self.clock(), self.tz)
@@ -268,7 +290,7 @@ class CajaApp(StatusLineMixin, App):
         return render_refund_receipt(
             sale,
             event.payload,
-            self.ctx.shop,
+            self.shop(),
             at_ms=event.created_at,
             event_hash=event.hash,
             approved_by=approved_by,
@@ -281,7 +303,7 @@ class CajaApp(StatusLineMixin, App):
             cashier, customer = people_of(tx, sale)
         return render_receipt(
             sale,
-            self.ctx.shop,
+            self.shop(),
             width=width or self.cfg.till.receipt_width,
             tz=self.tz,
             cashier=cashier or sale.actor,
@@ -351,6 +373,7 @@ def run_tui(ctx: TillContext, *, kiosk: bool = False) -> int:
         while True:
             with ctx.open_store() as store:
                 check_pages(store)  # a damaged file is refused before anyone sells on it
+                adopt_settings_of_file(ctx, store)  # an older TOML's shop name, header...: the store's, once
                 app = CajaApp(ctx, store, kiosk=kiosk, sync_proc=sync_proc)
                 app.run()
             code = app.return_code or 0

@@ -21,7 +21,7 @@ import sys
 
 from ..application import cash, sales, users
 from ..application.ports import SaleView, UserView
-from ..application.receipts import people_of, render_receipt
+from ..application.receipts import people_of, render_receipt, shop_of
 from ..bootstrap import TillContext
 from ..config import Config, PrinterConfig
 from ..domain.cart import Cart
@@ -30,6 +30,7 @@ from ..domain.events import Tender
 from ..domain.payloads.sales import PaymentMethod
 from ..i18n import _, error_text, set_language
 from ..store.errors import DiskFull, StoreError, check_pages
+from .store_settings import adopt_settings_of_file, current_settings
 
 # what `pay` takes as a way to pay, in English and in Spanish (the letters are the payment dialog's)
 _WORDS: dict[PaymentMethod, tuple[str, ...]] = {
@@ -53,6 +54,7 @@ def run_plain_till(ctx: TillContext, sync) -> int:
     set_language(ctx.cfg.till.language)
     with ctx.open_store(create=False) as store:
         check_pages(store)
+        adopt_settings_of_file(ctx, store)
         sync.start()
         try:
             user = _sign_in(ctx.cfg, store, ask)
@@ -92,7 +94,8 @@ def _sign_in(cfg: Config, store, ask) -> UserView | None:
     if not people:
         print(_("This till has no users yet. Run `caja init --demo` (demo users) first."))
         return None
-    print(_("Caja — {shop} — till {device}. Ctrl-D leaves.").format(shop=cfg.till.shop_name, device=cfg.till.device_id))
+    shop = current_settings(cfg, store).shop_name
+    print(_("Caja — {shop} — till {device}. Ctrl-D leaves.").format(shop=shop, device=cfg.till.device_id))
     for i, u in enumerate(people, 1):
         print(f"  {i}. {u.name} ({_(u.role)})")
     while True:
@@ -142,7 +145,7 @@ class _Counter:
     def __init__(self, ctx: TillContext, store, sync, ask, user: UserView) -> None:
         self.ctx, self.store, self.sync, self.ask, self.user = ctx, store, sync, ask, user
         self.fmt = ctx.money
-        self.include = ctx.cfg.till.prices_include_tax
+        self.include = current_settings(ctx.cfg, store).prices_include_tax  # this sale's; the next reads it again
         self.cart = store.load_draft() or Cart()
         self.tenders: list[Tender] = []  # a payment in parts: what was taken so far (kept until paid or cancelled)
         self.quitting = False
@@ -179,7 +182,7 @@ class _Counter:
             return None
         if line == "pay" or line.startswith("pay "):
             self.pay(line.split()[1:])
-        elif sales.scan(self.store, self.cart, line) is None:
+        elif self.sale_starts() or sales.scan(self.store, self.cart, line) is None:
             print("  " + _("no product with barcode or SKU '{code}' (try ?{code} to search)").format(code=line))
         return None
 
@@ -355,7 +358,7 @@ class _Counter:
             cashier, customer = people_of(tx, sale)
         text = render_receipt(
             sale,
-            self.ctx.shop,
+            shop_of(self.ctx.cfg, current_settings(self.ctx.cfg, self.store)),
             width=self.ctx.cfg.till.receipt_width,
             tz=self.ctx.tz,
             cashier=cashier,
@@ -366,6 +369,12 @@ class _Counter:
             print("  " + _("CHANGE {amount}").format(amount=self.fmt(done.change)))
         _print(self.store, self.ctx.printer, sale, text)
         self.cart, self.tenders = Cart(), []
+
+    def sale_starts(self) -> None:
+        """Before a sale's first item: the store's tax mode as it is now (a setting pulled while the till runs
+        applies from the next sale, never in the middle of one)."""
+        if not self.cart.lines:
+            self.include = current_settings(self.ctx.cfg, self.store).prices_include_tax
 
     def show(self) -> None:
         cart, fmt = self.cart, self.fmt

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from caja_tui.application import cash, customers, products, sales, stock, users
+from caja_tui.application.settings import update_settings
 from caja_tui.domain.cart import Cart
 from caja_tui.domain.events import Tender
 from caja_tui.store.maintenance import read_model_digests
@@ -74,6 +75,10 @@ def scenario(tmp_path_factory):
     _sync(a, b, c)
     customers.update_customer(b, "ana", maria, phone="5550002")
     customers.update_customer(c, "ana", maria, phone="5550003", email="maria@example.com")
+    # the store's settings, changed concurrently on three tills (some settings on two of them)
+    update_settings(a, "ana", {"shop_name": "Tienda A", "low_stock": 3})
+    update_settings(b, "ana", {"shop_name": "Tienda B", "receipt_footer": "Adiós"})
+    update_settings(c, "ana", {"low_stock": 4, "prices_include_tax": False, "receipt_header": ["C 1"]})
     events = [e for s in (a, b, c) for e in s.iter_events() if e.device_id == s.device_id]
     for s in (a, b, c):
         s.close()
@@ -107,6 +112,7 @@ def test_the_scenario_is_rich_enough(scenario):
         "user.updated",
         "customer.created",
         "customer.updated",
+        "config.updated",
     } <= types
 
 
@@ -170,4 +176,17 @@ def test_the_converged_state_is_what_the_rules_say(tmp_path, scenario):
     assert rows["P1"][2] == "Pan blanco" and rows["P1"][4] == '["111","222"]'  # other fields merged
     assert rows["P3"][3] == 1  # delete wins over a concurrent update
     assert ana.name == "Ana María"
+    # each setting: the value of the newest write of it by (hlc, device), wherever the others came from
+    with s.read() as tx:
+        stored = {k: v.value for k, v in tx.settings().items()}
+    newest: dict = {}
+    for e in sorted((e for e in scenario if e.type == "config.updated"), key=lambda e: (e.hlc, e.device_id)):
+        newest.update(e.payload.changes.fields())
+    assert stored == newest and set(stored) == {
+        "shop_name",
+        "low_stock",
+        "receipt_footer",
+        "prices_include_tax",
+        "receipt_header",
+    }
     s.close()

@@ -53,6 +53,7 @@ SCREENS = {
     "customer_form": lambda pilot: _then(sign_in, pilot, "f10", "f5"),
     "stock_menu": lambda pilot: _then(sign_in, pilot, "f3", *"ABA-01A", "enter"),
     "park_recall": lambda pilot: _then(_sale, pilot, "f8", "k", "f8", "l"),
+    "settings": lambda pilot: _then(sign_in, pilot, "f11"),
 }
 
 
@@ -73,6 +74,7 @@ SPANISH = {
     "es_cash": SCREENS["cash"],
     "es_sync": SCREENS["sync"],
     "es_x_report": SCREENS["x_report"],
+    "es_settings": SCREENS["settings"],
 }
 
 

@@ -47,9 +47,24 @@ def test_a_wrong_key_or_type_gets_one_clear_line(tmp_path, text, expected):
 
 
 def test_rendered_template_parses_back():
-    cfg = config.Config(till=config.TillConfig(store_id="shop-2", device_id="T07", prices_include_tax=False))
+    cfg = config.Config(till=config.TillConfig(store_id="shop-2", device_id="T07", kiosk=True))
     back = config.parse(config.render(cfg).encode())
-    assert back.till.store_id == "shop-2" and back.till.prices_include_tax is False
+    assert back.till.store_id == "shop-2" and back.till.kiosk is True
+
+
+def test_the_store_settings_are_no_longer_written_but_an_older_file_with_them_still_loads():
+    text = config.render(config.Config())
+    for key in config.STORE_SETTINGS:
+        assert f"\n{key} =" not in text
+    old = config.parse(text.replace("[till]\n", '[till]\nshop_name = "Abarrotes Lupita"\nlow_stock = 5\n', 1))
+    assert old.till.shop_name == "Abarrotes Lupita"
+    assert config.file_settings(old.till) == {"shop_name": "Abarrotes Lupita"}  # what differs from the default
+
+
+def test_the_store_settings_of_the_config_are_those_of_the_event():
+    from caja_tui.domain.events import SETTINGS_FIELDS
+
+    assert config.STORE_SETTINGS == SETTINGS_FIELDS
 
 
 def test_the_example_file_in_the_repository_is_valid_and_shows_the_defaults():

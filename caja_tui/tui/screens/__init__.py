@@ -13,6 +13,7 @@ _WHERE = {
     "audit": ("audit", "AuditScreen"),
     "reports": ("reports", "ReportsScreen"),
     "customers": ("customers", "CustomersScreen"),
+    "settings": ("settings", "SettingsScreen"),
 }
 
 

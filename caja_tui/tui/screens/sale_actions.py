@@ -11,6 +11,7 @@ from .dialogs import AskScreen, MenuScreen
 
 
 class SaleActions:
+    include: bool  # the tax mode of the sale on screen (SalesScreen.sale_starts)
     ACTIONS = [
         ("q", N_("Quantity of the line"), "qty"),
         ("d", N_("Discount on the line"), "line_discount"),
@@ -80,7 +81,7 @@ class SaleActions:
 
     def _sale_discount(self) -> None:
         if self._line_index() is not None:
-            before = rules.price_sale(self.cart.lines, 0, self.app.prices_include_tax).total
+            before = rules.price_sale(self.cart.lines, 0, self.include).total
             self._ask(
                 _("Discount on the whole sale (an amount, or a percentage: 10%)"),
                 lambda t: self._discount(t, before),
@@ -148,7 +149,7 @@ class SaleActions:
         fmt = self.app.money
         items = []
         for n, (slot, cart, _at) in enumerate(parked[:9], 1):
-            total = rules.price_sale(cart.lines, cart.discount, self.app.prices_include_tax).total
+            total = rules.price_sale(cart.lines, cart.discount, self.include).total
             first = cart.lines[0].name[:20] if cart.lines else ""
             items.append((str(n), f"{first} ... {fmt(total)}", slot))
         self.app.push_screen(MenuScreen(_("Recall a parked sale"), items), self._recall)
@@ -158,6 +159,7 @@ class SaleActions:
             cart = self.app.guard(lambda: sales.recall_cart(self.app.store, self.cart, slot), self)
             if cart is not None:
                 self.cart = cart
+                self.include = self.app.prices_include_tax  # a sale taken up again: the tax mode as it is now
                 self.refresh_cart()
                 self.show_parked()
 

@@ -62,6 +62,7 @@ class SalesScreen(SaleActions, CajaScreen):
         self._customer_cache: tuple[str | None, str] = (None, "")  # customer id -> the line naming them
         self._shown_receipt = ""  # the receipt on screen: what a refund is most likely of
         self.cart = self.app.store.load_draft() or self._new_cart()
+        self.include = self.app.prices_include_tax  # the tax mode of this sale (a change applies from the next)
         self._removed: tuple[int, object] | None = None  # the line F8 r took off, for F8 u
         self.refresh_cart()
         self.show_parked()
@@ -111,7 +112,7 @@ class SalesScreen(SaleActions, CajaScreen):
         view.set_rows(rows, changed)
         subtotal = tax = discount = total = 0
         if self.cart.lines:
-            p = rules.price_sale(self.cart.lines, self.cart.discount, self.app.prices_include_tax)
+            p = rules.price_sale(self.cart.lines, self.cart.discount, self.include)
             subtotal, tax, discount, total = p.subtotal, p.tax, p.discount, p.total
         self.query_one("#subtotal", Line).update(_("Subtotal {amount}").format(amount=fmt(subtotal)))
         self.query_one("#tax", Line).update(_("Tax {amount}").format(amount=fmt(tax)))
@@ -167,6 +168,7 @@ class SalesScreen(SaleActions, CajaScreen):
         event.input.value = ""
         if not entry:
             return
+        self.sale_starts()
         scanned = self.app.guard(lambda: [sales.scan(self.app.store, self.cart, entry)], self)
         if scanned is None:  # refused, or not saved (a full disk): the cart is what the draft holds
             self.cart = self.app.store.load_draft() or self._new_cart()
@@ -183,7 +185,14 @@ class SalesScreen(SaleActions, CajaScreen):
     def _picked(self, product: ProductView | None, qty: int) -> None:
         if product is None:
             return
+        self.sale_starts()
         self.app.guard(lambda: (sales.add_product(self.app.store, self.cart, product, qty), self.refresh_cart()), self)
+
+    def sale_starts(self) -> None:
+        """Before the first item of a sale: the store's tax mode as it is now (a setting pulled while the till
+        runs applies from the next sale, never in the middle of one; read once a sale, not on every scan)."""
+        if not self.cart.lines:
+            self.include = self.app.prices_include_tax
 
     def action_clear_entry(self) -> None:
         self.query_one("#entry", Input).value = ""
@@ -198,7 +207,7 @@ class SalesScreen(SaleActions, CajaScreen):
             if tx.open_session() is None:
                 self.say(_("open the cash session first (F4)"), error=True)
                 return
-        total = rules.price_sale(self.cart.lines, self.cart.discount, self.app.prices_include_tax).total
+        total = rules.price_sale(self.cart.lines, self.cart.discount, self.include).total
         self.app.push_screen(PaymentScreen(total), self._paid)
 
     def _paid(self, tenders) -> None:
@@ -224,7 +233,7 @@ class SalesScreen(SaleActions, CajaScreen):
     def _complete(self, tenders):
         try:
             return sales.complete_sale(
-                self.app.store, self.app.user.id, self.cart, tenders, prices_include_tax=self.app.prices_include_tax
+                self.app.store, self.app.user.id, self.cart, tenders, prices_include_tax=self.include
             )
         except DiskFull as exc:
             raise exc.about("the sale") from None

@@ -12,7 +12,7 @@ class SignInScreen(PinScreen):
     """Not dismissible: Escape clears the PIN."""
 
     def heading(self) -> str:
-        return _("{shop} - sign in").format(shop=self.app.cfg.till.shop_name)
+        return _("{shop} - sign in").format(shop=self.app.settings().shop_name)
 
     def accepted(self, user) -> None:
         self.app.signed_in(user)

@@ -36,20 +36,19 @@ class StockScreen(ListScreen):
         self.low_only = False
 
     def fetch(self, text: str) -> list[ProductView]:
+        self.low = self.app.settings().low_stock  # the store's level now (a change pulled shows at the next reload)
         with self.app.store.read() as tx:
-            return tx.search_products(
-                text, limit=SHOWN, max_stock=self.app.cfg.till.low_stock if self.low_only else None
-            )
+            return tx.search_products(text, limit=SHOWN, max_stock=self.low if self.low_only else None)
 
     def cells(self, p: ProductView) -> list[str]:
-        low = p.stock <= self.app.cfg.till.low_stock
+        low = p.stock <= self.low
         return [p.sku[:12], shorten(p.name, self.widths[1]), str(p.stock), _("LOW") if low else ""]
 
     def action_low(self) -> None:
         self.low_only = not self.low_only
         self.reload()
         self.say(
-            _("showing products with {n} or fewer in stock").format(n=self.app.cfg.till.low_stock)
+            _("showing products with {n} or fewer in stock").format(n=self.low)
             if self.low_only
             else _("showing all products")
         )
