@@ -216,3 +216,48 @@ def test_an_owner_changes_a_price_for_two_stores_and_a_till_of_each_sells_at_it(
             assert tx.product(product_id).price == 1250, store
     b.find_element(By.CSS_SELECTOR, "form.logout button").click()
     until(b, lambda b: b.current_url.endswith("/hq/login"))
+
+
+def test_an_owner_changes_a_stores_settings_and_its_tills_next_receipt_shows_them(served, browser, two_tills, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from caja_tui.application import cash, sales
+    from caja_tui.application.receipts import render_receipt, shop_of
+    from caja_tui.config import Config
+    from caja_tui.domain.cart import Cart
+    from caja_tui.domain.events import Tender
+    from caja_tui.tui.store_settings import current_settings
+
+    b = browser
+    _login(b, served.url, "pia")
+    b.get(served.url + "/hq/stores/este")
+    b.find_element(By.LINK_TEXT, "Settings").click()
+    until(b, heading("Settings of store este"))
+    for field, text in (
+        ("shop_name", "Panadería del Este"),
+        ("receipt_header", "Av. Juárez 10\nRFC PAES800101AB1"),
+        ("receipt_footer", "Gracias, vuelva pronto"),
+    ):
+        box = b.find_element(By.ID, field)
+        box.clear()
+        box.send_keys(text)
+    b.find_element(By.ID, "shop_name").submit()
+    status = until(b, lambda b: b.find_elements(By.CSS_SELECTOR, "[role=status]"))[0].text
+    assert "este: changed" in status
+    assert "owner:pia" in b.find_element(By.CSS_SELECTOR, "form.settings").text  # who set them, beside each
+    shot(b, tmp_path, "settings")
+    s, engine, _ = two_tills["este"]
+    assert engine.sync_once(), engine.metrics.last_error
+    cash.open_session(s, "ana", 0)
+    cart = Cart()
+    assert sales.scan(s, cart, "PAN") is not None
+    done = sales.complete_sale(
+        s, "ana", cart, [Tender(method="cash", amount=cart.lines[0].unit_price)], prices_include_tax=True
+    )
+    cfg = Config()
+    with s.read() as tx:
+        text = render_receipt(tx.sale(done.sale_id), shop_of(cfg, current_settings(cfg, s)))
+    assert "PANADERÍA DEL ESTE" in text and "Av. Juárez 10" in text and "RFC PAES800101AB1" in text
+    assert "Gracias, vuelva pronto" in text
+    b.find_element(By.CSS_SELECTOR, "form.logout button").click()
+    until(b, lambda b: b.current_url.endswith("/hq/login"))
