@@ -15,12 +15,19 @@ from tests.server.test_hq_http import PASSWORD, csrf_of, login
 
 @pytest.fixture(scope="module")
 def owners(server, tmp_path_factory):
-    secret = tmp_path_factory.mktemp("pw") / "pw"
-    secret.write_text(PASSWORD + "\n")
+    """Owners olga (stores edA, edB) and omar (edC); a real till of each store selling PAN (its own product id),
+    at 10.00, 11.00 and 5.00. Each test may run first (or alone) in its worker: none relies on another's edits."""
+    tmp = tmp_path_factory.mktemp("edits")
+    (tmp / "pw").write_text(PASSWORD + "\n")
     for name, stores in (("olga", "edA,edB"), ("omar", "edC")):
-        r = server.caja("owners", "add", name, "--stores", stores, "--password-file", str(secret))
+        r = server.caja("owners", "add", name, "--stores", stores, "--password-file", str(tmp / "pw"))
         assert r.returncode == 0, r.stderr
-    return server
+    tills = {
+        store: real_till(tmp, server, store, price) for store, price in (("edA", 1000), ("edB", 1100), ("edC", 500))
+    }
+    yield server, tills
+    for s, _, _ in tills.values():
+        s.close()
 
 
 def _price_and_name(s, product_id):
@@ -29,8 +36,9 @@ def _price_and_name(s, product_id):
     return p.price, p.name
 
 
-def test_a_price_and_name_change_for_two_stores_reaches_a_till_of_each(owners, tmp_path):
-    tills = {store: real_till(tmp_path, owners, store, price) for store, price in (("edA", 1000), ("edB", 1100))}
+def test_a_price_and_name_change_for_two_stores_reaches_a_till_of_each(owners):
+    owners, everyone = owners
+    tills = {store: everyone[store] for store in ("edA", "edB")}
     s = login(owners.url, "olga")
     found = s.get(owners.url + "/hq/catalogue", params={"q": "pan"})
     assert found.status_code == 200 and "edA 10.00" in found.text and "edB 11.00" in found.text
@@ -62,11 +70,11 @@ def test_a_price_and_name_change_for_two_stores_reaches_a_till_of_each(owners, t
     for store, (till, engine, product_id) in tills.items():
         assert engine.sync_once()
         assert _price_and_name(till, product_id)[0] == (1300 if store == "edA" else 1250)
-        till.close()
 
 
-def test_an_owner_edits_only_their_stores_and_bad_input_is_a_clear_page(owners, tmp_path):
-    till, engine, _ = real_till(tmp_path, owners, "edC", 500)
+def test_an_owner_edits_only_their_stores_and_bad_input_is_a_clear_page(owners):
+    owners, everyone = owners
+    till, engine, _ = everyone["edC"]
     s = login(owners.url, "olga")  # olga does not see edC
     assert s.get(owners.url + "/hq/catalogue/item?sku=PAN").status_code == 200  # hers (edA, edB)
     assert "edC" not in s.get(owners.url + "/hq/catalogue", params={"q": "pan"}).text
@@ -82,10 +90,10 @@ def test_an_owner_edits_only_their_stores_and_bad_input_is_a_clear_page(owners, 
     assert engine.sync_once()
     with till.read() as tx:
         assert tx._conn.execute("SELECT COUNT(*) FROM event WHERE device_id = 'HQ'").fetchone()[0] == 0
-    till.close()
 
 
 def test_a_stores_settings_are_saved_as_an_event_and_shown_with_who_set_them(owners):
+    owners, _ = owners
     s = login(owners.url, "olga")
     page = owners.url + "/hq/stores/edA/settings"
     form = s.get(page)
@@ -111,5 +119,5 @@ def test_a_stores_settings_are_saved_as_an_event_and_shown_with_who_set_them(own
 
 
 def test_nobody_enrols_or_pushes_as_hq(owners):
-    r = owners.caja("enroll", "--store", "edA", "--device", "HQ")
+    r = owners[0].caja("enroll", "--store", "edA", "--device", "HQ")
     assert r.returncode != 0 and "server's own device" in r.stderr

@@ -71,6 +71,8 @@ def test_an_owner_sees_their_store_and_exports_it_then_logs_out(shop):
         "/hq/stores/hqB/tills/t1/csv/refused",
         "/hq/stores/hqA/tills/../../hqB",
         "/hq/stores/nope",
+        "/hq/stores/hqB/settings",
+        "/hq/catalogue/item?sku=NOSUCH&store=hqB",
     ],
 )
 def test_an_owner_of_one_store_sees_nothing_of_another(shop, path):
@@ -150,6 +152,12 @@ def test_behind_a_local_proxy_failed_logins_count_per_forwarded_address(shop):
         ("GET", "/hq/?store=hqB&x=%ff", None),
         ("DELETE", "/hq/", None),
         ("GET", "/hq/nowhere/at/all", None),
+        ("GET", "/hq/catalogue?q=%25%5F%27%22%5C%00" + "x" * 3000, None),
+        ("GET", "/hq/catalogue/item?sku=" + "%ff" * 100, None),
+        ("GET", "/hq/catalogue/csv/products?q=%00", None),
+        ("POST", "/hq/catalogue/item?sku=BREAD", b"sku=BREAD&price=1e9&store_hqB=1&" + b"x=1&" * 300),
+        ("POST", "/hq/stores/hqA/settings", b"shop_name=%00&low_stock=99999999999999999999&prices_include_tax=maybe"),
+        ("POST", "/hq/stores/hqB/settings", b"shop_name=x"),
     ],
 )
 def test_nothing_a_browser_sends_gets_a_500(shop, method, path, body):

@@ -22,6 +22,7 @@ from .queries import Reader, Table, money, when
 from .routes import Hq, HqError, check_csrf, form, send_csv
 
 PRICE = re.compile(r"^\s*(\d{1,8})(?:[.,](\d{1,2}))?\s*$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # never in a name or SKU (PostgreSQL refuses NUL in text)
 SHOWN = 100  # products a search shows
 FORM_FIELDS = 200  # a change for several stores has a checkbox per store
 
@@ -82,7 +83,7 @@ class Catalogue:
 
     def content(self, req: falcon.Request, owner: Owner) -> dict[str, Any]:
         reader, stores, behind = self.hq.visible(owner)
-        q = (req.get_param("q") or "").strip()[:64]
+        q = CONTROL.sub("", req.get_param("q") or "").strip()[:64]
         t = Table("products", "Products" + (f" matching “{q}”" if q else ""), ["SKU", "name", "price by store"])
         if stores:
             like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -128,7 +129,7 @@ class Item:
 
     def found(self, reader: Reader, owner: Owner, sku: str) -> list[tuple]:
         stores = owner.visible(reader.stores())
-        if not sku or len(sku) > 64 or not stores:
+        if not sku or len(sku) > 64 or CONTROL.search(sku) or not stores:
             raise HqError(404, "no such product")
         rows = reader.rows(
             "SELECT c.store_id, c.product_id, c.name, c.price, c.hlc, p.qty FROM hq_catalogue c LEFT JOIN hq_product "
@@ -183,8 +184,8 @@ class Item:
         wanted: dict[str, Any] = {}
         name = data.get("name", "").strip()
         if name:
-            if len(name) > 200:
-                error = "Name: at most 200 characters"
+            if len(name) > 200 or CONTROL.search(name):
+                error = "Name: at most 200 characters, no control characters"
             wanted["name"] = name
         if data.get("price", "").strip():
             try:

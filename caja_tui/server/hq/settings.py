@@ -59,6 +59,8 @@ class SettingsFormError(ValueError):
 
 def read_form(data: dict[str, str]) -> dict[str, Any]:
     """The settings a form gives, typed and bounded as the event's payload takes them."""
+    if any("\x00" in v for v in data.values()):
+        raise SettingsFormError("A setting holds a NUL character: type it again")
     out: dict[str, Any] = {}
     name = data.get("shop_name", "").strip()
     if not 1 <= len(name) <= 60:
