@@ -26,6 +26,7 @@ from ..protocol import WireEvent
 from ..protocol.check import STORED_COLUMNS, check_events
 from . import migrations
 from .audit import event_of_row
+from .checkpoints import Checkpointer
 from .errors import BrokenDatabase, StoreError, check_file, end_transaction, store_error
 from .exports import ExportReads
 from .housekeeping import Housekeeping
@@ -42,6 +43,7 @@ PRAGMAS = {
     "foreign_keys": 0,  # read models converge whatever order remote events arrive in
     "cache_size": -16_000,
     "temp_store": "memory",
+    "wal_autocheckpoint": 0,  # never inside a commit: a thread of its own checkpoints (checkpoints.py)
 }
 
 _cart_decoder = msgspec.json.Decoder(Cart)
@@ -79,6 +81,7 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
         self.recent_emits: deque[int] = deque()  # when this process wrote its recent non-sale events
         self.db = SqliteDatabase(None)
         self.db.init(str(self.path), pragmas={k: v for k, v in PRAGMAS.items() if k != "journal_mode"}, timeout=10)
+        self.checkpoints = Checkpointer(self.path)
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -109,6 +112,7 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
         return self
 
     def close(self) -> None:
+        self.checkpoints.close()
         if not self.db.is_closed():
             self.db.close()
 
@@ -130,23 +134,22 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
         `durable=False` (the draft cart alone, see transaction): this commit is not synced to disk. In WAL mode
         synchronous=NORMAL appends it to the WAL without an fsync, and the next durable commit, of any connection,
         syncs the WAL and this commit with it. A power cut may lose it (and the others since the last synced
-        commit; the kernel writes them out within about 30 s), never a durable commit made before it. It does not
-        run the automatic checkpoint either (that syncs twice): the next durable commit or the sync process does.
+        commit; the kernel writes them out within about 30 s), never a durable commit made before it. No commit
+        runs a checkpoint (that syncs twice more): a thread of its own does, once the till is quiet (checkpoints.py).
         Inside an open transaction it is part of that one.
         """
         conn = self._conn
         light = not durable and not conn.in_transaction
         if light:  # the safety level cannot change inside a transaction: set for this one, put back after
-            every = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
             conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA wal_autocheckpoint = 0")
         try:
             with self._immediate(conn):
                 yield
         finally:
             if light:
                 conn.execute(f"PRAGMA synchronous = {PRAGMAS['synchronous']}")
-                conn.execute(f"PRAGMA wal_autocheckpoint = {every}")
+        if not light and not conn.in_transaction:
+            self.checkpoints.wrote()  # committed: the log goes into the file once the till is quiet
 
     @contextmanager
     def _immediate(self, conn: sqlite3.Connection) -> Iterator[None]:

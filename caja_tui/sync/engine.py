@@ -27,6 +27,7 @@ from ..protocol.check import CLOCK_SKEW_MS
 from ..store.errors import StoreError
 from ..store.outbox import Outbox
 from ..store.sqlite import SqliteStore
+from . import push
 from .calls import NO_ANSWER_S, POLL_S, Call, Stopped
 from .metrics import Figures, SyncMetrics, count_outbox, saved, status  # noqa: F401 - status: re-exported
 from .transport import Transport, TransportError
@@ -155,36 +156,8 @@ class SyncEngine:
         return rejected == 0
 
     def push_pending(self) -> tuple[int, int, int]:
-        assert self.transport is not None
-        pushed = rejected = conflicts = 0
-        while True:
-            waiting = self.outbox.pending_count()
-            if not waiting:
-                break
-            batch = self.outbox.next_batch(BACKLOG_BATCH if waiting > self.batch_size else self.batch_size)
-            if not batch:
-                break
-            self.outbox.mark_syncing(batch)
-            try:
-                resp = self.call(self.transport.push, [e.wire for e in batch])
-            except (TransportError, Stopped):
-                self.outbox.release(batch)
-                raise
-            self._server_time(resp.server_time_ms)
-            result = self.outbox.record_results(batch, resp.results)
-            pushed += len(batch)
-            rejected += result.get("rejected", 0)
-            conflicts += result.get("conflict", 0)
-            for r in resp.results:
-                if r.status == "rejected":
-                    self.log("event_rejected", event_id=r.event_id, code=r.code, message=r.message)
-                elif r.status == "conflict":
-                    self.log(
-                        "event_conflict", event_id=r.event_id, conflict_with=r.conflict_with, resolution=r.resolution
-                    )
-            self._count_traffic(len(batch))
-            self.metrics.pushed += len(batch)
-        return pushed, rejected, conflicts
+        """Push everything pending (push.py: two batches in flight at most): (pushed, rejected, conflicts)."""
+        return push.push_pending(self, BACKLOG_BATCH)
 
     def pull_all(self, *, include_own: bool = False, page: int = PULL_PAGE, gentle: bool = True) -> int:
         """Pull until the server has no more. `gentle`: short transactions with pauses, for a till that is
