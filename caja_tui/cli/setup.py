@@ -391,6 +391,9 @@ def _server_side(args: argparse.Namespace, kw: dict, user: str, home: str) -> No
     db = _plain("--db", args.db or str(Path(home) / ".local/share/caja/server.db"))
     writable: tuple[str, ...] = ()
     if db.startswith(("postgresql://", "postgres://")):
+        keys = Path(home) / ".local/share/caja"  # the HQ key's folder (server/hq/device.py), the one it writes
+        writable = (str(keys),)
+        kw["make_folder"] = keys
         if "@" in db and ":" in db.split("://", 1)[1].split("@", 1)[0]:
             print(
                 "warning: the --db URL holds a password, and unit files are readable by every user: prefer "

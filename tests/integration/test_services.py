@@ -179,6 +179,8 @@ def test_the_server_unit_runs_gunicorn_with_the_configured_workers(tmp_path, acc
         "serve --db postgresql://caja@localhost/caja --host 127.0.0.1 --port 9000 --workers 4"
     )
     assert "postgresql.service" in unit["Unit"]["After"]
+    # the one folder it writes: where `caja serve` keeps the key it signs owners' edits with (the HQ key)
+    assert unit["Service"]["ReadWritePaths"].strip("'\"") == str(account[1] / ".local/share/caja")
     _systemd_accepts(path)
 
 

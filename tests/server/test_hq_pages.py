@@ -27,3 +27,14 @@ def test_money_and_csv_cells():
         "Pan",
         3,
     ]
+
+
+def test_the_hq_key_lives_beside_a_sqlite_database_and_in_the_data_folder_for_postgresql(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from caja_tui.server.hq.device import default_key_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_key_path("/srv/caja/server.db") == Path("/srv/caja/server.db.hq.key")
+    assert default_key_path("sqlite:////srv/caja/server.db") == Path("/srv/caja/server.db.hq.key")
+    assert default_key_path("postgresql://caja@localhost/caja") == tmp_path / "caja" / "hq.key"

@@ -42,7 +42,7 @@ def default_key_path(db: str) -> Path:
     """Beside a SQLite database; in the data folder for a PostgreSQL one."""
     if db.startswith(("postgresql://", "postgres://")):
         return data_dir() / "hq.key"
-    return Path(db + ".hq.key")
+    return Path((db[len("sqlite:///") :] if db.startswith("sqlite:///") else db) + ".hq.key")
 
 
 def load_key(path: Path) -> DeviceKey:
