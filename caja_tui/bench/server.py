@@ -13,6 +13,7 @@ figures are of signed events from devices whose key is registered (`PUT /v1/devi
 | push_events_per_s_sqlite_unsigned | the same, unsigned, on a database of its own |
 | push_events_per_s_postgresql(_unsigned) | the same on PostgreSQL |
 | pull_events_per_s | one device pulling the store, 1000 per pull |
+| push_hq_catch_up_s_sqlite(_postgresql) | after the last of those signed pushes is answered, seconds until the owner's read models hold every event (the workers' projectors fold once pushes pause, hq/background.py) |
 """
 
 from __future__ import annotations
@@ -188,6 +189,23 @@ def _push_at_once(url: str, tokens: dict[str, str], backlogs: dict[str, tuple]) 
     return round(total / (time.perf_counter() - t0))
 
 
+def _hq_catch_up(db: str, limit_s: float = 300.0) -> float | None:
+    """Seconds until every store's events are in the owner's read models (None: not within `limit_s`)."""
+    from ..server.hq.projector import Projector
+    from ..server.run import open_storage
+
+    t0 = time.perf_counter()
+    storage = open_storage(db, create=False)
+    try:
+        while time.perf_counter() - t0 < limit_s:
+            if all(at >= top for at, top in Projector(storage).positions().values()):
+                return round(time.perf_counter() - t0, 1)
+            time.sleep(0.2)
+        return None
+    finally:
+        storage.close()
+
+
 def bench_server_backend(
     db: str, backlogs: dict[str, tuple], *, solo: dict[str, tuple] | None = None, rounds: int = 0
 ) -> dict:
@@ -204,6 +222,8 @@ def bench_server_backend(
         if solo:
             out.update(_push_100(url, tokens, solo, rounds))
         out["push_events_per_s"] = _push_at_once(url, tokens, backlogs)
+        if any(key is not None for key, _ in backlogs.values()):  # before the pull, which it would compete with
+            out["hq_catch_up_s"] = _hq_catch_up(db)
         if solo:
             out.update(_pull_all(url, tokens["READER"]))
     finally:
@@ -226,6 +246,7 @@ def bench_server(workdir: Path, n_events: int, rounds: int) -> dict:
     }
     out = bench_server_backend(str(workdir / "server.db"), keyed, solo=solo, rounds=rounds)
     out["push_events_per_s_sqlite"] = out.pop("push_events_per_s")
+    out["push_hq_catch_up_s_sqlite"] = out.pop("hq_catch_up_s")
     out["push_events_per_s_sqlite_unsigned"] = bench_server_backend(str(workdir / "unsigned.db"), unsigned)[
         "push_events_per_s"
     ]
@@ -241,6 +262,8 @@ def bench_server(workdir: Path, n_events: int, rounds: int) -> dict:
         for suffix, backlogs in (("", keyed), ("_unsigned", unsigned)):
             pg = bench_server_backend(cluster.new_database(), backlogs)
             out[f"push_events_per_s_postgresql{suffix}"] = pg["push_events_per_s"]
+            if "hq_catch_up_s" in pg:
+                out["push_hq_catch_up_s_postgresql"] = pg["hq_catch_up_s"]
     finally:
         cluster.stop()
     return out
