@@ -115,6 +115,9 @@ def _measured_at(sizes: dict) -> dict:
         "push_events_per_s_sqlite": f"{sizes['server_backlog']} events from 4 devices at once, 1000 per push",
         "push_events_per_s_postgresql": f"{sizes['server_backlog']} events from 4 devices at once, 1000 per push",
         "pull_events_per_s": f"{sizes['server_backlog']} events, 1000 per pull (msgpack, gzip)",
+        "push_hq_catch_up_s_sqlite": "seconds from the last signed push's answer until the owner's read models hold "
+        "every event",
+        "push_hq_catch_up_s_postgresql": "the same on PostgreSQL",
         "wire_bytes_per_event": "gzip msgpack push bodies of 100 events",
         "drain_s": f"a till pushing a backlog of {sizes['sync_backlog']} events to a local server (drain_100k_s "
         "is this at 100,000)",
