@@ -538,6 +538,7 @@ ES.update(
         "the shop's name must be {low} to {high} characters": "el nombre de la tienda debe tener de {low} a {high} caracteres",
         "the receipt header has at most {lines} lines of at most {width} characters each": "el encabezado del ticket tiene como máximo {lines} líneas de {width} caracteres cada una",
         "the receipt footer must be at most {high} characters": "el pie del ticket debe tener como máximo {high} caracteres",
+        "a setting holds no control characters (escape, tab...): {field}": "un ajuste no lleva caracteres de control (escape, tabulador...): {field}",
         "the low-stock level must be a whole number from {low} to {high}": "el nivel de pocas existencias debe ser un número entero de {low} a {high}",
         "whether prices include tax is yes or no": "si los precios incluyen impuesto es sí o no",
     }

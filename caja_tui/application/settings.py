@@ -9,6 +9,7 @@ writes it once as an event (`adopt_file_settings`), so the store's other tills g
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,6 +18,7 @@ import msgspec
 
 from ..domain.errors import DomainError
 from ..domain.events import SETTINGS_FIELDS, ConfigUpdated, SettingsChanges
+from ..domain.payloads.settings import PRINTABLE
 from .auth import SYSTEM, require_manager
 from .ports import Store, StoredSetting
 
@@ -71,9 +73,18 @@ def read_settings(store: Store, file_values: Mapping[str, Any], defaults: Mappin
 _TYPES = {f.name: f.type for f in msgspec.inspect.type_info(SettingsChanges).fields}  # type: ignore[attr-defined]
 
 
-def _refusal(name: str) -> DomainError:
+def _refusal(name: str, value: Any = None) -> DomainError:
     """Why a value of setting `name` was refused, with the bounds of its type in the payload."""
     t: Any = _TYPES[name]
+    texts = (
+        [value]
+        if isinstance(value, str)
+        else [v for v in value if isinstance(v, str)]
+        if isinstance(value, list | tuple)
+        else []
+    )
+    if any(not re.fullmatch(PRINTABLE, v) for v in texts):
+        return DomainError("BAD_SETTING", "a setting holds no control characters (escape, tab...): {field}", field=name)
     if name == "shop_name":
         return DomainError(
             "BAD_SETTING",
@@ -140,7 +151,7 @@ def check_settings(changes: Mapping[str, Any]) -> dict[str, Any]:
                 raise msgspec.ValidationError
             msgspec.convert({name: value}, SettingsChanges, strict=True)
         except msgspec.ValidationError:
-            raise _refusal(name) from None
+            raise _refusal(name, value) from None
         out[name] = value
     return out
 

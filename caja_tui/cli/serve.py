@@ -53,6 +53,12 @@ def add_serve(sub, common: argparse.ArgumentParser) -> None:
     e = ss.add_parser("verify", parents=[db_opt], help="check the stored hash chains and the owner's read models")
     e.add_argument("--device")
     ss.add_parser("rebuild", parents=[db_opt], help="rebuild the owner's read models (/hq/) from the stored events")
+    e = ss.add_parser(
+        "hq-rekey",
+        parents=[db_opt],
+        help="the stores' HQ device (owners' edits) signs with this server's key from now on",
+    )
+    e.add_argument("--hq-key", metavar="FILE", help="the key file (default: as caja serve finds it)")
     _add_owners(ss, db_opt)
 
 
@@ -118,6 +124,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return max(chains, _hq().verify(db)) if args.device is None else chains
         case "rebuild":
             return _hq().rebuild(db)
+        case "hq-rekey":
+            return _hq().hq_rekey(db, args.hq_key)
         case "owners":
             return _owners(args, db)
     problem = run.check_tls(args.certfile, args.keyfile)

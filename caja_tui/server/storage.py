@@ -61,11 +61,18 @@ def open_database(url: str):
         kw.update(q)
         return PostgresqlDatabase(u.path.lstrip("/"), **{k: v for k, v in kw.items() if v is not None})
     path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url
-    return SqliteDatabase(
+    database = SqliteDatabase(
         path,
         pragmas={"journal_mode": "wal", "synchronous": 2, "busy_timeout": 15_000, "cache_size": -32_000},
         timeout=15,
     )
+    # Unicode lower case (SQLite's LOWER folds ASCII only): the owner's catalogue search finds "Éclair" by "éclair"
+    database.register_function(_py_lower, "py_lower", 1)
+    return database
+
+
+def _py_lower(text: Any) -> Any:
+    return text.lower() if isinstance(text, str) else text
 
 
 class ServerStorage:

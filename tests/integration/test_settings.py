@@ -123,6 +123,8 @@ def test_a_manager_changes_only_what_changed_and_a_cashier_cannot(staffed):
         ({"receipt_header": ["a"] * 7}, "at most 6 lines of at most 48 characters"),
         ({"receipt_header": ["x" * 49]}, "at most 6 lines of at most 48 characters"),
         ({"receipt_footer": "x" * 201}, "at most 200 characters"),
+        ({"receipt_footer": "\x1bp0\x19"}, "no control characters"),  # ESC p: the cash drawer would open
+        ({"receipt_header": ["Calle 1", "Tel\x1b@"]}, "no control characters"),
         ({"low_stock": -1}, "a whole number from 0 to 1000000"),
         ({"low_stock": True}, "a whole number from 0 to 1000000"),
         ({"prices_include_tax": "yes"}, "yes or no"),

@@ -158,6 +158,8 @@ def test_behind_a_local_proxy_failed_logins_count_per_forwarded_address(shop):
         ("POST", "/hq/catalogue/item?sku=BREAD", b"sku=BREAD&price=1e9&store_hqB=1&" + b"x=1&" * 300),
         ("POST", "/hq/stores/hqA/settings", b"shop_name=%00&low_stock=99999999999999999999&prices_include_tax=maybe"),
         ("POST", "/hq/stores/hqB/settings", b"shop_name=x"),
+        ("POST", "/hq/stores/hqA/settings", "shop_name=x&low_stock=²&prices_include_tax=yes".encode()),
+        ("POST", "/hq/stores/hqA/settings", b"shop_name=x&prices_include_tax=no&low_stock=" + b"9" * 5000),
     ],
 )
 def test_nothing_a_browser_sends_gets_a_500(shop, method, path, body):

@@ -18,10 +18,11 @@ def test_a_chart_is_an_accessible_svg_with_one_bar_per_value_and_escaped_labels(
 
 def test_money_and_csv_cells():
     assert [money(v) for v in (0, 5, -20, 123456)] == ["0.00", "0.05", "-0.20", "1,234.56"]
-    assert [_cell(v) for v in ("=HYPERLINK(1)", "+1", "@x", "-0.20", "-1,234.56", "Pan", 3)] == [
+    assert [_cell(v) for v in ("=HYPERLINK(1)", "+1", "@x", "\t=1+1", "-0.20", "-1,234.56", "Pan", 3)] == [
         "'=HYPERLINK(1)",
         "'+1",
         "'@x",
+        "'\t=1+1",
         "-0.20",
         "-1,234.56",
         "Pan",

@@ -22,15 +22,38 @@ def setup(db: str, hq_key: str | None = None) -> str:
     own tables); the key file's path."""
     path = Path(hq_key) if hq_key else device.default_key_path(db)
     try:
-        device.load_key(path)
+        key = device.load_key(path)
     except (OSError, KeyFileError) as exc:
         raise device.HqKeyError(f"the HQ key {path}: {exc}; give another place with --hq-key") from None
     storage = open_storage(db)
     try:
         create_tables(storage.database)
+        other = device.other_key(storage, key)
     finally:
         storage.close()
+    if other:
+        print(
+            f"caja serve: WARNING stores {', '.join(other)} know another HQ key than {path}: owners' edits to them are "
+            "refused. Put back the key file they know (from the backup, or the first server), or run "
+            "`caja serve hq-rekey` to make them take this one",
+            file=sys.stderr,
+        )
     return str(path)
+
+
+def hq_rekey(db: str, hq_key: str | None) -> int:
+    """`caja serve hq-rekey`: the stores' HQ device takes this server's key (a lost or replaced key file)."""
+    path = Path(hq_key) if hq_key else device.default_key_path(db)
+
+    def work(storage: Any) -> int:
+        stores = device.rekey(storage, device.load_key(path))
+        print(
+            f"the HQ device of {len(stores)} store(s) signs with {path} from now on"
+            + (": " + ", ".join(stores) if stores else "")
+        )
+        return 0
+
+    return _with_storage(db, work)
 
 
 def _with_storage(db: str, work: Callable[[Any], int]) -> int:

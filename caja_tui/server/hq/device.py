@@ -63,12 +63,13 @@ def _ensure_device(storage: Any, store_id: str, key: DeviceKey, now: int) -> Non
     elif row.public_key != key.public_hex:
         raise HqKeyError(
             f"store {store_id} knows another HQ key than this server's: servers sharing a database must share "
-            "their HQ key file (copy it from the first server)"
+            "their HQ key file (copy it from the first server); if the key is lost, `caja serve hq-rekey` makes "
+            "the stores take this one"
         )
 
 
 def _head(storage: Any, store_id: str) -> tuple[int, str, int]:
-    """HQ's last seq in the store, its hash and the highest hlc HQ wrote there."""
+    """HQ's last seq in the store (stored or refused), its hash and the highest hlc HQ wrote there."""
     seq, hash_ = 0, GENESIS
     for table in ("event", "rejection"):
         got = storage._rows(
@@ -81,10 +82,13 @@ def _head(storage: Any, store_id: str) -> tuple[int, str, int]:
     return seq, hash_, top[0][0] or 0
 
 
-def emit(storage: Any, key: DeviceKey, store_id: str, actor: str, payloads: Sequence[Payload]) -> list[Result]:
+def emit(
+    storage: Any, key: DeviceKey, store_id: str, actor: str, payloads: Sequence[Payload], *, after: int = 0
+) -> list[Result]:
     """Store the payloads as HQ's next events in `store_id`, signed; one Result each (accepted, conflict or
     rejected, as a push gets). Serialised per store with the store's ingest lock, so two workers never take
-    the same seq."""
+    the same seq. `after`: an hlc the events must come after (the newest write the server holds of what they
+    change, beyond the version the owner saw, `base_hlc`)."""
     from ..storage import now_ms
 
     db = storage.database
@@ -97,7 +101,7 @@ def emit(storage: Any, key: DeviceKey, store_id: str, actor: str, payloads: Sequ
         for p in payloads:
             seq += 1
             # after everything HQ wrote and after the version the owner saw: the edit is newer than both
-            hlc = max(pack(now), last_hlc + 1, getattr(p, "base_hlc", 0) + 1)
+            hlc = max(pack(now), last_hlc + 1, getattr(p, "base_hlc", 0) + 1, after + 1)
             last_hlc = hlc
             payload_json = canonical_payload(p)
             e: dict[str, Any] = {
@@ -121,3 +125,26 @@ def emit(storage: Any, key: DeviceKey, store_id: str, actor: str, payloads: Sequ
             events.append(e)
         checked = check_events(events, now_ms=now, store_id=store_id, keys={HQ: (key.public_hex, 1)})
         return storage.ingest(DeviceAuth(store_id, HQ), checked)
+
+
+def rekey(storage: Any, key: DeviceKey) -> list[str]:
+    """Every store's HQ device takes `key` from its next seq on (a lost or replaced key file); the stores."""
+    done = []
+    with storage.database.atomic():
+        for (store_id,) in storage._rows("SELECT store_id FROM device WHERE device_id = ?", (HQ,)):
+            seq, _, _ = _head(storage, store_id)
+            Device.update(public_key=key.public_hex, key_from_seq=seq + 1).where(
+                (Device.store_id == store_id) & (Device.device_id == HQ)
+            ).execute()
+            done.append(store_id)
+    return done
+
+
+def other_key(storage: Any, key: DeviceKey) -> list[str]:
+    """The stores whose HQ device has another key than `key` (what `caja serve` warns about at start)."""
+    return [
+        s
+        for (s,) in storage._rows(
+            "SELECT store_id FROM device WHERE device_id = ? AND public_key <> ?", (HQ, key.public_hex)
+        )
+    ]

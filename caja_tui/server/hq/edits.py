@@ -24,7 +24,7 @@ from .routes import Hq, HqError, check_csrf, form, send_csv
 PRICE = re.compile(r"^\s*(\d{1,8})(?:[.,](\d{1,2}))?\s*$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # never in a name or SKU (PostgreSQL refuses NUL in text)
 SHOWN = 100  # products a search shows
-FORM_FIELDS = 200  # a change for several stores has a checkbox per store
+FORM_FIELDS = 1000  # a change for several stores has a checkbox and the version seen per store
 
 
 def parse_price(text: str) -> int:
@@ -47,7 +47,9 @@ def _outcome(store_id: str, results: list) -> str:
     if bad:
         return f"{store_id}: refused ({bad[0].code}: {bad[0].message})"
     if any(r.status == "conflict" for r in results):
-        return f"{store_id}: changed; a till changed it at the same time, the newer change wins"
+        return (
+            f"{store_id}: changed; a till had changed it since this page was shown (kept as a conflict; yours is newer)"
+        )
     return f"{store_id}: changed"
 
 
@@ -66,9 +68,9 @@ class Edits:
             self._key = device.load_key(Path(path))
         return self._key
 
-    def emit(self, store_id: str, owner: Owner, payloads: list) -> str:
+    def emit(self, store_id: str, owner: Owner, payloads: list, after: int = 0) -> str:
         try:
-            results = device.emit(self.hq.storage, self.key(), store_id, actor_of(owner), payloads)
+            results = device.emit(self.hq.storage, self.key(), store_id, actor_of(owner), payloads, after=after)
         except device.HqKeyError as exc:
             raise HqError(409, str(exc)) from None
         Reader(self.hq.storage).pr.catch_up(store_id, budget_s=1.0)  # the page after the edit shows it
@@ -87,11 +89,12 @@ class Catalogue:
         t = Table("products", "Products" + (f" matching “{q}”" if q else ""), ["SKU", "name", "price by store"])
         if stores:
             like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            lower = "LOWER" if self.hq.storage.is_pg else "py_lower"  # SQLite's LOWER folds ASCII only
             rows = reader.rows(
                 "SELECT sku, store_id, name, price FROM hq_catalogue WHERE deleted = 0 AND sku IN (SELECT sku FROM "
                 f"hq_catalogue WHERE deleted = 0 AND store_id IN ({','.join('?' * len(stores))}) AND "
-                "(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(sku) LIKE ? ESCAPE '\\') ORDER BY sku LIMIT ?) "
-                f"AND store_id IN ({','.join('?' * len(stores))}) ORDER BY sku, store_id",
+                f"({lower}(name) LIKE ? ESCAPE '\\' OR {lower}(sku) LIKE ? ESCAPE '\\') ORDER BY sku LIMIT ?) "
+                f"AND store_id IN ({','.join('?' * len(stores))}) ORDER BY sku, store_id, product_id",
                 (*stores, like, like, SHOWN * 4, *stores),
             )
             grouped: dict[str, list[tuple[str, str, int]]] = {}
@@ -134,7 +137,7 @@ class Item:
         rows = reader.rows(
             "SELECT c.store_id, c.product_id, c.name, c.price, c.hlc, p.qty FROM hq_catalogue c LEFT JOIN hq_product "
             "p ON p.store_id = c.store_id AND p.product_id = c.product_id WHERE c.sku = ? AND c.deleted = 0 AND "
-            f"c.store_id IN ({','.join('?' * len(stores))}) ORDER BY c.store_id",
+            f"c.store_id IN ({','.join('?' * len(stores))}) ORDER BY c.store_id, c.product_id",
             (sku, *stores),
         )
         if not rows:
@@ -151,7 +154,8 @@ class Item:
             "title": f"Product {sku}",
             "tables": [t],
             "sku": sku,
-            "stores": [r[0] for r in rows],
+            "stores": list(dict.fromkeys(r[0] for r in rows)),
+            "seen": {r[0]: r[4] for r in rows},  # the version shown, per store: what a change says it saw
             "now_name": rows[0][2],
             "now_price": money(rows[0][3]).replace(",", ""),
             "csv_base": "/hq/catalogue/item/csv",
@@ -177,9 +181,12 @@ class Item:
         data = form(req, FORM_FIELDS)
         check_csrf(session, data)
         reader = Reader(self.hq.storage)
+        self.hq.catch_up(reader, owner.visible(reader.stores()))  # what the tills changed since the page was shown
         sku = data.get("sku", "")
-        rows = {r[0]: r for r in self.found(reader, owner, sku)}
+        found = self.found(reader, owner, sku)
+        rows = {r[0]: r for r in found}
         chosen = [s for s in rows if data.get(f"store_{s}") == "1"]
+        twice = sorted(s for s in chosen if sum(r[0] == s for r in found) > 1)
         error = ""
         wanted: dict[str, Any] = {}
         name = data.get("name", "").strip()
@@ -196,6 +203,8 @@ class Item:
             error = "Give a new name or a new price"
         if not error and not chosen:
             error = "Tick the stores to change it in"
+        if not error and twice:
+            error = f"{', '.join(twice)}: several products have SKU {sku} there; change them on a till"
         said: list[str] = []
         if not error:
             for store_id in chosen:
@@ -204,8 +213,10 @@ class Item:
                 if not changes:
                     said.append(f"{store_id}: already so")
                     continue
-                p = ProductUpdated(product_id=product_id, changes=ProductChanges(**changes), base_hlc=hlc)
-                said.append(self.edits.emit(store_id, owner, [p]))
+                seen = data.get(f"seen_{store_id}", "")
+                base = min(hlc, int(seen)) if re.fullmatch(r"[0-9]{1,19}", seen) else hlc
+                p = ProductUpdated(product_id=product_id, changes=ProductChanges(**changes), base_hlc=base)
+                said.append(self.edits.emit(store_id, owner, [p], after=hlc))
         status = 400 if error else 200
         ctx = self.content(reader, owner, sku, error=error, done=said)
         self.hq.render(req, resp, "item.html", status, owner=owner, csrf=session.csrf, **ctx)
@@ -230,6 +241,7 @@ class StoreSettingsPage:
             "values": values,
             "who": {f: settings.who(current, f) for f in settings.LABELS},
             "labels": settings.LABELS,
+            "seen": current.base_hlc,
             "tables": [],
             **extra,
         }
@@ -251,7 +263,16 @@ class StoreSettingsPage:
             ctx["values"] = {**ctx["values"], **{k: data.get(k, "") for k in settings.LABELS}}
             return self.hq.render(req, resp, "settings.html", 400, owner=owner, csrf=session.csrf, **ctx)
         self.hq.catch_up(reader, [store_id])
-        event = settings.change(settings.settings_of(reader, store_id), wanted)
+        current = settings.settings_of(reader, store_id)
+        if data.get("seen") != str(current.base_hlc):
+            ctx = self.content(
+                owner,
+                store_id,
+                error="These settings were changed since this page was shown (see who set each, below): check them "
+                "and save again",
+            )
+            return self.hq.render(req, resp, "settings.html", 409, owner=owner, csrf=session.csrf, **ctx)
+        event = settings.change(current, wanted)
         done = self.edits.emit(store_id, owner, [event]) if event is not None else f"{store_id}: nothing changed"
         ctx = self.content(owner, store_id, done=[done])
         self.hq.render(req, resp, "settings.html", owner=owner, csrf=session.csrf, **ctx)

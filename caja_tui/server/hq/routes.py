@@ -332,7 +332,11 @@ def send_csv(resp: falcon.Response, content: dict[str, Any], table: str, prefix:
 def _cell(value: Any) -> Any:
     """A spreadsheet never runs a cell as a formula: text starting with = + - @ gets a leading quote (unless
     it is a number such as -12.50)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not re.fullmatch(r"-[\d,]+(\.\d+)?", value):
+    if (
+        isinstance(value, str)
+        and value[:1] in ("=", "+", "-", "@", "\t", "\r")
+        and not re.fullmatch(r"-[\d,]+(\.\d+)?", value)
+    ):
         return "'" + value
     return value
 
