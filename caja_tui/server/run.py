@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..config import data_dir
-from .storage import ServerStorage
+from .storage import ServerStorage, is_postgres, sqlite_file
 
 
 def default_db() -> str:
@@ -15,11 +15,10 @@ def default_db() -> str:
 
 
 def open_storage(url: str, conflict_rule: str = "manual", *, create: bool = True) -> ServerStorage:
-    if not url.startswith(("postgresql://", "postgres://")):
+    if not is_postgres(url):
         from pathlib import Path
 
-        path = Path(url[len("sqlite:///") :] if url.startswith("sqlite:///") else url)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        Path(sqlite_file(url)).parent.mkdir(parents=True, exist_ok=True)
     return ServerStorage(url, conflict_rule=conflict_rule).open(create=create)
 
 

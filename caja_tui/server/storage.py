@@ -47,9 +47,18 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_file(url: str) -> str:
+    """The file of a SQLite database given as `sqlite:///path` or a plain path."""
+    return url[len("sqlite:///") :] if url.startswith("sqlite:///") else url
+
+
 def open_database(url: str):
     """`postgresql://user:pass@host:port/db` or a SQLite path (`sqlite:///path` or a plain path)."""
-    if url.startswith(("postgresql://", "postgres://")):
+    if is_postgres(url):
         u = urlparse(url)
         q = {k: v[-1] for k, v in parse_qs(u.query).items()}
         kw: dict[str, Any] = {
@@ -60,9 +69,8 @@ def open_database(url: str):
         }
         kw.update(q)
         return PostgresqlDatabase(u.path.lstrip("/"), **{k: v for k, v in kw.items() if v is not None})
-    path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url
     database = SqliteDatabase(
-        path,
+        sqlite_file(url),
         pragmas={"journal_mode": "wal", "synchronous": 2, "busy_timeout": 15_000, "cache_size": -32_000},
         timeout=15,
     )

@@ -29,6 +29,7 @@ from ...protocol import Result
 from ...protocol.check import check_events
 from ...protocol.keys import DeviceKey
 from ..models import Device
+from ..storage import is_postgres, sqlite_file
 from ..tokens import DeviceAuth, token_digest
 
 HQ = "HQ"
@@ -40,9 +41,9 @@ class HqKeyError(Exception):
 
 def default_key_path(db: str) -> Path:
     """Beside a SQLite database; in the data folder for a PostgreSQL one."""
-    if db.startswith(("postgresql://", "postgres://")):
+    if is_postgres(db):
         return data_dir() / "hq.key"
-    return Path((db[len("sqlite:///") :] if db.startswith("sqlite:///") else db) + ".hq.key")
+    return Path(sqlite_file(db) + ".hq.key")
 
 
 def load_key(path: Path) -> DeviceKey:

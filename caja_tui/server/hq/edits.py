@@ -19,7 +19,7 @@ from ...protocol.keys import DeviceKey
 from . import device, settings
 from .owners import Owner
 from .queries import Reader, Table, money, when
-from .routes import Hq, HqError, check_csrf, form, send_csv
+from .routes import Hq, HqError, send_csv
 
 PRICE = re.compile(r"^\s*(\d{1,8})(?:[.,](\d{1,2}))?\s*$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # never in a name or SKU (PostgreSQL refuses NUL in text)
@@ -61,7 +61,7 @@ class Edits:
         self._key: DeviceKey | None = None
 
     def key(self) -> DeviceKey:
-        path = getattr(self.hq.server, "hq_key", None)
+        path = self.hq.server.hq_key
         if not path:
             raise HqError(503, "this server was started without an HQ key: owners' edits are off")
         if self._key is None:
@@ -177,9 +177,7 @@ class Item:
         send_csv(resp, self.content(reader, owner, sku), table, "product")
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        session, owner = self.hq.need(req)
-        data = form(req, FORM_FIELDS)
-        check_csrf(session, data)
+        session, owner, data = self.hq.posted(req, FORM_FIELDS)
         reader = Reader(self.hq.storage)
         self.hq.catch_up(reader, owner.visible(reader.stores()))  # what the tills changed since the page was shown
         sku = data.get("sku", "")
@@ -251,9 +249,7 @@ class StoreSettingsPage:
         self.hq.render(req, resp, "settings.html", owner=owner, csrf=session.csrf, **self.content(owner, store_id))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, store_id: str) -> None:
-        session, owner = self.hq.need(req)
-        data = form(req)
-        check_csrf(session, data)
+        session, owner, data = self.hq.posted(req)
         reader = Reader(self.hq.storage)
         store_id = self.hq.store_of(owner, reader, store_id)
         try:

@@ -81,6 +81,13 @@ class Hq:
             raise falcon.HTTPSeeOther("/hq/login")
         return state
 
+    def posted(self, req: falcon.Request, max_fields: int = 20) -> tuple[sessions.Session, Owner, dict[str, str]]:
+        """A form posted by a logged-in owner, its CSRF token checked: (session, owner, fields)."""
+        session, owner = self.need(req)
+        data = form(req, max_fields)
+        check_csrf(session, data)
+        return session, owner, data
+
     def store_of(self, owner: Owner, reader: Reader, store_id: str) -> str:
         if not IDENT.match(store_id) or not owner.sees(store_id) or store_id not in reader.stores():
             raise HqError(404, "no such page")
@@ -251,8 +258,7 @@ class Till:
         self.hq.render(req, resp, "page.html", owner=owner, csrf=session.csrf, **ctx)
 
     def on_post_revoke(self, req: falcon.Request, resp: falcon.Response, store_id: str, device_id: str) -> None:
-        session, owner = self.hq.need(req)
-        check_csrf(session, form(req))
+        _, owner, _ = self.hq.posted(req)
         self.device(owner, store_id, device_id)
         self.hq.storage.revoke(device_id, store_id)
         raise falcon.HTTPSeeOther(f"/hq/stores/{store_id}/tills/{device_id}")
@@ -265,11 +271,8 @@ class Enrol:
         self.hq = hq
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, store_id: str) -> None:
-        session, owner = self.hq.need(req)
-        data = form(req)
-        check_csrf(session, data)
-        reader = Reader(self.hq.storage)
-        store_id = self.hq.store_of(owner, reader, store_id)
+        session, owner, data = self.hq.posted(req)
+        store_id = self.hq.store_of(owner, Reader(self.hq.storage), store_id)
         device_id = data.get("device", "").strip()
         if not IDENT.match(device_id):
             raise HqError(400, "a till's id is 1-64 letters, digits, '.', '_' or '-'")

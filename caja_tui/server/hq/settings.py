@@ -10,11 +10,10 @@ from typing import Any
 
 import msgspec
 
-from ...config import TillConfig
+from ...config import SETTINGS_DEFAULTS
 from ...domain.events import SETTINGS_FIELDS, ConfigUpdated, SettingsChanges
 from .queries import when
 
-_DEFAULTS = TillConfig()
 LABELS = {
     "shop_name": "Shop name",
     "receipt_header": "Receipt header",
@@ -41,12 +40,8 @@ class StoreSettings:
         return max((int(st[:20]) for st, _ in self.set_by.values()), default=0)
 
 
-def defaults() -> dict[str, Any]:
-    return {f: getattr(_DEFAULTS, f) for f in SETTINGS_FIELDS}
-
-
 def settings_of(reader: Any, store_id: str) -> StoreSettings:
-    values, set_by = defaults(), {}
+    values, set_by = dict(SETTINGS_DEFAULTS), {}
     for name, value, st, actor in reader.rows(
         "SELECT field, value, stamp, actor FROM hq_setting WHERE store_id = ?", (store_id,)
     ):
@@ -108,4 +103,4 @@ def who(current: StoreSettings, name: str) -> str:
     return f"{actor or 'a till'} ({st[20:]}), {when(int(st[:20]) >> 16)}"
 
 
-__all__ = ["LABELS", "StoreSettings", "change", "defaults", "read_form", "settings_of", "who"]
+__all__ = ["LABELS", "StoreSettings", "change", "read_form", "settings_of", "who"]
