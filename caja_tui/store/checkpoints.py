@@ -27,7 +27,7 @@ class Checkpointer:
         self.path, self.wal = path, Path(f"{path}-wal")
         self.idle_s, self.big = idle_s, big
         self._wake = threading.Event()
-        self._stopped = False
+        self._stop = threading.Event()  # close(): the thread leaves at once, never after a sleep
         self._last = 0.0
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -38,24 +38,24 @@ class Checkpointer:
         self._last = time.monotonic()
         if self._thread is None:
             with self._lock:
-                if self._thread is None and not self._stopped:
+                if self._thread is None and not self._stop.is_set():
                     self._thread = threading.Thread(target=self._run, name="caja-checkpoint", daemon=True)
                     self._thread.start()
         self._wake.set()
 
     def close(self) -> None:
-        self._stopped = True
+        self._stop.set()
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
 
     def _quiet_or_big(self) -> bool:
         """Wait until nothing was committed for idle_s, or the log is big; False when stopped meanwhile."""
-        while not self._stopped:
+        while not self._stop.is_set():
             left = self._last + self.idle_s - time.monotonic()
             if left <= 0 or self._wal_bytes() >= self.big:
                 return True
-            time.sleep(min(left, 0.25))
+            self._stop.wait(min(left, 0.25))
         return False
 
     def _wal_bytes(self) -> int:
