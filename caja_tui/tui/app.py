@@ -360,8 +360,10 @@ class CajaApp(StatusLineMixin, App):
         self._close_messages_no_wait()
 
 
-def run_tui(ctx: TillContext, *, kiosk: bool = False) -> int:
-    """Run the till. In kiosk mode a crash restarts it into sign-in (the draft cart is in the database)."""
+def run_tui(ctx: TillContext, *, kiosk: bool = False, checked: Callable[[], None] | None = None) -> int:
+    """Run the till. In kiosk mode a crash restarts it into sign-in (the draft cart is in the database).
+    `checked`: the damage check of the first start, run beside the import of this module (cli/till.py); called,
+    it raises what it found."""
     from ..host.logs import to_till_file
     from ..i18n import set_language
 
@@ -372,7 +374,11 @@ def run_tui(ctx: TillContext, *, kiosk: bool = False) -> int:
     try:
         while True:
             with ctx.open_store() as store:
-                check_pages(store)  # a damaged file is refused before anyone sells on it
+                if checked is None:
+                    check_pages(store)  # a damaged file is refused before anyone sells on it
+                else:
+                    checked()  # the same check, run while this module loaded
+                    checked = None  # a restart (kiosk) checks again
                 adopt_settings_of_file(ctx, store)  # an older TOML's shop name, header...: the store's, once
                 app = CajaApp(ctx, store, kiosk=kiosk, sync_proc=sync_proc)
                 app.run()
