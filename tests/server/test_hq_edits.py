@@ -92,6 +92,9 @@ def test_an_owner_edits_only_their_stores_and_bad_input_is_a_clear_page(owners):
     assert s.post(settings, data={"csrf": csrf_of(s, item), "shop_name": "X"}).status_code == 404
     r = s.post(item, data={"csrf": csrf_of(s, item), "sku": "PAN", "price": "12,345", "store_edA": "1"})
     assert r.status_code == 400 and "at most two decimals" in r.text
+    for bad in ("Pan\x1bp0", "Pan\x9b1m", "Pan\u2028Dulce"):  # ESC, a C1 control, a line separator: a printer's
+        r = s.post(item, data={"csrf": csrf_of(s, item), "sku": "PAN", "name": bad, "store_edA": "1"})
+        assert r.status_code == 400 and "no control characters" in r.text, repr(bad)
     assert s.post(item, data={"csrf": "stale", "sku": "PAN", "price": "9", "store_edA": "1"}).status_code == 403
     assert engine.sync_once()
     with till.read() as tx:

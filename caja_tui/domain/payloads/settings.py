@@ -19,7 +19,8 @@ SETTINGS_AGGREGATE = "config:store"
 HEADER_LINES = 6
 HEADER_WIDTH = 48
 
-PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"  # no control characters: a receipt printer would obey them
+CONTROL_CHARS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"  # a receipt printer would obey them; PostgreSQL refuses NUL
+PRINTABLE = rf"^[^{CONTROL_CHARS}]*$"  # no control characters
 ShopName = Annotated[str, Meta(min_length=1, max_length=60, pattern=PRINTABLE)]
 HeaderLine = Annotated[str, Meta(max_length=HEADER_WIDTH, pattern=PRINTABLE)]
 Footer = Annotated[str, Meta(max_length=200, pattern=PRINTABLE)]

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 import falcon
 
 from ...domain.events import MAX_PRICE, ProductChanges, ProductUpdated
+from ...domain.payloads.settings import CONTROL_CHARS
 from ...protocol.keys import DeviceKey
 from . import device, settings
 from .owners import Owner
@@ -22,7 +23,7 @@ from .queries import Reader, Table, money, when
 from .routes import Hq, HqError, send_csv
 
 PRICE = re.compile(r"^\s*(\d{1,8})(?:[.,](\d{1,2}))?\s*$")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # never in a name or SKU (PostgreSQL refuses NUL in text)
+CONTROL = re.compile(f"[{CONTROL_CHARS}]")  # never in a name or SKU, as in the store's settings
 SHOWN = 100  # products a search shows
 FORM_FIELDS = 1000  # a change for several stores has a checkbox and the version seen per store
 
