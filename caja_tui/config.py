@@ -16,6 +16,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 Ident = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+HQ_DEVICE = "HQ"  # the server's device in each store (server/hq/device.py): never a till's id
 
 
 class ConfigError(Exception):
@@ -162,6 +163,11 @@ def parse(raw: bytes | str, path: str = "<config>") -> Config:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     if cfg.path:
         raise ConfigError(f"{path}: path: unknown key (check the spelling; see config.example.toml)")
+    if cfg.till.device_id == HQ_DEVICE:
+        raise ConfigError(
+            f"{path}: till.device_id: '{HQ_DEVICE}' is the server's own device in each store (the owners' edits); "
+            "give this till another id (e.g. T01)"
+        )
     for key, value in [("peers.listen", cfg.peers.listen)] + [("peers.addresses", a) for a in cfg.peers.addresses]:
         try:
             split_address(value)

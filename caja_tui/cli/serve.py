@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..config import HQ_DEVICE
 from .errors import CliError
 
 
@@ -110,7 +111,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     raise CliError(f"--{what} is needed (or --metrics for the metrics token)")
                 if not ident.match(value):
                     raise CliError(f"--{what} '{value}' must be 1-64 letters, digits, '.', '_' or '-'")
-            if args.device == "HQ":
+            if args.device == HQ_DEVICE:
                 raise CliError("HQ is the server's own device in each store (owners' edits): give the till another id")
             return run.enroll(db, args.store, args.device, rekey=args.rekey)
         case "revoke":

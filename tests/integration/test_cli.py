@@ -239,3 +239,13 @@ def english(cfg: Path) -> Path:
     """The till's config with `language = "en"` (a demo till is Spanish by default)."""
     cfg.write_text(cfg.read_text(encoding="utf-8").replace('language = "es"', 'language = "en"'), encoding="utf-8")
     return cfg
+
+
+def test_a_till_cannot_be_made_as_the_servers_own_device(tmp_path):
+    """HQ signs the owners' edits in every store: `caja init --device HQ` is refused before anything is written."""
+    cfg = tmp_path / "c.toml"
+    r = caja("--config", str(cfg), "init", "--demo", "--store", "s1", "--device", "HQ")
+    assert (
+        r.returncode != 0 and "'HQ' is the server's own device" in r.stderr and "give this till another id" in r.stderr
+    )
+    assert "Traceback" not in r.stderr and not cfg.exists() and list(tmp_path.iterdir()) == []

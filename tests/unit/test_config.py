@@ -34,6 +34,7 @@ def test_relative_db_is_next_to_the_config(tmp_path):
         ("[sync]\nbatch_size = 0\n", "sync.batch_size: expected int >= 1"),
         ("[tills]\n", "tills: unknown key"),
         ("[till\n", "not valid TOML"),
+        ('[till]\ndevice_id = "HQ"\n', "till.device_id: 'HQ' is the server's own device in each store"),
     ],
 )
 def test_a_wrong_key_or_type_gets_one_clear_line(tmp_path, text, expected):

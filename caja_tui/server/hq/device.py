@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from ...config import data_dir
+from ...config import HQ_DEVICE, data_dir
 from ...domain.chain import GENESIS, canonical_payload, event_hash
 from ...domain.clock import pack
 from ...domain.events import Payload
@@ -32,7 +32,7 @@ from ..models import Device
 from ..storage import is_postgres, sqlite_file
 from ..tokens import DeviceAuth, token_digest
 
-HQ = "HQ"
+HQ = HQ_DEVICE
 
 
 class HqKeyError(Exception):

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 import falcon
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ...config import HQ_DEVICE
 from ..metrics import is_loopback
 from . import owners, pages, sessions
 from .owners import Owner
@@ -276,7 +277,7 @@ class Enrol:
         device_id = data.get("device", "").strip()
         if not IDENT.match(device_id):
             raise HqError(400, "a till's id is 1-64 letters, digits, '.', '_' or '-'")
-        if device_id == "HQ":
+        if device_id == HQ_DEVICE:
             raise HqError(400, "HQ is the server's own device in each store (owners' edits): give the till another id")
         token = self.hq.storage.enroll(store_id, device_id, rekey=data.get("rekey") == "1")
         self.hq.render(
