@@ -116,8 +116,7 @@ def _run(args: argparse.Namespace) -> int:
         return args.handler(args)
     from ..bootstrap import context
 
-    if args.handler.__name__ in TILL_PROCESSES:
-        _without_postgresql_driver()
+    _without_postgresql_driver()  # a till's command: SQLite only (the server's commands are standalone)
     ctx = context(config.load(getattr(args, "config", None)))
     try:
         return args.handler(ctx, args)
@@ -128,12 +127,10 @@ def _run(args: argparse.Namespace) -> int:
         raise mapped from exc
 
 
-TILL_PROCESSES = {"cmd_till", "cmd_line", "cmd_sync"}  # run all day on the till: every MB counts on a Pi
-
-
 def _without_postgresql_driver() -> None:
     """A till never talks to PostgreSQL, but Peewee imports its driver when it is installed (the server extra beside
-    the till, as in a developer's venv): ~10 MB of the till's memory for nothing. Marked missing, it is not loaded."""
+    the till, as in a developer's venv): ~10 MB of the till's memory and ~80 ms of every command's start (`caja
+    status` 0.36 -> 0.26 s here) for nothing. Marked missing, it is not loaded."""
     if "peewee" not in sys.modules:
         for name in ("psycopg", "psycopg2"):
             sys.modules.setdefault(name, None)  # type: ignore[assignment]

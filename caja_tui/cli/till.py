@@ -40,10 +40,6 @@ def cmd_till(ctx: TillContext, args: argparse.Namespace) -> int:
         # no terminal to draw the screens on (a pipe, a script): the line-mode till reads the same input
         print("caja: not a terminal; starting the line-mode till (`caja line`)", file=sys.stderr)
         return cmd_line(ctx, args)
-    # Peewee looks for every database driver it knows when imported; a till only ever opens SQLite, and
-    # PostgreSQL's driver (installed with the `server` extra) would cost the till ~15 MB and 60 ms.
-    for driver in ("psycopg", "psycopg2"):
-        sys.modules.setdefault(driver, None)  # type: ignore[arg-type]
     # Textual paints at most MAX_FPS frames a second and a change waits for the next frame; the till has
     # no animation, so a short frame period costs nothing idle and takes ~15 ms off every scan.
     os.environ.setdefault("TEXTUAL_FPS", "240")
