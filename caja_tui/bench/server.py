@@ -155,20 +155,21 @@ def _timed_pushes(url: str, token: str, bodies: list[bytes]) -> list[float]:
 
 
 def _pull_all(url: str, token: str) -> dict:
-    import msgspec
-    import requests
+    """Pull the store, 1000 events a pull, as a till reads a page: its own transport (the answer read bounded,
+    inflated, and decoded into the protocol's types, every event's envelope checked by msgspec)."""
+    from ..sync.transport import Transport
 
-    s = requests.Session()
-    s.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/msgpack", "Accept-Encoding": "gzip"})
-    t0 = time.perf_counter()
-    cursor, got, more = 0, 0, True
-    while more:
-        page = msgspec.msgpack.decode(
-            s.get(url + "/v1/events", params={"after": cursor, "limit": 1000}, timeout=60).content
-        )
-        got += len(page["events"])
-        cursor, more = page["cursor"], page["more"]
-    return {"pull_events_per_s": round(got / (time.perf_counter() - t0))}
+    t = Transport(url, token)
+    try:
+        t0 = time.perf_counter()
+        cursor, got, more = 0, 0, True
+        while more:
+            page = t.pull(cursor, 1000)
+            got += len(page.events)
+            cursor, more = page.cursor, page.more
+        return {"pull_events_per_s": round(got / (time.perf_counter() - t0))}
+    finally:
+        t.close()
 
 
 def _push_at_once(url: str, tokens: dict[str, str], backlogs: dict[str, tuple]) -> int:

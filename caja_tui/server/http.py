@@ -38,10 +38,19 @@ def accept(req: falcon.Request, default: str = JSON) -> str:
     return default
 
 
+def wants_gzip(req: falcon.Request) -> bool:
+    return "gzip" in (req.get_header("Accept-Encoding") or "").lower()
+
+
 def respond(req: falcon.Request, resp: falcon.Response, obj: Any, media: str, status: int = 200) -> None:
     data = msgspec.msgpack.encode(obj) if media == MSGPACK else msgspec.json.encode(obj)
-    if len(data) >= GZIP_MIN and "gzip" in (req.get_header("Accept-Encoding") or "").lower():
-        data = gzip.compress(data, compresslevel=1)
+    zipped = len(data) >= GZIP_MIN and wants_gzip(req)
+    respond_bytes(resp, gzip.compress(data, compresslevel=1) if zipped else data, media, gzipped=zipped, status=status)
+
+
+def respond_bytes(resp: falcon.Response, data: bytes, media: str, *, gzipped: bool, status: int = 200) -> None:
+    """An answer already encoded (and gzip-compressed when `gzipped`, by the rule of `respond`)."""
+    if gzipped:
         resp.set_header("Content-Encoding", "gzip")
     resp.set_header("Vary", "Accept-Encoding")
     resp.status = status

@@ -1,0 +1,110 @@
+"""A msgpack pull answers from a page made ahead (server/pullahead.py) exactly what it would answer made at once."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import uuid
+
+import msgspec
+import pytest
+import requests
+
+from caja_tui.server.pullahead import Page
+from tests.protocol_client import Client, Device
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 15, 16, 200, 70_000])
+@pytest.mark.parametrize("zipped", [False, True])
+def test_a_page_is_the_body_respond_makes(n, zipped):
+    events = [msgspec.Raw(msgspec.msgpack.encode({"i": i, "s": "x" * (i % 50)})) for i in range(n)]
+    page = Page(events, 1 << 40, n > 3, zipped=zipped, min_zip=1024)
+    body, gzipped = page.answer(1764270000000, zipped)
+    want = msgspec.msgpack.encode({"events": events, "cursor": 1 << 40, "more": n > 3, "server_time_ms": 1764270000000})
+    assert gzipped == (zipped and len(want) >= 1024)
+    assert (gzip.decompress(body) if gzipped else body) == want
+
+
+def _pull(c: Client, after: int, limit: int, *, zipped: bool = True) -> requests.Response:
+    r = c.session.get(
+        c.base + "/v1/events",
+        params={"after": after, "limit": limit, "include_own": 0},
+        headers={"Accept": "application/msgpack", "Accept-Encoding": "gzip" if zipped else "identity"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text[:300]
+    assert r.headers["Content-Type"] == "application/msgpack"
+    assert r.headers["Vary"] == "Accept-Encoding"
+    assert ("gzip" == r.headers.get("Content-Encoding")) == (zipped and len(r.content) >= 1024), r.headers
+    return r
+
+
+@pytest.mark.parametrize("zipped", [True, False])
+def test_pages_made_ahead_are_the_pages_asked_for_later(server, zipped):
+    """Page after page, with new events pushed between them: every msgpack page (the next one made while the
+    reader held this one) is the JSON page of the same cursor, which is always made when asked."""
+    store = f"ahead-{uuid.uuid4().hex[:8]}"
+    writers = {dev: (Client(server.url, server.enroll(store, dev), fmt="msgpack"), Device(store, dev)) for dev in "AB"}
+    reader = Client(server.url, server.enroll(store, "R"), fmt="msgpack")
+    as_json = Client(server.url, reader.session.headers["Authorization"].split()[1])
+    for c, d in writers.values():
+        assert {r["status"] for r in c.push([d.product_created(sku=f"S{i}") for i in range(40)])} == {"accepted"}
+    cursor, pages, pushed, seen = 0, 0, 0, []
+    while True:
+        page = msgspec.msgpack.decode(_pull(reader, cursor, 7, zipped=zipped).content)
+        want = as_json.pull(cursor, 7)
+        assert {k: v for k, v in page.items() if k != "server_time_ms"} == {
+            k: v for k, v in want.items() if k != "server_time_ms"
+        }
+        assert page["server_time_ms"] <= want["server_time_ms"]
+        seen += page["events"]
+        cursor, pages = page["cursor"], pages + 1
+        if not page["more"]:
+            break
+        if pages < 8:  # while the next page is being made ahead, the store grows
+            c, d = writers["AB"[pages % 2]]
+            assert {r["status"] for r in c.push([d.product_created(sku=f"N{pages}")])} == {"accepted"}
+            pushed += 1
+    assert pushed == 7
+    assert len(seen) == 80 + pushed
+    assert len({e["event_id"] for e in seen}) == len(seen)
+    assert [e["event_id"] for e in seen] == [e["event_id"] for e in as_json.pull_all(limit=1000)]
+
+
+def test_a_msgpack_reader_among_pushers_misses_nothing(server):
+    """Pushes at once while a msgpack reader pulls small pages all the while: each event once, none missed."""
+    store = f"ahead-{uuid.uuid4().hex[:8]}"
+    chains = {dev: Device(store, dev) for dev in ("T1", "T2", "T3")}
+    tokens = {dev: server.enroll(store, dev) for dev in chains}
+    events = {dev: [d.product_created(sku=f"{dev}-{i}") for i in range(150)] for dev, d in chains.items()}
+    reader = Client(server.url, server.enroll(store, "R"), fmt="msgpack")
+    errors: list[str] = []
+    done = threading.Event()
+
+    def push(dev: str) -> None:
+        try:
+            c = Client(server.url, tokens[dev], fmt="msgpack")
+            for i in range(0, len(events[dev]), 10):
+                assert {r["status"] for r in c.push(events[dev][i : i + 10])} == {"accepted"}
+        except Exception as exc:  # noqa: BLE001 - reported by the test's thread
+            errors.append(f"{dev}: {exc!r}")
+
+    threads = [threading.Thread(target=push, args=(dev,)) for dev in chains]
+    for t in threads:
+        t.start()
+    seen, cursor = [], 0
+    watcher = threading.Thread(target=lambda: ([t.join() for t in threads], done.set()))
+    watcher.start()
+    while True:
+        finished = done.is_set()
+        page = msgspec.msgpack.decode(_pull(reader, cursor, 13).content)
+        seen += page["events"]
+        assert page["cursor"] >= cursor
+        cursor = page["cursor"]
+        if finished and not page["more"]:
+            break
+    watcher.join()
+    assert not errors, errors
+    ids = [e["event_id"] for e in seen]
+    assert len(ids) == len(set(ids)), "an event came twice"
+    assert set(ids) == {e["event_id"] for evs in events.values() for e in evs}
