@@ -6,9 +6,10 @@ page with `more` is answered, a thread of the worker's own reads and deflates th
 request takes it (or waits for it to finish). The answer is the one the request would get made then: a page with
 `more` holds only events at or below the highest `server_seq` visible when it was read, writers commit in
 `server_seq` order and nothing is ever taken out of the event table, so no later read can answer otherwise; only
-`server_time_ms`, the body's last entry, is written when the answer goes. A page without `more` is never kept
-(new events may come after it). A page not asked for in time, or once KEEP newer ones wait, is dropped; one not
-begun when asked for (the thread busy with other tills' pages) is made by the request itself, as without this.
+`server_time_ms`, the body's last entry, is written when the answer goes. A page without `more` (the last of
+the pull) is answered only while the store's highest `server_seq` is still its cursor, and none without events
+is kept. A page not asked for in time, or once KEEP newer ones wait, is dropped; one not begun when asked for
+(the thread busy with other tills' pages) is made by the request itself, as without this.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ class Ahead:
             self._waiting[key] = (now + KEEP_S, self._pool.submit(_kept, make))
 
     def take(self, key: Key) -> Page | None:
-        """The page of `key` made ahead (waiting for it if it is being made), or None: then the caller makes it."""
+        """The page of `key` made ahead (waiting for it if it is being made), or None: then the caller makes it.
+        A page without `more` is the answer only while no event came after its cursor (the caller checks)."""
         with self._lock:
             item = self._waiting.pop(key, None)
         if item is None:
@@ -103,9 +105,9 @@ class Ahead:
             page = future.result(timeout=WAIT_S)
         except Exception:  # noqa: BLE001 - cancelled, timed out or failed: the request makes it, and says what fails
             return None
-        return page if page is not None and page.more else None
+        return page
 
 
 def _kept(make: Callable[[], Page]) -> Page | None:
     page = make()
-    return page if page.more and page.size <= KEEP_BYTES else None
+    return page if page.n and page.size <= KEEP_BYTES else None

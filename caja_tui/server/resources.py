@@ -130,6 +130,8 @@ class EventsResource(Authenticated):
         """The page made ahead when the request before asked for the one before (pullahead.py), else made now;
         with `more`, the next page is made ready while the till reads this one."""
         page = self.ahead.take((auth.store_id, auth.device_id, include_own, after, limit, zipped))
+        if page is not None and not page.more and self.server.storage.top(auth.store_id) != page.cursor:
+            page = None  # events came after the last page made ahead: it would not be the answer now
         if page is None:
             page = self._page(auth, after, limit, include_own, zipped)
         if page.more:

@@ -387,7 +387,7 @@ class ServerStorage:
         writers of a store commit in server_seq order, so the cursor never passes an event not yet visible.
         """
         with self.database.atomic():
-            top = self._rows("SELECT MAX(server_seq) FROM event WHERE store_id = ?", (auth.store_id,))[0][0] or 0
+            top = self.top(auth.store_id)
             own = "" if include_own else " AND device_id <> ?"
             params: tuple = (auth.store_id, after, top) + (() if include_own else (auth.device_id,)) + (limit + 1,)
             where = (
@@ -401,6 +401,10 @@ class ServerStorage:
                 return self._encoded(auth.store_id, rows), cursor, more
         events = [wire_of_row(r, r[12], r[13]) for r in rows]  # payload: the stored canonical JSON text
         return events, cursor, more
+
+    def top(self, store_id: str) -> int:
+        """The highest server_seq of the store's visible events (0: none)."""
+        return self._rows("SELECT MAX(server_seq) FROM event WHERE store_id = ?", (store_id,))[0][0] or 0
 
     def _encoded(self, store_id: str, rows: list[tuple]) -> list[msgspec.Raw]:
         """Each row's (server_seq, wire) as its msgpack; the wire form of events stored before it was kept is

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 import uuid
 
+import falcon.testing
 import msgspec
 import pytest
 import requests
@@ -108,3 +110,49 @@ def test_a_msgpack_reader_among_pushers_misses_nothing(server):
     ids = [e["event_id"] for e in seen]
     assert len(ids) == len(set(ids)), "an event came twice"
     assert set(ids) == {e["event_id"] for evs in events.values() for e in evs}
+
+
+@pytest.mark.parametrize("grows", [False, True])
+def test_the_last_page_made_ahead_is_the_answer_only_while_nothing_came_after_it(server, grows):
+    store = f"ahead-{uuid.uuid4().hex[:8]}"
+    c, d = Client(server.url, server.enroll(store, "A"), fmt="msgpack"), Device(store, "A")
+    reader = Client(server.url, server.enroll(store, "R"), fmt="msgpack")
+    assert {r["status"] for r in c.push([d.product_created(sku=f"S{i}") for i in range(14)])} == {"accepted"}
+    first = msgspec.msgpack.decode(_pull(reader, 0, 7).content)  # the second, last page is made meanwhile
+    assert first["more"]
+    time.sleep(0.3)  # made by now
+    if grows:
+        assert {r["status"] for r in c.push([d.product_created(sku="late")])} == {"accepted"}
+    second = msgspec.msgpack.decode(_pull(reader, first["cursor"], 7).content)
+    assert [e["payload"]["sku"] for e in second["events"]] == [f"S{i}" for i in range(7, 14)]
+    assert second["more"] is grows
+    rest = msgspec.msgpack.decode(_pull(reader, second["cursor"], 7).content)
+    assert [e["payload"]["sku"] for e in rest["events"]] == (["late"] if grows else [])
+    assert rest["more"] is False
+
+
+def test_the_next_page_is_read_once_ahead_and_not_again(storage):
+    """The store is read once a page: the request after a page with `more` finds its page made (also the last)."""
+    from caja_tui.server.app import Server, create_app
+    from caja_tui.server.storage import DeviceAuth
+    from tests.server.test_storage_contract import push
+
+    d, reader = Device("s1", "A"), storage.enroll("s1", "R")
+    push(storage, DeviceAuth("s1", "A"), [d.product_created(sku=f"S{i}") for i in range(14)])
+    afters: list[tuple[int, str]] = []
+    pull = storage.pull
+    storage.pull = lambda auth, after, *a, **kw: (
+        afters.append((after, threading.current_thread().name.split("_")[0])),
+        pull(auth, after, *a, **kw),
+    )[1]
+    client = falcon.testing.TestClient(create_app(Server(lambda: storage, rate=0)))
+    headers = {"Authorization": f"Bearer {reader}", "Accept": "application/msgpack", "Accept-Encoding": "gzip"}
+    cursor, skus = 0, []
+    for more in (True, False):
+        r = client.simulate_get("/v1/events", params={"after": cursor, "limit": 7}, headers=headers)
+        page = msgspec.msgpack.decode(gzip.decompress(r.content))
+        assert page["more"] is more
+        cursor, skus = page["cursor"], skus + [e["payload"]["sku"] for e in page["events"]]
+        time.sleep(0.5)  # the next page is made meanwhile
+    assert skus == [f"S{i}" for i in range(14)]
+    assert afters == [(0, threading.current_thread().name.split("_")[0]), (7, "caja-pull-ahead")]
