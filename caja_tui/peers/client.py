@@ -33,6 +33,18 @@ class PeerEvents(msgspec.Struct):
     more: bool
 
 
+class RawPayloadEvent(WireEvent, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A WireEvent whose payload (a JSON object) is kept as the bytes it came as: the event check decodes them once,
+    into the payload's type, and takes them as the canonical payload when they are (protocol/check.py)."""
+
+    payload: msgspec.Raw  # type: ignore[assignment]
+
+
+class _RawPage(msgspec.Struct):
+    events: list[RawPayloadEvent]
+    more: bool
+
+
 class PeerClient:
     def __init__(self, store: Any, host: str, port: int) -> None:
         self.store, self.host, self.port = store, host, port
@@ -70,10 +82,23 @@ class PeerClient:
 
     def events(self, device_id: str, after_seq: int, limit: int = 1000) -> PeerEvents:
         raw = self._call("GET", "/v1/peer/events", {"device": device_id, "after_seq": after_seq, "limit": limit})
-        return _decode(raw, PeerEvents)
+        return decode_events(raw)
 
     def poke(self) -> None:
         self._call("POST", "/v1/peer/poke")
+
+
+def decode_events(raw: bytes) -> PeerEvents:
+    """A page of events, each payload kept as its bytes (RawPayloadEvent). The same pages and the same refusals as
+    decoding PeerEvents: a page that does not decode so, or with a payload that is not an object, is decoded as
+    PeerEvents (and refused with its error)."""
+    try:
+        page = msgspec.json.decode(raw, type=_RawPage)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        page = None
+    if page is None or not all(memoryview(e.payload)[:1] == b"{" for e in page.events):
+        return _decode(raw, PeerEvents)
+    return PeerEvents(events=page.events, more=page.more)  # type: ignore[arg-type]
 
 
 def _decode(raw: bytes, type_: Any) -> Any:

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..domain.chain import GENESIS
 from ..domain.clock import system_ms
+from ..protocol.check import Checked
 from ..protocol.keys import signature_ok
 from ..store import peers as peer_store
 from ..sync.transport import Transport, TransportError
@@ -33,6 +34,7 @@ from .relay import relay_once
 from .state import state_path
 
 log = logging.getLogger("caja.peers")
+_Checked = tuple[list, list[Checked]]  # a page's signed events and their checks
 EVERY_S = 3.0  # between rounds when nothing happens
 MIN_GAP_S = 0.1  # between rounds however often something happens
 
@@ -100,25 +102,31 @@ class PeerSync:
 
     def _fetch(self, client: PeerClient, device: str, their_seq: int, mine: dict[str, tuple[int, str]]) -> int:
         """The device's events after this till's highest seq of it, page by page, while the peer is ahead; the next
-        page is asked for while this one is applied (the network and the disk work at once)."""
+        page is asked for and checked while this one is applied (the network, the check and the disk at once)."""
         have, new = mine.get(device, (0, ""))[0], 0
         retry_from = self.retry.pop(device, None)
         if retry_from is not None:
             have = min(have, retry_from)
             their_seq = max(their_seq, have + 1)
         keys = self.store.known_keys()
+
+        def checked_page(after: int, after_hash: str) -> tuple[Any, _Checked | None]:
+            page = client.events(device, after)
+            return page, self._check(client, device, page.events, after, after_hash, keys)
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="peer-page") as pool:
-            ahead = pool.submit(client.events, device, have) if their_seq > have else None
+            ahead = pool.submit(checked_page, have, mine.get(device, (0, ""))[1]) if their_seq > have else None
             for _ in range(100_000):  # bounded: every page moves `have` forward, or the loop ends
                 if ahead is None:
                     break
-                page = ahead.result()
+                page, checked = ahead.result()
                 if not page.events:
                     break
                 top = max(page.events, key=lambda e: e.seq)
                 more = page.more and top.seq > have and top.seq < their_seq
-                ahead = pool.submit(client.events, device, top.seq) if more else None
-                new += self._take(client, device, page.events, have, mine.get(device, (0, ""))[1], keys)
+                # the next page follows this one's last event (as `have` and its hash will once this one is taken)
+                ahead = pool.submit(checked_page, top.seq, top.hash) if more else None
+                new += self._take(client, device, checked)
                 if top.seq > have:
                     have = top.seq
                     mine[device] = (have, top.hash)
@@ -126,17 +134,27 @@ class PeerSync:
             self.store.set_meta("peer_retry", json.dumps(self.retry, sort_keys=True))
         return new
 
-    def _take(self, client: PeerClient, device: str, events: list, have: int, have_hash: str, keys: dict) -> int:
-        """One page through the event check into the store; how many were new."""
+    def _check(
+        self, client: PeerClient, device: str, events: list, have: int, have_hash: str, keys: dict
+    ) -> _Checked | None:
+        """One page through the event check (on the page's thread: it reads nothing of the store); None when it
+        holds nothing to take."""
         # from a peer, only signed events of a device whose key this till knows (they can be relayed)
         signed = [e for e in events if e.device_id == device and e.sig and e.device_id in keys]
         if len(signed) < len(events):
             log.info("peer %s: %d unsigned or unknown events not taken", client.base, len(events) - len(signed))
         if not signed:
-            return 0
+            return None
         chained = _signed_chain(signed, have, have_hash, keys[device])
         trusted = {d: k for d, k in keys.items() if d != device} if chained else keys
-        applied = self.store.apply_remote(signed, status="relay", keys=trusted)
+        return signed, self.store.check_remote(signed, keys=trusted)
+
+    def _take(self, client: PeerClient, device: str, checked: _Checked | None) -> int:
+        """One checked page into the store; how many were new."""
+        if checked is None:
+            return 0
+        signed, checks = checked
+        applied = self.store.apply_remote(signed, status="relay", checked=checks)
         if applied.not_allowed:
             first = min(e.seq for e in signed if e.event_id in set(applied.not_allowed))
             self.retry[device] = min(self.retry.get(device, first - 1), first - 1)

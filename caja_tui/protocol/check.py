@@ -78,6 +78,11 @@ def check_event(
     it on `out`.
     """
     if isinstance(event, WireEvent | Event):  # typed by its decoder: the envelope's shape is known
+        if isinstance(event.payload, msgspec.Raw):  # kept as its bytes (a peer's page, peers/client.py)
+            sound = _sound_as_bytes(event, event.payload, now_ms, store_id, not_device, keys)
+            if sound is not None:
+                return sound
+            event = msgspec.structs.replace(event, payload=msgspec.json.decode(event.payload))
         out, e = Checked(event_id=event.event_id, event=event), event
     else:
         out, e = _envelope(event)
@@ -110,7 +115,7 @@ def check_events(events: Sequence[Any], *, keys: Keys | None = None, **kw: Any) 
     (`keys` given and at least PARALLEL_MIN events) in CHECK_THREADS parts at once, each event still checked
     whole and on its own."""
     n = len(events)
-    if not keys or n < PARALLEL_MIN or CHECK_THREADS == 1:
+    if not keys or n < PARALLEL_MIN or CHECK_THREADS == 1 or not any(_may_verify(e, keys) for e in events):
         return [check_event(e, keys=keys, **kw) for e in events]
     size = -(-n // CHECK_THREADS)
     parts = [events[i : i + size] for i in range(0, n, size)]
@@ -120,6 +125,15 @@ def check_events(events: Sequence[Any], *, keys: Keys | None = None, **kw: Any) 
     return out
 
 
+def _may_verify(event: Any, keys: Keys) -> bool:
+    """Whether checking this event may verify a signature (else the threads would only share out the GIL): a
+    typed event of a device with a known key from its first signed seq on; plain data, always."""
+    if not isinstance(event, WireEvent | Event):
+        return True
+    known = keys.get(event.device_id)
+    return known is not None and event.seq >= known[1]
+
+
 def _threads() -> ThreadPoolExecutor:
     """The checking threads, started at the first batch that needs them (never at import, nor before a fork)."""
     global _pool
@@ -127,6 +141,39 @@ def _threads() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="caja-check")
         return _pool
+
+
+def _sound_as_bytes(
+    e: WireEvent | Event,
+    raw: msgspec.Raw,
+    now_ms: int | None,
+    store_id: str | None,
+    not_device: str | None,
+    keys: Keys | None,
+) -> Checked | None:
+    """The check of an event whose payload is the bytes it came as, when it is sound and those bytes are its payload's
+    canonical JSON (as a till stores and serves it): the bytes decoded once, into the payload's type (no plain data in
+    between) and encoded back to compare, the same steps on the rest. Anything else (another form of the same
+    payload, an old version, an unknown type, any step's refusal) is None: the caller checks the event from its
+    payload as plain data, so each verdict and message is the usual one. Canonical bytes decode into the same payload
+    as their plain data does, and that plain data's canonical JSON is those bytes (a payload's canonical form is the
+    same from its Struct or its plain data: tills hash the one and check the other)."""
+    cls = PAYLOAD_TYPES.get(e.type)
+    if cls is None or e.v != cls.VERSION or _receiver(e, store_id, not_device) is not None:
+        return None
+    payload_json = bytes(raw)
+    try:
+        payload = decode_payload(e.type, e.v, payload_json)
+    except (msgspec.ValidationError, msgspec.DecodeError, ValueError, TypeError):
+        return None
+    if canonical_payload(payload) != payload_json:
+        return None
+    h = event_hash(
+        e.event_id, e.type, e.store_id, e.device_id, e.seq, e.hlc, e.created_at, e.actor, e.v, e.prev_hash, payload_json
+    )
+    if h != e.hash or _signature(e, keys) is not None or _clock(e, now_ms) is not None:
+        return None
+    return Checked(event_id=e.event_id, event=e, payload=payload, payload_json=payload_json, hash_ok=True)
 
 
 def _envelope(event: Any) -> tuple[Checked, WireEvent | None]:

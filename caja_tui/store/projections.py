@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgspec
+from msgspec.structs import astuple
 
 from ..domain import events as ev
 from ..domain.events import PRODUCT_FIELDS, USER_FIELDS
@@ -62,16 +63,18 @@ SQL_BARCODES_FILL = (
 )
 SQL_MOVEMENT = "INSERT INTO stock_movement (product_id, ts, n, delta, kind) VALUES (?, ?, ?, ?, ?)"
 SQL_STOCK_ROW = "INSERT OR IGNORE INTO stock (product_id) VALUES (?)"
-# a batch's deltas of one product, when all of them come after the product's latest count
-SQL_STOCK_ADD = "UPDATE stock SET qty = qty + ? WHERE product_id = ? AND count_ts < ?"
 SQL_STOCK_COUNT = "UPDATE stock SET count_qty = ?, count_ts = ? WHERE product_id = ? AND count_ts < ?"
+# a flush's moved products (a JSON array): their latest counts' stamps, read at once; a product without a stock row
+# starts from its deltas, one whose count comes before them all adds them
+SQL_STOCK_COUNT_TS = "SELECT product_id, count_ts FROM stock WHERE product_id IN (SELECT value FROM json_each(?))"
+SQL_STOCK_NEW = "INSERT INTO stock (product_id, qty) VALUES (?, ?)"
+SQL_STOCK_ADD = "UPDATE stock SET qty = qty + ? WHERE product_id = ?"
 # otherwise (or after a count): the latest count plus every movement stamped after it, from the ledger
 SQL_STOCK_RECOMPUTE = (
     "UPDATE stock SET qty = count_qty + COALESCE((SELECT SUM(m.delta) FROM stock_movement m "
     "WHERE m.product_id = stock.product_id AND m.ts > stock.count_ts), 0) "
     "WHERE product_id = ?"
 )
-SQL_STOCK_RECOMPUTE_IF = SQL_STOCK_RECOMPUTE + " AND count_ts >= ?"
 SQL_STOCK_RECOMPUTE_ALL = SQL_STOCK_RECOMPUTE.replace("= ?", "IN (SELECT value FROM json_each(?))")
 # a bulk load (Projector(bulk=True), a rebuild): stock and the barcode index derived once, from the whole ledger
 # (clustered by product and stamp: each product's movements after its count are one range of it)
@@ -85,9 +88,10 @@ SQL_SALE = (
     "discount, tax, total, paid, change, prices_include_tax, customer_id) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# the columns after sale_id are SaleLine's fields, in their order (a line's row is sale_id + astuple(line))
 SQL_SALE_LINE = (
-    "INSERT INTO sale_line (sale_id, line_no, product_id, sku, name, qty, unit_price, tax_rate, "
-    "discount, sale_discount, amount, tax) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO sale_line (sale_id, {', '.join(ev.SaleLine.__struct_fields__)}) "
+    f"VALUES ({', '.join('?' * (1 + len(ev.SaleLine.__struct_fields__)))})"
 )
 SQL_SALE_PAYMENT = "INSERT INTO sale_payment (sale_id, idx, method, amount, reference) VALUES (?, ?, ?, ?, ?)"
 SQL_SALE_VOID = (
@@ -132,14 +136,13 @@ class Projector:
         self.conn = conn
         self.bulk = bulk
         self.queue: dict[str, list[tuple[Any, ...]]] = {}
-        self.deltas: dict[str, list[Any]] = {}  # product_id -> [sum of deltas, earliest stamp]
         self.counted: set[str] = set()
         self.barcodes_touched: set[str] = set()
         self.stocked: set[str] = set()  # bulk: the products with a movement
 
     @property
     def dirty(self) -> bool:
-        return bool(self.queue or self.deltas or self.counted or self.barcodes_touched)
+        return bool(self.queue or self.counted or self.barcodes_touched)
 
     def _rows(self, sql: str) -> list[tuple[Any, ...]]:
         rows = self.queue.get(sql)
@@ -149,19 +152,18 @@ class Projector:
 
     def flush(self) -> None:
         queue, self.queue = self.queue, {}
-        if self.bulk and SQL_MOVEMENT in queue:  # in the ledger's order: each page of it written once a flush
-            queue[SQL_MOVEMENT].sort()
+        moves = queue.get(SQL_MOVEMENT)
+        if moves:  # in the ledger's order: each page of it written once a flush, in turn
+            moves.sort()
         for sql, rows in queue.items():
             self.conn.executemany(sql, rows)
         if self.bulk:
-            self.deltas, self.counted, self.barcodes_touched = {}, set(), set()
+            if moves:
+                self.stocked.update(m[0] for m in moves)
+            self.counted, self.barcodes_touched = set(), set()
             return
-        if self.deltas:
-            deltas, self.deltas = self.deltas, {}
-            touched = [(pid,) for pid in deltas]
-            self.conn.executemany(SQL_STOCK_ROW, touched)
-            self.conn.executemany(SQL_STOCK_ADD, [(d, pid, first) for pid, (d, first) in deltas.items()])
-            self.conn.executemany(SQL_STOCK_RECOMPUTE_IF, [(pid, first) for pid, (_, first) in deltas.items()])
+        if moves:
+            self._stock(moves)
         if self.counted:  # the products as one JSON array: one statement for them all, not one each
             ids = msgspec.json.encode(list(self.counted)).decode()
             self.counted = set()
@@ -172,6 +174,35 @@ class Projector:
             self.conn.execute(SQL_BARCODES_CLEAR, (ids,))
             self.conn.execute(SQL_BARCODES_FILL, (ids,))
 
+    def _stock(self, moves: list[tuple[Any, ...]]) -> None:
+        """The stock of the products this flush moved (`moves`: its ledger rows, sorted, written): one read of their
+        latest counts' stamps, then a product whose movements all come after its count (or with no stock row yet)
+        gets their sum added, one with a count stamped after its earliest movement is recomputed from the ledger."""
+        deltas: dict[str, list[Any]] = {}  # product_id -> [sum of deltas, earliest stamp]
+        for pid, ts, _, delta, _ in moves:  # sorted by product, then stamp: a product's first row is its earliest
+            acc = deltas.get(pid)
+            if acc is None:
+                deltas[pid] = [delta, ts]
+            else:
+                acc[0] += delta
+        ids = msgspec.json.encode(list(deltas)).decode()
+        counts = dict(self.conn.execute(SQL_STOCK_COUNT_TS, (ids,)).fetchall())
+        new, add, recompute = [], [], []
+        for pid, (d, first) in deltas.items():
+            count_ts = counts.get(pid)
+            if count_ts is None:  # no row yet: it starts from these deltas (no count: count_ts '')
+                new.append((pid, d))
+            elif count_ts < first:
+                add.append((d, pid))
+            else:
+                recompute.append((pid,))
+        if new:
+            self.conn.executemany(SQL_STOCK_NEW, new)
+        if add:
+            self.conn.executemany(SQL_STOCK_ADD, add)
+        if recompute:
+            self.conn.executemany(SQL_STOCK_RECOMPUTE, recompute)
+
     def finish_bulk(self) -> None:
         """After a bulk load: every product's stock from its latest count and the ledger, and the barcode index."""
         self.flush()
@@ -179,20 +210,6 @@ class Projector:
         self.stocked = set()
         self.conn.execute(SQL_BULK_STOCK)
         self.conn.execute(SQL_BULK_BARCODES)
-
-    def _movement(self, movements: list, product_id: str, delta: int, ts: str, n: int, kind: str) -> None:
-        """The `n`th movement (0 the first) of the event stamped `ts`: one row of the ledger, its stock changed."""
-        movements.append((product_id, ts, n, delta, kind))
-        if self.bulk:
-            self.stocked.add(product_id)
-            return
-        acc = self.deltas.get(product_id)
-        if acc is None:
-            self.deltas[product_id] = [delta, ts]
-        else:
-            acc[0] += delta
-            if ts < acc[1]:
-                acc[1] = ts
 
     def apply(
         self, event_id: str, type_: str, device_id: str, hlc: int, created_at: int, actor: str, p: ev.Payload
@@ -231,9 +248,9 @@ class Projector:
             case ev.ConflictResolved():
                 pass  # a decision for the audit; what it changes comes as its own events
             case ev.StockAdjusted():
-                self._movement(self._rows(SQL_MOVEMENT), p.product_id, p.delta, ts, 0, f"adjust:{p.reason}")
+                self._rows(SQL_MOVEMENT).append((p.product_id, ts, 0, p.delta, f"adjust:{p.reason}"))
             case ev.StockReceived():
-                self._movement(self._rows(SQL_MOVEMENT), p.product_id, p.qty, ts, 0, "receive")
+                self._rows(SQL_MOVEMENT).append((p.product_id, ts, 0, p.qty, "receive"))
             case ev.StockCounted():
                 self._rows(SQL_STOCK_ROW).append((p.product_id,))
                 self._rows(SQL_STOCK_COUNT).append((p.counted, ts, p.product_id, ts))
@@ -261,7 +278,7 @@ class Projector:
         self._rows(SQL_SALE_VOID).append((p.sale_id, event_id, device_id, p.session_id, created_at, actor, p.reason))
         moves = self._rows(SQL_MOVEMENT)
         for n, vl in enumerate(p.lines):
-            self._movement(moves, vl.product_id, vl.qty, ts, n, "void")
+            moves.append((vl.product_id, ts, n, vl.qty, "void"))
 
     def _customer_created(self, p: ev.CustomerCreated, ts: str, hlc: int) -> None:
         self._lww(
@@ -310,9 +327,13 @@ class Projector:
     def _sale(
         self, p: ev.SaleCreated, event_id: str, device_id: str, hlc: int, created_at: int, actor: str, ts: str
     ) -> None:
+        sale_id, paid, pays = p.sale_id, 0, self._rows(SQL_SALE_PAYMENT)
+        for i, t in enumerate(p.payments):
+            pays.append((sale_id, i, t.method, t.amount, t.reference))
+            paid += t.amount
         self._rows(SQL_SALE).append(
             (
-                p.sale_id,
+                sale_id,
                 p.receipt_no,
                 event_id,
                 device_id,
@@ -324,7 +345,7 @@ class Projector:
                 p.discount,
                 p.tax,
                 p.total,
-                sum(t.amount for t in p.payments),
+                paid,
                 p.change,
                 int(p.prices_include_tax),
                 p.customer_id,
@@ -332,26 +353,8 @@ class Projector:
         )
         lines, moves = self._rows(SQL_SALE_LINE), self._rows(SQL_MOVEMENT)
         for n, ln in enumerate(p.lines):
-            lines.append(
-                (
-                    p.sale_id,
-                    ln.line_no,
-                    ln.product_id,
-                    ln.sku,
-                    ln.name,
-                    ln.qty,
-                    ln.unit_price,
-                    ln.tax_rate,
-                    ln.discount,
-                    ln.sale_discount,
-                    ln.amount,
-                    ln.tax,
-                )
-            )
-            self._movement(moves, ln.product_id, -ln.qty, ts, n, "sale")
-        pays = self._rows(SQL_SALE_PAYMENT)
-        for i, t in enumerate(p.payments):
-            pays.append((p.sale_id, i, t.method, t.amount, t.reference))
+            lines.append((sale_id, *astuple(ln)))  # SQL_SALE_LINE's columns are the line's fields
+            moves.append((ln.product_id, ts, n, -ln.qty, "sale"))
 
     def _refund(
         self, p: ev.SaleRefunded, event_id: str, device_id: str, hlc: int, created_at: int, actor: str, ts: str
@@ -378,7 +381,7 @@ class Projector:
         for n, ln in enumerate(p.lines):
             lines.append((p.refund_id, ln.line_no, p.sale_id, ln.product_id, ln.qty, ln.amount, ln.tax))
             if p.restock:
-                self._movement(moves, ln.product_id, ln.qty, ts, n, "refund")
+                moves.append((ln.product_id, ts, n, ln.qty, "refund"))
 
     def _product(self, product_id: str, ts: str, created_hlc: int, hlc: int, **fields: Any) -> None:
         row: list[Any] = [product_id]

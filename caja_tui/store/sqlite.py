@@ -23,7 +23,7 @@ from ..domain.clock import HybridClock, system_ms
 from ..domain.events import Event, Payload, UserCreated, UserUpdated, priority_of
 from ..domain.rights import Rights, fold_user, rights_refusal, stamp
 from ..protocol import WireEvent
-from ..protocol.check import STORED_COLUMNS, check_events
+from ..protocol.check import STORED_COLUMNS, Checked, check_events
 from . import migrations
 from .audit import event_of_row
 from .checkpoints import Checkpointer
@@ -285,6 +285,7 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
         status: str = "synced",
         restoring: bool = False,
         keys: dict[str, tuple[str, int]] | None = None,
+        checked: list[Checked] | None = None,
     ) -> RemoteApply:
         """Store events pulled from the server (or a peer) and project them, in one transaction with the cursor.
 
@@ -295,28 +296,25 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
         know is kept, not projected (a newer till's event; a rebuild after upgrading projects it). A `user.*`
         event that grants a manager's rights from an actor who is not a manager in this till's view of the
         store's users is refused (`not_allowed`, domain/rights.py), like the server refuses it.
+
+        `checked`: check_remote's answers for these events (same `restoring` and `keys`), when the caller ran the
+        check ahead (peers/gossip.py checks a page while the one before it is applied).
         """
         result = RemoteApply()
-        checked: list[tuple[Any, Payload | None, bytes]] = []
-        # `keys`: the keys to check signatures with (default: every known key); a caller that has checked a
-        # device's events as a signed chain (peers/gossip.py) leaves that device out
-        own, keys = None if restoring else self.device_id, self.known_keys() if keys is None else keys
+        sound: list[tuple[Any, Payload | None, bytes]] = []
         # checked before the lock is taken, the transaction stays short; signatures on every core (check_events)
-        for e, c in zip(
-            events,
-            check_events(events, keep_unknown=True, store_id=self.store_id, not_device=own, keys=keys),
-            strict=True,
-        ):
+        checks = self.check_remote(events, restoring=restoring, keys=keys) if checked is None else checked
+        for e, c in zip(events, checks, strict=True):
             if c.reject is not None:
                 result.bad.append(c.event_id)
                 continue
-            checked.append((e, c.payload, c.payload_json))
+            sound.append((e, c.payload, c.payload_json))
         with self.write():
-            known = self._known_events([e.event_id for e, _, _ in checked])
+            known = self._known_events([e.event_id for e, _, _ in sound])
             rows = []
-            projector = Projector(self._conn)
+            projector, clock, priorities = Projector(self._conn), self.clock, _Priorities()
             rights: dict[str, Rights] | None = None  # read when the page holds a user.* event, then kept current
-            for e, payload, payload_json in checked:
+            for e, payload, payload_json in sound:
                 if e.event_id in known:
                     result.duplicates += 1
                     continue
@@ -327,19 +325,34 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
                         continue
                     fold_user(rights, payload, stamp(e.hlc, e.device_id))
                 known.add(e.event_id)
-                rows.append(_row_of_remote(e, payload, payload_json, status))
+                rows.append(_row_of_remote(e, payload, payload_json, status, priorities[e.type]))
                 result.new += 1
                 if payload is None:
                     result.unknown += 1
                 else:
                     projector.apply(e.event_id, e.type, e.device_id, e.hlc, e.created_at, e.actor, payload)
-                self.clock.observe(e.hlc)
+                if e.hlc > clock.last:  # else observing it changes nothing
+                    clock.observe(e.hlc)
             self._conn.executemany(SQL_EVENT, rows)
             projector.flush()
             self._save_max_hlc()
             if cursor is not None:
                 self._set_meta("pull_cursor", str(cursor))
         return result
+
+    def check_remote(
+        self,
+        events: Sequence[Event | WireEvent],
+        *,
+        restoring: bool = False,
+        keys: dict[str, tuple[str, int]] | None = None,
+    ) -> list[Checked]:
+        """The protocol's event check of events for apply_remote, in their order; reads nothing but the known keys
+        (when `keys` is None), so it may run on another thread. `keys`: the keys to check signatures with (default:
+        every known key); a caller that has checked a device's events as a signed chain (peers/gossip.py) leaves
+        that device out."""
+        own, keys = None if restoring else self.device_id, self.known_keys() if keys is None else keys
+        return check_events(events, keep_unknown=True, store_id=self.store_id, not_device=own, keys=keys)
 
     def _known_events(self, ids: list[str]) -> set[str]:
         """Which of these events this till holds, in its log or its archive's index."""
@@ -410,10 +423,20 @@ class SqliteStore(ExportReads, PrintQueue, Housekeeping, DeviceKeys):
             yield from map(event_of_row, rows)
 
 
-def _row_of_remote(e: Event | WireEvent, payload: Payload | None, payload_json: bytes, status: str) -> tuple:
+class _Priorities(dict[str, int]):
+    """priority_of each event type, worked out once a page."""
+
+    def __missing__(self, type_: str) -> int:
+        self[type_] = priority = priority_of(type_)
+        return priority
+
+
+def _row_of_remote(
+    e: Event | WireEvent, payload: Payload | None, payload_json: bytes, status: str, priority: int
+) -> tuple:
     """A checked remote event as a row of tx.SQL_EVENT (its signature, if any, kept as it came)."""
     aggregate = payload.aggregate() if payload is not None else f"unknown:{e.type}"
     return (
         *(e.event_id, e.type, e.store_id, e.device_id, e.seq, e.hlc, e.created_at, e.actor, e.v, e.prev_hash, e.hash),
-        *(payload_json.decode(), priority_of(e.type), aggregate, status, getattr(e, "sig", None)),
+        *(payload_json.decode(), priority, aggregate, status, getattr(e, "sig", None)),
     )
