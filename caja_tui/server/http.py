@@ -42,6 +42,15 @@ def wants_gzip(req: falcon.Request) -> bool:
     return "gzip" in (req.get_header("Accept-Encoding") or "").lower()
 
 
+def kept_alive(req: falcon.Request) -> bool:
+    """Whether the connection stays open after this answer (gunicorn's rule: the Connection header, else the
+    HTTP version), so the client's next request on it comes to this same worker process."""
+    connection = (req.get_header("Connection") or "").strip().lower()
+    if connection in ("close", "keep-alive"):
+        return connection == "keep-alive"
+    return req.env.get("SERVER_PROTOCOL", "HTTP/1.1") not in ("HTTP/1.0", "HTTP/0.9")
+
+
 def respond(req: falcon.Request, resp: falcon.Response, obj: Any, media: str, status: int = 200) -> None:
     data = msgspec.msgpack.encode(obj) if media == MSGPACK else msgspec.json.encode(obj)
     zipped = len(data) >= GZIP_MIN and wants_gzip(req)

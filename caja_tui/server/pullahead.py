@@ -76,15 +76,24 @@ class Ahead:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None  # made at first use: after gunicorn forked the worker
         self._waiting: OrderedDict[Key, tuple[float, Future]] = OrderedDict()
+        self._missed: dict[tuple, float] = {}  # (store, device) -> until when its pages are not made ahead here
 
     def prepare(self, key: Key, make: Callable[[], Page]) -> None:
-        """Start making the page of `key` on the worker's thread, unless it is already waiting."""
-        now = time.monotonic()
+        """Start making the page of `key` on the worker's thread, unless it is already waiting, or a page made
+        here for the same device was not asked for here within KEEP_S (its requests reach other workers too)."""
+        now, device = time.monotonic(), key[:2]
         with self._lock:
             if key in self._waiting:
                 return
-            for k in [k for k, (until, _) in self._waiting.items() if until < now]:
+            stale = [k for k, (until, _) in self._waiting.items() if until < now or k[:2] == device]
+            for k in stale:
                 self._waiting.pop(k)[1].cancel()
+                if k[:2] == device:
+                    self._missed[device] = now + KEEP_S
+            for d in [d for d, until in self._missed.items() if until < now]:
+                del self._missed[d]
+            if device in self._missed:
+                return
             while len(self._waiting) >= KEEP:
                 self._waiting.popitem(last=False)[1][1].cancel()
             if self._pool is None:

@@ -25,7 +25,17 @@ from ..protocol import (
 )
 from ..protocol.check import check_events
 from . import devicekeys, openapi
-from .http import GZIP_MIN, ApiError, accept, media_type, read_body, respond, respond_bytes, wants_gzip
+from .http import (
+    GZIP_MIN,
+    ApiError,
+    accept,
+    kept_alive,
+    media_type,
+    read_body,
+    respond,
+    respond_bytes,
+    wants_gzip,
+)
 from .pullahead import Ahead, Page
 from .ratelimit import retry_after_header
 from .storage import DeviceAuth, now_ms
@@ -109,7 +119,7 @@ class EventsResource(Authenticated):
         media = accept(req)
         zipped = wants_gzip(req)
         if media == MSGPACK:  # the wire bytes stored at ingest
-            page = self._pull_page(auth, after, limit, include_own, zipped)
+            page = self._pull_page(auth, after, limit, include_own, zipped, kept_alive(req))
             n = page.n
         else:
             events, cursor, more = self.server.storage.pull(auth, after, limit, include_own)
@@ -126,15 +136,18 @@ class EventsResource(Authenticated):
             respond(req, resp, {"events": events, "cursor": cursor, "more": more, "server_time_ms": now_ms()}, media)
         self.server.pull_latency.observe(time.perf_counter() - t0)
 
-    def _pull_page(self, auth: DeviceAuth, after: int, limit: int, include_own: bool, zipped: bool) -> Page:
+    def _pull_page(
+        self, auth: DeviceAuth, after: int, limit: int, include_own: bool, zipped: bool, kept_alive: bool
+    ) -> Page:
         """The page made ahead when the request before asked for the one before (pullahead.py), else made now;
-        with `more`, the next page is made ready while the till reads this one."""
+        with `more`, and the connection `kept_alive` (a proxy's next connection, as nginx's default, may reach
+        another worker), the next page is made ready while the till reads this one."""
         page = self.ahead.take((auth.store_id, auth.device_id, include_own, after, limit, zipped))
         if page is not None and not page.more and self.server.storage.top(auth.store_id) != page.cursor:
             page = None  # events came after the last page made ahead: it would not be the answer now
         if page is None:
             page = self._page(auth, after, limit, include_own, zipped)
-        if page.more:
+        if page.more and kept_alive:
             self.ahead.prepare(
                 (auth.store_id, auth.device_id, include_own, page.cursor, limit, zipped),
                 partial(self._page, auth, page.cursor, limit, include_own, zipped),

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 import requests
 
-from caja_tui.server.pullahead import Page
+from caja_tui.server.pullahead import Ahead, Page
 from tests.protocol_client import Client, Device
 
 
@@ -131,8 +131,10 @@ def test_the_last_page_made_ahead_is_the_answer_only_while_nothing_came_after_it
     assert rest["more"] is False
 
 
-def test_the_next_page_is_read_once_ahead_and_not_again(storage):
-    """The store is read once a page: the request after a page with `more` finds its page made (also the last)."""
+@pytest.mark.parametrize("connection", ["", "close"])
+def test_the_next_page_is_read_once_ahead_and_not_again(storage, connection):
+    """The store is read once a page: the request after a page with `more` finds its page made (also the last),
+    unless the connection closes after the answer (the next request may reach another worker)."""
     from caja_tui.server.app import Server, create_app
     from caja_tui.server.storage import DeviceAuth
     from tests.server.test_storage_contract import push
@@ -147,6 +149,8 @@ def test_the_next_page_is_read_once_ahead_and_not_again(storage):
     )[1]
     client = falcon.testing.TestClient(create_app(Server(lambda: storage, rate=0)))
     headers = {"Authorization": f"Bearer {reader}", "Accept": "application/msgpack", "Accept-Encoding": "gzip"}
+    if connection:
+        headers["Connection"] = connection
     cursor, skus = 0, []
     for more in (True, False):
         r = client.simulate_get("/v1/events", params={"after": cursor, "limit": 7}, headers=headers)
@@ -155,4 +159,29 @@ def test_the_next_page_is_read_once_ahead_and_not_again(storage):
         cursor, skus = page["cursor"], skus + [e["payload"]["sku"] for e in page["events"]]
         time.sleep(0.5)  # the next page is made meanwhile
     assert skus == [f"S{i}" for i in range(14)]
-    assert afters == [(0, threading.current_thread().name.split("_")[0]), (7, "caja-pull-ahead")]
+    here = threading.current_thread().name.split("_")[0]
+    assert afters == [(0, here), (7, here if connection == "close" else "caja-pull-ahead")]
+
+
+def test_a_device_whose_pages_were_not_asked_for_here_gets_none_made_here_for_a_while():
+    """Its requests reach other workers too (a proxy's pool of connections): pages made here would be wasted."""
+    made: list[int] = []
+
+    def make(after: int) -> Page:
+        made.append(after)
+        return Page([msgspec.Raw(b"\x01")], after + 1, True, zipped=False, min_zip=1024)
+
+    ahead = Ahead()
+    ahead.prepare(("s", "D", False, 10, 1, False), lambda: make(10))
+    time.sleep(0.2)  # begun: a page not begun when asked for is made by the request
+    assert ahead.take(("s", "D", False, 10, 1, False)).cursor == 11  # asked for here
+    ahead.prepare(("s", "D", False, 11, 1, False), lambda: make(11))
+    time.sleep(0.2)
+    ahead.prepare(("s", "D", False, 30, 1, False), lambda: make(30))  # page 11 was asked for elsewhere
+    ahead.prepare(("s", "E", False, 5, 1, False), lambda: make(5))  # another device is not concerned
+    time.sleep(0.2)
+    assert ahead.take(("s", "E", False, 5, 1, False)).cursor == 6
+    ahead.prepare(("s", "D", False, 31, 1, False), lambda: make(31))
+    assert ahead.take(("s", "D", False, 30, 1, False)) is None
+    assert ahead.take(("s", "D", False, 31, 1, False)) is None
+    assert made == [10, 11, 5]
