@@ -9,7 +9,9 @@ request takes it (or waits for it to finish). The answer is the one the request 
 `server_time_ms`, the body's last entry, is written when the answer goes. A page without `more` (the last of
 the pull) is answered only while the store's highest `server_seq` is still its cursor, and none without events
 is kept. A page not asked for in time, or once KEEP newer ones wait, is dropped; one not begun when asked for
-(the thread busy with other tills' pages) is made by the request itself, as without this.
+(the thread busy with other tills' pages) is made by the request itself, as without this. Pages are made ahead
+only for a connection that stays open (a proxy's new connection may reach another worker), and not for a device
+whose page made here was asked for elsewhere within KEEP_S.
 """
 
 from __future__ import annotations
