@@ -46,6 +46,7 @@ def _shop(work: Path) -> dict[str, Path]:
         )
         path = work / f"{d}.toml"
         path.write_text(config.render(cfg))
+        path.chmod(0o600)  # as `caja init` leaves a till's config (no warning from each start)
         cfgs[d] = path
         with context(config.load(str(path))).open_store(create=True) as store:
             keys.append({"device_id": d, "public_key": store.key.public_hex, "from_seq": 1, "revoked_at": None})
