@@ -19,6 +19,16 @@ Ident = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 HQ_DEVICE = "HQ"  # the server's device in each store (server/hq/device.py): never a till's id
 
 
+def is_postgres(url: str) -> bool:
+    """Whether a server's database URL (`caja serve --db`) is PostgreSQL's; else it is a SQLite file."""
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_file(url: str) -> str:
+    """The file of a SQLite database given as `sqlite:///path` or a plain path."""
+    return url[len("sqlite:///") :] if url.startswith("sqlite:///") else url
+
+
 class ConfigError(Exception):
     """A config file that cannot be used; the message is one line naming the key and what was expected."""
 

@@ -387,11 +387,10 @@ def _till_side(args: argparse.Namespace, kw: dict, user: str, pw) -> None:
 
 def _server_side(args: argparse.Namespace, kw: dict, user: str, home: str) -> None:
     from ..server import run
-    from ..server.storage import is_postgres, sqlite_file
 
     db = _plain("--db", args.db or str(Path(home) / ".local/share/caja/server.db"))
     writable: tuple[str, ...] = ()
-    if is_postgres(db):
+    if config.is_postgres(db):
         keys = Path(home) / ".local/share/caja"  # the HQ key's folder (server/hq/device.py), the one it writes
         writable = (str(keys),)
         kw["make_folder"] = keys
@@ -401,7 +400,7 @@ def _server_side(args: argparse.Namespace, kw: dict, user: str, home: str) -> No
                 f"{user}'s ~/.pgpass (mode 0600) or peer authentication (postgresql:///caja?host=/run/postgresql)"
             )
     else:
-        file = Path(os.path.abspath(sqlite_file(db)))
+        file = Path(os.path.abspath(config.sqlite_file(db)))
         _not_in_private_tmp(args, "--db", file)
         writable = (str(file.parent),)
         kw["make_folder"] = file.parent

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from msgspec import Struct
 
+from ..config import is_postgres
+
 TILL = """\
 # Caja till on {tty} in kiosk mode: owns the console, restarts whenever it exits (written by caja install-service)
 [Unit]
@@ -224,7 +226,7 @@ def render(
         )
     if kind == "server":
         name = "caja-server.service"
-        after_db = " postgresql.service" if db.startswith(("postgresql://", "postgres://")) else ""
+        after_db = " postgresql.service" if is_postgres(db) else ""
         tls_args = f" --certfile {_q(tls[0])} --keyfile {_q(tls[1])}" if tls else ""
         scheme = "https" if tls else "http"
         return name, NETWORK_SERVICE.format(

@@ -6,8 +6,8 @@ import json
 import sys
 from typing import Any
 
-from ..config import data_dir
-from .storage import ServerStorage, is_postgres, sqlite_file
+from ..config import data_dir, is_postgres, sqlite_file
+from .storage import ServerStorage
 
 
 def default_db() -> str:

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import msgspec
 from peewee import DatabaseError, IntegrityError, PostgresqlDatabase, SqliteDatabase, fn
 
+from ..config import is_postgres, sqlite_file
 from ..domain.chain import GENESIS
 from ..protocol import Result
 from ..protocol.check import Checked
@@ -45,15 +46,6 @@ DELETION_TYPES = ("product.updated", "product.deleted", "product.restored")  # w
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def is_postgres(url: str) -> bool:
-    return url.startswith(("postgresql://", "postgres://"))
-
-
-def sqlite_file(url: str) -> str:
-    """The file of a SQLite database given as `sqlite:///path` or a plain path."""
-    return url[len("sqlite:///") :] if url.startswith("sqlite:///") else url
 
 
 def open_database(url: str):

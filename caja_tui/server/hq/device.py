@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from ...config import HQ_DEVICE, data_dir
+from ...config import HQ_DEVICE, data_dir, is_postgres, sqlite_file
 from ...domain.chain import GENESIS, canonical_payload, event_hash
 from ...domain.clock import pack
 from ...domain.events import Payload
@@ -29,7 +29,6 @@ from ...protocol import Result
 from ...protocol.check import check_events
 from ...protocol.keys import DeviceKey
 from ..models import Device
-from ..storage import is_postgres, sqlite_file
 from ..tokens import DeviceAuth, token_digest
 
 HQ = HQ_DEVICE
