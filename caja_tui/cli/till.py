@@ -40,9 +40,10 @@ def cmd_till(ctx: TillContext, args: argparse.Namespace) -> int:
         # no terminal to draw the screens on (a pipe, a script): the line-mode till reads the same input
         print("caja: not a terminal; starting the line-mode till (`caja line`)", file=sys.stderr)
         return cmd_line(ctx, args)
-    # Textual paints at most MAX_FPS frames a second and a change waits for the next frame; the till has
-    # no animation, so a short frame period costs nothing idle and takes ~15 ms off every scan.
-    os.environ.setdefault("TEXTUAL_FPS", "240")
+    # Textual paints at most MAX_FPS frames a second and a change waits for the next frame (after a frame, up
+    # to two periods); the till has no animation, so a short period costs nothing idle: at 1000, a scan's
+    # line shows ~3 ms sooner than at 240 (medians, 50,000 products), for the same CPU.
+    os.environ.setdefault("TEXTUAL_FPS", "1000")
     from ..host.logs import to_till_file
 
     to_till_file(ctx.paths.tui_log)  # first: what the check's thread warns of goes to the till's log

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from caja_tui.application import products
 from caja_tui.tui.screens.sales import SalesScreen
 from tests.conftest import db
 from tests.tui.conftest import drive, flat, make_app, message, screen_text, shown, sign_in
+
+
+def cart_rows(screen) -> list[str]:
+    """The cart's numbered rows as shown (the panel left of the totals), spaces made one."""
+    text = screen if isinstance(screen, str) else screen_text(screen)
+    rows = [" ".join(line[:52].split()) for line in text.splitlines()[5:22]]
+    return [r for r in rows if r[:1].isdigit()]
 
 
 def test_a_full_cash_sale_at_scanner_speed_shows_the_change_and_the_receipt(till):
@@ -545,3 +553,29 @@ def test_the_command_palette_offers_no_theme_that_the_console_cannot_show(till):
 
     drive(app, steps)
     assert "Quit" in titles["all"] and "Theme" not in titles["all"]
+
+
+def test_a_name_with_brackets_is_shown_as_typed_and_a_removed_line_leaves_no_trace(till):
+    """A name is text, never markup: "[/x]" once crashed the till at the scan. The cart draws only the lines
+    that changed; one taken off must not stay on the screen."""
+    products.create_product(
+        till, "system", sku="JUG-1", name="Jugo [/x] 1L", price=1000, tax_rate=0, barcodes=["7509999999999"]
+    )
+    app = make_app(till)
+    seen = {}
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        await pilot.press(*"7500100100004", "enter", *"7509999999999", "enter")
+        await shown(pilot, app, "+1 Jugo [/x] 1L")
+        await pilot.press(*"LAC-01A", "enter")
+        await shown(pilot, app, "Leche entera")
+        seen["three"] = cart_rows(app)
+        await pilot.press("up", "f8")  # the cursor on line 2, the jugo
+        await shown(pilot, app, "line 2:")
+        await pilot.press("r")
+        seen["two"] = cart_rows(await shown(pilot, app, "removed line 2"))
+
+    drive(app, steps)
+    assert seen["three"] == ["1 1 Arroz 1 kg $32.90", "2 1 Jugo [/x] 1L $10.00", "3 1 Leche entera 1 l $28.90"]
+    assert seen["two"] == ["1 1 Arroz 1 kg $32.90", "2 1 Leche entera 1 l $28.90"]

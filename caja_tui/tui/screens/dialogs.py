@@ -8,6 +8,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -180,9 +181,10 @@ class MenuScreen(CajaModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text)
+            # names in a title or a choice ("line 2: Jugo [/x] 1L") are text, never markup
+            yield Label(self.title_text, markup=False)
             yield OptionList(
-                *[Option(f"{letter}  {label}", id=result) for letter, label, result in self.items], id="menu"
+                *[Option(Content(f"{letter}  {label}"), id=result) for letter, label, result in self.items], id="menu"
             )
 
     def on_mount(self) -> None:
