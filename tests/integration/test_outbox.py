@@ -1,6 +1,9 @@
 """The outbox: priority order, but never an event ahead of an earlier unsent event of its aggregate."""
 
+import msgspec
+
 from caja_tui.application import cash, products, users
+from caja_tui.protocol import Result
 from caja_tui.store.outbox import Outbox
 from tests.conftest import db
 from tests.e2e.test_sync import sell
@@ -40,3 +43,20 @@ def test_events_left_syncing_by_a_dead_process_go_back_to_pending(store):
     assert outbox.next_batch(10) == []
     assert outbox.recover() == 1
     assert len(outbox.next_batch(10)) == 1
+
+
+def test_a_backlog_never_stalls_behind_an_earlier_event_the_batch_query_did_not_reach(staffed):
+    p = products.create_product(staffed, "ana", sku="P", name="P", price=100, tax_rate=0)
+    for price in (110, 120, 130):
+        products.update_product(staffed, "ana", p.id, {"price": price})
+    db(staffed).execute("UPDATE event SET sync_status = 'synced' WHERE aggregate != ?", (f"product:{p.id}",))
+    # the later changes made more urgent than the creation: the candidates a batch of 1 looks at are all waiting
+    db(staffed).execute("UPDATE event SET priority = 100 WHERE type = 'product.updated'")
+    outbox = Outbox(staffed)
+    first = outbox.next_batch(1)
+    assert [e.wire["type"] for e in first] == ["product.created"]
+    outbox.mark_syncing(first)
+    assert outbox.next_batch(1) == []  # the creation is in flight: its changes wait for the answer
+    outbox.record_results(first, [Result(event_id=first[0].wire["event_id"], status="accepted")])
+    prices = [msgspec.json.decode(e.wire["payload"])["changes"]["price"] for e in outbox.next_batch(3)]
+    assert prices == [110, 120, 130]
