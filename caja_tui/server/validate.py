@@ -29,6 +29,8 @@ _json_any = msgspec.json.Decoder()
 _msgpack_any = msgspec.msgpack.Decoder()
 _json_event = msgspec.json.Decoder(WireEvent)
 _msgpack_event = msgspec.msgpack.Decoder(WireEvent)
+# what a decoder raises for bytes that are not an event; a string that is not UTF-8 is a UnicodeDecodeError
+NOT_READ = (msgspec.DecodeError, RecursionError, UnicodeDecodeError)
 
 
 def check(raw: Any, server_now_ms: int, keys: Keys | None = None) -> Checked:
@@ -61,11 +63,11 @@ def read_event(raw: msgspec.Raw, media: str) -> Any:
         return Unreadable(f"an event is at most {MAX_EVENT_BYTES} bytes encoded; this one is {len(raw)}")
     try:
         return (_msgpack_event if media == MSGPACK else _json_event).decode(raw)
-    except (msgspec.DecodeError, RecursionError):
+    except NOT_READ:
         pass  # not an envelope within its bounds: the check's own reading of it says why
     try:
         return (_msgpack_any if media == MSGPACK else _json_any).decode(raw)
-    except (msgspec.DecodeError, RecursionError) as exc:
+    except NOT_READ as exc:
         return Unreadable(f"not an event: {str(exc)[:200]}")
 
 
