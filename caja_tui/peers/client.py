@@ -10,7 +10,7 @@ import msgspec
 import requests
 
 from ..domain.clock import system_ms
-from ..protocol import WireEvent
+from ..protocol import NOT_DECODED, WireEvent
 from ..sync.transport import TransportError, _read_bounded
 from .auth import HEADER, sign_request
 
@@ -94,7 +94,7 @@ def decode_events(raw: bytes) -> PeerEvents:
     PeerEvents (and refused with its error)."""
     try:
         page = msgspec.json.decode(raw, type=_RawPage)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except NOT_DECODED:
         page = None
     if page is None or not all(memoryview(e.payload)[:1] == b"{" for e in page.events):
         return _decode(raw, PeerEvents)
@@ -104,5 +104,5 @@ def decode_events(raw: bytes) -> PeerEvents:
 def _decode(raw: bytes, type_: Any) -> Any:
     try:
         return msgspec.json.decode(raw, type=type_)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise TransportError(f"a peer answer that is not the protocol's: {exc}") from None
+    except NOT_DECODED as exc:
+        raise TransportError(f"a peer answer that is not the protocol's: {str(exc)[:200]}") from None

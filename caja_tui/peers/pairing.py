@@ -21,6 +21,7 @@ import msgspec
 import requests
 
 from ..domain.clock import system_ms
+from ..protocol import NOT_DECODED
 from ..store import peers as peer_store
 
 OFFER_MS = 5 * 60 * 1000
@@ -70,7 +71,7 @@ def answer(store: Any, body: bytes, remote_host: str, port: int) -> tuple[int, b
     """The callee's side (serve.py): check the request against the offer; (HTTP status, JSON body)."""
     try:
         req = msgspec.json.decode(body, type=PairRequest)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except NOT_DECODED:
         return 400, b'{"error": "not a pairing request"}'
     offer = json.loads(store.meta("pair_offer") or "null")
     if not offer or offer["until"] < system_ms() or offer["tries"] >= TRIES:
@@ -104,7 +105,7 @@ def pair_with(store: Any, host: str, port: int, code: str, my_port: int) -> str:
         raise PairingError(f"{host}:{port} said: {message}")
     try:
         them = msgspec.json.decode(r.content[:65536], type=PairRequest)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except NOT_DECODED:
         raise PairingError(f"{host}:{port} is not a Caja till") from None
     if not hmac.compare_digest(them.mac, mac_of(code, them)) or them.store_id != store.store_id:
         raise PairingError(f"{host}:{port} did not prove it holds the code; nothing was kept")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import msgspec
 from msgspec import Meta, Struct
 
 MAX_BATCH = 1000
@@ -21,6 +22,10 @@ JSON = "application/json"
 MIN_WALL_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z
 MAX_INT = 2**63 - 1
 MAX_EVENT_BYTES = 64 * 1024  # one event, encoded
+# What msgspec raises for bytes that are not a body of these types: a wrong shape or value (DecodeError and its
+# ValidationError), a string that is not UTF-8 (UnicodeDecodeError) and nesting too deep (RecursionError). Whoever
+# decodes what another machine sent catches all three: an answer or a request, never a crash or a 500.
+NOT_DECODED = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 NoNul = r"^[^\x00]*$"
 Id = Annotated[str, Meta(min_length=1, max_length=64, pattern=NoNul)]
 TypeTag = Annotated[str, Meta(min_length=3, max_length=64, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")]

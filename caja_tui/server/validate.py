@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from ..protocol import MAX_BATCH, MAX_EVENT_BYTES, MSGPACK, WireEvent
+from ..protocol import MAX_BATCH, MAX_EVENT_BYTES, MSGPACK, NOT_DECODED, WireEvent
 from ..protocol.check import Checked, Keys, check_event
 
 
@@ -29,8 +29,6 @@ _json_any = msgspec.json.Decoder()
 _msgpack_any = msgspec.msgpack.Decoder()
 _json_event = msgspec.json.Decoder(WireEvent)
 _msgpack_event = msgspec.msgpack.Decoder(WireEvent)
-# what a decoder raises for bytes that are not an event; a string that is not UTF-8 is a UnicodeDecodeError
-NOT_READ = (msgspec.DecodeError, RecursionError, UnicodeDecodeError)
 
 
 def check(raw: Any, server_now_ms: int, keys: Keys | None = None) -> Checked:
@@ -43,7 +41,7 @@ def split_events(body: bytes, media: str) -> list[msgspec.Raw]:
     """The raw events of a push body; raises ValueError on a wrong shape (a 400 for the whole request)."""
     try:
         doc = (_msgpack_body if media == MSGPACK else _json_body).decode(body)
-    except (msgspec.DecodeError, RecursionError) as exc:
+    except NOT_DECODED as exc:
         raise ValueError(f'the body must be {{"events": [...]}}: {str(exc)[:200]}') from None
     if not 1 <= len(doc.events) <= MAX_BATCH:
         raise ValueError(f"a push holds 1 to {MAX_BATCH} events")
@@ -63,11 +61,11 @@ def read_event(raw: msgspec.Raw, media: str) -> Any:
         return Unreadable(f"an event is at most {MAX_EVENT_BYTES} bytes encoded; this one is {len(raw)}")
     try:
         return (_msgpack_event if media == MSGPACK else _json_event).decode(raw)
-    except NOT_READ:
+    except NOT_DECODED:
         pass  # not an envelope within its bounds: the check's own reading of it says why
     try:
         return (_msgpack_any if media == MSGPACK else _json_any).decode(raw)
-    except NOT_READ as exc:
+    except NOT_DECODED as exc:
         return Unreadable(f"not an event: {str(exc)[:200]}")
 
 

@@ -18,7 +18,17 @@ from typing import Any
 import msgspec
 import requests
 
-from ..protocol import MSGPACK, DeviceMe, DevicesResponse, Health, KeyResponse, PullResponse, PushResponse, Result
+from ..protocol import (
+    MSGPACK,
+    NOT_DECODED,
+    DeviceMe,
+    DevicesResponse,
+    Health,
+    KeyResponse,
+    PullResponse,
+    PushResponse,
+    Result,
+)
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 20.0
@@ -110,24 +120,18 @@ class Transport:
         raise TransportError(f"server said {r.status_code}: {message}", permanent=True, status=r.status_code)
 
     def health(self) -> Health:
-        return msgspec.msgpack.decode(self._call("GET", "/health"), type=Health)
+        return self._decode(self._call("GET", "/health"), Health)
 
     def push(self, events: Sequence[dict[str, Any]]) -> PushResponse:
         body = gzip.compress(msgspec.msgpack.encode({"events": [_msgpackable(e) for e in events]}), PUSH_GZIP_LEVEL)
-        try:
-            return msgspec.msgpack.decode(self._call("POST", "/events", body=body), type=PushResponse)
-        except msgspec.DecodeError as exc:
-            raise TransportError(f"an answer that is not the protocol's: {exc}") from None
+        return self._decode(self._call("POST", "/events", body=body), PushResponse)
 
     def pull(self, after: int, limit: int = 500, include_own: bool = False) -> PullResponse:
         raw = self._call("GET", "/events", params={"after": after, "limit": limit, "include_own": int(include_own)})
-        try:
-            return msgspec.msgpack.decode(raw, type=PullResponse)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise TransportError(f"an answer that is not the protocol's: {exc}") from None
+        return self._decode(raw, PullResponse)
 
     def devices_me(self) -> DeviceMe:
-        return msgspec.msgpack.decode(self._call("GET", "/devices/me"), type=DeviceMe)
+        return self._decode(self._call("GET", "/devices/me"), DeviceMe)
 
     def register_key(self, public_key: str, from_seq: int) -> KeyResponse:
         """`PUT /v1/devices/me/key`; another key already registered: a permanent TransportError, status 409."""
@@ -139,10 +143,12 @@ class Transport:
 
     @staticmethod
     def _decode(raw: bytes, type_: Any) -> Any:
+        """An answer of `type_`; anything else (a wrong shape, a string that is not UTF-8, nesting too deep) is a
+        TransportError, retried later like a network error: never a crash of the sync process."""
         try:
             return msgspec.msgpack.decode(raw, type=type_)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise TransportError(f"an answer that is not the protocol's: {exc}") from None
+        except NOT_DECODED as exc:
+            raise TransportError(f"an answer that is not the protocol's: {str(exc)[:200]}") from None
 
 
 def system_trust() -> str | bool:
@@ -243,7 +249,7 @@ def _error_message(raw: bytes) -> str:
             body = decode(raw)
             if isinstance(body, dict) and "message" in body:
                 return str(body["message"])
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except NOT_DECODED:
             continue
     return raw[:200].decode("utf-8", "replace")
 
