@@ -15,6 +15,7 @@ from ..protocol import (
     JSON,
     MAX_PULL,
     MSGPACK,
+    NOT_DECODED,
     DeviceMe,
     DevicesResponse,
     Health,
@@ -197,9 +198,9 @@ class DeviceKeyResource(Authenticated):
         body = read_body(req)
         try:
             want = (msgspec.msgpack if media == MSGPACK else msgspec.json).decode(body, type=KeyRequest)
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
+        except NOT_DECODED as exc:
             raise ApiError(
-                400, "BAD_BODY", f'the body must be {{"public_key": "<64 hex>", "from_seq": N}}: {exc}'
+                400, "BAD_BODY", f'the body must be {{"public_key": "<64 hex>", "from_seq": N}}: {str(exc)[:200]}'
             ) from None
         key, from_seq = devicekeys.register(auth.store_id, auth.device_id, want.public_key, want.from_seq)
         if key != want.public_key:

@@ -112,6 +112,25 @@ def test_undecodable_or_misshapen_bodies_get_400(server, shop, body, expect):
     assert r.status_code == 400 and r.json()["error"] == expect
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"public_key": "\xff\xfe", "from_seq": 1}',  # a string that is not UTF-8
+        b'{"public_key": ' + b"[" * 100_000 + b"]" * 100_000 + b', "from_seq": 1}',  # nested too deep
+        b"not json",
+    ],
+    ids=["not-utf8", "too-deep", "not-json"],
+)
+def test_a_key_registration_that_cannot_be_read_gets_400(server, shop, body):
+    r = requests.put(
+        server.url + "/v1/devices/me/key",
+        data=body,
+        timeout=10,
+        headers={"Authorization": f"Bearer {shop[1]['T1']}", "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400 and r.json()["error"] == "BAD_BODY"
+
+
 def test_per_event_problems_are_per_event_results(server, shop):
     store, tokens = shop
     d = Device(store, "T1")
