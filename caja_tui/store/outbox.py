@@ -62,8 +62,8 @@ class Outbox:
 
     def _unsent(self, aggregates: set[str]) -> dict[str, list[tuple[int, str]]]:
         """Every unsent (seq, status) of `aggregates`, by seq (only this till's events are ever unsent), in one
-        statement: one a candidate's aggregate cost ~60 us an event of a backlog's push (a sale is an aggregate
-        of its own)."""
+        statement: a statement per aggregate cost ~60 us an event of a backlog's push (a sale is an aggregate of
+        its own)."""
         unsent: dict[str, list[tuple[int, str]]] = {agg: [] for agg in aggregates}
         for agg, seq, status in self._conn.execute(
             "SELECT aggregate, seq, sync_status FROM event INDEXED BY event_aggregate_pending "
